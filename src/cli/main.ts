@@ -1,0 +1,33 @@
+// The CLI only parses and dispatches. Each command module registers itself and imports its
+// heavy stages lazily inside its action, so `osv --help` and small commands start fast.
+
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { ExitCode } from '../diagnostics/error.js';
+import { reportFailure } from './render.js';
+import type { CommandModule } from './command.js';
+
+// Registration order is the order `osv --help` lists them.
+const commands: Array<() => Promise<CommandModule>> = [
+];
+
+export async function main(argv: string[]): Promise<void> {
+  const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+  const program = new Command('osv')
+    .description('Build and run OSv unikernel images from a declarative osv.yaml')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const load of commands) (await load()).register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : ExitCode.usage;
+      return;
+    }
+    const json = argv.includes('--json');
+    process.exitCode = reportFailure(e, json);
+  }
+}

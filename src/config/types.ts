@@ -1,0 +1,181 @@
+// The validated, normalized configuration: what every later stage reads. Produced once by
+// the config loader (src/config/load.ts); nothing after it looks at YAML again.
+// Host paths here are absolute (resolved against the file that declared them); guest paths
+// are absolute, normalized POSIX paths.
+
+import type { Source } from '../diagnostics/error.js';
+
+export type Arch = 'x86_64' | 'aarch64';
+export type FilesystemKind = 'rofs' | 'ext';
+export type ImageOutput = 'disk' | 'bootable';
+export type ImageFormat = 'raw' | 'qcow2';
+export type Hypervisor = 'qemu' | 'firecracker';
+export type Accel = 'auto' | 'kvm' | 'tcg';
+
+export interface KernelConfig {
+  /** An OSv release to download (e.g. "v0.57.0" or "latest"); exclusive with `path`. */
+  version?: string;
+  /** A loader.img, a loader-stripped.elf, or an OSv build directory (absolute host path). */
+  path?: string;
+  /** Expected sha256 (hex) of the kernel file. */
+  sha256?: string;
+  /** The kernel was built with conf_hide_symbols=1: it does not export libstdc++. */
+  hiddenSymbols: boolean;
+  source?: Source;
+}
+
+export type Network =
+  | { kind: 'user' }
+  | { kind: 'tap'; name: string }
+  | { kind: 'bridge'; name: string }
+  | { kind: 'none' };
+
+export interface PortForward {
+  host: number;
+  guest: number;
+  protocol: 'tcp' | 'udp';
+  /** Host address to bind; default 127.0.0.1. */
+  hostAddress?: string;
+  source?: Source;
+}
+
+export interface Volume {
+  /** Absolute host path of a disk image. */
+  path: string;
+  format?: ImageFormat;
+  readonly: boolean;
+  source?: Source;
+}
+
+export interface RunSettings {
+  hypervisor: Hypervisor;
+  /** Bytes. */
+  memory: number;
+  cpus: number;
+  ports: PortForward[];
+  accel: Accel;
+  network: Network;
+  /** Seconds; undefined = no limit. */
+  timeout?: number;
+  /** A regular expression (source text) the console must show (CI mode). */
+  expect?: string;
+  volumes: Volume[];
+  /** Explicit QEMU binary. */
+  qemu?: string;
+  /** Extra kernel options put before the program, e.g. ["--verbose"]. */
+  kernelArgs: string[];
+}
+
+export interface ImageSettings {
+  output: ImageOutput;
+  format: ImageFormat;
+  /** Extra free space (bytes) for writable filesystems (ext); undefined = fit the contents. */
+  size?: number;
+}
+
+/** A program to put in the image. */
+export interface ExecutableSpec {
+  /** As written: a name looked up on PATH, or a host path (absolute after normalization). */
+  src: string;
+  /** Guest path; default `/<basename>`. */
+  dest?: string;
+  source: Source;
+}
+
+/** A library loaded with dlopen at run time. */
+export interface LibrarySpec {
+  /** A soname (`libssl.so.3`), an absolute host path, or a glob over host paths. */
+  name: string;
+  /** Guest directory or path; default `/usr/lib/<soname>`. */
+  dest?: string;
+  /** A library that may be absent: no error when it is not found. */
+  optional: boolean;
+  source: Source;
+}
+
+export type FileSpec =
+  | {
+      kind: 'copy';
+      /** Absolute host path; may contain glob characters. A directory is copied as a tree. */
+      src: string;
+      dest: string;
+      /** Glob patterns relative to `src`, excluded from a tree copy. */
+      exclude: string[];
+      mode?: number;
+      /** A missing source is not an error. */
+      optional: boolean;
+      source: Source;
+    }
+  | { kind: 'link'; dest: string; link: string; source: Source }
+  | { kind: 'dir'; dest: string; mode?: number; source: Source };
+
+/** A module pulled in by `modules`. */
+export type ModuleSpec =
+  | {
+      kind: 'osv-up';
+      name: string;
+      /** Absolute directory holding osv.module.yaml. */
+      dir: string;
+      executables: ExecutableSpec[];
+      libraries: LibrarySpec[];
+      files: FileSpec[];
+      env: Record<string, string>;
+      /** Names of modules this one requires (already loaded, listed before it). */
+      requires: string[];
+      source: Source;
+    }
+  | {
+      kind: 'osv-manifest';
+      name: string;
+      /** Absolute module directory holding usr.manifest (OSv's module layout). */
+      dir: string;
+      manifest: string;
+      requires: string[];
+      source: Source;
+    };
+
+/** The boot command and its context, for the default run or a named one. */
+export interface RunConfig {
+  /** argv; cmd[0] is a guest or host program (a name without slash is looked up on PATH). */
+  cmd?: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  run: RunSettings;
+  source?: Source;
+}
+
+export interface Config {
+  /** Absolute path of the root configuration file. */
+  file: string;
+  /** Its directory: the project root (`.osv/` lives here). */
+  dir: string;
+  name: string;
+  arch: Arch;
+  /** Absolute host directory in which host files and libraries are looked up. */
+  sysroot: string;
+  filesystem: FilesystemKind;
+  kernel: KernelConfig;
+  image: ImageSettings;
+  /** Extra library directories (inside the sysroot), searched like LD_LIBRARY_PATH. */
+  libraryPath: string[];
+  executables: ExecutableSpec[];
+  libraries: LibrarySpec[];
+  files: FileSpec[];
+  modules: ModuleSpec[];
+  vars: Record<string, string>;
+  /** The default run (top-level cmd/env/cwd/run). */
+  defaultRun: RunConfig;
+  /** Named runs, already merged over the default run. */
+  runs: Record<string, RunConfig>;
+  /** Every file merged into this config, root last (extends chain), for cache keys and messages. */
+  loadedFiles: string[];
+  /** JSON-pointer-ish key (`files/2/dest`) -> where it was written. */
+  sources: Map<string, Source>;
+}
+
+/** Pick the run configuration: the named one, or the default. */
+export function selectRun(config: Config, name?: string): { name: string; run: RunConfig } | undefined {
+  if (name === undefined || name === 'default') return { name: 'default', run: config.runs['default'] ?? config.defaultRun };
+  const run = config.runs[name];
+  return run ? { name, run } : undefined;
+}

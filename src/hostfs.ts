@@ -1,0 +1,109 @@
+// The planning core reads the host only through this interface, so tests can point it at a
+// sysroot and so that nothing in the core writes. Synchronous on purpose: the resolver makes
+// many tiny reads, and sync fs calls are the fastest way to do those in Node.
+
+import * as fs from 'node:fs';
+
+export type HostKind = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface HostStat {
+  kind: HostKind;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+}
+
+export interface HostFs {
+  /** Stat without following a final symlink; undefined when the path does not exist. */
+  lstat(path: string): HostStat | undefined;
+  /** Stat following symlinks; undefined when the path (or a link target) does not exist. */
+  stat(path: string): HostStat | undefined;
+  readlink(path: string): string;
+  /** Names in a directory, sorted by byte order for determinism. */
+  readdir(path: string): string[];
+  /** Up to `length` bytes at `offset`; shorter at end of file. */
+  readRange(path: string, offset: number, length: number): Buffer;
+  readFile(path: string): Buffer;
+  /** An open handle for many small reads of one file (ELF parsing). */
+  open(path: string): HostFile;
+}
+
+export interface HostFile {
+  readonly path: string;
+  readonly size: number;
+  /** Up to `length` bytes at `offset`; shorter at end of file. */
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+function toStat(s: fs.Stats): HostStat {
+  const kind: HostKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return { kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
+}
+
+/** Byte-order comparison of names (what `LC_ALL=C sort` does), independent of locale. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+class NodeHostFile implements HostFile {
+  private fd: number | undefined;
+  constructor(readonly path: string, fd: number, readonly size: number) {
+    this.fd = fd;
+  }
+  read(offset: number, length: number): Buffer {
+    if (this.fd === undefined) throw new Error(`read after close: ${this.path}`);
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    const buf = Buffer.allocUnsafe(n);
+    let done = 0;
+    while (done < n) {
+      const r = fs.readSync(this.fd, buf, done, n - done, offset + done);
+      if (r === 0) break;
+      done += r;
+    }
+    return done === n ? buf : buf.subarray(0, done);
+  }
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** The real file system of this machine. */
+export const nodeHostFs: HostFs = {
+  lstat(path) {
+    const s = fs.lstatSync(path, { throwIfNoEntry: false });
+    return s ? toStat(s) : undefined;
+  },
+  stat(path) {
+    try {
+      const s = fs.statSync(path, { throwIfNoEntry: false });
+      return s ? toStat(s) : undefined;
+    } catch {
+      return undefined; // ELOOP, ENOTDIR, EACCES on a component: treat as absent
+    }
+  },
+  readlink: (path) => fs.readlinkSync(path),
+  readdir: (path) => fs.readdirSync(path).sort(compareBytes),
+  readRange(path, offset, length) {
+    const f = this.open(path);
+    try {
+      return f.read(offset, length);
+    } finally {
+      f.close();
+    }
+  },
+  readFile: (path) => fs.readFileSync(path),
+  open(path) {
+    const fd = fs.openSync(path, 'r');
+    try {
+      return new NodeHostFile(path, fd, fs.fstatSync(fd).size);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,82 @@
+// The plan: the complete, sorted list of what goes into the image, each entry with the reasons
+// it is there. Pure data, produced by src/plan/ without writing anything.
+
+import type { Arch, FilesystemKind, ImageFormat, ImageOutput, RunConfig } from '../config/types.js';
+import type { Source } from '../diagnostics/error.js';
+import type { SearchRule } from '../resolve/types.js';
+
+/** Why an entry is in the image. */
+export type Provenance =
+  /** Declared in a configuration file (`key` like `files[2]`, `cmd`, `executables[0]`). */
+  | { kind: 'config'; key: string; source?: Source }
+  /** A library some object needs (DT_NEEDED), found by `rule`; chain = sonames from the root. */
+  | { kind: 'needed'; by: string; chain: string[]; rule: SearchRule; tried: string[] }
+  /** Declared by a module. */
+  | { kind: 'module'; module: string; key?: string; source?: Source }
+  /** Part of OSv's root filesystem skeleton. */
+  | { kind: 'skeleton'; reason: string }
+  /** Comes with the kernel bundle (libenviron.so). */
+  | { kind: 'kernel'; reason: string }
+  /** A parent directory of another entry. */
+  | { kind: 'parent'; of: string };
+
+interface EntryBase {
+  /** Absolute, normalized guest path. */
+  guest: string;
+  why: Provenance[];
+}
+
+export type PlanEntry =
+  | (EntryBase & {
+      kind: 'file';
+      /** Absolute real host path to copy (symlinks already followed). */
+      host: string;
+      size: number;
+      /** Host metadata for incremental-build keys. */
+      mtimeMs: number;
+      ino: number;
+      mode?: number;
+    })
+  | (EntryBase & { kind: 'dir'; mode?: number })
+  | (EntryBase & { kind: 'symlink'; target: string });
+
+export interface KernelRef {
+  /** As configured: a version to fetch, or a local path. Resolved to files by src/kernel/. */
+  version?: string;
+  path?: string;
+  sha256?: string;
+  hiddenSymbols: boolean;
+}
+
+export interface PlannedRun {
+  name: string;
+  /** The full OSv command line, `--rootfs=...` first. */
+  cmdline: string;
+  run: RunConfig;
+}
+
+export interface PlanTotals {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  libraries: number;
+}
+
+export interface Plan {
+  name: string;
+  arch: Arch;
+  filesystem: FilesystemKind;
+  output: ImageOutput;
+  format: ImageFormat;
+  /** Sorted by guest path (byte order); parents before children. */
+  entries: PlanEntry[];
+  kernel: KernelRef;
+  /** The selected run (default unless --run). */
+  run: PlannedRun;
+  /** Every named run's command line (for `osv plan` and named-run builds). */
+  runs: PlannedRun[];
+  totals: PlanTotals;
+  /** Non-fatal findings (optional library missing, ...). */
+  warnings: string[];
+}

@@ -1,0 +1,64 @@
+// The resolver's contract with the planner. The resolver reads ELF files (never runs them)
+// and follows glibc ld.so's search rules inside a sysroot. Owned by src/resolve/.
+
+import type { Arch } from '../config/types.js';
+
+/** Which rule found a library (the order ld.so tries them). */
+export type SearchRule =
+  | 'path' // DT_NEEDED contained a slash, or the caller gave a path
+  | 'rpath' // DT_RPATH of the object or one of its loaders
+  | 'library-path' // configured libraryPath (our LD_LIBRARY_PATH)
+  | 'runpath' // the object's own DT_RUNPATH
+  | 'ld.so.cache' // /etc/ld.so.cache of the sysroot
+  | 'default'; // the architecture's default directories
+
+export type ElfKind = 'pie' | 'pde' | 'shared-library' | 'static' | 'static-pie';
+
+export interface ResolveOptions {
+  arch: Arch;
+  /** Absolute host directory; "/" for the host itself. */
+  sysroot: string;
+  /** Directories inside the sysroot, searched like LD_LIBRARY_PATH. */
+  libraryPath: string[];
+  /** The kernel hides libstdc++: ship it instead of treating it as provided. */
+  hiddenSymbols: boolean;
+  /** Sonames whose absence is not an error. */
+  optional?: string[];
+}
+
+/** One object of the closure (a root or a library). */
+export interface ResolvedObject {
+  /** DT_SONAME, or the file name when there is none (roots). */
+  soname: string;
+  /** The path inside the sysroot as found (may be a symlink, e.g. /lib/x86_64-linux-gnu/libz.so.1). */
+  path: string;
+  /** The real host file after following symlinks within the sysroot (absolute host path). */
+  hostPath: string;
+  kind: ElfKind;
+  /** true for the roots the caller asked for. */
+  root: boolean;
+  /** How it was found (roots: 'path'). */
+  rule: SearchRule;
+  /** Sonames of the objects that first needed it, as a chain back to a root: [root, ..., parent]. */
+  chain: string[];
+  /** Every candidate path tried before the hit, in order. */
+  tried: string[];
+  /** DT_NEEDED entries, in order. */
+  needed: string[];
+  /** Provided by the OSv kernel: not shipped (listed for explanations). */
+  providedByKernel: boolean;
+}
+
+export interface MissingLibrary {
+  soname: string;
+  /** The chain of sonames back to the root that needed it. */
+  chain: string[];
+  tried: string[];
+  optional: boolean;
+}
+
+export interface Closure {
+  /** Every object, roots first then libraries in breadth-first load order (ld.so's order). */
+  objects: ResolvedObject[];
+  missing: MissingLibrary[];
+}

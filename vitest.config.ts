@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Tests compile fixtures with gcc and spawn QEMU: two workers fit a 2-core machine.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
