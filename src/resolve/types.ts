@@ -62,3 +62,18 @@ export interface Closure {
   objects: ResolvedObject[];
   missing: MissingLibrary[];
 }
+
+/** What to resolve: an ELF file by path (inside the sysroot), or a library by soname as dlopen would. */
+export type ResolveRoot = { path: string } | { soname: string; optional?: boolean };
+
+/**
+ * The resolver's entry point, exported as `resolveClosure` from src/resolve/index.ts:
+ * the closure of the roots, breadth-first, each library once. Fatal problems (unreadable or
+ * hostile ELF, static executable, wrong architecture, two files claiming one soname) are an
+ * error value; missing libraries are listed in `Closure.missing` for the caller to judge.
+ */
+export type ResolveClosure = (
+  roots: ResolveRoot[],
+  options: ResolveOptions,
+  fs: import('../hostfs.js').HostFs,
+) => import('../diagnostics/result.js').Result<Closure, import('../diagnostics/error.js').OsvError>;
