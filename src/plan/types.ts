@@ -26,19 +26,41 @@ interface EntryBase {
   why: Provenance[];
 }
 
-export type PlanEntry =
-  | (EntryBase & {
-      kind: 'file';
-      /** Absolute real host path to copy (symlinks already followed). */
-      host: string;
-      size: number;
-      /** Host metadata for incremental-build keys. */
-      mtimeMs: number;
-      ino: number;
-      mode?: number;
-    })
-  | (EntryBase & { kind: 'dir'; mode?: number })
-  | (EntryBase & { kind: 'symlink'; target: string });
+/** A regular file copied from the host. Discriminate from InlineFileEntry with `'host' in e` (or `e.content === undefined`). */
+export interface HostFileEntry extends EntryBase {
+  kind: 'file';
+  /** Absolute real host path to copy (symlinks already followed). */
+  host: string;
+  size: number;
+  /** Host metadata for incremental-build keys. */
+  mtimeMs: number;
+  ino: number;
+  /** Permission bits to give the file; undefined = the image writer's default. */
+  mode?: number;
+  content?: undefined;
+}
+
+/**
+ * A regular file whose bytes the planner generated (skeleton /etc/fstab, /etc/hosts): there is
+ * no host file. `size === content.byteLength`. The content itself is the incremental-build key.
+ */
+export interface InlineFileEntry extends EntryBase {
+  kind: 'file';
+  content: Uint8Array;
+  size: number;
+  mode?: number;
+  host?: undefined;
+}
+
+export type FileEntry = HostFileEntry | InlineFileEntry;
+export type DirEntry = EntryBase & { kind: 'dir'; mode?: number };
+/** `target` is stored verbatim (relative or absolute guest path), never checked. */
+export type SymlinkEntry = EntryBase & { kind: 'symlink'; target: string };
+
+export type PlanEntry = FileEntry | DirEntry | SymlinkEntry;
+
+export const isInlineFile = (e: PlanEntry): e is InlineFileEntry => e.kind === 'file' && e.content !== undefined;
+export const isHostFile = (e: PlanEntry): e is HostFileEntry => e.kind === 'file' && e.content === undefined;
 
 export interface KernelRef {
   /** As configured: a version to fetch, or a local path. Resolved to files by src/kernel/. */
