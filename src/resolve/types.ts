@@ -2,6 +2,7 @@
 // and follows glibc ld.so's search rules inside a sysroot. Owned by src/resolve/.
 
 import type { Arch } from '../config/types.js';
+import type { ElfKind } from '../elf/classify.js';
 
 /** Which rule found a library (the order ld.so tries them). */
 export type SearchRule =
@@ -10,9 +11,10 @@ export type SearchRule =
   | 'library-path' // configured libraryPath (our LD_LIBRARY_PATH)
   | 'runpath' // the object's own DT_RUNPATH
   | 'ld.so.cache' // /etc/ld.so.cache of the sysroot
-  | 'default'; // the architecture's default directories
+  | 'default' // the architecture's default directories
+  | 'kernel'; // provided by the OSv kernel and absent from the sysroot (not searched further)
 
-export type ElfKind = 'pie' | 'pde' | 'shared-library' | 'static' | 'static-pie';
+export type { ElfKind } from '../elf/classify.js';
 
 export interface ResolveOptions {
   arch: Arch;
@@ -24,15 +26,33 @@ export interface ResolveOptions {
   hiddenSymbols: boolean;
   /** Sonames whose absence is not an error. */
   optional?: string[];
+  /**
+   * Treat the OSv kernel's libraries as provided (default true). false gives the plain
+   * Linux closure, as `ldd` sees it: every library followed, nothing provided.
+   */
+  osvFilter?: boolean;
+}
+
+/** A candidate ld.so opened and passed over (wrong ELF class or machine). */
+export interface SkippedCandidate {
+  path: string;
+  reason: string;
 }
 
 /** One object of the closure (a root or a library). */
 export interface ResolvedObject {
   /** DT_SONAME, or the file name when there is none (roots). */
   soname: string;
-  /** The path inside the sysroot as found (may be a symlink, e.g. /lib/x86_64-linux-gnu/libz.so.1). */
+  /**
+   * The path inside the sysroot as found (may be a symlink, e.g. /lib/x86_64-linux-gnu/libz.so.1);
+   * for an absent kernel-provided library the name it was asked for.
+   */
   path: string;
-  /** The real host file after following symlinks within the sysroot (absolute host path). */
+  /**
+   * The real host file after following symlinks within the sysroot (absolute host path).
+   * Empty ('') only for a kernel-provided library that the sysroot does not have (then
+   * `path` is '' too): it is listed for explanations and never read.
+   */
   hostPath: string;
   kind: ElfKind;
   /** true for the roots the caller asked for. */
@@ -47,6 +67,15 @@ export interface ResolvedObject {
   needed: string[];
   /** Provided by the OSv kernel: not shipped (listed for explanations). */
   providedByKernel: boolean;
+  /** Every name it was asked for by (DT_NEEDED entries, a soname root), first one first. */
+  requestedAs?: string[];
+  /** Candidates passed over before the hit (wrong class or machine). */
+  skipped?: SkippedCandidate[];
+  /** PT_INTERP, for programs. */
+  interpreter?: string;
+  /** DT_RPATH / DT_RUNPATH as written (unexpanded). */
+  rpath?: string;
+  runpath?: string;
 }
 
 export interface MissingLibrary {
@@ -55,6 +84,7 @@ export interface MissingLibrary {
   chain: string[];
   tried: string[];
   optional: boolean;
+  skipped?: SkippedCandidate[];
 }
 
 export interface Closure {

@@ -1,0 +1,34 @@
+// Dynamic string tokens in DT_NEEDED, DT_RPATH, DT_RUNPATH and the library path, expanded as
+// glibc does: $ORIGIN, $LIB, $PLATFORM, in plain or braced form. A token must end at a
+// character that cannot continue a name ("$ORIGINAL" is not $ORIGIN); unknown tokens stay.
+
+export interface DstValues {
+  /** Directory of the object (for a program the directory of its real path). */
+  origin: string;
+  lib: string;
+  platform: string;
+}
+
+const TOKEN = /\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g;
+
+export function expandDst(s: string, v: DstValues): string {
+  if (!s.includes('$')) return s;
+  return s.replace(TOKEN, (_m, braced: string | undefined, plain: string | undefined) => {
+    const name = braced ?? plain;
+    return name === 'ORIGIN' ? v.origin : name === 'LIB' ? v.lib : v.platform;
+  });
+}
+
+/**
+ * Split a search-path string (DT_RPATH, DT_RUNPATH) into directories, as glibc's
+ * fillin_rpath does: an empty element means the current directory, trailing slashes go.
+ * Relative directories are taken from "/" (OSv starts programs in "/").
+ */
+export function splitSearchPath(s: string, v: DstValues): string[] {
+  return s.split(':').map((e) => {
+    let d = expandDst(e, v);
+    if (d === '' || d === '.') d = '/';
+    if (!d.startsWith('/')) d = '/' + d;
+    return d.length > 1 ? d.replace(/\/+$/, '') || '/' : d;
+  });
+}
