@@ -7,12 +7,18 @@ import type { SearchRule } from '../resolve/types.js';
 
 /** Why an entry is in the image. */
 export type Provenance =
-  /** Declared in a configuration file (`key` like `files[2]`, `cmd`, `executables[0]`). */
-  | { kind: 'config'; key: string; source?: Source }
-  /** A library some object needs (DT_NEEDED), found by `rule`; chain = sonames from the root. */
-  | { kind: 'needed'; by: string; chain: string[]; rule: SearchRule; tried: string[] }
-  /** Declared by a module. */
-  | { kind: 'module'; module: string; key?: string; source?: Source }
+  /**
+   * Declared in a configuration file (`key` like `files[2]`, `cmd`, `executables[0]`,
+   * `runs.test.cmd`). `detail` says how, within that declaration (`tree /usr/lib/python3.11`).
+   */
+  | { kind: 'config'; key: string; source?: Source; detail?: string }
+  /**
+   * A library some object needs (DT_NEEDED), found by `rule`; chain = sonames from the root.
+   * `declaredBy` is the provenance of the root the chain starts at.
+   */
+  | { kind: 'needed'; by: string; chain: string[]; rule: SearchRule; tried: string[]; declaredBy?: Provenance }
+  /** Declared by a module (`key` in its osv.module.yaml, or its usr.manifest with `source` at the line). */
+  | { kind: 'module'; module: string; key?: string; source?: Source; detail?: string }
   /** Part of OSv's root filesystem skeleton. */
   | { kind: 'skeleton'; reason: string }
   /** Comes with the kernel bundle (libenviron.so). */
@@ -77,6 +83,14 @@ export interface PlannedRun {
   run: RunConfig;
 }
 
+export interface KernelProvidedLibrary {
+  soname: string;
+  /** Host file the resolver found (what would have been shipped). */
+  host: string;
+  /** Sonames back to the root that needed it, first chain seen. */
+  chain: string[];
+}
+
 export interface PlanTotals {
   files: number;
   dirs: number;
@@ -99,6 +113,8 @@ export interface Plan {
   /** Every named run's command line (for `osv plan` and named-run builds). */
   runs: PlannedRun[];
   totals: PlanTotals;
+  /** Libraries the closure needs that the OSv kernel provides: not shipped, listed for explanations. */
+  kernelProvided: KernelProvidedLibrary[];
   /** Non-fatal findings (optional library missing, ...). */
   warnings: string[];
 }

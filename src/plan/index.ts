@@ -1,0 +1,17 @@
+// The planner's entry point: `plan(config, options)` with the real resolver.
+
+import type { Config } from '../config/types.js';
+import type { OsvErrors } from '../diagnostics/error.js';
+import type { Result } from '../diagnostics/result.js';
+import { resolveClosure } from '../resolve/index.js';
+import { planWith, type PlanOptions } from './plan.js';
+import type { Plan } from './types.js';
+
+export type { PlanOptions } from './plan.js';
+export type * from './types.js';
+export { isHostFile, isInlineFile } from './types.js';
+
+/** Everything that goes into the image, with reasons; pure (reads the host through options.fs only). */
+export function plan(config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
+  return planWith(resolveClosure, config, options);
+}

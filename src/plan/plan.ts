@@ -1,0 +1,143 @@
+// config -> Plan: everything that goes into the image, each entry with its reasons, and the
+// boot command line of every run. Pure: reads the host through HostFs only, writes nothing,
+// starts nothing. The resolver is a parameter so the core stays independent of its wiring.
+
+import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import type { Config } from '../config/types.js';
+import type { Result } from '../diagnostics/result.js';
+import { err, ok } from '../diagnostics/result.js';
+import { nodeHostFs, type HostFs } from '../hostfs.js';
+import type { KernelBundle } from '../kernel/types.js';
+import type { ResolveClosure } from '../resolve/types.js';
+import { posix } from 'node:path';
+import type { PlanContext } from './context.js';
+import { planModule } from './modules.js';
+import { allRuns, plannedRun, planProgram, runKey } from './runs.js';
+import { skeletonEntries } from './skeleton.js';
+import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
+import { EntryTable } from './table.js';
+import type { Plan, PlannedRun, PlanTotals } from './types.js';
+
+export interface PlanOptions {
+  /** The named run to select (default: `default`). */
+  run?: string;
+  /** An already resolved kernel bundle: its libenviron.so is shipped, its hiddenSymbols honoured. */
+  kernel?: KernelBundle;
+  fs?: HostFs;
+  /** The environment: PATH for bare program names, OSV_BASE for OSv module manifests. */
+  env?: Record<string, string | undefined>;
+}
+
+export function planWith(resolve: ResolveClosure, config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
+  const fs = options.fs ?? nodeHostFs;
+  const hiddenSymbols = config.kernel.hiddenSymbols || options.kernel?.hiddenSymbols === true;
+  const ctx: PlanContext = {
+    config,
+    fs,
+    env: options.env ?? {},
+    resolve,
+    resolveOptions: { arch: config.arch, sysroot: config.sysroot, libraryPath: config.libraryPath, hiddenSymbols },
+    table: new EntryTable(),
+    errors: [],
+    warnings: [],
+    kernelProvided: new Map(),
+    libraries: new Set(),
+    resolvedRoots: new Set(),
+  };
+
+  const runs = allRuns(ctx);
+  const selectedName = options.run ?? 'default';
+  const selected = runs.find((r) => r.name === selectedName);
+  if (!selected) {
+    const names = runs.map((r) => r.name).join(', ');
+    return err(new OsvErrors([new OsvError({ code: 'plan.unknown-run', message: `there is no run named "${selectedName}"`, hint: `the runs are: ${names}`, exitCode: 2 })]));
+  }
+
+  const libgcc = findLibgcc(ctx);
+
+  config.executables.forEach((s, i) => planExecutable(ctx, s, `executables[${i}]`, fromConfig));
+  config.libraries.forEach((s, i) => planLibrary(ctx, s, `libraries[${i}]`, fromConfig));
+  config.files.forEach((s, i) => planFile(ctx, s, `files[${i}]`, fromConfig));
+  for (const m of config.modules) planModule(ctx, m, libgcc ? { libgccDir: posix.dirname(libgcc.host) } : {});
+
+  const programs = new Map<string, string>();
+  for (const { name, run } of runs) {
+    const program = planProgram(ctx, name, run);
+    if (program !== undefined) programs.set(name, program);
+  }
+
+  let libenviron: { host: string; stat: NonNullable<ReturnType<HostFs['stat']>> } | undefined;
+  if (options.kernel?.libenviron !== undefined) {
+    const st = fs.stat(options.kernel.libenviron);
+    if (st?.kind === 'file') libenviron = { host: options.kernel.libenviron, stat: st };
+    else ctx.errors.push(new OsvError({ code: 'plan.not-found', message: `the kernel bundle's libenviron.so (${options.kernel.libenviron}) is missing`, hint: 'fetch or build the kernel again' }));
+  }
+  for (const e of skeletonEntries({ filesystem: config.filesystem, ...(libgcc ? { libgcc } : {}), ...(libenviron ? { libenviron } : {}) })) ctx.table.addDefault(e);
+
+  const plannedRuns: PlannedRun[] = [];
+  for (const { name, run } of runs) {
+    const program = programs.get(name);
+    if (program === undefined) continue;
+    const cwd = run.cwd !== undefined ? guestPath(ctx, run.cwd, name === 'default' ? 'cwd' : `runs.${name}.cwd`, run.source) : undefined;
+    if (run.cwd !== undefined && cwd === undefined) continue;
+    const planned = plannedRun(ctx, name, cwd !== undefined ? { ...run, cwd } : run, program);
+    if (planned) plannedRuns.push(planned);
+  }
+  if (selected.run.cmd === undefined || selected.run.cmd.length === 0) {
+    ctx.errors.push(
+      new OsvError({
+        code: 'plan.no-cmd',
+        message: selectedName === 'default' ? 'there is no cmd: nothing to run' : `run "${selectedName}" has no cmd`,
+        hint: `set ${runKey(selectedName)} to the program and its arguments`,
+        ...(selected.run.source ? { source: selected.run.source } : {}),
+      }),
+    );
+  }
+
+  const { entries, errors: layoutErrors } = ctx.table.finish();
+  ctx.errors.push(...layoutErrors);
+  const run = plannedRuns.find((r) => r.name === selectedName);
+  if (ctx.errors.length > 0 || !run) return err(new OsvErrors(ctx.errors.length > 0 ? ctx.errors : [new OsvError({ code: 'plan.no-cmd', message: 'no command line' })]));
+
+  const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
+  for (const e of entries) {
+    if (e.kind === 'file') {
+      totals.files++;
+      totals.bytes += e.size;
+      if (ctx.libraries.has(e.guest)) totals.libraries++;
+    } else if (e.kind === 'dir') totals.dirs++;
+    else totals.symlinks++;
+  }
+  const kernel = config.kernel;
+  return ok({
+    name: config.name,
+    arch: config.arch,
+    filesystem: config.filesystem,
+    output: config.image.output,
+    format: config.image.format,
+    entries,
+    kernel: {
+      ...(kernel.version !== undefined ? { version: kernel.version } : {}),
+      ...(kernel.path !== undefined ? { path: kernel.path } : {}),
+      ...(kernel.sha256 !== undefined ? { sha256: kernel.sha256 } : {}),
+      hiddenSymbols,
+    },
+    run,
+    runs: plannedRuns,
+    totals,
+    kernelProvided: [...ctx.kernelProvided.values()].sort((a, b) => (a.soname < b.soname ? -1 : a.soname > b.soname ? 1 : 0)),
+    warnings: ctx.warnings,
+  });
+}
+
+/** libgcc_s.so.1 as the sysroot's ld.so would find it (OSv's skeletons ship the host's copy). */
+function findLibgcc(ctx: PlanContext): { host: string; stat: NonNullable<ReturnType<HostFs['stat']>> } | undefined {
+  const r = ctx.resolve([{ soname: 'libgcc_s.so.1', optional: true }], { ...ctx.resolveOptions, optional: ['libgcc_s.so.1'] }, ctx.fs);
+  const obj = r.ok ? r.value.objects.find((o) => o.soname === 'libgcc_s.so.1') : undefined;
+  const st = obj ? ctx.fs.stat(obj.hostPath) : undefined;
+  if (!obj || st?.kind !== 'file') {
+    ctx.warnings.push(`libgcc_s.so.1 was not found in the sysroot (${ctx.config.sysroot}): it is not shipped, and C++ programs (unwinding, pthread_cancel) will fail to load`);
+    return undefined;
+  }
+  return { host: obj.hostPath, stat: st };
+}

@@ -1,0 +1,93 @@
+// The programs the runs start, and their boot command lines.
+//
+// Where cmd[0] goes in the image:
+// - a guest path that an entry already provides (an `executables`/`files` dest, a module
+//   file) is used as is;
+// - an absolute host path keeps its path in the guest (/usr/bin/python3 stays
+//   /usr/bin/python3, so programs that find their files relative to themselves still do),
+//   except a program inside the project directory, which goes to /<name>;
+// - a relative path (./build/app) is taken against the project directory and goes to /<name>;
+// - a bare name is a file OSv finds at /<name> (OSv looks in / first), or else is looked up
+//   on the host's PATH and copied to /<name>.
+// Every run's program is in the image, so one image serves all named runs.
+
+import { OsvError } from '../diagnostics/error.js';
+import type { RunConfig } from '../config/types.js';
+import { posix } from 'node:path';
+import { buildCmdline } from './cmdline.js';
+import { addClosure, pathRoot } from './closure.js';
+import type { PlanContext } from './context.js';
+import { isUnder } from './host-path.js';
+import { findProgram, guestPath } from './specs.js';
+import type { PlannedRun, Provenance } from './types.js';
+
+export const runKey = (name: string): string => (name === 'default' ? 'cmd' : `runs.${name}.cmd`);
+
+/** The runs to plan: the default one first, then the named ones in the order declared. */
+export function allRuns(ctx: PlanContext): Array<{ name: string; run: RunConfig }> {
+  const out = [{ name: 'default', run: ctx.config.runs['default'] ?? ctx.config.defaultRun }];
+  for (const [name, run] of Object.entries(ctx.config.runs)) if (name !== 'default') out.push({ name, run });
+  return out;
+}
+
+/** Put a run's program in the image; returns its guest path. */
+export function planProgram(ctx: PlanContext, name: string, run: RunConfig): string | undefined {
+  const cmd0 = run.cmd?.[0];
+  if (cmd0 === undefined) return undefined;
+  const key = `${runKey(name)}[0]`;
+  const declared: Provenance = { kind: 'config', key, ...(run.source ? { source: run.source } : {}) };
+  if (cmd0 === '') {
+    ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key} is empty`, hint: 'name the program to run', ...(run.source ? { source: run.source } : {}) }));
+    return undefined;
+  }
+
+  // Already in the image (declared elsewhere)?
+  const asGuest = cmd0.startsWith('/') ? guestPath(ctx, cmd0, key, run.source) : cmd0.includes('/') ? undefined : `/${cmd0}`;
+  if (cmd0.startsWith('/') && asGuest === undefined) return undefined;
+  const existing = asGuest !== undefined ? ctx.table.get(asGuest) : undefined;
+  if (asGuest !== undefined && existing) {
+    if (existing.kind === 'dir') {
+      ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key}: ${asGuest} is a directory in the image, not a program`, hint: 'point cmd at the program file', ...(run.source ? { source: run.source } : {}) }));
+      return undefined;
+    }
+    if (existing.kind === 'file' && existing.content === undefined && !ctx.resolvedRoots.has(asGuest)) {
+      // A program copied by `files`: its libraries have not been looked at yet.
+      addClosure(ctx, { root: pathRoot(ctx, existing.host), host: existing.host, guest: () => asGuest, declared });
+    } else existing.why.push(declared);
+    return asGuest;
+  }
+
+  const host = findProgram(ctx, cmd0, key, run.source);
+  if (!host) return undefined;
+  let guest: string;
+  if (!cmd0.startsWith('/') || isUnder(ctx.config.dir, cmd0)) guest = `/${posix.basename(cmd0)}`;
+  else guest = asGuest as string;
+  return addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => guest, declared });
+}
+
+/** The environment of a run: modules' env first (in module order), the run's own on top. */
+function runEnv(ctx: PlanContext, run: RunConfig): Array<[string, string]> {
+  const env = new Map<string, string>();
+  for (const m of ctx.config.modules) if (m.kind === 'osv-up') for (const [k, v] of Object.entries(m.env)) env.set(k, v);
+  for (const [k, v] of Object.entries(run.env)) env.set(k, v);
+  return [...env];
+}
+
+export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, program: string): PlannedRun | undefined {
+  const args = run.cmd?.slice(1) ?? [];
+  const built = buildCmdline({
+    rootfs: ctx.config.filesystem,
+    kernelArgs: run.run.kernelArgs,
+    env: runEnv(ctx, run),
+    ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
+    argv: [program, ...args],
+    key: runKey(name),
+    ...(run.source ? { source: run.source } : {}),
+  });
+  if (!built.ok) {
+    ctx.errors.push(built.error);
+    return undefined;
+  }
+  ctx.warnings.push(...built.value.warnings);
+  return { name, cmdline: built.value.cmdline, run };
+}

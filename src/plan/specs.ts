@@ -1,0 +1,181 @@
+// The declared contents: `executables`, `libraries` and `files` entries, from the root
+// configuration or from an osv-up module (same shapes, different provenance).
+
+import { OsvError, type Source } from '../diagnostics/error.js';
+import type { ExecutableSpec, FileSpec, LibrarySpec } from '../config/types.js';
+import { posix } from 'node:path';
+import { addClosure, pathRoot } from './closure.js';
+import type { PlanContext } from './context.js';
+import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
+import { guestBasename, guestJoin, normalizeGuestPath } from './guest-path.js';
+import { isUnder, locateHostPath, realpath } from './host-path.js';
+import { lookupOnPath } from './path-lookup.js';
+import { copyTree } from './tree.js';
+import type { Provenance } from './types.js';
+
+/** Makes the provenance of one declaration (`files[2]`), optionally with a detail. */
+export type ProvenanceOf = (key: string, source: Source | undefined, detail?: string) => Provenance;
+
+export const fromConfig: ProvenanceOf = (key, source, detail) => ({ kind: 'config', key, ...(source ? { source } : {}), ...(detail ? { detail } : {}) });
+export const fromModule =
+  (module: string): ProvenanceOf =>
+  (key, source, detail) => ({ kind: 'module', module, key, ...(source ? { source } : {}), ...(detail ? { detail } : {}) });
+
+function fail(ctx: PlanContext, code: string, message: string, hint: string, source: Source | undefined): void {
+  ctx.errors.push(new OsvError({ code, message, hint, ...(source ? { source } : {}) }));
+}
+
+/** A guest path from the configuration, normalized; an error (and undefined) when unusable. */
+export function guestPath(ctx: PlanContext, path: string, key: string, source: Source | undefined): string | undefined {
+  const n = normalizeGuestPath(path);
+  if (n.ok) return n.path;
+  fail(ctx, 'plan.bad-guest-path', `${key}: guest path "${path}" ${n.reason}`, n.hint, source);
+  return undefined;
+}
+
+/** Where a program named in `executables` or `cmd` is on the host: PATH for bare names. */
+export function findProgram(ctx: PlanContext, src: string, key: string, source: Source | undefined): string | undefined {
+  if (!src.includes('/')) {
+    const found = lookupOnPath(ctx.fs, src, ctx.env['PATH'], ctx.config.sysroot);
+    if (found.found) return found.path;
+    ctx.errors.push(
+      new OsvError({
+        code: 'plan.not-on-path',
+        message: `${key}: "${src}" is not on PATH`,
+        details: ['tried:', ...found.tried.map((t) => `  ${t}`)],
+        hint: 'give its absolute path, or install it',
+        ...(source ? { source } : {}),
+      }),
+    );
+    return undefined;
+  }
+  const abs = src.startsWith('/') ? src : posix.join(ctx.config.dir, src);
+  const host = locateHostPath(ctx.fs, ctx.config.sysroot, abs);
+  const st = ctx.fs.stat(host);
+  if (st?.kind === 'file') return host;
+  fail(ctx, 'plan.not-found', `${key}: ${host} ${st ? 'is not a regular file' : 'does not exist'}`, 'fix the path, or build the program first', source);
+  return undefined;
+}
+
+export function planExecutable(ctx: PlanContext, spec: ExecutableSpec, key: string, prov: ProvenanceOf): void {
+  const host = findProgram(ctx, spec.src, key, spec.source);
+  if (!host) return;
+  const guest = spec.dest !== undefined ? guestPath(ctx, spec.dest, `${key}.dest`, spec.source) : `/${posix.basename(spec.src)}`;
+  if (!guest) return;
+  addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => guest, declared: prov(key, spec.source) });
+}
+
+/**
+ * A library loaded with dlopen: by soname (found as ld.so would), by path, or by a glob over
+ * paths, each with its own closure. `dest` is the library's guest path when its last name
+ * contains ".so", otherwise the directory it goes in (always a directory for globs).
+ */
+export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, prov: ProvenanceOf): void {
+  let destDir = '/usr/lib';
+  let destPath: string | undefined;
+  if (spec.dest !== undefined) {
+    const d = guestPath(ctx, spec.dest, `${key}.dest`, spec.source);
+    if (!d) return;
+    if (!hasGlob(spec.name) && guestBasename(d).includes('.so')) destPath = d;
+    else destDir = d;
+  }
+  const declared = prov(key, spec.source);
+  if (!spec.name.includes('/')) {
+    addClosure(ctx, { root: { soname: spec.name, optional: spec.optional }, guest: (o) => destPath ?? guestJoin(destDir, o.soname), declared, optional: spec.optional });
+    return;
+  }
+  const matches = hasGlob(spec.name) ? globInSysroot(ctx, spec.name) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.name)].filter((p) => ctx.fs.stat(p));
+  if (matches.length === 0) {
+    if (spec.optional) ctx.warnings.push(`${key}: ${spec.name} matches nothing (optional, skipped)`);
+    else fail(ctx, 'plan.not-found', `${key}: ${spec.name} ${hasGlob(spec.name) ? 'matches no file' : 'does not exist'}`, 'fix the path or pattern, or mark the library optional', spec.source);
+    return;
+  }
+  for (const host of matches) {
+    if (ctx.fs.stat(host)?.kind !== 'file') continue; // a glob may match directories
+    const name = posix.basename(host);
+    addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => destPath ?? guestJoin(destDir, name), declared: hasGlob(spec.name) ? prov(key, spec.source, `matched ${host}`) : declared });
+  }
+}
+
+/** Expand a host glob inside the sysroot first, then on the host itself. */
+function globInSysroot(ctx: PlanContext, pattern: string): string[] {
+  const sysroot = ctx.config.sysroot;
+  if (sysroot !== '/' && !isUnder(sysroot, pattern)) {
+    const inRoot = expandHostGlob(ctx.fs, sysroot + pattern);
+    if (inRoot.length > 0) return inRoot;
+  }
+  return expandHostGlob(ctx.fs, pattern);
+}
+
+export function planFile(ctx: PlanContext, spec: FileSpec, key: string, prov: ProvenanceOf): void {
+  const dest = guestPath(ctx, spec.dest, `${key}.dest`, spec.source);
+  if (!dest) return;
+  if (spec.kind === 'link') {
+    if (spec.link === '' || /[\0\n\r]/.test(spec.link)) {
+      fail(ctx, 'plan.bad-link', `${key}: symlink target ${JSON.stringify(spec.link)} is empty or contains a NUL or line break`, 'give the path the link points to', spec.source);
+      return;
+    }
+    add(ctx, { guest: dest, kind: 'symlink', target: spec.link, why: [prov(key, spec.source)] });
+    return;
+  }
+  if (spec.kind === 'dir') {
+    add(ctx, { guest: dest, kind: 'dir', ...(spec.mode !== undefined ? { mode: spec.mode } : {}), why: [prov(key, spec.source)] });
+    return;
+  }
+  const glob = hasGlob(spec.src);
+  const sources = glob ? globInSysroot(ctx, spec.src) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.src)];
+  if (glob && sources.length === 0) {
+    if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${spec.src} matches no file`, 'fix the pattern, or mark the entry optional', spec.source);
+    return;
+  }
+  const exclude = compileExclude(spec.exclude);
+  for (const src of sources) {
+    // A glob puts each match inside dest; a plain source becomes dest itself.
+    const guest = glob ? guestJoin(dest, posix.basename(src)) : dest;
+    copySource(ctx, spec, src, guest, exclude, key, glob ? (d) => prov(key, spec.source, d ? `matched ${src}, ${d}` : `matched ${src}`) : (d) => prov(key, spec.source, d || undefined));
+  }
+}
+
+function copySource(
+  ctx: PlanContext,
+  spec: Extract<FileSpec, { kind: 'copy' }>,
+  src: string,
+  guest: string,
+  exclude: (rel: string) => boolean,
+  key: string,
+  why: (detail: string) => Provenance,
+): void {
+  const real = realpath(ctx.fs, src, ctx.config.sysroot);
+  if (!real.ok) {
+    if (real.reason === 'loop') fail(ctx, 'plan.symlink-loop', `${key}: symlink loop at ${src}`, 'fix the link, or point src at the real file', spec.source);
+    else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
+    return;
+  }
+  const st = ctx.fs.stat(real.path);
+  if (st?.kind === 'file') {
+    add(ctx, { guest, kind: 'file', host: real.path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: spec.mode ?? st.mode, why: [why('')] });
+    return;
+  }
+  if (st?.kind !== 'dir') {
+    fail(ctx, 'plan.not-a-file', `${key}: ${src} is not a regular file or directory`, 'sockets, devices and FIFOs cannot go into an image', spec.source);
+    return;
+  }
+  add(ctx, { guest, kind: 'dir', why: [why(`tree ${real.path}`)] });
+  copyTree({
+    fs: ctx.fs,
+    sysroot: ctx.config.sysroot,
+    root: real.path,
+    guest,
+    exclude,
+    ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+    why,
+    emit: (entry) => add(ctx, entry),
+    errors: ctx.errors,
+    warnings: ctx.warnings,
+  });
+}
+
+function add(ctx: PlanContext, entry: Parameters<PlanContext['table']['add']>[0]): void {
+  const e = ctx.table.add(entry);
+  if (e) ctx.errors.push(e);
+}

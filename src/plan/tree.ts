@@ -1,0 +1,125 @@
+// Copying a host directory tree: walked in byte order of names, with `exclude` patterns.
+// A symlink inside the tree whose target is also inside the (copied, not excluded) tree stays
+// a symlink; any other symlink is followed and copied as what it points to. Following a link
+// back into a directory being walked is a loop, which is an error.
+
+import { OsvError } from '../diagnostics/error.js';
+import type { HostFs } from '../hostfs.js';
+import { posix } from 'node:path';
+import { checkGuestName, guestJoin } from './guest-path.js';
+import { hostJoin, isUnder, realpath } from './host-path.js';
+import type { PlanEntry, Provenance } from './types.js';
+
+export interface TreeCopy {
+  fs: HostFs;
+  sysroot: string;
+  /** Real host path of the tree's root directory. */
+  root: string;
+  /** Guest directory the tree's contents go to. */
+  guest: string;
+  exclude: (rel: string) => boolean;
+  /** Permission bits for every copied file (undefined = the host's). */
+  mode?: number;
+  /** Provenance for one entry, given how it got in. */
+  why: (detail: string) => Provenance;
+  emit: (entry: PlanEntry) => void;
+  errors: OsvError[];
+  warnings: string[];
+}
+
+/** Walk `t.root` (already emitted as a directory by the caller). */
+export function copyTree(t: TreeCopy): void {
+  walk(t, t.root, t.guest, '', new Set([t.root]));
+}
+
+function walk(t: TreeCopy, dir: string, guestDir: string, rel: string, stack: Set<string>): void {
+  let names: string[];
+  try {
+    names = t.fs.readdir(dir);
+  } catch (e) {
+    t.errors.push(new OsvError({ code: 'plan.unreadable', message: `cannot read directory ${dir}: ${(e as Error).message}`, hint: 'check its permissions' }));
+    return;
+  }
+  for (const name of names) {
+    const relPath = rel === '' ? name : `${rel}/${name}`;
+    if (t.exclude(relPath)) continue;
+    const host = hostJoin(dir, name);
+    const bad = checkGuestName(name);
+    if (bad) {
+      t.errors.push(new OsvError({ code: 'plan.bad-guest-path', message: `cannot copy ${host}: its name ${bad.reason}`, hint: `${bad.hint}, or exclude it` }));
+      continue;
+    }
+    const guest = guestJoin(guestDir, name);
+    const st = t.fs.lstat(host);
+    if (!st) continue; // vanished while walking
+    if (st.kind === 'file') {
+      t.emit({ guest, kind: 'file', host, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: t.mode ?? st.mode, why: [t.why(`in tree ${t.root}`)] });
+    } else if (st.kind === 'dir') {
+      descend(t, host, guest, relPath, stack, `in tree ${t.root}`);
+    } else if (st.kind === 'symlink') {
+      link(t, host, guest, relPath, stack);
+    } else {
+      t.warnings.push(`skipped ${host}: a socket, device or FIFO cannot be stored in an image`);
+    }
+  }
+}
+
+function descend(t: TreeCopy, real: string, guest: string, rel: string, stack: Set<string>, detail: string): void {
+  if (stack.has(real)) {
+    t.errors.push(
+      new OsvError({
+        code: 'plan.symlink-loop',
+        message: `symlink loop while copying ${t.root}: ${guest} leads back to ${real}, a directory already being copied`,
+        hint: 'exclude the link (files[].exclude), or copy the directory it points to on its own',
+      }),
+    );
+    return;
+  }
+  t.emit({ guest, kind: 'dir', why: [t.why(detail)] });
+  stack.add(real);
+  walk(t, real, guest, rel, stack);
+  stack.delete(real);
+}
+
+function link(t: TreeCopy, host: string, guest: string, rel: string, stack: Set<string>): void {
+  const text = t.fs.readlink(host);
+  const resolved = realpath(t.fs, host, t.sysroot);
+  if (!resolved.ok) {
+    if (resolved.reason === 'loop') {
+      t.errors.push(new OsvError({ code: 'plan.symlink-loop', message: `symlink loop: ${host} -> ${text} never reaches a file`, hint: 'fix or exclude the link' }));
+      return;
+    }
+    // A dangling link is copied as the link it is (OSv's own scripts do the same).
+    t.warnings.push(`${host} -> ${text} points to nothing (${resolved.at} is missing); kept as a dangling symlink at ${guest}`);
+    t.emit({ guest, kind: 'symlink', target: text, why: [t.why(`dangling symlink in tree ${t.root}`)] });
+    return;
+  }
+  const target = resolved.path;
+  if (isUnder(t.root, target)) {
+    const targetRel = target === t.root ? '' : target.slice(t.root.length + 1);
+    if (targetRel === '' || !t.exclude(targetRel)) {
+      t.emit({ guest, kind: 'symlink', target: guestTarget(t, rel, text, targetRel), why: [t.why(`symlink inside tree ${t.root}`)] });
+      return;
+    }
+  }
+  const st = t.fs.stat(target);
+  if (st?.kind === 'dir') {
+    descend(t, target, guest, rel, stack, `symlink ${host} -> ${text} followed`);
+  } else if (st?.kind === 'file') {
+    t.emit({ guest, kind: 'file', host: target, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: t.mode ?? st.mode, why: [t.why(`symlink ${host} -> ${text} followed`)] });
+  } else {
+    t.warnings.push(`skipped ${host}: it points to ${target}, which is not a regular file or directory`);
+  }
+}
+
+/**
+ * The link text to store: the host text when it is relative and stays inside the tree (so the
+ * image keeps the same shape), otherwise the absolute guest path of the target.
+ */
+function guestTarget(t: TreeCopy, rel: string, text: string, targetRel: string): string {
+  if (!text.startsWith('/')) {
+    const lexical = posix.normalize(posix.join(posix.dirname(rel), text));
+    if (lexical !== '..' && !lexical.startsWith('../')) return text;
+  }
+  return guestJoin(t.guest, targetRel);
+}
