@@ -9,6 +9,7 @@ import type { CommandModule } from './command.js';
 
 // Registration order is the order `osv --help` lists them.
 const commands: Array<() => Promise<CommandModule>> = [
+  () => import('./commands/trace.js').then((m) => m.command),
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,74 @@
+// The trace command's body: find the configuration and its plan, trace, print, and --write.
+
+import * as fs from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { OsvError, ExitCode } from '../diagnostics/error.js';
+import { kernelSonames } from '../resolve/kernel-libraries.js';
+import type { Arch } from '../config/types.js';
+import type { TraceCliOptions } from '../cli/commands/trace.js';
+import { REASONS } from './classify.js';
+import { trace, EMPTY_PLAN, type PlannedPaths, type TraceReport } from './index.js';
+import { renderReport } from './render.js';
+import { addToConfig, type WriteGroup } from './write.js';
+import { loadPlanned } from './config-plan.js';
+
+const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+
+/** Group the findings that --write adds, one group per reason, in report order. */
+export function writeGroups(report: TraceReport): WriteGroup[] {
+  const groups = new Map<string, WriteGroup>();
+  for (const f of report.findings) {
+    if (!f.add) continue;
+    const id = `${f.add.key}:${f.category}`;
+    const g = groups.get(id) ?? { key: f.add.key, comment: `osv trace: ${REASONS[f.category]}`, values: [] };
+    g.values.push(f.add.value);
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}
+
+export async function runTraceCommand(prog: string, args: string[], opts: TraceCliOptions): Promise<void> {
+  const cwd = process.cwd();
+  const planned = await loadPlanned(opts.config !== undefined ? resolve(cwd, opts.config) : undefined, cwd);
+  if (opts.write && !planned.file) {
+    throw new OsvError({
+      code: 'trace.no-config',
+      message: '--write needs a configuration file, and there is no osv.yaml here',
+      hint: 'create one with `osv init` (or pass --config FILE), then run osv trace --write again',
+      exitCode: ExitCode.usage,
+    });
+  }
+  const report = await trace({
+    argv: [prog, ...args],
+    cwd,
+    ...(opts.duration !== undefined ? { duration: opts.duration } : {}),
+    useStrace: opts.strace,
+    stdout: opts.json ? 'stderr' : 'inherit',
+    plan: planned.paths,
+    kernelSonames: kernelSonames(planned.arch ?? hostArch(), planned.hiddenSymbols ?? false),
+  });
+
+  let wrote: { file: string; added: number; mode: string } | undefined;
+  if (opts.write && planned.file) {
+    const text = fs.readFileSync(planned.file, 'utf8');
+    const result = addToConfig(text, writeGroups(report), planned.file);
+    if (result.mode !== 'unchanged') {
+      // Write beside the file and rename, so an interrupted write never leaves half a config.
+      const tmp = join(dirname(planned.file), `.${Date.now()}.osv-trace.tmp`);
+      fs.writeFileSync(tmp, result.text, { mode: fs.statSync(planned.file).mode & 0o777 });
+      fs.renameSync(tmp, planned.file);
+    }
+    wrote = { file: planned.file, added: result.added.length, mode: result.mode };
+  }
+
+  if (opts.json) {
+    process.stdout.write(
+      JSON.stringify({ ok: true, ...report, plan: { file: planned.file ?? null, compared: planned.description }, ...(wrote ? { wrote } : {}) }, null, 2) + '\n',
+    );
+  } else {
+    process.stdout.write(renderReport(report, { planSource: planned.description, ...(wrote ? { wrote } : {}) }));
+  }
+}
+
+export type { PlannedPaths };
+export { EMPTY_PLAN };

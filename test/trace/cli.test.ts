@@ -1,0 +1,135 @@
+// `osv trace` end to end, through the built CLI, on programs compiled by the suite.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { buildFixture, hasGcc, hasStrace, type TraceFixture } from './fixture.js';
+
+const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+
+function osv(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface JsonFinding {
+  kind: string;
+  path: string;
+  category: string;
+  reason: string;
+  by?: string;
+  add?: { key: string; value: unknown };
+}
+
+if (!hasGcc) console.warn('skipped: gcc is not installed, the trace fixtures cannot be compiled');
+if (!hasStrace) console.warn('skipped (data-file cases): strace is not installed');
+
+describe.runIf(hasGcc)('osv trace', () => {
+  let fx: TraceFixture;
+  beforeAll(() => {
+    fx = buildFixture();
+  });
+  afterAll(() => fs.rmSync(fx.dir, { recursive: true, force: true }));
+
+  it.runIf(hasStrace)('reports the dlopen\'d plugin and the data file, with reasons', () => {
+    const r = osv(['trace', '--json', '--', fx.prog, fx.plugin, 'app.conf'], fx.dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('plug=42 data=greeting=hello'); // the program's stdout goes to stderr with --json
+    const report = JSON.parse(r.stdout) as { findings: JsonFinding[]; exit: { code: number }; stoppedBy: string; ignored: Array<{ path: string; why: string }> };
+    expect(report.exit.code).toBe(0);
+    expect(report.stoppedBy).toBe('exit');
+    const plug = report.findings.find((f) => f.path === fx.plugin);
+    expect(plug).toMatchObject({ kind: 'library', category: 'dlopen', add: { key: 'libraries', value: { name: fx.plugin, dest: fx.plugin } } });
+    expect(plug!.reason).toContain('invisible to DT_NEEDED');
+    // The plugin's own dependency comes with its closure: reported, not written.
+    const dep = report.findings.find((f) => f.path === fx.dep);
+    expect(dep).toMatchObject({ category: 'dlopen-closure', by: fx.plugin });
+    expect(dep!.add).toBeUndefined();
+    // The data file, by the absolute name the program used (it opened "app.conf" in its cwd).
+    const data = report.findings.find((f) => f.path === fx.data);
+    expect(data).toMatchObject({ kind: 'file', category: 'data', add: { key: 'files', value: { src: fx.data, dest: fx.data } } });
+    // Never reported: the program itself, the loader cache, libc (the OSv kernel provides it).
+    const paths = report.findings.map((f) => f.path);
+    expect(paths).not.toContain(fx.prog);
+    expect(paths.some((p) => p.endsWith('/libc.so.6'))).toBe(false);
+    expect(report.ignored.some((i) => i.path === '/etc/ld.so.cache')).toBe(true);
+  });
+
+  it('prints a grouped text report; without strace only libraries are traced', () => {
+    const r = osv(['trace', '--no-strace', '--', fx.prog, fx.plugin, fx.data], fx.dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('plug=42');
+    expect(r.stdout).toContain("dlopen'd at run time: invisible to DT_NEEDED");
+    expect(r.stdout).toContain(fx.plugin);
+    expect(r.stdout).toContain('--no-strace: only libraries were traced');
+    expect(r.stdout).not.toContain('data file read at run time');
+  });
+
+  it.runIf(hasStrace)('--write adds both to osv.yaml, keeping the user\'s comments', () => {
+    const dir = fs.mkdtempSync(join(fx.dir, 'proj-'));
+    const file = join(dir, 'osv.yaml');
+    const original = [
+      '# The demo service. Keep this comment.',
+      'name: demo',
+      `cmd: [${fx.prog}, ${fx.plugin}, ${fx.data}]   # how it starts`,
+      'files:',
+      '  # static assets go here',
+      `  - { src: ${fx.dir}/prog.c, dest: /src/prog.c }`,
+      'env:',
+      '  GREETING: hello   # read by the app',
+      '',
+    ].join('\n');
+    fs.writeFileSync(file, original);
+    const r = osv(['trace', '--write', '--', fx.prog, fx.plugin, fx.data], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Added \d+ entr(y|ies) to .*osv\.yaml/);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toContain('# The demo service. Keep this comment.');
+    expect(text).toContain('# how it starts');
+    expect(text).toContain('  # static assets go here');
+    expect(text).toContain('  GREETING: hello   # read by the app\n');
+    // files: grew in place (before env:), libraries: was created at the end.
+    expect(text.indexOf(`src: ${fx.data}`)).toBeLessThan(text.indexOf('env:'));
+    expect(text.indexOf('libraries:')).toBeGreaterThan(text.indexOf('env:'));
+    const js = parseDocument(text).toJS() as { libraries: unknown[]; files: unknown[] };
+    expect(js.libraries).toContainEqual({ name: fx.plugin, dest: fx.plugin });
+    if (hasStrace) expect(js.files).toContainEqual({ src: fx.data, dest: fx.data });
+    expect(js.files[0]).toEqual({ src: `${fx.dir}/prog.c`, dest: '/src/prog.c' });
+
+    // A second run finds them in the file and adds nothing.
+    const again = osv(['trace', '--write', '--', fx.prog, fx.plugin, fx.data], dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('--duration stops a program that does not exit, and its whole tree', () => {
+    const started = Date.now();
+    const r = osv(['trace', '--json', '--duration', '0.5', '--', fx.sleeper], fx.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { stoppedBy: string; exit: { signal: string | null; code: number | null } };
+    expect(report.stoppedBy).toBe('duration');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const alive = spawnSync('pgrep', ['-f', fx.sleeper], { encoding: 'utf8' });
+    expect(alive.stdout.trim()).toBe('');
+  });
+
+  it('refuses what it cannot run, with a usage error and no stack', () => {
+    const missing = osv(['trace', '--', join(fx.dir, 'no-such-program')], fx.dir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-program: no such file');
+    const noConfig = osv(['trace', '--write', '--', fx.prog, fx.plugin, fx.data], fx.dir);
+    expect(noConfig.code).toBe(2);
+    expect(noConfig.stderr).toContain('--write needs a configuration file');
+    const badDuration = osv(['trace', '--duration', 'soon', '--', fx.prog], fx.dir);
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toContain('invalid duration');
+  });
+
+  it('says in --help that it runs only the program named', () => {
+    const r = osv(['trace', '--help'], fx.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('runs only the program you name');
+    expect(r.stdout).toContain('osv trace --write --');
+  });
+});
