@@ -1,7 +1,9 @@
 // The validated, normalized configuration: what every later stage reads. Produced once by
 // the config loader (src/config/load.ts); nothing after it looks at YAML again.
-// Host paths here are absolute (resolved against the file that declared them); guest paths
-// are absolute, normalized POSIX paths.
+// Host paths here are absolute: a relative path is resolved against the file that declared it
+// (a built-in template's against the project directory); an absolute path written in
+// `executables`, `libraries` or `files` is inside `sysroot` and stored joined to it (with the
+// default sysroot "/" it is unchanged). Guest paths are absolute, normalized POSIX paths.
 
 import type { Source } from '../diagnostics/error.js';
 
@@ -77,6 +79,8 @@ export interface ImageSettings {
 export interface ExecutableSpec {
   /** As written: a name looked up on PATH, or a host path (absolute after normalization). */
   src: string;
+  /** `src` exactly as the configuration wrote it, for messages. */
+  written?: string;
   /** Guest path; default `/<basename>`. */
   dest?: string;
   source: Source;
@@ -86,6 +90,8 @@ export interface ExecutableSpec {
 export interface LibrarySpec {
   /** A soname (`libssl.so.3`), an absolute host path, or a glob over host paths. */
   name: string;
+  /** `name` exactly as the configuration wrote it, for messages. */
+  written?: string;
   /** Guest directory or path; default `/usr/lib/<soname>`. */
   dest?: string;
   /** A library that may be absent: no error when it is not found. */
@@ -98,6 +104,8 @@ export type FileSpec =
       kind: 'copy';
       /** Absolute host path; may contain glob characters. A directory is copied as a tree. */
       src: string;
+      /** `src` exactly as the configuration wrote it, for messages. */
+      written?: string;
       dest: string;
       /** Glob patterns relative to `src`, excluded from a tree copy. */
       exclude: string[];

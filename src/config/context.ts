@@ -1,0 +1,52 @@
+// What one configuration load shares: the host file system, the environment, the texts read
+// (for positions and code frames), and which files are built-in templates.
+
+import * as path from 'node:path';
+import type { HostFs } from '../hostfs.js';
+import type { OsvError, Source } from '../diagnostics/error.js';
+import { SourceTexts, type Pos } from './texts.js';
+import { configError } from './parse.js';
+
+export interface LoadContext {
+  fs: HostFs;
+  env: Record<string, string | undefined>;
+  texts: SourceTexts;
+  templatesDir: string;
+  /** Directory of the root configuration file: the base for paths written in templates. */
+  rootDir: string;
+  templateFiles: Set<string>;
+  errors: OsvError[];
+}
+
+export function newContext(init: Omit<LoadContext, 'texts' | 'templateFiles' | 'errors'>): LoadContext {
+  return { ...init, texts: new SourceTexts(), templateFiles: new Set(), errors: [] };
+}
+
+export function report(ctx: LoadContext, code: string, message: string, pos: (Source & Partial<Pos>) | undefined, hint?: string): void {
+  ctx.errors.push(configError(ctx.texts, code, message, pos, hint));
+}
+
+/** The directory relative paths written in `file` are resolved against. */
+export function baseDirOf(ctx: LoadContext, file: string): string {
+  return ctx.templateFiles.has(file) ? ctx.rootDir : path.dirname(file);
+}
+
+/** How a file is named in messages: relative to the project when inside it. */
+export function displayFile(ctx: LoadContext, file: string): string {
+  if (ctx.templateFiles.has(file)) return `template:${path.basename(file, '.yaml')}`;
+  const rel = path.relative(ctx.rootDir, file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+/** Read a file through HostFs as text; an unreadable file is an error value, not a throw. */
+export function readText(ctx: LoadContext, file: string): { text: string } | { error: string } {
+  const st = ctx.fs.stat(file);
+  if (!st) return { error: 'not found' };
+  if (st.kind === 'dir') return { error: 'is a directory' };
+  try {
+    return { text: ctx.fs.readFile(file).toString('utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})` };
+  }
+}

@@ -1,0 +1,155 @@
+// `${NAME}` (from vars), `${env:NAME}`, `${env:NAME:-default}` and `$$` in string values.
+// Runs on the merged tree, so a template can use a variable the project file defines.
+// Variables may use other variables; a cycle is an error. Keys are never interpolated.
+
+import { report, type LoadContext } from './context.js';
+import { isPMap, type PMap, type PNode, type PScalar, type ScalarValue } from './tree.js';
+import { suggestion } from './suggest.js';
+import type { Pos } from './texts.js';
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Ref = { kind: 'var'; name: string } | { kind: 'env'; name: string; fallback?: string } | { kind: 'bad' };
+
+function parseRef(body: string): Ref {
+  if (body.startsWith('env:')) {
+    const rest = body.slice(4);
+    const dash = rest.indexOf(':-');
+    const name = dash >= 0 ? rest.slice(0, dash) : rest;
+    if (!NAME.test(name)) return { kind: 'bad' };
+    return dash >= 0 ? { kind: 'env', name, fallback: rest.slice(dash + 2) } : { kind: 'env', name };
+  }
+  return NAME.test(body) ? { kind: 'var', name: body } : { kind: 'bad' };
+}
+
+/** YAML 1.2 core-schema reading of an unquoted scalar's text. */
+export function readPlainScalar(text: string): ScalarValue {
+  if (/^[-+]?[0-9]+$/.test(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : text;
+  }
+  if (/^0o[0-7]+$/.test(text)) return parseInt(text.slice(2), 8);
+  if (/^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  if (/^(true|True|TRUE)$/.test(text)) return true;
+  if (/^(false|False|FALSE)$/.test(text)) return false;
+  if (/^(null|Null|NULL|~)?$/.test(text)) return null;
+  return text;
+}
+
+export class Interpolator {
+  private readonly cache = new Map<string, string | undefined>();
+  private readonly resolving: string[] = [];
+  private readonly vars: PMap | undefined;
+
+  constructor(
+    private readonly ctx: LoadContext,
+    tree: PNode | undefined,
+  ) {
+    const v = isPMap(tree) ? tree.entries.get('vars')?.value : undefined;
+    this.vars = isPMap(v) ? v : undefined;
+  }
+
+  /** The position of `${...}` inside a node's text, when it can be found; else the node's. */
+  private refPos(node: PScalar, token: string): Pos {
+    const text = this.ctx.texts.text(node.pos.file);
+    if (text !== undefined) {
+      const i = text.slice(node.pos.offset, node.pos.end).indexOf(token);
+      if (i >= 0) return this.ctx.texts.pos(node.pos.file, node.pos.offset + i, node.pos.offset + i + token.length);
+    }
+    return node.pos;
+  }
+
+  private variable(name: string, node: PScalar, token: string): string | undefined {
+    if (this.cache.has(name)) return this.cache.get(name);
+    const entry = this.vars?.entries.get(name);
+    if (!entry) {
+      const names = this.vars ? [...this.vars.entries.keys()] : [];
+      report(
+        this.ctx,
+        'config.undefined-var',
+        `undefined variable "${name}"${suggestion(name, names)}`,
+        this.refPos(node, token),
+        `define it under vars:, or read the environment with \${env:${name}}; write $$ for a literal $`,
+      );
+      return undefined;
+    }
+    const at = this.resolving.indexOf(name);
+    if (at >= 0) {
+      const chain = [...this.resolving.slice(at), name].join(' → ');
+      report(this.ctx, 'config.var-cycle', `variable cycle: ${chain}`, this.refPos(node, token), 'a variable cannot use itself, directly or through others');
+      return undefined;
+    }
+    const v = entry.value;
+    // Non-scalar values are reported by the schema (vars.NAME: expected ...).
+    if (v.kind !== 'scalar' || v.value === null) return undefined;
+    this.resolving.push(name);
+    const value = typeof v.value === 'string' ? this.expand(v) : String(v.value);
+    this.resolving.pop();
+    this.cache.set(name, value);
+    return value;
+  }
+
+  /** The string with every reference replaced; undefined after reporting an error. */
+  expand(node: PScalar): string | undefined {
+    const s = node.value as string;
+    if (!s.includes('$')) return s;
+    let out = '';
+    let failed = false;
+    for (let i = 0; i < s.length; ) {
+      const c = s[i]!;
+      if (c !== '$' || (s[i + 1] !== '$' && s[i + 1] !== '{')) {
+        out += c;
+        i++;
+        continue;
+      }
+      if (s[i + 1] === '$') {
+        out += '$';
+        i += 2;
+        continue;
+      }
+      const close = s.indexOf('}', i + 2);
+      if (close < 0) {
+        report(this.ctx, 'config.interpolation', `unterminated "\${" in ${JSON.stringify(s)}`, this.refPos(node, s.slice(i)), 'close it with }, or write $$ for a literal $');
+        return undefined;
+      }
+      const token = s.slice(i, close + 1);
+      const ref = parseRef(s.slice(i + 2, close));
+      let value: string | undefined;
+      if (ref.kind === 'bad') {
+        report(this.ctx, 'config.interpolation', `invalid reference "${token}"`, this.refPos(node, token), 'write ${NAME}, ${env:NAME} or ${env:NAME:-default}; $$ is a literal $');
+      } else if (ref.kind === 'var') {
+        value = this.variable(ref.name, node, token);
+      } else {
+        const env = this.ctx.env[ref.name];
+        if (ref.fallback !== undefined) value = env === undefined || env === '' ? ref.fallback : env;
+        else if (env !== undefined) value = env;
+        else
+          report(this.ctx, 'config.undefined-env', `environment variable "${ref.name}" is not set`, this.refPos(node, token), `set it, or give a default: \${env:${ref.name}:-VALUE}`);
+      }
+      if (value === undefined) failed = true;
+      else out += value;
+      i = close + 1;
+    }
+    return failed ? undefined : out;
+  }
+
+  /** A copy of the tree with every string value interpolated (keys, `extends` untouched). */
+  tree(n: PNode, root = true): PNode {
+    switch (n.kind) {
+      case 'map': {
+        const entries = new Map(n.entries);
+        for (const [k, e] of n.entries) if (!(root && k === 'extends')) entries.set(k, { key: e.key, value: this.tree(e.value, false) });
+        return { ...n, entries };
+      }
+      case 'seq':
+        return { ...n, items: n.items.map((it) => this.tree(it, false)) };
+      case 'scalar': {
+        if (typeof n.value !== 'string' || !n.value.includes('$')) return n;
+        const v = this.expand(n);
+        if (v === undefined || v === n.value) return n;
+        return { ...n, value: n.plain ? readPlainScalar(v) : v, raw: v };
+      }
+    }
+  }
+}

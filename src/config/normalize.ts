@@ -1,0 +1,345 @@
+// A schema-valid, interpolated tree -> the typed Config every later stage reads, with the
+// semantic checks a schema cannot express: sizes, ports and durations in range, guest paths
+// that stay inside the image, destinations written twice, a boot command somewhere,
+// run settings that contradict each other.
+
+import * as path from 'node:path';
+import { report, displayFile, type LoadContext } from './context.js';
+import { mergeMaps } from './merge.js';
+import { ModuleLoader } from './modules.js';
+import { SpecReader } from './specs.js';
+import { displayPath, str, type Path, type PMap, type PNode, type PScalar } from './tree.js';
+import { parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
+import { toSource, type Pos } from './texts.js';
+import type { Source } from '../diagnostics/error.js';
+import type { Accel, Arch, Config, FileSpec, FilesystemKind, Hypervisor, ImageFormat, ImageOutput, Network, PortForward, RunConfig, RunSettings, Volume } from './types.js';
+
+export const DEFAULTS = {
+  arch: 'x86_64' as Arch,
+  sysroot: '/',
+  filesystem: 'rofs' as FilesystemKind,
+  hypervisor: 'qemu' as Hypervisor,
+  memory: 512 * 2 ** 20,
+  cpus: 2,
+  accel: 'auto' as Accel,
+  network: 'user',
+  output: 'disk' as ImageOutput,
+  format: 'raw' as ImageFormat,
+};
+
+/** The run keys a named run may set, merged over the top-level ones. */
+const RUN_KEYS = ['cmd', 'env', 'cwd', 'run'] as const;
+
+/** The directory's name made into a valid image name. */
+export function defaultName(dir: string): string {
+  const s = path.basename(dir).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return s || 'osv-app';
+}
+
+const scalarOf = (n: PNode | undefined): PScalar | undefined => (n?.kind === 'scalar' ? n : undefined);
+
+export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loadedFiles: string[]): Config | undefined {
+  const get = (k: string): PNode | undefined => tree.entries.get(k)?.value;
+  const sysrootNode = scalarOf(get('sysroot'));
+  const boot = new SpecReader(ctx, '/');
+  const sysroot = sysrootNode ? boot.hostPath(sysrootNode, false) : DEFAULTS.sysroot;
+  const r = new SpecReader(ctx, sysroot);
+
+  const kernelNode = get('kernel');
+  const kget = (k: string): PScalar | undefined => (kernelNode?.kind === 'map' ? scalarOf(kernelNode.entries.get(k)?.value) : undefined);
+  const kVersion = kget('version');
+  const kPath = kget('path');
+  if (kVersion && kPath && kernelNode) r.problem(kernelNode, ['kernel'], 'config.kernel', 'set either version or path, not both', 'version downloads a release; path uses a kernel you built');
+
+  const imageNode = get('image');
+  const iget = (k: string): PScalar | undefined => (imageNode?.kind === 'map' ? scalarOf(imageNode.entries.get(k)?.value) : undefined);
+  const sizeNode = iget('size');
+  let imageSize: number | undefined;
+  if (sizeNode) {
+    const s = parseSize(sizeNode.value);
+    if (s.ok) imageSize = s.value;
+    else r.problem(sizeNode, ['image', 'size'], 'config.size', s.message);
+  }
+  const format = (str(iget('format')) as ImageFormat | undefined) ?? DEFAULTS.format;
+
+  const executables = r.executables(get('executables'), ['executables']);
+  const libraries = r.libraries(get('libraries'), ['libraries']);
+  const files = r.files(get('files'), ['files']);
+  const loader = new ModuleLoader(ctx, r);
+  loader.loadList(get('modules'), ['modules']);
+  const modules = loader.result();
+
+  const runs = new RunReader(r, format);
+  const defaultMap: PMap = { kind: 'map', entries: new Map(RUN_KEYS.flatMap((k) => (tree.entries.has(k) ? [[k, tree.entries.get(k)!]] : []))), pos: tree.pos };
+  const defaultRun = runs.read(defaultMap, [], toSource(tree.pos));
+  const named: Record<string, RunConfig> = {};
+  const runsNode = get('runs');
+  if (runsNode?.kind === 'map') {
+    for (const [name, e] of runsNode.entries) {
+      if (name === 'default') {
+        report(ctx, 'config.run-name', 'runs.default: the name "default" is reserved for the top-level cmd, env, cwd and run', e.key, 'give this run another name');
+        continue;
+      }
+      if (e.value.kind !== 'map') continue;
+      named[name] = runs.read(mergeMaps(defaultMap, e.value), ['runs', name], toSource(e.key));
+    }
+  }
+  checkCommand(ctx, tree, defaultRun, named, runsNode);
+  checkDestinations(ctx, r, executables, libraries, files, modules);
+
+  return {
+    file: rootFile,
+    dir: path.dirname(rootFile),
+    name: str(get('name')) ?? defaultName(path.dirname(rootFile)),
+    arch: (str(get('arch')) as Arch | undefined) ?? DEFAULTS.arch,
+    sysroot,
+    filesystem: (str(get('filesystem')) as FilesystemKind | undefined) ?? DEFAULTS.filesystem,
+    kernel: {
+      ...(kVersion ? { version: String(kVersion.value) } : {}),
+      ...(kPath ? { path: r.hostPath(kPath, false) } : {}),
+      ...(kget('sha256') ? { sha256: String(kget('sha256')!.value) } : {}),
+      hiddenSymbols: kget('hiddenSymbols')?.value === true,
+      ...(kernelNode ? { source: toSource(kernelNode.pos) } : {}),
+    },
+    image: { output: (str(iget('output')) as ImageOutput | undefined) ?? DEFAULTS.output, format, ...(imageSize !== undefined ? { size: imageSize } : {}) },
+    libraryPath: get('libraryPath')?.kind === 'seq' ? (get('libraryPath') as { items: PNode[] }).items.map((n) => path.posix.normalize(String((n as PScalar).value))) : [],
+    executables,
+    libraries,
+    files,
+    modules,
+    vars: r.strings(get('vars')),
+    defaultRun,
+    runs: named,
+    loadedFiles,
+    sources: sourcesOf(tree),
+  };
+}
+
+/** Every value's position, keyed `files/2/dest`. */
+function sourcesOf(tree: PNode): Map<string, Source> {
+  const out = new Map<string, Source>();
+  const walk = (n: PNode, key: string): void => {
+    out.set(key, toSource(n.pos));
+    if (n.kind === 'map') for (const [k, e] of n.entries) walk(e.value, key ? `${key}/${k}` : k);
+    else if (n.kind === 'seq') n.items.forEach((it, i) => walk(it, `${key}/${i}`));
+  };
+  walk(tree, '');
+  return out;
+}
+
+/** cmd, env, cwd and run settings of the default run or of a named run merged over it. */
+class RunReader {
+  constructor(
+    private readonly r: SpecReader,
+    private readonly format: ImageFormat,
+  ) {}
+
+  read(map: PMap, at: Path, source: Source): RunConfig {
+    const get = (k: string): PNode | undefined => map.entries.get(k)?.value;
+    const cmd = this.cmd(get('cmd'), [...at, 'cmd']);
+    const cwdNode = get('cwd');
+    const cwd = cwdNode ? this.r.guestPath(cwdNode, [...at, 'cwd']) : undefined;
+    return {
+      ...(cmd ? { cmd } : {}),
+      env: this.r.strings(get('env')),
+      ...(cwd ? { cwd } : {}),
+      run: this.settings(get('run'), [...at, 'run']),
+      source,
+    };
+  }
+
+  private cmd(node: PNode | undefined, at: Path): string[] | undefined {
+    if (!node) return undefined;
+    let argv: string[];
+    if (node.kind === 'scalar') {
+      const split = splitCommand(String(node.value));
+      if (!split.ok) {
+        this.r.problem(node, at, 'config.cmd', split.message, 'quote words with spaces, or write cmd as a list');
+        return undefined;
+      }
+      argv = split.value;
+    } else if (node.kind === 'seq') {
+      argv = node.items.map((n) => String((n as PScalar).value));
+    } else return undefined;
+    if (argv[0] === '') {
+      const first = node.kind === 'seq' ? node.items[0]! : node;
+      this.r.problem(first, node.kind === 'seq' ? [...at, 0] : at, 'config.cmd', 'the program name is empty');
+      return undefined;
+    }
+    return argv;
+  }
+
+  private settings(node: PNode | undefined, at: Path): RunSettings {
+    const m = node?.kind === 'map' ? node : undefined;
+    const get = (k: string): PNode | undefined => m?.entries.get(k)?.value;
+    const sc = (k: string): PScalar | undefined => scalarOf(get(k));
+    const here = (k: string | number, ...more: Array<string | number>): Path => [...at, k, ...more];
+    const r = this.r;
+
+    const hypervisor = (str(sc('hypervisor')) as Hypervisor | undefined) ?? DEFAULTS.hypervisor;
+    const hvNode = sc('hypervisor');
+    let memory = DEFAULTS.memory;
+    const memNode = sc('memory');
+    if (memNode) {
+      const v = parseMemory(memNode.value);
+      if (v.ok) memory = v.value;
+      else r.problem(memNode, here('memory'), 'config.size', v.message, 'QEMU and Firecracker take memory in MiB: write e.g. 512M or 2G');
+    }
+    let timeout: number | undefined;
+    const toNode = sc('timeout');
+    if (toNode) {
+      const v = parseDuration(toNode.value);
+      if (v.ok) timeout = v.value;
+      else r.problem(toNode, here('timeout'), 'config.invalid-value', v.message);
+    }
+    const expect = str(sc('expect'));
+    if (expect !== undefined) {
+      try {
+        new RegExp(expect);
+      } catch (e) {
+        r.problem(sc('expect')!, here('expect'), 'config.regex', `invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`, 'expect is a JavaScript regular expression; escape special characters with \\');
+      }
+    }
+    const netNode = sc('network');
+    const network = parseNetwork(str(netNode) ?? (hypervisor === 'firecracker' ? 'none' : DEFAULTS.network));
+    const accel = (str(sc('accel')) as Accel | undefined) ?? DEFAULTS.accel;
+
+    const ports: PortForward[] = [];
+    const portsNode = get('ports');
+    if (portsNode?.kind === 'seq') {
+      const seen = new Map<string, number>();
+      portsNode.items.forEach((n, i) => {
+        if (n.kind !== 'scalar') return;
+        const p = parsePort(n.value);
+        if (!p.ok) return r.problem(n, here('ports', i), 'config.port', p.message);
+        const key = `${p.value.hostAddress ?? '127.0.0.1'}:${p.value.host}/${p.value.protocol}`;
+        const prev = seen.get(key);
+        if (prev !== undefined)
+          return r.problem(n, here('ports', i), 'config.port', `host port ${p.value.host}/${p.value.protocol} is already forwarded by ${displayPath(here('ports', prev))}`, 'each host port can be forwarded once');
+        seen.set(key, i);
+        ports.push({ ...p.value, source: toSource(n.pos) });
+      });
+      if (ports.length && network.kind !== 'user')
+        r.problem(portsNode, here('ports'), 'config.port', `port forwarding needs network: user (this run has network: ${str(netNode) ?? 'none'})`, 'with tap or bridge networking, reach the guest at its own address');
+    }
+
+    if (hypervisor === 'firecracker') {
+      if (accel === 'tcg') r.problem(sc('accel')!, here('accel'), 'config.hypervisor', 'firecracker needs KVM: it cannot use accel: tcg', 'use hypervisor: qemu for software emulation');
+      if (str(netNode) === 'user') r.problem(netNode!, here('network'), 'config.hypervisor', 'firecracker has no user networking: use tap:NAME or none', undefined);
+      if (this.format === 'qcow2' && hvNode) r.problem(hvNode, here('hypervisor'), 'config.hypervisor', 'firecracker boots raw disks only, but image.format is qcow2', 'set image.format: raw');
+    }
+
+    const volumes: Volume[] = [];
+    const volNode = get('volumes');
+    if (volNode?.kind === 'seq')
+      for (const v of volNode.items) {
+        const pNode = v.kind === 'map' ? scalarOf(v.entries.get('path')?.value) : scalarOf(v);
+        if (!pNode) continue;
+        const p = r.hostPath(pNode, false);
+        const fmt = v.kind === 'map' ? (str(v.entries.get('format')?.value) as ImageFormat | undefined) : undefined;
+        const ro = v.kind === 'map' && scalarOf(v.entries.get('readonly')?.value)?.value === true;
+        volumes.push({ path: p, format: fmt ?? (p.endsWith('.qcow2') ? 'qcow2' : 'raw'), readonly: ro, source: toSource(v.pos) });
+      }
+
+    const kernelArgs: string[] = [];
+    const kaNode = get('kernelArgs');
+    if (kaNode?.kind === 'seq')
+      kaNode.items.forEach((n, i) => {
+        const a = String((n as PScalar).value);
+        if (/^--rootfs(=|$)/.test(a)) r.problem(n, here('kernelArgs', i), 'config.invalid-value', '--rootfs is set by osv from filesystem:', 'remove it; set filesystem: rofs or ext');
+        else kernelArgs.push(a);
+      });
+
+    const qemuNode = sc('qemu');
+    const qemu = qemuNode ? (String(qemuNode.value).includes('/') ? r.hostPath(qemuNode, false) : String(qemuNode.value)) : undefined;
+    const cpus = sc('cpus')?.value;
+    return {
+      hypervisor,
+      memory,
+      cpus: typeof cpus === 'number' ? cpus : DEFAULTS.cpus,
+      ports,
+      accel,
+      network,
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...(expect !== undefined ? { expect } : {}),
+      volumes,
+      ...(qemu !== undefined ? { qemu } : {}),
+      kernelArgs,
+    };
+  }
+}
+
+function parseNetwork(s: string): Network {
+  const [kind, name] = s.split(':', 2) as [string, string | undefined];
+  if ((kind === 'tap' || kind === 'bridge') && name) return { kind, name };
+  return kind === 'none' ? { kind: 'none' } : { kind: 'user' };
+}
+
+/** Some run must have a program to boot. */
+function checkCommand(ctx: LoadContext, tree: PMap, def: RunConfig, named: Record<string, RunConfig>, runsNode: PNode | undefined): void {
+  if (def.cmd || ctx.errors.some((e) => e.code === 'config.cmd')) return;
+  const names = Object.keys(named);
+  const withCmd = names.filter((n) => named[n]!.cmd);
+  if (!withCmd.length) {
+    report(ctx, 'config.cmd-missing', 'no cmd: nothing to boot', tree.pos, 'set cmd to the program and its arguments, e.g. cmd: [/usr/bin/python3, app.py]');
+    return;
+  }
+  if (runsNode?.kind !== 'map') return;
+  for (const n of names)
+    if (!named[n]!.cmd)
+      report(ctx, 'config.cmd-missing', `runs.${n}: no cmd, and there is no top-level cmd to inherit`, runsNode.entries.get(n)!.key, `set cmd in runs.${n}, or a top-level cmd`);
+}
+
+interface Claim {
+  dest: string;
+  /** Where dest was written (the entry itself when dest is a default). */
+  at: Source & Partial<Pos>;
+  /** Same identity twice is a harmless repeat; different identities on one path conflict. */
+  identity: string;
+  label: string;
+  source: Source;
+  link: boolean;
+}
+
+/** Two entries writing one guest path, or an entry under a path that is a symlink. */
+function checkDestinations(ctx: LoadContext, r: SpecReader, exes: Config['executables'], libs: Config['libraries'], files: FileSpec[], modules: Config['modules']): void {
+  const claims: Claim[] = [];
+  const addExe = (e: Config['executables'][number], label: string): void => {
+    claims.push({ dest: e.dest ?? '/' + path.posix.basename(e.src), at: r.destPos.get(e) ?? e.source, identity: `program ${e.src}`, label, source: e.source, link: false });
+  };
+  const addLib = (l: Config['libraries'][number], label: string): void => {
+    if (l.dest) claims.push({ dest: l.dest, at: r.destPos.get(l) ?? l.source, identity: `library ${l.name}`, label, source: l.source, link: false });
+  };
+  const addFile = (f: FileSpec, label: string): void => {
+    const identity = f.kind === 'copy' ? `copy of ${f.src}` : f.kind === 'link' ? `link to ${f.link}` : 'directory';
+    claims.push({ dest: f.dest, at: r.destPos.get(f) ?? f.source, identity, label, source: f.source, link: f.kind === 'link' });
+  };
+  exes.forEach((e, i) => addExe(e, `executables[${i}]`));
+  libs.forEach((l, i) => addLib(l, `libraries[${i}]`));
+  files.forEach((f, i) => addFile(f, `files[${i}]`));
+  for (const m of modules) {
+    if (m.kind !== 'osv-up') continue;
+    m.executables.forEach((e, i) => addExe(e, `module ${m.name}: executables[${i}]`));
+    m.libraries.forEach((l, i) => addLib(l, `module ${m.name}: libraries[${i}]`));
+    m.files.forEach((f, i) => addFile(f, `module ${m.name}: files[${i}]`));
+  }
+  const byDest = new Map<string, Claim>();
+  const where = (s: Source): string => `${displayFile(ctx, s.file)}:${s.line}:${s.column}`;
+  for (const c of claims) {
+    const prev = byDest.get(c.dest);
+    if (prev && prev.identity !== c.identity) {
+      report(ctx, 'config.dest-conflict', `${c.label}: ${c.dest} is already written by ${prev.label} (${where(prev.at)})`, c.at, `${prev.label} puts a ${prev.identity} there, this entry a ${c.identity}; change one dest`);
+      continue;
+    }
+    if (!prev) byDest.set(c.dest, c);
+  }
+  for (const c of claims) {
+    for (let dir = path.posix.dirname(c.dest); dir !== '/'; dir = path.posix.dirname(dir)) {
+      const owner = byDest.get(dir);
+      if (owner?.link) {
+        report(ctx, 'config.dest-conflict', `${c.label}: ${c.dest} is inside ${dir}, which ${owner.label} makes a symlink (${where(owner.at)})`, c.at, 'point dest at the link target instead');
+        break;
+      }
+    }
+  }
+}

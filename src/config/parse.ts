@@ -1,0 +1,71 @@
+// YAML text -> positioned tree, with syntax errors reported like every other error:
+// file:line:column, the offending line, and a caret.
+
+import { parseDocument } from 'yaml';
+import { OsvError } from '../diagnostics/error.js';
+import { fromYaml, type PNode } from './tree.js';
+import { toSource, type Pos, type SourceTexts } from './texts.js';
+import type { Source } from '../diagnostics/error.js';
+
+/** Why the YAML parser stopped, in words a user can act on (keyed by the parser's error code). */
+const SYNTAX_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: 'each key may appear once per map; merge the two entries',
+  BAD_INDENT: 'check the indentation: nested keys need more spaces than their parent, and tabs are not allowed',
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  MISSING_CHAR: 'a bracket, brace or quote is not closed',
+  MULTIPLE_DOCS: 'a configuration file holds one YAML document; remove the extra `---`',
+  BLOCK_AS_IMPLICIT_KEY: 'a key must fit on one line; is a `:` missing or extra?',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; is a `:` missing or extra?',
+  UNEXPECTED_TOKEN: 'check the quoting and the indentation around this spot',
+};
+
+export function configError(
+  texts: SourceTexts,
+  code: string,
+  message: string,
+  pos: (Source & { offset?: number; end?: number }) | undefined,
+  hint?: string,
+): OsvError {
+  return new OsvError({
+    code,
+    message,
+    ...(hint ? { hint } : {}),
+    ...(pos ? { source: toSource(pos), details: texts.frame(pos) } : {}),
+  });
+}
+
+export interface Parsed {
+  tree: PNode | undefined;
+  errors: OsvError[];
+}
+
+/** Parse one configuration file's text. JSON files go through here too (JSON is YAML). */
+export function parseConfigText(file: string, text: string, texts: SourceTexts): Parsed {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const lineCounter = texts.add(file, body);
+  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const errors: OsvError[] = [];
+  for (const e of doc.errors) {
+    const pos = texts.pos(file, e.pos[0], e.pos[1]);
+    const message =
+      e.code === 'DUPLICATE_KEY' ? `duplicate key ${quoteAt(body, e.pos[0], e.pos[1])}` : `YAML syntax error: ${firstSentence(e.message)}`;
+    errors.push(configError(texts, e.code === 'DUPLICATE_KEY' ? 'config.duplicate-key' : 'config.syntax', message, pos, SYNTAX_HINTS[e.code]));
+  }
+  if (errors.length) return { tree: undefined, errors };
+  const problems: Array<{ message: string; pos: Pos }> = [];
+  const tree = fromYaml(doc, file, texts, problems);
+  for (const p of problems) errors.push(configError(texts, 'config.syntax', p.message, p.pos));
+  return { tree, errors };
+}
+
+/** The parser's messages run on ("... at line 3, column 1:" + a frame): keep the first sentence. */
+function firstSentence(msg: string): string {
+  const cut = msg.split(/ at line \d+, column \d+|:\n|\n/)[0] ?? msg;
+  return cut.trim().replace(/\.$/, '');
+}
+
+function quoteAt(text: string, start: number, _end: number): string {
+  // the parser marks the key's first character only: take the key up to its colon
+  const s = text.slice(start).split('\n')[0]?.split(/:(\s|$)/)[0]?.trim() ?? '';
+  return JSON.stringify(s.replace(/^["']|["']$/g, ''));
+}

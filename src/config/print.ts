@@ -1,0 +1,47 @@
+// The merged, interpolated configuration as one self-contained osv.yaml: no `extends`, and
+// relative host paths made absolute (they were relative to different files).
+
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import type { Path, PNode } from './tree.js';
+
+const idx = (p: Path, i: number): string | number | undefined => p[i];
+
+/** Is the value at `p` a host path that is relative to the file that wrote it? */
+function isRelativeHostPath(p: Path, v: string): boolean {
+  if (path.isAbsolute(v) || v.startsWith('~')) return false;
+  const hasSlash = v.includes('/');
+  const [a, , c] = [idx(p, 0), idx(p, 1), idx(p, 2)];
+  const run = a === 'run' ? p.slice(1) : a === 'runs' && idx(p, 2) === 'run' ? p.slice(3) : undefined;
+  if (run) {
+    if (run[0] === 'qemu' && run.length === 1) return hasSlash;
+    return run[0] === 'volumes' && (run.length === 2 || (run.length === 3 && run[2] === 'path'));
+  }
+  if (p.length === 1 && a === 'sysroot') return true;
+  if (a === 'kernel' && p.length === 2 && idx(p, 1) === 'path') return true;
+  if (a === 'modules') return p.length === 2 || (p.length === 3 && c === 'path');
+  if (a === 'files') return p.length === 3 && c === 'src';
+  if (a === 'executables') return hasSlash && (p.length === 2 || (p.length === 3 && c === 'src'));
+  if (a === 'libraries') return hasSlash && (p.length === 2 || (p.length === 3 && c === 'name'));
+  return false;
+}
+
+export function printableConfig(tree: PNode, baseDirOf: (file: string) => string): unknown {
+  const walk = (n: PNode, p: Path): unknown => {
+    switch (n.kind) {
+      case 'scalar':
+        return typeof n.value === 'string' && isRelativeHostPath(p, n.value) ? path.resolve(baseDirOf(n.pos.file), n.value) : n.value;
+      case 'seq':
+        return n.items.map((it, i) => walk(it, [...p, i]));
+      case 'map':
+        return Object.fromEntries(
+          [...n.entries].filter(([k]) => !(p.length === 0 && (k === 'extends' || k === '$schema'))).map(([k, e]) => [k, walk(e.value, [...p, k])]),
+        );
+    }
+  };
+  return walk(tree, []);
+}
+
+export function configToYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0 });
+}

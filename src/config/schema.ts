@@ -1,0 +1,67 @@
+// The JSON Schemas in schemas/ are the one definition of the file format. This module loads
+// them, compiles them once per process (compiling is the slow part), and validates plain data.
+
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { mainSchemaPath, moduleSchemaPath } from './paths.js';
+
+export const MAIN_SCHEMA_ID = 'osv.schema.json';
+export const MODULE_SCHEMA_ID = 'osv.module.schema.json';
+
+export type SchemaKind = 'main' | 'module';
+
+export interface Schemas {
+  main: Record<string, unknown>;
+  module: Record<string, unknown>;
+}
+
+interface Compiled {
+  schemas: Schemas;
+  validate: Record<SchemaKind, ValidateFunction>;
+  /** Every schema object -> `file#/json/pointer`, to tell which definition an error came from. */
+  pointers: Map<object, string>;
+}
+
+let compiled: Compiled | undefined;
+
+export function readSchemas(): Schemas {
+  return {
+    main: JSON.parse(readFileSync(mainSchemaPath, 'utf8')) as Record<string, unknown>,
+    module: JSON.parse(readFileSync(moduleSchemaPath, 'utf8')) as Record<string, unknown>,
+  };
+}
+
+function indexPointers(doc: unknown, base: string, out: Map<object, string>, ptr = ''): void {
+  if (doc === null || typeof doc !== 'object') return;
+  if (!Array.isArray(doc)) out.set(doc, `${base}#${ptr}`);
+  for (const [k, v] of Object.entries(doc)) indexPointers(v, base, out, `${ptr}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+}
+
+function compile(): Compiled {
+  const schemas = readSchemas();
+  // strict: unknown keywords and sloppy schemas are errors; allErrors: report every problem
+  // of a file at once; verbose: errors carry their schema, which the messages need.
+  const ajv = new Ajv({ strict: true, allErrors: true, verbose: true });
+  ajv.addSchema(schemas.main, MAIN_SCHEMA_ID);
+  ajv.addSchema(schemas.module, MODULE_SCHEMA_ID);
+  const pointers = new Map<object, string>();
+  indexPointers(schemas.main, MAIN_SCHEMA_ID, pointers);
+  indexPointers(schemas.module, MODULE_SCHEMA_ID, pointers);
+  const get = (id: string): ValidateFunction => {
+    const v = ajv.getSchema(id);
+    if (!v) throw new Error(`schema ${id} did not compile`);
+    return v;
+  };
+  return { schemas, validate: { main: get(MAIN_SCHEMA_ID), module: get(MODULE_SCHEMA_ID) }, pointers };
+}
+
+/** The compiled validators, built on first use and kept for the life of the process. */
+export function compiledSchemas(): Compiled {
+  compiled ??= compile();
+  return compiled;
+}
+
+export function validatePlain(kind: SchemaKind, data: unknown): ErrorObject[] {
+  const v = compiledSchemas().validate[kind];
+  return v(data) ? [] : [...(v.errors ?? [])];
+}

@@ -1,0 +1,41 @@
+// "Did you mean" for unknown keys, enum values, templates, variables and run names.
+
+/** Levenshtein edit distance (insert, delete, substitute), case-sensitive. */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The closest candidate, if it is close enough to be a plausible typo: at most a third of the
+ * word's length (minimum 1, maximum 3 edits), comparing case-insensitively first.
+ */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    if (c === word) continue;
+    const d = c.toLowerCase() === word.toLowerCase() ? 0.5 : editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestScore) {
+      best = c;
+      bestScore = d;
+    }
+  }
+  return bestScore <= limit ? best : undefined;
+}
+
+/** ` (did you mean "x"?)`, or nothing. */
+export function suggestion(word: string, candidates: Iterable<string>): string {
+  const s = didYouMean(word, candidates);
+  return s === undefined ? '' : ` (did you mean "${s}"?)`;
+}

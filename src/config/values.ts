@@ -1,0 +1,143 @@
+// Parsers for the value syntaxes of osv.yaml. Each returns the value or a message; the schema
+// has already checked the rough shape, these check what a pattern cannot (ranges, overflow).
+
+import type { PortForward } from './types.js';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = (message: string): Parsed<never> => ({ ok: false, message });
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** `512M`, `1.5G`, `2GiB`, `4096`: binary units (K = 1024), like QEMU's -m. */
+export function parseSize(v: unknown): Parsed<number> {
+  if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid size: expected a number of bytes or a string such as 512M`);
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? ok(v) : bad(`invalid size ${v}: expected a whole number of bytes greater than 0`);
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(?:([KkMmGgTt])(?:[Ii]?[Bb])?|([Bb]))?$/.exec(v.trim());
+  if (!m) return bad(`invalid size ${JSON.stringify(v)}: expected a number of bytes, or a number with a unit K, M, G or T (512M, 2G)`);
+  const unit = (m[2] ?? m[3] ?? '').toLowerCase();
+  const bytes = Number(m[1]) * UNITS[unit]!;
+  if (!Number.isSafeInteger(bytes)) {
+    return bad(bytes > Number.MAX_SAFE_INTEGER ? `size ${JSON.stringify(v)} is too large` : `size ${JSON.stringify(v)} is not a whole number of bytes`);
+  }
+  if (bytes <= 0) return bad(`size ${JSON.stringify(v)} must be greater than 0`);
+  return ok(bytes);
+}
+
+/** Memory is given to QEMU and Firecracker in MiB. */
+export function parseMemory(v: unknown): Parsed<number> {
+  const s = parseSize(v);
+  if (!s.ok) return s;
+  if (s.value % 2 ** 20 !== 0) return bad(`memory ${JSON.stringify(v)} is not a whole number of MiB`);
+  return s;
+}
+
+/** `30`, `1.5s`, `250ms`, `2m`, `1h` -> seconds. */
+export function parseDuration(v: unknown): Parsed<number> {
+  if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid duration: expected seconds or a string such as 30s`);
+  if (typeof v === 'number') return v > 0 && Number.isFinite(v) ? ok(v) : bad(`invalid duration ${v}: expected a number of seconds greater than 0`);
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) return bad(`invalid duration ${JSON.stringify(v)}: expected seconds, or a number with a unit ms, s, m or h (30s, 2m)`);
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const seconds = Number(m[1]) * factor;
+  return seconds > 0 ? ok(seconds) : bad(`duration ${JSON.stringify(v)} must be greater than 0`);
+}
+
+function portNumber(s: string, what: string, spec: string): Parsed<number> {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) return bad(`${what} port ${s} in ${JSON.stringify(spec)} is out of range 1-65535`);
+  return ok(n);
+}
+
+/** `8080:80`, `5353:53/udp`, `127.0.0.1:8080:80`, `8080` (same port both sides). */
+export function parsePort(v: unknown): Parsed<Omit<PortForward, 'source'>> {
+  if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid port mapping: expected a string such as "8080:80" or a port number`);
+  if (typeof v === 'number') {
+    const p = portNumber(String(v), 'the', String(v));
+    return p.ok ? ok({ host: p.value, guest: p.value, protocol: 'tcp' }) : p;
+  }
+  const m = /^(?:((?:[0-9]{1,3}\.){3}[0-9]{1,3}):)?([0-9]+)(?::([0-9]+))?(?:\/(tcp|udp))?$/.exec(v);
+  if (!m) return bad(`invalid port mapping ${JSON.stringify(v)}: expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"`);
+  const [, address, hostS, guestS, proto] = m;
+  if (address !== undefined) {
+    if (address.split('.').some((o) => Number(o) > 255)) return bad(`invalid address ${address} in ${JSON.stringify(v)}: each part must be 0-255`);
+    if (guestS === undefined) return bad(`invalid port mapping ${JSON.stringify(v)}: with an address, give both ports (ADDRESS:HOST:GUEST)`);
+  }
+  const host = portNumber(hostS!, 'host', v);
+  if (!host.ok) return host;
+  const guest = portNumber(guestS ?? hostS!, 'guest', v);
+  if (!guest.ok) return guest;
+  return ok({ host: host.value, guest: guest.value, protocol: (proto ?? 'tcp') as 'tcp' | 'udp', ...(address ? { hostAddress: address } : {}) });
+}
+
+/** Permission bits, always octal as written: `0644`, `755`, `0o600`. */
+export function parseMode(raw: string): Parsed<number> {
+  const m = /^(?:0o)?([0-7]{1,4})$/.exec(raw.trim());
+  if (!m) return bad(`invalid mode ${JSON.stringify(raw)}: expected octal permission bits such as 0644 (digits 0-7)`);
+  return ok(parseInt(m[1]!, 8));
+}
+
+/**
+ * Split a command string into words like a POSIX shell, without any expansion: blanks
+ * separate words; 'single quotes' keep everything; "double quotes" keep everything but
+ * \" \\ \$ \`; a backslash outside quotes keeps the next character.
+ */
+export function splitCommand(s: string): Parsed<string[]> {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (c === "'") {
+      const end = s.indexOf("'", i + 1);
+      if (end < 0) return bad(`unterminated ' quote in ${JSON.stringify(s)}`);
+      cur += s.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < s.length && s[j] !== '"'; j++) {
+        if (s[j] === '\\' && j + 1 < s.length && '"\\$`'.includes(s[j + 1]!)) j++;
+        cur += s[j];
+      }
+      if (j >= s.length) return bad(`unterminated " quote in ${JSON.stringify(s)}`);
+      i = j;
+    } else if (c === '\\') {
+      if (i + 1 >= s.length) return bad(`trailing backslash in ${JSON.stringify(s)}`);
+      cur += s[++i];
+    } else {
+      cur += c;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words.length ? ok(words) : bad('the command is empty');
+}
+
+/**
+ * Check and normalize a guest path: absolute, no NUL or newline, no `..` above the root, no
+ * name longer than 255 bytes, and no `": "` (the separator of OSv's manifest lines).
+ */
+export function normalizeGuestPath(p: string): Parsed<string> {
+  if (!p.startsWith('/')) return bad(`guest path ${JSON.stringify(p)} is not absolute: it must start with /`);
+  if (p.includes('\0')) return bad(`guest path ${JSON.stringify(p)} contains a NUL character`);
+  if (/[\n\r]/.test(p)) return bad(`guest path ${JSON.stringify(p)} contains a line break`);
+  if (p.includes(': ')) return bad(`guest path ${JSON.stringify(p)} contains ": ", which OSv manifests cannot express`);
+  const parts: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (!parts.length) return bad(`guest path ${JSON.stringify(p)} escapes the image root with ".."`);
+      parts.pop();
+      continue;
+    }
+    if (Buffer.byteLength(seg) > 255) return bad(`guest path ${JSON.stringify(p)} has a name longer than 255 bytes`);
+    parts.push(seg);
+  }
+  return ok('/' + parts.join('/'));
+}
