@@ -28,11 +28,13 @@ function sameContent(a: PlanEntry, b: PlanEntry): boolean {
   return false;
 }
 
-function describeEntry(e: PlanEntry): string {
-  if (e.kind === 'dir') return `a directory${e.mode !== undefined ? ` (mode ${e.mode.toString(8)})` : ''}`;
+/** What an entry puts at its path; modes only when they are what differs. */
+function describeEntry(e: PlanEntry, withMode = false): string {
+  const mode = withMode && e.kind !== 'symlink' && e.mode !== undefined ? ` (mode ${e.mode.toString(8)})` : '';
+  if (e.kind === 'dir') return `a directory${mode}`;
   if (e.kind === 'symlink') return `a symlink to ${e.target}`;
-  if (e.content !== undefined) return `generated content (${e.size} bytes)`;
-  return `${e.host}${e.mode !== undefined ? ` (mode ${e.mode.toString(8)})` : ''}`;
+  if (e.content !== undefined) return `generated content (${e.size} bytes)${mode}`;
+  return `${e.host}${mode}`;
 }
 
 export class EntryTable {
@@ -98,15 +100,17 @@ export class EntryTable {
 function conflictError(old: PlanEntry, entry: PlanEntry): OsvError {
   const first = old.why[0];
   const second = entry.why[0];
+  const modesDiffer = describeEntry(old) === describeEntry(entry);
+  const source = sourceOf(second) ?? sourceOf(first);
   return new OsvError({
     code: 'plan.conflict',
-    message: `${entry.guest} is declared twice with different contents`,
+    message: `${entry.guest} is declared twice with different ${modesDiffer ? 'modes' : 'contents'}`,
     details: [
-      `${describeEntry(old)}: ${first ? describeProvenance(first) : 'unknown'}`,
-      `${describeEntry(entry)}: ${second ? describeProvenance(second) : 'unknown'}`,
+      `${describeEntry(old, modesDiffer)}: ${first ? describeProvenance(first) : 'unknown'}`,
+      `${describeEntry(entry, modesDiffer)}: ${second ? describeProvenance(second) : 'unknown'}`,
     ],
     hint: 'give one of them another `dest`, or remove one declaration',
-    ...(sourceOf(second) ?? sourceOf(first) ? { source: sourceOf(second) ?? sourceOf(first) } : {}),
+    ...(source ? { source } : {}),
   });
 }
 

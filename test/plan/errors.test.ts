@@ -1,0 +1,276 @@
+// Every planner error, each with its message: bad input must read as a clear sentence.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderError } from '../../src/cli/render.js';
+import type { OsvError } from '../../src/diagnostics/error.js';
+import { plan } from '../../src/plan/index.js';
+import type { Plan } from '../../src/plan/types.js';
+import { buildProject, type Project } from './fixture.js';
+import { copy, dir, exe, gcc, hasGcc, lib, link, makeConfig, tempDir, writeFiles } from './helpers.js';
+import type { ConfigOver } from './helpers.js';
+
+const env = { PATH: '/usr/bin:/bin' };
+
+function errorsOf(over: ConfigOver, options: Parameters<typeof plan>[1] = {}): OsvError[] {
+  const r = plan(makeConfig(over), { env, ...options });
+  if (r.ok) throw new Error(`expected the plan to fail, got ${r.value.entries.length} entries`);
+  return r.error.errors;
+}
+
+function planOk(over: ConfigOver, options: Parameters<typeof plan>[1] = {}): Plan {
+  const r = plan(makeConfig(over), { env, ...options });
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+let t: ReturnType<typeof tempDir>;
+let d: string;
+beforeAll(() => {
+  t = tempDir();
+  d = t.path;
+  writeFiles(d, { 'a.txt': 'a', 'b.txt': 'b', 'script.sh': '#!/bin/sh\necho hi\n' });
+  chmodSync(join(d, 'script.sh'), 0o755);
+});
+afterAll(() => t.cleanup());
+
+describe('planner errors', () => {
+  it('the same guest path from two different sources names both declarations', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/x'), { ...copy(join(d, 'b.txt'), '/x'), source: { file: '/project/osv.yaml', line: 20, column: 5 } }] });
+    expect(e?.code).toBe('plan.conflict');
+    expect(e?.message).toBe('/x is declared twice with different contents');
+    expect(e?.details).toEqual([`${d}/a.txt: files[0] (/project/osv.yaml:9:3)`, `${d}/b.txt: files[1] (/project/osv.yaml:20:5)`]);
+    expect(e?.source).toEqual({ file: '/project/osv.yaml', line: 20, column: 5 });
+  });
+
+  it('the same file declared twice is merged silently, keeping both reasons', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/x'), copy(join(d, 'a.txt'), '/x')] });
+    expect(p.entries.find((e) => e.guest === '/x')?.why.map((w) => (w.kind === 'config' ? w.key : w.kind))).toEqual(['files[0]', 'files[1]']);
+    const p2 = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/x'), copy(d, '/tree')], executables: [exe('/usr/bin/ls', '/bin/ls')] });
+    expect(p2.entries.find((e) => e.guest === '/x')?.kind).toBe('file');
+    expect(p2.warnings).toEqual([]);
+  });
+
+  it('the same file with two different modes conflicts, naming the modes', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/x', { mode: 0o600 }), copy(join(d, 'a.txt'), '/x', { mode: 0o644 })] });
+    expect(e?.message).toBe('/x is declared twice with different modes');
+    expect(e?.details).toEqual([`${d}/a.txt (mode 600): files[0] (/project/osv.yaml:9:3)`, `${d}/a.txt (mode 644): files[1] (/project/osv.yaml:9:3)`]);
+  });
+
+  it('a file and a directory at one path conflict', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/x'), dir('/x')] });
+    expect(e?.message).toBe('/x is declared twice with different contents');
+    expect(e?.details[1]).toBe('a directory: files[1] (/project/osv.yaml:12:3)');
+  });
+
+  it('an entry below a file or symlink is an error naming both', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [link('/opt', '/usr'), copy(join(d, 'a.txt'), '/opt/a.txt')] });
+    expect(e?.code).toBe('plan.not-a-directory');
+    expect(e?.message).toBe('/opt/a.txt cannot be placed in the image: /opt is a symlink to /usr, not a directory');
+  });
+
+  it('a missing library names who asked for it and every path tried', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib('libdoesnotexist.so.9')] });
+    expect(e?.code).toBe('plan.library-not-found');
+    expect(e?.message).toBe('library libdoesnotexist.so.9 not found (libraries[0] (/project/osv.yaml:7:3))');
+    expect(e?.details[0]).toBe('tried:');
+    expect(e?.details.some((l) => l.includes('/usr/lib/libdoesnotexist.so.9') || l.includes('/lib/libdoesnotexist.so.9'))).toBe(true);
+    expect(renderError(e!)).toContain('hint: install it in the sysroot (/)');
+  });
+
+  it('an optional library that is missing is a warning', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], libraries: [lib('libdoesnotexist.so.9', { optional: true }), lib('/nope/libx.so', { optional: true })] });
+    expect(p.warnings).toEqual(['libdoesnotexist.so.9 not found (optional, not shipped)', 'libraries[1]: /nope/libx.so matches nothing (optional, skipped)']);
+  });
+
+  it('a library path or glob that matches nothing', () => {
+    const errs = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib('/nope/libx.so'), lib('/nope/lib*.so')] });
+    expect(errs.map((e) => e.message)).toEqual(['libraries[0]: /nope/libx.so does not exist', 'libraries[1]: /nope/lib*.so matches no file']);
+  });
+
+  it('a kernel-provided library asked for by name is not shipped, with a warning', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], libraries: [lib('libm.so.6')] });
+    expect(p.entries.some((e) => e.guest === '/usr/lib/libm.so.6')).toBe(false);
+    expect(p.warnings).toEqual(['libm.so.6 (libraries[0] (/project/osv.yaml:7:3)) is provided by the OSv kernel: not shipped']);
+  });
+
+  it('a program not on PATH lists the directories tried', () => {
+    const [e] = errorsOf({ cmd: ['no-such-program-xyz'] });
+    expect(e?.code).toBe('plan.not-on-path');
+    expect(e?.message).toBe('cmd[0]: "no-such-program-xyz" is not on PATH');
+    expect(e?.details).toEqual(['tried:', '  /usr/bin/no-such-program-xyz', '  /bin/no-such-program-xyz']);
+  });
+
+  it('an absolute cmd[0] that nothing provides', () => {
+    const [e] = errorsOf({ cmd: ['/nonexistent/prog'] });
+    expect(e?.message).toBe('cmd[0]: /nonexistent/prog does not exist');
+    expect(e?.hint).toBe('fix the path, or build the program first');
+  });
+
+  it('cmd[0] that is a directory of the image', () => {
+    const [e] = errorsOf({ cmd: ['/srv'], files: [dir('/srv')] });
+    expect(e?.message).toBe('cmd[0]: /srv is a directory in the image, not a program');
+  });
+
+  it('a script as the program says OSv runs ELF programs only', () => {
+    const [e] = errorsOf({ cmd: [join(d, 'script.sh')] });
+    expect(e?.code).toBe('plan.script');
+    expect(e?.message).toBe(`${d}/script.sh is a script (#!), not an ELF program; OSv cannot run scripts (cmd[0] (/project/osv.yaml:2:1))`);
+  });
+
+  it('a missing files source, unless optional', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy('/nope/file', '/f')] });
+    expect(e?.message).toBe('files[0]: /nope/file does not exist');
+    expect(planOk({ cmd: ['/usr/bin/ls'], files: [copy('/nope/file', '/f', { optional: true })] }).entries.some((x) => x.guest === '/f')).toBe(false);
+    const [g] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy('/nope/*.txt', '/f')] });
+    expect(g?.message).toBe('files[0]: /nope/*.txt matches no file');
+  });
+
+  it.each([
+    ['relative', 'files[0].dest: guest path "relative" is not absolute'],
+    ['/a/../b', 'files[0].dest: guest path "/a/../b" contains "..", which could escape the image root'],
+    ['/a: b', 'files[0].dest: guest path "/a: b" contains ": ", which OSv\'s manifest syntax uses as its separator'],
+    [`/${'n'.repeat(256)}`, `files[0].dest: guest path "/${'n'.repeat(256)}" has a name of 256 bytes ("${'n'.repeat(24)}..."); file systems allow at most 255`],
+    ['/a\0b', 'files[0].dest: guest path "/a\0b" contains a NUL byte'],
+    ['/a\nb', 'files[0].dest: guest path "/a\nb" contains a line break'],
+    ['/trailing ', 'files[0].dest: guest path "/trailing " has a name ending in whitespace, which OSv\'s manifest reader strips'],
+  ])('guest path %j is refused', (dest, message) => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), dest)] });
+    expect(e?.code).toBe('plan.bad-guest-path');
+    expect(e?.message).toBe(message);
+  });
+
+  it('a guest path is normalized', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '//srv/./x/')] });
+    expect(p.entries.some((e) => e.guest === '/srv/x')).toBe(true);
+  });
+
+  it('a tree file whose name the manifest syntax cannot hold', () => {
+    const t2 = tempDir();
+    writeFiles(t2.path, { 'bad: name': 'x' });
+    try {
+      const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
+      expect(e?.message).toBe(`cannot copy ${t2.path}/bad: name: its name contains ": ", which OSv's manifest syntax uses as its separator`);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('symlink loops in a copied tree', () => {
+    const t2 = tempDir();
+    try {
+      mkdirSync(join(t2.path, 'tree'));
+      symlinkSync('b', join(t2.path, 'tree', 'a'));
+      symlinkSync('a', join(t2.path, 'tree', 'b'));
+      const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
+      expect(e?.code).toBe('plan.symlink-loop');
+      expect(e?.message).toBe(`symlink loop: ${t2.path}/tree/a -> b never reaches a file`);
+      unlinkSync(join(t2.path, 'tree', 'a'));
+      unlinkSync(join(t2.path, 'tree', 'b'));
+      // A link out of the tree to a directory that links to itself.
+      mkdirSync(join(t2.path, 'other'));
+      symlinkSync('../other', join(t2.path, 'other', 'self'));
+      symlinkSync('../other', join(t2.path, 'tree', 'out'));
+      const [f] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
+      expect(f?.message).toBe(`symlink loop while copying ${t2.path}/tree: /t/out/self leads back to ${t2.path}/other, a directory already being copied`);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a dangling symlink in a tree is kept, with a warning', () => {
+    const t2 = tempDir();
+    try {
+      symlinkSync('nowhere', join(t2.path, 'dangling'));
+      const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
+      expect(p.entries.find((e) => e.guest === '/t/dangling')).toMatchObject({ kind: 'symlink', target: 'nowhere' });
+      expect(p.warnings).toEqual([`${t2.path}/dangling -> nowhere points to nothing (${t2.path}/nowhere is missing); kept as a dangling symlink at /t/dangling`]);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('an empty or multi-line symlink target', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [link('/l', '')] });
+    expect(e?.message).toBe('files[0]: symlink target "" is empty or contains a NUL or line break');
+  });
+
+  it('an unknown run name lists the runs', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'] }, { run: 'nope' });
+    expect(e?.code).toBe('plan.unknown-run');
+    expect(e?.message).toBe('there is no run named "nope"');
+    expect(e?.hint).toBe('the runs are: default');
+  });
+
+  it('no cmd at all', () => {
+    const [e] = errorsOf({});
+    expect(e?.message).toBe('there is no cmd: nothing to run');
+  });
+
+  it('a boot command line over OSv\'s limit', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls', 'x'.repeat(1100)] });
+    expect(e?.code).toBe('plan.cmdline-too-long');
+    expect(e?.message).toBe('the boot command line is 1126 bytes; OSv accepts at most 1023');
+  });
+
+  it('a kernel bundle whose libenviron.so vanished', () => {
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'] }, { kernel: { libenviron: '/nope/libenviron.so', sha256: 'x', origin: 'path', hiddenSymbols: false } });
+    expect(e?.message).toBe("the kernel bundle's libenviron.so (/nope/libenviron.so) is missing");
+  });
+
+  it('several errors are reported together', () => {
+    const errs = errorsOf({ cmd: ['/nonexistent/prog'], files: [copy('/nope/file', '/f'), copy(join(d, 'a.txt'), 'rel')] });
+    expect(errs.map((e) => e.code)).toEqual(['plan.not-found', 'plan.bad-guest-path', 'plan.not-found']);
+  });
+});
+
+describe.runIf(hasGcc)('planner errors from compiled fixtures', () => {
+  let t2: ReturnType<typeof tempDir>;
+  let p: Project;
+  beforeAll(() => {
+    t2 = tempDir();
+    p = buildProject(t2.path);
+  });
+  afterAll(() => t2.cleanup());
+
+  it('a library missing deep in the chain prints the chain', () => {
+    unlinkSync(p.libbar);
+    try {
+      const [e] = errorsOf({ dir: p.dir, cmd: [p.app] });
+      expect(e?.message).toBe('library libbar.so.1 not found, needed by app -> libfoo.so.1 (cmd[0] (/project/osv.yaml:2:1))');
+      expect(e?.details).toContain(`  ${p.dir}/lib/libbar.so.1`);
+    } finally {
+      gcc(p.libbar, 'int bar(void) { return 2; }\n', ['-shared', '-fPIC', '-Wl,-soname,libbar.so.1']);
+    }
+  });
+
+  it('a static executable cannot run on OSv', () => {
+    let stat: string;
+    try {
+      stat = gcc(join(p.dir, 'static'), 'int main(void) { return 0; }\n', ['-static']);
+    } catch {
+      console.warn('skipped: gcc cannot link statically here (no libc.a)');
+      return;
+    }
+    const [e] = errorsOf({ dir: p.dir, cmd: [stat] });
+    expect(e?.code).toBe('resolve.static-executable');
+    expect(e?.message).toContain('is a statically linked executable');
+  });
+
+  it('two different files for one library path', () => {
+    const [e] = errorsOf({ dir: p.dir, cmd: [p.app], files: [copy(join(p.dir, 'outside.txt'), '/usr/lib/libfoo.so.1')] });
+    expect(e?.message).toBe('/usr/lib/libfoo.so.1 is declared twice with different contents');
+    expect(e?.details[1]).toBe(`${p.libfoo}: needed by app (found by runpath) [cmd[0] (/project/osv.yaml:2:1)]`);
+  });
+
+  it('writes nothing: a plan leaves the project directory as it was', () => {
+    const snapshot = (): string[] =>
+      readdirSync(p.dir, { recursive: true, encoding: 'utf8' })
+        .sort()
+        .map((f) => `${f}:${lstatSync(join(p.dir, f)).mtimeMs}`);
+    const before = snapshot();
+    const r = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(p.data, '/srv')] }), { env });
+    expect(r.ok).toBe(true);
+    expect(snapshot()).toEqual(before);
+  });
+});

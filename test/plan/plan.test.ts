@@ -1,0 +1,164 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plan } from '../../src/plan/index.js';
+import { shortProvenance } from '../../src/plan/provenance.js';
+import type { Plan, PlanEntry } from '../../src/plan/types.js';
+import { buildProject, type Project } from './fixture.js';
+import { copy, exe, hasGcc, lib, makeConfig, tempDir } from './helpers.js';
+
+const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+
+/** guest, kind, host file / link target / '' , reasons */
+function rows(p: Plan): Array<[string, string, string, string[]]> {
+  return p.entries.map((e: PlanEntry) => [
+    e.guest,
+    e.kind,
+    e.kind === 'file' ? (e.content !== undefined ? 'inline' : e.host) : e.kind === 'symlink' ? `-> ${e.target}` : '',
+    e.why.map(shortProvenance),
+  ]);
+}
+
+const SKELETON_ROFS: Array<[string, string, string, string[]]> = [
+  ['/data', 'dir', '', ['skeleton']],
+  ['/dev', 'dir', '', ['skeleton']],
+  ['/etc', 'dir', '', ['parent dir']],
+  ['/etc/fstab', 'file', 'inline', ['skeleton']],
+  ['/etc/hosts', 'file', 'inline', ['skeleton']],
+  ['/etc/mnttab', 'symlink', '-> /proc/mounts', ['skeleton']],
+  ['/proc', 'dir', '', ['skeleton']],
+];
+
+describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
+  let t: ReturnType<typeof tempDir>;
+  let p: Project;
+  beforeAll(() => {
+    t = tempDir();
+    p = buildProject(t.path);
+  });
+  afterAll(() => t.cleanup());
+
+  it('plans program, closure, dlopen plugin, data tree and skeleton exactly', () => {
+    const config = makeConfig({
+      dir: p.dir,
+      cmd: [p.app, 'x y'],
+      libraries: [lib(p.plugin)],
+      files: [copy(p.data, '/srv', { exclude: ['*.log'] })],
+    });
+    const r = plan(config, { env });
+    if (!r.ok) throw r.error;
+    // libgcc_s.so.1 comes from this machine's library directories (absent: a warning).
+    const gccEntry = r.value.entries.find((e) => e.guest === '/usr/lib/libgcc_s.so.1');
+    const libgccRows: Array<[string, string, string, string[]]> = gccEntry?.kind === 'file' && gccEntry.host ? [[gccEntry.guest, 'file', gccEntry.host, ['skeleton']]] : [];
+    const expected: Array<[string, string, string, string[]]> = [
+      ['/app', 'file', p.app, ['cmd[0]']],
+      ...SKELETON_ROFS,
+      ['/srv', 'dir', '', ['files[0]']],
+      ['/srv/a.txt', 'file', `${p.data}/a.txt`, ['files[0]']],
+      ['/srv/empty', 'dir', '', ['files[0]']],
+      ['/srv/link-in', 'symlink', '-> a.txt', ['files[0]']],
+      ['/srv/link-out', 'file', p.outside, ['files[0]']],
+      ['/srv/sub', 'dir', '', ['files[0]']],
+      ['/srv/sub/b.txt', 'file', `${p.data}/sub/b.txt`, ['files[0]']],
+      ['/sys', 'dir', '', ['skeleton']],
+      ['/tmp', 'dir', '', ['skeleton']],
+      ['/usr', 'dir', '', ['parent dir']],
+      ['/usr/lib', 'dir', '', ['parent dir']],
+      ['/usr/lib/libbar.so.1', 'file', p.libbar, ['needed by plugin.so', 'needed by libfoo.so.1']],
+      ['/usr/lib/libfoo.so.1', 'file', p.libfoo, ['needed by app']],
+      ...libgccRows,
+      ['/usr/lib/plugin.so', 'file', p.plugin, ['libraries[0]']],
+    ];
+    expect(rows(r.value)).toEqual(expected);
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app "x y"');
+    expect(r.value.kernelProvided.map((k) => k.soname)).toEqual(['ld-linux-x86-64.so.2', 'libc.so.6']);
+    expect(r.value.totals).toMatchObject({ symlinks: 2, libraries: 3 + libgccRows.length });
+    // The chain and the rule are recorded for `osv why`.
+    const bar = r.value.entries.find((e) => e.guest === '/usr/lib/libbar.so.1')!;
+    expect(bar.why[1]).toMatchObject({ kind: 'needed', chain: ['app', 'libfoo.so.1'], rule: 'runpath', declaredBy: { kind: 'config', key: 'cmd[0]' } });
+  });
+
+  it('is deterministic: the same config plans the same entries', () => {
+    const config = () => makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(p.data, '/srv')] });
+    const a = plan(config(), { env });
+    const b = plan(config(), { env });
+    if (!a.ok || !b.ok) throw new Error('plan failed');
+    expect(JSON.stringify(a.value)).toBe(JSON.stringify(b.value));
+  });
+
+  it('puts cmd[0] at the dest of an executables entry when it names that dest', () => {
+    const r = plan(makeConfig({ dir: '/elsewhere', executables: [exe(p.app, '/opt/app/bin/app')], cmd: ['/opt/app/bin/app'] }), { env });
+    if (!r.ok) throw r.error;
+    expect(r.value.entries.filter((e) => e.kind === 'file' && e.host === p.app).map((e) => e.guest)).toEqual(['/opt/app/bin/app']);
+    expect(r.value.entries.find((e) => e.guest === '/opt/app/bin/app')?.why.map(shortProvenance)).toEqual(['executables[0]', 'cmd[0]']);
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /opt/app/bin/app');
+  });
+
+  it('resolves the libraries of a cmd[0] that a files entry copied', () => {
+    const r = plan(makeConfig({ dir: '/elsewhere', files: [copy(p.app, '/bin/app')], cmd: ['/bin/app'] }), { env });
+    if (!r.ok) throw r.error;
+    expect(r.value.entries.map((e) => e.guest)).toContain('/usr/lib/libfoo.so.1');
+  });
+
+  it('places a relative cmd[0] against the project directory at /<name>', () => {
+    const r = plan(makeConfig({ dir: p.dir, cmd: ['./app'] }), { env });
+    if (!r.ok) throw r.error;
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+  });
+
+  it('uses a bare cmd[0] that an entry provides at /<name>, as OSv looks in / first', () => {
+    const r = plan(makeConfig({ dir: '/elsewhere', executables: [exe(p.app)], cmd: ['app'] }), { env: { PATH: '/nonexistent' } });
+    if (!r.ok) throw r.error;
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+  });
+
+  it('plans one image for every named run, each with its own command line', () => {
+    const config = makeConfig({ dir: p.dir, cmd: [p.app], env: { MODE: 'prod' } });
+    config.runs['test'] = { ...config.defaultRun, cmd: ['/usr/bin/ls', '-a', '/'], env: { MODE: 'test' } };
+    const r = plan(config, { env, run: 'test' });
+    if (!r.ok) throw r.error;
+    expect(r.value.runs.map((x) => [x.name, x.cmdline])).toEqual([
+      ['default', '--rootfs=rofs --env=MODE=prod /app'],
+      ['test', '--rootfs=rofs --env=MODE=test /usr/bin/ls -a /'],
+    ]);
+    expect(r.value.run.name).toBe('test');
+    expect(r.value.entries.map((e) => e.guest)).toEqual(expect.arrayContaining(['/app', '/usr/bin/ls']));
+  });
+
+  it('ships /libenviron.so from the kernel bundle and honours its hiddenSymbols', () => {
+    const r = plan(makeConfig({ dir: p.dir, cmd: [p.app] }), { env, kernel: { libenviron: p.libbar, sha256: 'x', origin: 'path', hiddenSymbols: true } });
+    if (!r.ok) throw r.error;
+    const e = r.value.entries.find((x) => x.guest === '/libenviron.so');
+    expect(e).toMatchObject({ kind: 'file', host: p.libbar, why: [{ kind: 'kernel' }] });
+    expect(r.value.kernel.hiddenSymbols).toBe(true);
+  });
+});
+
+describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', () => {
+  it('plans ls: the program at /ls, its libraries in /usr/lib, libc left to the kernel', () => {
+    const r = plan(makeConfig({ cmd: ['ls', '-a', '/'] }), { env });
+    if (!r.ok) throw r.error;
+    const files = r.value.entries.filter((e) => e.kind === 'file');
+    expect(files.find((e) => e.guest === '/ls')).toMatchObject({ host: '/usr/bin/ls' });
+    const libs = files.filter((e) => e.why.some((w) => w.kind === 'needed')).map((e) => e.guest);
+    expect(libs).toContain('/usr/lib/libselinux.so.1');
+    expect(libs).not.toContain('/usr/lib/libc.so.6');
+    expect(r.value.kernelProvided.map((k) => k.soname)).toContain('libc.so.6');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /ls -a /');
+  });
+
+  it.runIf(existsSync('/usr/lib/python3.11/os.py'))('plans python3 with its standard library tree', () => {
+    const r = plan(makeConfig({ cmd: ['/usr/bin/python3', '-c', 'print(6*7)'], files: [copy('/usr/lib/python3.11', '/usr/lib/python3.11')] }), { env });
+    if (!r.ok) throw r.error;
+    const py = r.value.entries.find((e) => e.guest === '/usr/bin/python3');
+    expect(py).toMatchObject({ kind: 'file', host: '/usr/bin/python3.11' });
+    expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/os.py')?.kind).toBe('file');
+    // A link to a file inside the tree stays a link; one to a file outside is copied.
+    const sysconf = r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/_sysconfigdata__linux_x86_64-linux-gnu.py');
+    expect(sysconf).toMatchObject({ kind: 'symlink', target: '_sysconfigdata__x86_64-linux-gnu.py' });
+    if (lstatSync('/usr/lib/python3.11/sitecustomize.py', { throwIfNoEntry: false })?.isSymbolicLink()) {
+      expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/sitecustomize.py')?.kind).toBe('file');
+    }
+    expect(r.value.totals.files).toBeGreaterThan(1000);
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs /usr/bin/python3 -c print(6*7)');
+  });
+});
