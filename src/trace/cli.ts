@@ -38,6 +38,15 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
       exitCode: ExitCode.usage,
     });
   }
+  if (opts.write && planned.file && !/\.ya?ml$/.test(planned.file)) {
+    throw new OsvError({
+      code: 'trace.write-format',
+      message: `--write edits YAML configuration files, and ${planned.file} is not one`,
+      hint: 'add the entries the report lists by hand, or move the configuration to osv.yaml',
+      exitCode: ExitCode.usage,
+    });
+  }
+  if (planned.problem) process.stderr.write(`osv trace: ${planned.problem}; comparing with an empty plan\n`);
   const report = await trace({
     argv: [prog, ...args],
     cwd,

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { loadConfig } from '../../src/config/index.js';
+import { plan } from '../../src/plan/index.js';
 import { buildFixture, hasGcc, hasStrace, type TraceFixture } from './fixture.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
@@ -66,7 +68,7 @@ describe.runIf(hasGcc)('osv trace', () => {
     expect(r.stdout).not.toContain('data file read at run time');
   });
 
-  it.runIf(hasStrace)('--write adds both to osv.yaml, keeping the user\'s comments', () => {
+  it.runIf(hasStrace)('--write adds both to osv.yaml, keeping the user\'s comments, and the plan then holds them', async () => {
     const dir = fs.mkdtempSync(join(fx.dir, 'proj-'));
     const file = join(dir, 'osv.yaml');
     const original = [
@@ -97,7 +99,21 @@ describe.runIf(hasGcc)('osv trace', () => {
     if (hasStrace) expect(js.files).toContainEqual({ src: fx.data, dest: fx.data });
     expect(js.files[0]).toEqual({ src: `${fx.dir}/prog.c`, dest: '/src/prog.c' });
 
-    // A second run finds them in the file and adds nothing.
+    // The configuration it wrote plans, and the plan holds both at the paths the program used,
+    // with the plugin's own dependency resolved through its RUNPATH.
+    const config = await loadConfig({ cwd: dir });
+    expect(config.ok, config.ok ? '' : config.error.message).toBe(true);
+    const planned = plan(config.ok ? config.value : (undefined as never), { env: process.env });
+    expect(planned.ok, planned.ok ? '' : planned.error.message).toBe(true);
+    const guests = new Map(planned.ok ? planned.value.entries.map((e) => [e.guest, e]) : []);
+    expect(guests.get(fx.plugin)?.kind).toBe('file');
+    if (hasStrace) expect(guests.get(fx.data)).toMatchObject({ kind: 'file', host: fx.data });
+    expect(guests.has('/usr/lib/libdep.so')).toBe(true);
+
+    // A second run compares with that plan, finds them there, and adds nothing.
+    const report = JSON.parse(osv(['trace', '--json', '--', fx.prog, fx.plugin, fx.data], dir).stdout) as { findings: JsonFinding[]; ignored: Array<{ path: string; why: string }> };
+    expect(report.findings.filter((f) => f.add)).toEqual([]);
+    expect(report.ignored).toContainEqual({ path: fx.plugin, why: 'already in the plan' });
     const again = osv(['trace', '--write', '--', fx.prog, fx.plugin, fx.data], dir);
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toBe(text);
