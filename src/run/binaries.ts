@@ -1,0 +1,87 @@
+// Finding the hypervisor binaries: an explicit setting, then the environment, then PATH.
+// A missing binary is an error that names the Debian package to install.
+
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { Arch } from '../config/types.js';
+import { OsvError } from '../diagnostics/error.js';
+import { err, ok, type Result } from '../diagnostics/result.js';
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable `name` on PATH (a name with a slash is taken as a path). */
+export function which(name: string, path: string = process.env['PATH'] ?? ''): string | undefined {
+  if (name.includes('/')) {
+    const p = resolve(name);
+    return isExecutableFile(p) ? p : undefined;
+  }
+  for (const dir of path.split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    const p = join(dir, name);
+    if (isExecutableFile(p)) return p;
+  }
+  return undefined;
+}
+
+export const qemuSystemName = (arch: Arch): string => `qemu-system-${arch}`;
+const qemuPackage = (arch: Arch): string => (arch === 'aarch64' ? 'qemu-system-arm' : 'qemu-system-x86');
+
+export interface BinaryLookup {
+  /** `run.qemu` from osv.yaml (or a --qemu flag). */
+  configured?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** run.qemu, else $OSV_QEMU, else qemu-system-<arch> on PATH. */
+export function findQemu(arch: Arch, lookup: BinaryLookup = {}): Result<string> {
+  const env = lookup.env ?? process.env;
+  const explicit = lookup.configured ?? env['OSV_QEMU'];
+  const from = lookup.configured ? 'run.qemu' : 'OSV_QEMU';
+  if (explicit) {
+    const found = which(explicit, env['PATH'] ?? '');
+    if (found) return ok(found);
+    return err(
+      new OsvError({
+        code: 'run.qemu-not-found',
+        message: `QEMU binary '${explicit}' (from ${from}) does not exist or is not executable`,
+        hint: `fix ${from}, or unset it to use ${qemuSystemName(arch)} from PATH`,
+      }),
+    );
+  }
+  const found = which(qemuSystemName(arch), env['PATH'] ?? '');
+  if (found) return ok(found);
+  return err(
+    new OsvError({
+      code: 'run.qemu-not-found',
+      message: `${qemuSystemName(arch)} is not installed (not found on PATH)`,
+      hint: `install it: sudo apt-get install ${qemuPackage(arch)} (Debian/Ubuntu), or set OSV_QEMU to its path`,
+    }),
+  );
+}
+
+/** $FIRECRACKER_PATH, else `firecracker` on PATH. */
+export function findFirecracker(lookup: BinaryLookup = {}): Result<string> {
+  const env = lookup.env ?? process.env;
+  const explicit = lookup.configured ?? env['FIRECRACKER_PATH'];
+  const found = which(explicit ?? 'firecracker', env['PATH'] ?? '');
+  if (found) return ok(found);
+  return err(
+    new OsvError({
+      code: 'run.firecracker-not-found',
+      message: explicit
+        ? `Firecracker binary '${explicit}' does not exist or is not executable`
+        : 'firecracker is not installed (not found on PATH)',
+      hint:
+        'download a release binary from https://github.com/firecracker-microvm/firecracker/releases ' +
+        'and put it on PATH (or set FIRECRACKER_PATH), or use `hypervisor: qemu`',
+    }),
+  );
+}

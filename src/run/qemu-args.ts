@@ -1,0 +1,115 @@
+// VmSpec -> QEMU argv (without the binary). Pure: every fact it encodes is in the facts doc
+// §6.1 and §13; validateVmSpec() rejects the specs QEMU or OSv cannot run.
+
+import { OsvError } from '../diagnostics/error.js';
+import type { Disk, VmSpec } from './spec.js';
+import { memoryMiB } from './spec.js';
+
+/** QEMU option values use ',' as separator; a literal comma is written ',,'. */
+const optValue = (s: string): string => s.replace(/,/g, ',,');
+
+/** The user-mode network OSv's own scripts use; the guest gets 192.168.122.15 by DHCP. */
+export const USER_NET = 'net=192.168.122.0/24,host=192.168.122.1';
+
+function acceleration(spec: VmSpec): string[] {
+  if (spec.arch === 'aarch64') {
+    return ['-machine', 'virt,gic-version=max', '-accel', spec.accel, '-cpu', spec.accel === 'kvm' ? 'host' : 'cortex-a57'];
+  }
+  // `-cpu max` under TCG gives OSv the SSE/AVX and x2apic it expects; under KVM the host CPU.
+  return spec.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host,+x2apic'] : ['-accel', 'tcg', '-cpu', 'max'];
+}
+
+function drive(d: Disk, index: number, cache: string, bootindex: boolean): string[] {
+  const ro = d.readonly ? ',readonly=on' : '';
+  return [
+    '-drive',
+    `file=${optValue(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,
+    '-device',
+    `virtio-blk-pci,id=blk${index},drive=hd${index}${bootindex ? ',bootindex=0' : ''}`,
+  ];
+}
+
+/** `romfile=` leaves out the iPXE option ROM: OSv never boots from the network, and the ROM
+ * costs boot time and prints its banner on the console. */
+const nic = (netdev: string): string[] => ['-device', `virtio-net-pci,netdev=${netdev},romfile=`];
+
+function network(spec: VmSpec): string[] {
+  const net = spec.network;
+  switch (net.kind) {
+    case 'none':
+      return ['-nic', 'none'];
+    case 'user': {
+      const fwd = spec.ports.map((p) => `,hostfwd=${p.protocol}:${p.hostAddress ?? '127.0.0.1'}:${p.host}-:${p.guest}`);
+      return ['-netdev', `user,id=un0,${USER_NET}${fwd.join('')}`, ...nic('un0')];
+    }
+    case 'tap':
+      return ['-netdev', `tap,id=hn0,ifname=${optValue(net.name)},script=no,downscript=no`, ...nic('hn0')];
+    case 'bridge':
+      return ['-netdev', `bridge,id=hn0,br=${optValue(net.name)}`, ...nic('hn0')];
+  }
+}
+
+/**
+ * The QEMU arguments for a spec. The serial console is `-serial stdio`: QEMU's stdin is a pipe
+ * from us, never the terminal, so QEMU leaves the terminal's modes alone, Ctrl-C stays a
+ * SIGINT that we handle (stop the VM, exit 130), and the same command pasted from --dry-run
+ * into a terminal still stops on Ctrl-C (`signal=off` would send it to the guest instead).
+ */
+export function qemuArgs(spec: VmSpec): string[] {
+  const args: string[] = [...acceleration(spec)];
+  args.push('-m', `${memoryMiB(spec.memory)}M`, '-smp', String(spec.cpus));
+  args.push(...(spec.vnc ? ['-display', 'none'] : ['-nographic']), '-nodefaults', '-serial', 'stdio');
+  // A guest reset (OSv's fallback power-off, a triple fault) ends QEMU instead of rebooting.
+  args.push('-no-reboot');
+  const cache = spec.diskCache ?? 'writeback';
+  const boot = spec.boot;
+  if (boot.kind === 'kernel') {
+    args.push('-kernel', boot.kernel, '-append', boot.cmdline);
+    if (boot.disk) args.push(...drive(boot.disk, 0, cache, false));
+  } else {
+    args.push(...drive(boot.disk, 0, cache, true));
+  }
+  spec.volumes.forEach((v, i) => args.push(...drive(v, i + 1, cache, false)));
+  args.push(...network(spec));
+  args.push('-device', 'virtio-rng-pci');
+  if (spec.gdb) {
+    args.push('-gdb', `tcp:${spec.gdb.host ?? '127.0.0.1'}:${spec.gdb.port}`);
+    if (spec.gdb.waitForDebugger) args.push('-S');
+  }
+  if (spec.vnc) {
+    args.push('-vnc', `${spec.vnc.host ?? '127.0.0.1'}:${spec.vnc.display}`);
+    if (spec.arch === 'x86_64') args.push('-device', 'VGA');
+  }
+  args.push(...(spec.extraArgs ?? []));
+  return args;
+}
+
+/** Specs that would make QEMU or OSv fail in a confusing way; empty when the spec is fine. */
+export function validateVmSpec(spec: VmSpec): OsvError[] {
+  const errors: OsvError[] = [];
+  const bad = (code: string, message: string, hint?: string): void => {
+    errors.push(new OsvError({ code: `run.${code}`, message, ...(hint ? { hint } : {}) }));
+  };
+  if (!Number.isInteger(spec.cpus) || spec.cpus < 1) bad('bad-cpus', `cpus must be a positive integer, got ${spec.cpus}`);
+  if (!(spec.memory >= 16 * 1024 * 1024)) bad('bad-memory', `memory must be at least 16 MiB, got ${spec.memory} bytes`);
+  if (spec.ports.length > 0 && spec.network.kind !== 'user') {
+    bad(
+      'ports-need-user-net',
+      `port forwards need user networking, but network is ${spec.network.kind}`,
+      'remove `ports`, or use `network: user`; with tap/bridge the guest is reachable at its own address',
+    );
+  }
+  const seen = new Map<string, number>();
+  for (const p of spec.ports) {
+    const key = `${p.protocol}:${p.hostAddress ?? '127.0.0.1'}:${p.host}`;
+    if (seen.has(key)) bad('duplicate-port', `host port ${p.host}/${p.protocol} is forwarded twice`);
+    seen.set(key, p.guest);
+    for (const n of [p.host, p.guest]) {
+      if (!Number.isInteger(n) || n < 1 || n > 65535) bad('bad-port', `port ${n} is not in 1-65535`);
+    }
+  }
+  if (spec.boot.kind === 'image' && spec.arch === 'aarch64') {
+    bad('image-boot-aarch64', 'aarch64 images cannot boot from a boot sector under QEMU', 'boot the kernel directly (give the kernel: loader.img)');
+  }
+  return errors;
+}

@@ -1,0 +1,134 @@
+// Tiny real guests for QEMU, compiled with gcc per test run (never committed): a PVH kernel
+// ELF that QEMU boots with -kernel like OSv's loader-stripped.elf, and a boot sector for
+// image boot. Both write to the serial port what a real OSv would print (a recorded
+// transcript), then power off the way OSv does without ACPI (i8042 reset; QEMU with
+// -no-reboot exits 0) or halt forever as OSv does after an abort.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const hasGcc = ((): boolean => {
+  try {
+    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export function tempDir(prefix = 'osv-run-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface FakeKernelOptions {
+  /** Console text before OSv's "Cmdline:" echo. */
+  head?: string;
+  /** Echo the real command line ("Cmdline: ...") as OSv does after boot. */
+  echo?: boolean;
+  /** Console text after the echo. */
+  tail?: string;
+  /** reset: power off (QEMU -no-reboot exits 0); halt: hang like an aborted OSv. */
+  end: 'reset' | 'halt';
+}
+
+const asString = (s: string): string => s.replace(/\r?\n/g, '\r\n');
+
+/** A PVH ELF kernel (XEN_ELFNOTE_PHYS32_ENTRY note) that prints and then resets or halts. */
+export function buildFakeKernel(dir: string, name: string, o: FakeKernelOptions): string {
+  writeFileSync(join(dir, `${name}.head`), asString(o.head ?? ''));
+  writeFileSync(join(dir, `${name}.tail`), asString(o.tail ?? ''));
+  const src = `
+  .section .note.pvh, "a", @note
+  .align 4
+  .long 4, 4, 18          /* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
+  .asciz "Xen"
+  .align 4
+  .long _start
+  .text
+  .code32
+  .globl _start
+_start:
+  mov 24(%ebx), %edi      /* hvm_start_info.cmdline_paddr */
+  mov $head, %esi
+  call puts
+  ${o.echo ? 'mov $pre, %esi\n  call puts\n  mov %edi, %esi\n  call puts\n  mov $crlf, %esi\n  call puts' : ''}
+  mov $tail, %esi
+  call puts
+  ${o.end === 'reset' ? 'mov $0xfe, %al\n  out %al, $0x64' : 'cli'}
+1: hlt
+  jmp 1b
+puts:
+  mov $0x3f8, %dx
+2: lodsb
+  test %al, %al
+  jz 3f
+  out %al, %dx
+  jmp 2b
+3: ret
+  .data
+pre: .asciz "Cmdline: "
+crlf: .asciz "\\r\\n"
+head: .incbin "${name}.head"
+  .byte 0
+tail: .incbin "${name}.tail"
+  .byte 0
+`;
+  writeFileSync(join(dir, `${name}.S`), src);
+  const out = join(dir, `${name}.elf`);
+  execFileSync('gcc', ['-m32', '-nostdlib', '-static', '-no-pie', '-Wl,-Ttext=0x100000', '-Wl,--build-id=none', '-o', out, `${name}.S`], { cwd: dir });
+  return out;
+}
+
+/** A raw disk whose boot sector prints `text` on the serial port and resets (image boot). */
+export function buildBootDisk(dir: string, name: string, text: string): string {
+  writeFileSync(join(dir, `${name}.txt`), asString(text));
+  const src = `
+  .code16
+  .globl _start
+_start:
+  xor %ax, %ax
+  mov %ax, %ds
+  mov $msg, %si
+  mov $0x3f8, %dx
+1: lodsb
+  test %al, %al
+  jz 2f
+  out %al, %dx
+  jmp 1b
+2: mov $0xfe, %al
+  out %al, $0x64
+3: hlt
+  jmp 3b
+msg: .incbin "${name}.txt"
+  .byte 0
+  .org 510
+  .byte 0x55, 0xaa
+`;
+  writeFileSync(join(dir, `${name}.S`), src);
+  const elf = join(dir, `${name}.o.elf`);
+  execFileSync('gcc', ['-m32', '-nostdlib', '-static', '-no-pie', '-Wl,-Ttext=0x7c00', '-Wl,--build-id=none', '-o', elf, `${name}.S`], { cwd: dir });
+  const bin = join(dir, `${name}.img`);
+  execFileSync('objcopy', ['-O', 'binary', '-j', '.text', elf, bin]);
+  // A disk of 1 MiB: the boot sector, then zeros.
+  const sector = readFileSync(bin);
+  const disk = Buffer.alloc(1024 * 1024);
+  sector.copy(disk);
+  writeFileSync(bin, disk);
+  return bin;
+}
+
+/**
+ * A recorded OSv transcript split for replay: SeaBIOS's own lines (the real SeaBIOS prints
+ * them), QEMU's stderr lines, and OSv's "Cmdline:" echo (the fake kernel echoes the real one).
+ */
+export function replayParts(transcript: string): { head: string; tail: string; echo: boolean } {
+  const lines = transcript
+    .replace(/^[\s\S]*?Booting from ROM\.\./, '')
+    .split(/\r?\n/)
+    .filter((l) => !l.startsWith('qemu-system-'));
+  const at = lines.findIndex((l) => l.startsWith('Cmdline: '));
+  if (at < 0) return { head: lines.join('\n'), tail: '', echo: false };
+  return { head: lines.slice(0, at).join('\n') + '\n', tail: lines.slice(at + 1).join('\n'), echo: true };
+}
