@@ -1,0 +1,207 @@
+// Watching OSv's console. OSv does not pass the program's exit status to the hypervisor, and
+// a zero QEMU exit follows many failures (facts §6.1, §13): the console lines are the only
+// evidence. The scanner is fed chunks as they arrive, strips escape sequences, and records
+// OSv's failure lines and whether the expected pattern appeared. verdict() (verdict.ts) turns
+// that plus the hypervisor's exit into pass/fail.
+
+import { StringDecoder } from 'node:string_decoder';
+
+export type FailureKind =
+  | 'load-failed'
+  | 'missing-symbol'
+  | 'abort'
+  | 'assertion'
+  | 'bad-option'
+  | 'page-fault'
+  | 'empty-cmdline'
+  | 'exit-status'
+  | 'bad-console'
+  | 'not-bootable'
+  | 'kvm-error';
+
+export interface ConsoleFinding {
+  kind: FailureKind;
+  /** The console line as the user saw it, escape sequences stripped. */
+  line: string;
+  /** 1-based line number within its stream. */
+  lineNo: number;
+  /** What it means, in a few words. */
+  summary: string;
+  symbol?: string;
+  object?: string;
+  status?: number;
+}
+
+export type ConsoleStream = 'console' | 'stderr';
+
+interface Rule {
+  stream: ConsoleStream;
+  re: RegExp;
+  /** undefined: the line matched but is not a failure (e.g. "exited with status 0"). */
+  make(m: RegExpExecArray): Omit<ConsoleFinding, 'line' | 'lineNo'> | undefined;
+}
+
+const exitStatus = (status: number, what: string): Omit<ConsoleFinding, 'line' | 'lineNo'> | undefined =>
+  status === 0 ? undefined : { kind: 'exit-status', status, summary: `${what} with status ${status}` };
+
+// What OSv prints on failure (facts §5.2-§6.1, §13 and the transcripts). Order matters only
+// within one line; across lines the first failure decides.
+const RULES: Rule[] = [
+  {
+    stream: 'console',
+    re: /^Failed to load object: (.+?)(?:\. Powering off\.)?$/,
+    make: (m) => ({ kind: 'load-failed', object: m[1]!, summary: `OSv could not load ${m[1]} (missing from the image, or not a loadable ELF)` }),
+  },
+  {
+    stream: 'console',
+    re: /^(?:(.+?): )?failed looking up symbol (.+)$/i,
+    make: (m) => ({
+      kind: 'missing-symbol',
+      symbol: m[2]!.trim(),
+      ...(m[1] ? { object: m[1] } : {}),
+      summary: `symbol ${m[2]!.trim()} is not provided by the kernel or any library in the image${m[1] ? ` (needed by ${m[1]})` : ''}`,
+    }),
+  },
+  { stream: 'console', re: /^unrecognized option:?\s*(.*)$/, make: (m) => ({ kind: 'bad-option', summary: `OSv does not accept the option --${m[1]!.trim()}` }) },
+  { stream: 'console', re: /This image has an empty command line/, make: () => ({ kind: 'empty-cmdline', summary: 'the image has no command to run' }) },
+  { stream: 'console', re: /^program exited with status (-?\d+)/, make: (m) => exitStatus(Number(m[1]), 'the program exited') },
+  { stream: 'console', re: /^program (\S+) returned (-?\d+)/, make: (m) => exitStatus(Number(m[2]), `${m[1]} returned`) },
+  { stream: 'console', re: /^page fault\b/i, make: () => ({ kind: 'page-fault', summary: 'the guest hit a page fault' }) },
+  { stream: 'console', re: /^Assertion failed\b|Assertion `.*' failed\.?$/, make: () => ({ kind: 'assertion', summary: 'an assertion failed in the guest' }) },
+  { stream: 'console', re: /^Unknown console/, make: () => ({ kind: 'bad-console', summary: 'OSv does not know the --console value' }) },
+  { stream: 'console', re: /^Aborted\b|^\[backtrace\]$/, make: () => ({ kind: 'abort', summary: 'the guest aborted' }) },
+  { stream: 'console', re: /^No bootable device|^Boot failed: /, make: () => ({ kind: 'not-bootable', summary: 'the disk is not bootable (no boot sector): boot the kernel directly' }) },
+  { stream: 'stderr', re: /KVM internal error|emulation failure/, make: () => ({ kind: 'kvm-error', summary: 'KVM could not run the guest (nested or software KVM?): use --accel tcg' }) },
+];
+
+/** ESC sequences: CSI, OSC, and two-byte ones such as ESC c (reset), then other controls. */
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])/g;
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+export function stripAnsi(s: string): string {
+  return s.replace(ANSI, '').replace(CONTROLS, '');
+}
+
+export interface ScannerOptions {
+  /** A pattern some console line must match (run.expect). */
+  expect?: RegExp;
+}
+
+export interface ExpectMatch {
+  line: string;
+  lineNo: number;
+}
+
+export type ScanEvent = { type: 'failure'; finding: ConsoleFinding } | { type: 'expect'; match: ExpectMatch };
+
+/** The state of a scan; a snapshot of it is what verdict() reads. */
+export interface ScanResult {
+  /** Every failure line, in order; the first one decides. */
+  failures: ConsoleFinding[];
+  expect?: RegExp;
+  expectMatch?: ExpectMatch;
+  /** "PATH: ignoring missing symbol NAME" lines (--verbose): not failures, but worth a note. */
+  ignoredSymbols: Array<{ object: string; symbol: string }>;
+  /** The last non-blank console line, for timeout and expectation messages. */
+  lastLine?: string;
+  consoleLines: number;
+  /** Non-blank console lines after OSv's "Cmdline:" echo: the program's output (and OSv's later lines). */
+  programLines: number;
+}
+
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+  lineNo = 0;
+  /** Complete lines in the chunk (without their terminators). */
+  push(chunk: string | Buffer): string[] {
+    const text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    const parts = text.split('\n');
+    this.partial = parts.pop() ?? '';
+    return parts;
+  }
+  flush(): string[] {
+    const rest = this.partial + this.decoder.end();
+    this.partial = '';
+    return rest === '' ? [] : [rest];
+  }
+}
+
+export class ConsoleScanner {
+  private readonly streams: Record<ConsoleStream, LineSplitter> = { console: new LineSplitter(), stderr: new LineSplitter() };
+  private sawCmdlineEcho = false;
+  private readonly state: ScanResult;
+
+  constructor(opts: ScannerOptions = {}) {
+    this.state = { failures: [], ignoredSymbols: [], consoleLines: 0, programLines: 0, ...(opts.expect ? { expect: opts.expect } : {}) };
+  }
+
+  /** Feed output as it arrives; returns what the new complete lines revealed. */
+  feed(chunk: string | Buffer, stream: ConsoleStream = 'console'): ScanEvent[] {
+    return this.lines(this.streams[stream].push(chunk), stream);
+  }
+
+  /** End of output: scan an unterminated last line. */
+  end(): ScanEvent[] {
+    return [...this.lines(this.streams.console.flush(), 'console'), ...this.lines(this.streams.stderr.flush(), 'stderr')];
+  }
+
+  /** Cheap: how many lines the program has printed so far (see ScanResult.programLines). */
+  get programLines(): number {
+    return this.state.programLines;
+  }
+
+  get result(): ScanResult {
+    return { ...this.state, failures: [...this.state.failures], ignoredSymbols: [...this.state.ignoredSymbols] };
+  }
+
+  private lines(raw: string[], stream: ConsoleStream): ScanEvent[] {
+    const events: ScanEvent[] = [];
+    const splitter = this.streams[stream];
+    for (const r of raw) {
+      splitter.lineNo++;
+      const line = stripAnsi(r).trimEnd();
+      if (line === '') continue;
+      if (stream === 'console') {
+        this.state.consoleLines = splitter.lineNo;
+        this.state.lastLine = line;
+        // OSv echoes its command line once at boot; a pattern must not match the echo of the
+        // program's own arguments, nor an "Aborted" that is only an argument.
+        if (!this.sawCmdlineEcho && line.startsWith('Cmdline: ')) {
+          this.sawCmdlineEcho = true;
+          continue;
+        }
+        if (this.sawCmdlineEcho) this.state.programLines++;
+        const ignored = /^(.+?): ignoring missing symbol (.+)$/.exec(line);
+        if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]!.trim() });
+        const ex = this.state.expect;
+        if (ex && !this.state.expectMatch && ex.test(line)) {
+          this.state.expectMatch = { line, lineNo: splitter.lineNo };
+          events.push({ type: 'expect', match: this.state.expectMatch });
+        }
+      }
+      for (const rule of RULES) {
+        if (rule.stream !== stream) continue;
+        const m = rule.re.exec(line);
+        if (!m) continue;
+        const made = rule.make(m);
+        if (made) {
+          const finding: ConsoleFinding = { ...made, line, lineNo: splitter.lineNo };
+          this.state.failures.push(finding);
+          events.push({ type: 'failure', finding });
+        }
+        break;
+      }
+    }
+    return events;
+  }
+}
+
+/** Scan a whole recorded output at once. */
+export function scanConsole(text: string | Buffer, opts: ScannerOptions = {}, stderr?: string): ScanResult {
+  const s = new ConsoleScanner(opts);
+  s.feed(text);
+  if (stderr !== undefined) s.feed(stderr, 'stderr');
+  s.end();
+  return s.result;
+}
