@@ -79,7 +79,7 @@ const HEAD_BYTES = 4096;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Reads integers of one class and byte order from a buffer. */
-class Decoder {
+export class Decoder {
   constructor(
     readonly le: boolean,
     readonly is64: boolean,
