@@ -10,8 +10,6 @@ export const INODE_BYTES = 32;
 export const DIRENT_HEADER_BYTES = 10;
 /** u16 target length. */
 export const SYMLINK_HEADER_BYTES = 2;
-/** Name and target lengths are u16. */
-export const MAX_NAME_BYTES = 0xffff;
 
 export const MODE_DIR = 0x4000;
 export const MODE_FILE = 0x8000;

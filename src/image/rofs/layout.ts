@@ -10,12 +10,12 @@
 
 import { err, ok, type Result } from '../../diagnostics/result.js';
 import type { OsvError } from '../../diagnostics/error.js';
-import { badEntry, catchOsv } from '../errors.js';
+import { catchOsv } from '../errors.js';
 import type { ImageEntry } from '../entries.js';
+import { buildTree, childrenOf, type ChildOrder, type TreeDir, type TreeNode } from '../tree.js';
 import {
   DIRENT_HEADER_BYTES,
   INODE_BYTES,
-  MAX_NAME_BYTES,
   MODE_DIR,
   MODE_FILE,
   MODE_SYMLINK,
@@ -32,7 +32,7 @@ import {
  * on the set of entries. 'given': children in order of first appearance in the entry list,
  * which reproduces gen-rofs-img.py for a manifest's entries.
  */
-export type RofsOrder = 'sorted' | 'given';
+export type RofsOrder = ChildOrder;
 
 export interface RofsLayoutOptions {
   order?: RofsOrder;
@@ -60,96 +60,6 @@ export interface RofsLayout {
   counts: { files: number; dirs: number; symlinks: number };
 }
 
-type Node =
-  | { kind: 'dir'; name: Buffer; children: Map<string, Node>; explicit: boolean; ino: number; offset: number; count: number }
-  | { kind: 'file'; name: Buffer; entry: ImageEntry & { kind: 'file' }; ino: number; offset: number }
-  | { kind: 'symlink'; name: Buffer; target: Buffer; ino: number; offset: number };
-
-type DirNode = Extract<Node, { kind: 'dir' }>;
-
-const newDir = (name: Buffer, explicit: boolean): DirNode => ({
-  kind: 'dir',
-  name,
-  children: new Map(),
-  explicit,
-  ino: 0,
-  offset: 0,
-  count: 0,
-});
-
-/** Split an absolute guest path into components; throws a bad-entry error for anything odd. */
-export function guestComponents(guest: string): string[] {
-  if (!guest.startsWith('/')) throw badEntry(guest, 'guest paths must be absolute (start with /)');
-  if (guest.includes('\0')) throw badEntry(guest, 'guest path contains a NUL byte');
-  const parts = guest.split('/').slice(1);
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop(); // trailing slash
-  for (const p of parts) {
-    if (p === '' || p === '.' || p === '..')
-      throw badEntry(guest, `guest path has an empty, "." or ".." component`, 'write the path normalized, e.g. /usr/lib/x');
-    if (Buffer.byteLength(p) > MAX_NAME_BYTES) throw badEntry(guest, `a name is longer than ${MAX_NAME_BYTES} bytes`);
-  }
-  return parts;
-}
-
-function sameLeaf(a: Node, e: ImageEntry): boolean {
-  if (a.kind === 'symlink') return e.kind === 'symlink' && a.target.equals(Buffer.from(e.target));
-  if (a.kind === 'file' && e.kind === 'file') {
-    if (a.entry.host !== undefined) return e.host === a.entry.host && e.size === a.entry.size;
-    return e.content !== undefined && Buffer.from(e.content).equals(Buffer.from(a.entry.content));
-  }
-  return false;
-}
-
-function buildTree(entries: readonly ImageEntry[]): DirNode {
-  const root = newDir(Buffer.alloc(0), true);
-  for (const e of entries) {
-    const parts = guestComponents(e.guest);
-    let dir = root;
-    for (let i = 0; i < parts.length; i++) {
-      const name = parts[i]!;
-      const last = i === parts.length - 1;
-      const existing = dir.children.get(name);
-      if (!last) {
-        if (existing === undefined) {
-          const d = newDir(Buffer.from(name), false);
-          dir.children.set(name, d);
-          dir = d;
-        } else if (existing.kind === 'dir') dir = existing;
-        else throw badEntry(e.guest, `/${parts.slice(0, i + 1).join('/')} is a ${existing.kind}, not a directory`);
-        continue;
-      }
-      if (e.kind === 'dir') {
-        if (existing === undefined) dir.children.set(name, newDir(Buffer.from(name), true));
-        else if (existing.kind !== 'dir') throw badEntry(e.guest, `appears twice: as a ${existing.kind} and as a directory`);
-        else existing.explicit = true;
-        continue;
-      }
-      if (existing !== undefined) {
-        if (sameLeaf(existing, e)) continue; // an exact repeat is harmless
-        throw badEntry(e.guest, `appears twice with different contents (${existing.kind} and ${e.kind})`);
-      }
-      if (e.kind === 'symlink') {
-        const target = Buffer.from(e.target);
-        if (target.length > MAX_NAME_BYTES) throw badEntry(e.guest, `symlink target is longer than ${MAX_NAME_BYTES} bytes`);
-        if (target.includes(0)) throw badEntry(e.guest, 'symlink target contains a NUL byte');
-        dir.children.set(name, { kind: 'symlink', name: Buffer.from(name), target, ino: 0, offset: 0 });
-      } else {
-        if (!Number.isSafeInteger(e.size) || e.size < 0) throw badEntry(e.guest, `invalid file size ${e.size}`);
-        if (e.content !== undefined && e.content.byteLength !== e.size)
-          throw badEntry(e.guest, `inline content is ${e.content.byteLength} bytes but size says ${e.size}`);
-        dir.children.set(name, { kind: 'file', name: Buffer.from(name), entry: e, ino: 0, offset: 0 });
-      }
-    }
-    if (parts.length === 0 && e.kind !== 'dir') throw badEntry(e.guest, 'the root can only be a directory');
-  }
-  return root;
-}
-
-function childrenOf(dir: DirNode, order: RofsOrder): Node[] {
-  const list = [...dir.children.values()];
-  return order === 'sorted' ? list.sort((a, b) => Buffer.compare(a.name, b.name)) : list;
-}
-
 /** Compute the layout; pure (reads no file). Errors are bad-entry OsvErrors. */
 export function layoutRofs(entries: readonly ImageEntry[], opts: RofsLayoutOptions = {}): Result<RofsLayout, OsvError> {
   const order = opts.order ?? 'sorted';
@@ -157,41 +67,49 @@ export function layoutRofs(entries: readonly ImageEntry[], opts: RofsLayoutOptio
   if (!built.ok) return err(built.error);
   const root = built.value;
 
-  const inodes: Node[] = [root];
-  const dirents: Node[] = [];
+  // Per-node records, in inode-number order; dirents refer to records by their child node.
+  const recs = new Map<TreeNode, Inode>();
+  const inodes: Inode[] = [];
+  const dirents: Array<{ name: Buffer; rec: Inode }> = [];
   const symlinks: Buffer[] = [];
   const files: PlacedFile[] = [];
   let block = 1;
   let dataBytes = 0;
   const counts = { files: 0, dirs: 1, symlinks: 0 };
-  root.ino = 1;
+  const add = (n: TreeNode, mode: number, offset: number, count: number): Inode => {
+    const r = { ino: inodes.length + 1, mode, offset, count };
+    inodes.push(r);
+    recs.set(n, r);
+    return r;
+  };
+  add(root, MODE_DIR, 0, 0);
 
   // Explicit stack instead of recursion: deep trees must not hit the JS stack limit.
-  type Frame = { dir: DirNode; kids: Node[]; next: number };
+  type Frame = { dir: TreeDir; kids: TreeNode[]; next: number };
   const stack: Frame[] = [{ dir: root, kids: childrenOf(root, order), next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next === top.kids.length) {
-      top.dir.offset = dirents.length;
-      top.dir.count = top.kids.length;
-      dirents.push(...top.kids);
+      const rec = recs.get(top.dir)!;
+      rec.offset = dirents.length;
+      rec.count = top.kids.length;
+      for (const k of top.kids) dirents.push({ name: k.name, rec: recs.get(k)! });
       stack.pop();
       continue;
     }
     const child = top.kids[top.next++]!;
-    inodes.push(child);
-    child.ino = inodes.length;
     if (child.kind === 'dir') {
       counts.dirs++;
+      add(child, MODE_DIR, 0, 0);
       stack.push({ dir: child, kids: childrenOf(child, order), next: 0 });
     } else if (child.kind === 'symlink') {
       counts.symlinks++;
-      child.offset = symlinks.length;
+      add(child, MODE_SYMLINK, symlinks.length, 1);
       symlinks.push(child.target);
     } else {
       counts.files++;
       const e = child.entry;
-      child.offset = block;
+      add(child, MODE_FILE, block, e.size);
       files.push({
         guest: e.guest,
         block,
@@ -226,14 +144,21 @@ export function layoutRofs(entries: readonly ImageEntry[], opts: RofsLayoutOptio
   });
 }
 
-function encodeTables(dirents: Node[], symlinks: Buffer[], inodes: Node[]): Buffer {
+interface Inode {
+  ino: number;
+  mode: number;
+  offset: number;
+  count: number;
+}
+
+function encodeTables(dirents: Array<{ name: Buffer; rec: Inode }>, symlinks: Buffer[], inodes: Inode[]): Buffer {
   let size = inodes.length * INODE_BYTES;
   for (const d of dirents) size += DIRENT_HEADER_BYTES + d.name.length;
   for (const s of symlinks) size += SYMLINK_HEADER_BYTES + s.length;
   const b = Buffer.alloc(size);
   let at = 0;
   for (const d of dirents) {
-    at = b.writeBigUInt64LE(BigInt(d.ino), at);
+    at = b.writeBigUInt64LE(BigInt(d.rec.ino), at);
     at = b.writeUInt16LE(d.name.length, at);
     at += d.name.copy(b, at);
   }
@@ -242,12 +167,10 @@ function encodeTables(dirents: Node[], symlinks: Buffer[], inodes: Node[]): Buff
     at += s.copy(b, at);
   }
   for (const n of inodes) {
-    const [mode, count] =
-      n.kind === 'dir' ? [MODE_DIR, n.count] : n.kind === 'file' ? [MODE_FILE, n.entry.size] : [MODE_SYMLINK, 1];
-    at = b.writeBigUInt64LE(BigInt(mode), at);
+    at = b.writeBigUInt64LE(BigInt(n.mode), at);
     at = b.writeBigUInt64LE(BigInt(n.ino), at);
     at = b.writeBigUInt64LE(BigInt(n.offset), at);
-    at = b.writeBigUInt64LE(BigInt(count), at);
+    at = b.writeBigUInt64LE(BigInt(n.count), at);
   }
   return b;
 }
