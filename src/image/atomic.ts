@@ -54,3 +54,18 @@ export async function writeAtomically<T>(
     for (const p of extras) removeQuietly(p);
   }
 }
+
+/** Create (or truncate) `path`, run `use` with its descriptor, and always close it. */
+export async function withNewFile<T>(path: string, use: (fd: number) => Promise<Result<T, OsvError>>): Promise<Result<T, OsvError>> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'w+');
+  } catch (e) {
+    return err(buildFailed('image.write-failed', `cannot create ${path}: ${errnoCode(e) ?? String(e)}`));
+  }
+  try {
+    return await use(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -14,7 +14,7 @@ import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { ImageFormat, ImageOutput } from '../config/types.js';
 import type { ImageEntry } from './entries.js';
-import { writeAtomically } from './atomic.js';
+import { withNewFile, writeAtomically } from './atomic.js';
 import { buildFailed, errnoCode } from './errors.js';
 import { encodeCmdline, CMDLINE_OFFSET } from './cmdline.js';
 import { writePartition, ROOT_SLOT, SIGNATURE_OFFSET } from './mbr.js';
@@ -115,35 +115,30 @@ export async function composeDisk(opts: ComposeOptions): Promise<Result<DiskSumm
 
   return writeAtomically(opts.outPath, async (tmp, scratch) => {
     const raw = format === 'raw' ? tmp : scratch(`${tmp}.raw`);
-    const fd = openNew(raw);
-    if (!fd.ok) return fd;
-    let fsResult: Result<DiskSummary['fs'], OsvError>;
-    let fsBytes: number;
-    try {
-      if (opts.layout === 'bootable') {
-        const c = copyInto(opts.loaderImg!, fd.value, 0, loaderBytes);
-        if (!c.ok) return c;
+    const written = await withNewFile(raw, async (fd) => {
+      try {
+        if (opts.layout === 'bootable') {
+          const c = copyInto(opts.loaderImg!, fd, 0, loaderBytes);
+          if (!c.ok) return c;
+        }
+        const f = await writeFilesystem(opts.fs, raw, fd, offset, opts);
+        if (!f.ok) return f;
+        const partSize = roundUp(f.value.kind === 'image' ? f.value.bytes : f.value.summary.bytes, SECTOR);
+        // Sector 0: the loader's boot sector (bootable) or zeros (disk), plus our slot-2 entry.
+        const sector0 = Buffer.alloc(SECTOR);
+        if (opts.layout === 'bootable') fs.readSync(fd, sector0, 0, SECTOR, 0);
+        writePartition(sector0, { slot: ROOT_SLOT, start: offset, size: partSize });
+        fs.writeSync(fd, sector0, 0, SECTOR, 0);
+        if (cmdBytes) fs.writeSync(fd, cmdBytes, 0, cmdBytes.length, CMDLINE_OFFSET);
+        fs.ftruncateSync(fd, offset + partSize); // pads a partial last sector; never cuts data
+        return ok({ fs: f.value, partSize });
+      } catch (e) {
+        if (e instanceof OsvError) return err(e);
+        return err(buildFailed('image.write-failed', `writing ${raw} failed: ${errnoCode(e) ?? String(e)}`, 'check free disk space', e));
       }
-      fsResult = await writeFilesystem(opts.fs, raw, fd.value, offset, opts);
-      if (!fsResult.ok) return fsResult;
-      const f = fsResult.value;
-      fsBytes = f.kind === 'image' ? f.bytes : f.summary.bytes;
-      const partSize = roundUp(fsBytes, SECTOR);
-      const total = offset + partSize;
-      // Sector 0: the loader's boot sector (bootable) or zeros (disk), plus our slot-2 entry.
-      const sector0 = Buffer.alloc(SECTOR);
-      if (opts.layout === 'bootable') fs.readSync(fd.value, sector0, 0, SECTOR, 0);
-      writePartition(sector0, { slot: ROOT_SLOT, start: offset, size: partSize });
-      fs.writeSync(fd.value, sector0, 0, SECTOR, 0);
-      if (cmdBytes) fs.writeSync(fd.value, cmdBytes, 0, cmdBytes.length, CMDLINE_OFFSET);
-      fs.ftruncateSync(fd.value, total); // pads a partial last sector; never cuts data
-    } catch (e) {
-      if (e instanceof OsvError) return err(e);
-      return err(buildFailed('image.write-failed', `writing ${raw} failed: ${errnoCode(e) ?? String(e)}`, 'check free disk space', e));
-    } finally {
-      fs.closeSync(fd.value);
-    }
-    const rawBytes = offset + roundUp(fsBytes, SECTOR);
+    });
+    if (!written.ok) return written;
+    const { fs: fsInfo, partSize } = written.value;
     if (format === 'qcow2') {
       const c = await rawToQcow2(raw, tmp, opts.signal);
       if (!c.ok) return c;
@@ -152,21 +147,13 @@ export async function composeDisk(opts: ComposeOptions): Promise<Result<DiskSumm
       path: opts.outPath,
       layout: opts.layout,
       format,
-      rawBytes,
+      rawBytes: offset + partSize,
       bytes: fs.statSync(tmp).size,
-      partition: { slot: ROOT_SLOT, device: `/dev/vblk0.${ROOT_SLOT - 1}`, offset, size: roundUp(fsBytes, SECTOR) },
+      partition: { slot: ROOT_SLOT, device: `/dev/vblk0.${ROOT_SLOT - 1}`, offset, size: partSize },
       ...(opts.layout === 'bootable' ? { cmdline: opts.cmdline ?? '' } : {}),
-      fs: fsResult.value,
+      fs: fsInfo,
     });
   });
-}
-
-function openNew(path: string): Result<number, OsvError> {
-  try {
-    return ok(fs.openSync(path, 'w+'));
-  } catch (e) {
-    return err(buildFailed('image.write-failed', `cannot create ${path}: ${errnoCode(e) ?? String(e)}`));
-  }
 }
 
 async function writeFilesystem(

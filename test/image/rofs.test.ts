@@ -97,7 +97,7 @@ describe('ROFS writer and reader round trip', () => {
     const root = join(work, 'many');
     const deep = '/' + Array.from({ length: 120 }, (_, i) => `d${i}`).join('/');
     const entries: ImageEntry[] = [hostFile(root, `${deep}/leaf`, 'deep\n')];
-    for (let i = 0; i < 3000; i++) entries.push(hostFile(root, `/many/${i % 37}/f${i}.py`, `print(${i})\n`));
+    for (let i = 0; i < 2000; i++) entries.push(hostFile(root, `/many/${i % 37}/f${i}.py`, `print(${i})\n`));
     const img = openFile(await build(entries, 'many.rofs'));
     expectRofsHolds(img, entries);
   });

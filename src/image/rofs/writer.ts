@@ -2,13 +2,12 @@
 // block order, then the tables. File bytes are streamed through one buffer (a 2 GB file never
 // sits in memory).
 
-import * as fs from 'node:fs';
-import { err, ok, type Result } from '../../diagnostics/result.js';
+import { type Result } from '../../diagnostics/result.js';
 import type { OsvError } from '../../diagnostics/error.js';
 import type { ImageEntry } from '../entries.js';
 import { BufferedWriter, type WriteProgress } from '../bufwriter.js';
-import { buildFailed, catchOsvAsync, errnoCode } from '../errors.js';
-import { writeAtomically } from '../atomic.js';
+import { catchOsvAsync } from '../errors.js';
+import { withNewFile, writeAtomically } from '../atomic.js';
 import { ROFS_BLOCK, encodeSuperblock, type RofsSuperblock } from './format.js';
 import { layoutRofs, type RofsLayout, type RofsLayoutOptions } from './layout.js';
 
@@ -75,18 +74,5 @@ export async function writeRofs(
 ): Promise<Result<RofsSummary, OsvError>> {
   const layout = layoutRofs(entries, opts);
   if (!layout.ok) return layout;
-  return writeAtomically(outPath, async (tmp) => {
-    let fd: number;
-    try {
-      fd = fs.openSync(tmp, 'w');
-    } catch (e) {
-      return err(buildFailed('image.write-failed', `cannot create ${tmp}: ${errnoCode(e) ?? String(e)}`));
-    }
-    try {
-      const r = await writeRofsLayout(layout.value, fd, 0, opts);
-      return r.ok ? ok(r.value) : r;
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+  return writeAtomically(outPath, (tmp) => withNewFile(tmp, (fd) => writeRofsLayout(layout.value, fd, 0, opts)));
 }
