@@ -302,8 +302,9 @@ export class ElfFile {
   /** The dynamic string table (DT_STRTAB/DT_STRSZ), located through the PT_LOAD mappings. */
   private dynStrTab(): StringTable | undefined {
     if (this.dynStrCache !== undefined) return this.dynStrCache ?? undefined;
-    const addr = this.dynValues(C.DT_STRTAB)[0];
-    const size = this.dynValues(C.DT_STRSZ)[0];
+    // The last entry of a tag wins, as in glibc's get-dynamic-info.
+    const addr = this.dynValues(C.DT_STRTAB).at(-1);
+    const size = this.dynValues(C.DT_STRSZ).at(-1);
     if (addr === undefined || size === undefined) {
       this.dynStrCache = null;
       return undefined;
