@@ -9,6 +9,10 @@ import type { CommandModule } from './command.js';
 
 // Registration order is the order `osv --help` lists them.
 const commands: Array<() => Promise<CommandModule>> = [
+  () => import('./commands/init.js').then((m) => m.command),
+  () => import('./commands/validate.js').then((m) => m.command),
+  () => import('./commands/config.js').then((m) => m.command),
+  () => import('./commands/schema.js').then((m) => m.command),
   () => import('./commands/trace.js').then((m) => m.command),
 ];
 

@@ -14,6 +14,7 @@ import { Interpolator } from './interpolate.js';
 import { normalize } from './normalize.js';
 import { templatesDir as packageTemplates } from './paths.js';
 import { schemaErrors } from './schema-errors.js';
+import { compiledSchemas } from './schema.js';
 import type { PNode } from './tree.js';
 import type { Config } from './types.js';
 
@@ -113,7 +114,15 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
     ctx.errors.push(...semantic);
   }
   if (ctx.errors.length || !config) return fail(files);
-  return ok({ config, tree, printable: printableConfig(tree, (f) => baseDirOf(ctx, f)) });
+  let printable: unknown;
+  return ok({
+    config,
+    tree,
+    // computed on demand: only `osv config` and `validate --print` need it
+    get printable() {
+      return (printable ??= printableConfig(tree, (f) => baseDirOf(ctx, f), compiledSchemas().schemas.main));
+    },
+  });
 }
 
 /** The validated, normalized configuration, or every problem found. */

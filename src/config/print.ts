@@ -26,7 +26,25 @@ function isRelativeHostPath(p: Path, v: string): boolean {
   return false;
 }
 
-export function printableConfig(tree: PNode, baseDirOf: (file: string) => string): unknown {
+/** The keys of the object schema that describes the map at `p`, in schema order. */
+function keyOrder(schema: Record<string, any>, p: Path): string[] | undefined {
+  const d = schema['definitions'];
+  const keys = (s: { properties?: object } | undefined): string[] | undefined => (s?.properties ? Object.keys(s.properties) : undefined);
+  if (p.length === 0) return keys(schema);
+  if (p.length === 1 && (p[0] === 'run' || p[0] === 'kernel' || p[0] === 'image')) return keys(d[p[0]]);
+  if (p[0] === 'runs' && p.length === 2) return keys(d.namedRun);
+  if (p[0] === 'runs' && p.length === 3 && p[2] === 'run') return keys(d.run);
+  return undefined;
+}
+
+/** Keys in the schema's order (the order the reference documents them), others after. */
+function ordered<T>(entries: Array<[string, T]>, order: string[] | undefined): Array<[string, T]> {
+  if (!order) return entries;
+  const rank = (k: string): number => (order.indexOf(k) + order.length + 1) % (order.length + 1);
+  return entries.map((e, i) => ({ e, i })).sort((a, b) => rank(a.e[0]) - rank(b.e[0]) || a.i - b.i).map(({ e }) => e);
+}
+
+export function printableConfig(tree: PNode, baseDirOf: (file: string) => string, schema: Record<string, unknown> = {}): unknown {
   const walk = (n: PNode, p: Path): unknown => {
     switch (n.kind) {
       case 'scalar':
@@ -35,7 +53,9 @@ export function printableConfig(tree: PNode, baseDirOf: (file: string) => string
         return n.items.map((it, i) => walk(it, [...p, i]));
       case 'map':
         return Object.fromEntries(
-          [...n.entries].filter(([k]) => !(p.length === 0 && (k === 'extends' || k === '$schema'))).map(([k, e]) => [k, walk(e.value, [...p, k])]),
+          ordered([...n.entries], keyOrder(schema, p))
+            .filter(([k]) => !(p.length === 0 && (k === 'extends' || k === '$schema')))
+            .map(([k, e]) => [k, walk(e.value, [...p, k])]),
         );
     }
   };

@@ -1,0 +1,155 @@
+// The actions of `osv validate`, `osv config`, `osv schema` and `osv init`, imported lazily by
+// src/cli/commands/. They print data to stdout and throw OsvError(s), which the CLI renders.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import { nodeHostFs, type HostFs, type HostStat } from '../hostfs.js';
+import { loadConfigDetailed, type Loaded } from './load.js';
+import { checkRunName } from './runs.js';
+import { configToYaml } from './print.js';
+import { readSchemas } from './schema.js';
+import { initText } from './init.js';
+import { suggestion } from './suggest.js';
+import { templatesDir } from './paths.js';
+import type { Config } from './types.js';
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+
+async function load(opts: { config?: string; run?: string }): Promise<Loaded> {
+  const r = await loadConfigDetailed({ cwd: process.cwd(), ...(opts.config !== undefined ? { configFile: opts.config } : {}) });
+  if (!r.ok) throw r.error;
+  if (opts.run !== undefined) {
+    const run = checkRunName(r.value.config, opts.run);
+    if (!run.ok) throw run.error;
+  }
+  return r.value;
+}
+
+/** A path relative to the working directory when it is below it, else absolute. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function summary(c: Config): Record<string, unknown> {
+  return {
+    file: c.file,
+    name: c.name,
+    files: c.files.length,
+    executables: c.executables.length,
+    libraries: c.libraries.length,
+    modules: c.modules.map((m) => m.name),
+    runs: ['default', ...Object.keys(c.runs)],
+    loadedFiles: c.loadedFiles,
+  };
+}
+
+export interface ValidateOptions {
+  config?: string;
+  run?: string;
+  print?: boolean;
+  json?: boolean;
+}
+
+export async function validateCommand(opts: ValidateOptions): Promise<void> {
+  const { config: c, printable } = await load(opts);
+  if (opts.json) {
+    out(JSON.stringify({ ok: true, ...summary(c), ...(opts.print ? { config: printable } : {}) }, null, 2));
+    return;
+  }
+  if (opts.print) out(configToYaml(printable));
+  const rel = displayPath(c.file);
+  const runs = Object.keys(c.runs);
+  const parts = [
+    `image "${c.name}"`,
+    plural(c.executables.length + 1, 'program'),
+    plural(c.libraries.length, 'library').replace(/ys$/, 'ies'),
+    plural(c.files.length, 'file entry').replace(/ys$/, 'ies'),
+    plural(c.modules.length, 'module'),
+    runs.length ? `runs: default, ${runs.join(', ')}` : 'one run',
+  ];
+  out(`${rel}: valid (${parts.join(', ')})`);
+}
+
+export async function configCommand(opts: { config?: string; json?: boolean }): Promise<void> {
+  const { printable } = await load(opts);
+  out(opts.json ? JSON.stringify(printable, null, 2) : configToYaml(printable));
+}
+
+export function schemaCommand(opts: { module?: boolean }): void {
+  const s = readSchemas();
+  out(JSON.stringify(opts.module ? s.module : s.main, null, 2));
+}
+
+export interface InitCliOptions {
+  template?: string;
+  force?: boolean;
+  config?: string;
+  json?: boolean;
+}
+
+/** HostFs that sees `file` with `text` in it: validate what init would write before writing. */
+function withFile(base: HostFs, file: string, text: string): HostFs {
+  const stat: HostStat = { kind: 'file', size: Buffer.byteLength(text), mtimeMs: Date.now(), ino: 0, dev: 0, mode: 0o644 };
+  return {
+    ...base,
+    lstat: (p) => (p === file ? stat : base.lstat(p)),
+    stat: (p) => (p === file ? stat : base.stat(p)),
+    readFile: (p) => (p === file ? Buffer.from(text) : base.readFile(p)),
+  };
+}
+
+function templateNames(): string[] {
+  try {
+    return fs.readdirSync(templatesDir).filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -5)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Append `.osv/` (osv's cache and output directory) to .gitignore unless it is there. */
+function ignoreOsvDir(dir: string): 'created' | 'added' | 'present' {
+  const file = path.join(dir, '.gitignore');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    fs.writeFileSync(file, '.osv/\n');
+    return 'created';
+  }
+  if (text.split(/\r?\n/).some((l) => /^\/?\.osv\/?$/.test(l.trim()))) return 'present';
+  fs.appendFileSync(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}.osv/\n`);
+  return 'added';
+}
+
+export async function initCommand(command: string[], opts: InitCliOptions): Promise<void> {
+  const cwd = process.cwd();
+  const file = path.resolve(cwd, opts.config ?? 'osv.yaml');
+  const rel = displayPath(file);
+  const template = opts.template ?? 'native';
+  if (template !== 'none' && !templateNames().includes(template)) {
+    const names = templateNames();
+    throw new OsvError({ code: 'init.unknown-template', message: `unknown template "${template}"${suggestion(template, names)}`, hint: `templates: ${[...names, 'none'].join(', ')}`, exitCode: 2 });
+  }
+  if (fs.existsSync(file) && !opts.force)
+    throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or -c FILE to write another file' });
+  const text = initText({ dir: path.dirname(file), command, ...(template !== 'none' ? { template } : {}) });
+  // What init writes must load: check it before touching the disk.
+  const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });
+  if (!check.ok) throw new OsvErrors(check.error.errors);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  const gitignore = ignoreOsvDir(path.dirname(file));
+  const program = command[0];
+  const missing = program?.includes('/') && !fs.existsSync(path.resolve(cwd, program)) ? program : undefined;
+  if (opts.json) {
+    out(JSON.stringify({ ok: true, file, template: template === 'none' ? null : template, gitignore, ...(missing ? { missing } : {}) }, null, 2));
+    return;
+  }
+  out(`wrote ${rel}${gitignore === 'present' ? '' : ` and ${gitignore === 'created' ? 'created .gitignore with' : 'added to .gitignore'} .osv/`}`);
+  if (missing) out(`note: ${missing} does not exist yet; build it before \`osv up\``);
+  out(`next: edit ${rel}, then \`osv validate\` and \`osv up\``);
+}

@@ -1,0 +1,67 @@
+// The osv.yaml that `osv init` writes: short, commented, and valid as written.
+
+import * as path from 'node:path';
+import { defaultName } from './normalize.js';
+import { mainSchemaPath } from './paths.js';
+
+export interface InitOptions {
+  /** The directory the file is written in. */
+  dir: string;
+  /** The boot command; default a hello-world echo. */
+  command?: string[];
+  /** A built-in template name, or undefined for none. */
+  template?: string;
+}
+
+/** A YAML scalar for a word: plain when that is unambiguous, else JSON-quoted (valid YAML). */
+export function yamlWord(s: string): string {
+  return /^[A-Za-z0-9_./+=@%-][A-Za-z0-9_./+=@%:,-]*$/.test(s) && !/^[-+]?\.?[0-9]/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !s.startsWith('-') ? s : JSON.stringify(s);
+}
+
+export function initText(o: InitOptions): string {
+  const schema = path.relative(o.dir, mainSchemaPath).split(path.sep).join('/');
+  const cmd = o.command?.length ? o.command : ['echo', 'Hello from OSv'];
+  const lines = [
+    `# yaml-language-server: $schema=${schema.startsWith('.') ? schema : './' + schema}`,
+    '#',
+    '# How to build and boot this project as an OSv unikernel. Check it with `osv validate`,',
+    '# boot it with `osv up`, see every option in osv.config.example.yaml (osv-up repository).',
+    '',
+    '# The image name. Default: the directory name.',
+    `name: ${defaultName(o.dir)}`,
+    '',
+  ];
+  if (o.template)
+    lines.push(
+      `# Defaults merged under this file (built-in template "${o.template}").`,
+      `extends: [template:${o.template}]`,
+      '',
+    );
+  lines.push(
+    '# The program to boot and its arguments. A name without a slash is found on PATH; its',
+    '# shared libraries are found and added automatically.',
+    `cmd: [${cmd.map(yamlWord).join(', ')}]`,
+    '',
+    '# Environment variables of the program.',
+    '# env:',
+    '#   LANG: C.UTF-8',
+    '',
+    '# More files: {src, dest} copies a file or a tree, {dest, link} makes a symlink,',
+    '# {dest, dir: true} an empty directory. src is relative to this file.',
+    '# files:',
+    '#   - src: ./static',
+    '#     dest: /static',
+    '',
+    '# Libraries the program loads with dlopen (the ELF scan cannot see those).',
+    '# libraries: [libnss_dns.so.2]',
+    '',
+    '# How `osv up` runs it.',
+    'run:',
+    '  memory: 512M',
+    '  cpus: 2',
+    '  # ports: ["8080:8080"]     # HOST:GUEST, forwarded from 127.0.0.1',
+    '  # expect: "Hello"          # CI: succeed when the console shows this',
+    '',
+  );
+  return lines.join('\n');
+}
