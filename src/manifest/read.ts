@@ -41,12 +41,14 @@ export function readManifest(text: string, options: ReadManifestOptions): Result
   const { lines, errors } = parseManifestText(text, options.file, options.dollarVars);
   const warnings: string[] = [];
   const byGuest = new Map<string, ManifestEntry>();
+  const impliedDirs = new Set<string>(); // every ancestor of a mapped path (may be stale after a replace)
   const put = (e: ManifestEntry): void => {
     // A file or link replacing a directory replaces its whole subtree, as in gen-rofs-img.
-    if (e.kind !== 'dir' && byGuest.get(e.guest)?.kind === 'dir') {
+    if (e.kind !== 'dir' && impliedDirs.has(e.guest)) {
       for (const g of byGuest.keys()) if (g.startsWith(e.guest + '/')) byGuest.delete(g);
     }
     byGuest.set(e.guest, e);
+    for (let i = e.guest.indexOf('/', 1); i > 0; i = e.guest.indexOf('/', i + 1)) impliedDirs.add(e.guest.slice(0, i));
   };
   for (const line of lines) {
     const fail = (message: string, hint: string, code = 'manifest.invalid'): void => {
@@ -132,8 +134,8 @@ function mapHost(
   if (lst.kind === 'symlink') {
     if (noFollow) return put({ kind: 'symlink', guest, target: fs.readlink(host), line: line.line });
     const resolved = unsymlink(fs, host);
-    if (resolved === 'loop') return fail(`symlink loop at ${host}`, 'fix the link, or map its target directly', 'manifest.symlink-loop');
-    if (resolved === undefined) return put({ kind: 'symlink', guest, target: fs.readlink(host), line: line.line }); // dangling: kept as a link, like OSv
+    // Dangling (or looping, which never exists): kept as a link, like OSv.
+    if (resolved === undefined) return put({ kind: 'symlink', guest, target: fs.readlink(host), line: line.line });
     host = resolved;
   }
   const real = realpath(fs, host);
@@ -147,12 +149,13 @@ function mapHost(
 /**
  * OSv's symlink following: a relative target is taken against the link's directory; an
  * absolute target T is looked for as <ancestor>/T from the link's directory up, then as T.
- * Returns undefined for a dangling link (the caller keeps it as a link).
+ * Returns undefined for a dangling link (the caller keeps it as a link); a loop never
+ * "exists", so it is dangling too.
  */
-function unsymlink(fs: HostFs, link: string): string | undefined | 'loop' {
+function unsymlink(fs: HostFs, link: string): string | undefined {
   let p = link;
   for (let hops = 0; fs.lstat(p)?.kind === 'symlink'; hops++) {
-    if (hops >= MAX_LINKS) return 'loop';
+    if (hops >= MAX_LINKS) return undefined;
     const target = fs.readlink(p);
     const dir = posix.dirname(p);
     let next: string | undefined;
