@@ -1,0 +1,259 @@
+// `osv build` as listr2 tasks: kernel, plan, check, image (filesystem + disk + convert). The
+// planning core stays pure; this is where files get written. An unchanged build is detected
+// before any planning: the last build's record lists every host path the planner looked at.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { Listr, type ListrTask } from 'listr2';
+import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
+import { ExitCode, OsvError, OsvErrors } from '../diagnostics/error.js';
+import type { Result } from '../diagnostics/result.js';
+import { nodeHostFs } from '../hostfs.js';
+import type { KernelBundle } from '../kernel/types.js';
+import type { Plan } from '../plan/types.js';
+import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
+import { RecordingHostFs } from './fingerprint.js';
+import { progressReporter, type Reporter } from './report.js';
+
+export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
+export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<{ errors: number; warnings: number; summary: string; text: string[] }, OsvError>;
+
+export interface BuildOptions {
+  config: Config;
+  /** A named run (its command line goes into a bootable image). */
+  run?: string;
+  output?: ImageOutput;
+  format?: ImageFormat;
+  /** Where the image goes; default .osv/<name>.<img|qcow2> in the project. */
+  outPath?: string;
+  /** Skip the symbol check. */
+  noCheck?: boolean;
+  /** Rebuild even when nothing changed. */
+  force?: boolean;
+  env: NodeJS.ProcessEnv;
+  reporter?: Reporter;
+  resolveKernel: KernelResolver;
+  checkPlan?: PlanChecker;
+  signal?: AbortSignal;
+}
+
+export interface BuildOutcome {
+  image: string;
+  output: ImageOutput;
+  format: ImageFormat;
+  cmdline: string;
+  kernel: KernelBundle;
+  upToDate: boolean;
+  /** Why it was rebuilt. */
+  reason?: string;
+  totals: BuildRecord['totals'];
+  plan?: Plan;
+  check?: { errors: number; warnings: number; summary: string };
+  ms: number;
+}
+
+export const toolVersion = (): string => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
+  const suffix = output === 'bootable' && run !== 'default' ? `.${run}` : '';
+  return join(config.dir, '.osv', `${config.name}${suffix}.${format === 'qcow2' ? 'qcow2' : 'img'}`);
+}
+
+function readTexts(files: string[]): string[] {
+  return files.map((f) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return `missing:${f}`;
+    }
+  });
+}
+
+interface Ctx {
+  kernel?: KernelBundle;
+  key?: string;
+  plan?: Plan;
+  observations?: BuildRecord['observations'];
+  upToDate?: BuildRecord;
+  reason?: string;
+  check?: BuildOutcome['check'];
+}
+
+export async function build(opts: BuildOptions): Promise<BuildOutcome> {
+  const started = performance.now();
+  const { config } = opts;
+  const output = opts.output ?? config.image.output;
+  const format = opts.format ?? config.image.format;
+  const runName = opts.run ?? 'default';
+  const image = opts.outPath ?? defaultImagePath(config, format, output, runName);
+  const reporter = opts.reporter ?? progressReporter('plain');
+  const ctx: Ctx = {};
+
+  const fail = (e: OsvError | OsvErrors): never => {
+    throw e;
+  };
+
+  const tasks: ListrTask<Ctx>[] = [
+    {
+      title: 'Kernel',
+      task: async (c, task) => {
+        const k = await opts.resolveKernel(config, opts.env);
+        if (!k.ok) fail(k.error);
+        c.kernel = k.ok ? k.value : undefined;
+        const kb = c.kernel!;
+        task.title = `Kernel: ${kb.elf ?? kb.img} (${kb.origin}${kb.version ? ` ${kb.version}` : ''})`;
+        c.key = buildKey({
+          config,
+          kernel: kb,
+          run: runName,
+          output,
+          format,
+          toolVersion: toolVersion(),
+          configTexts: readTexts(config.loadedFiles),
+        });
+        if (!opts.force) {
+          const s = staleReason(image, c.key);
+          if ('record' in s) c.upToDate = s.record;
+          else c.reason = s.reason;
+        } else c.reason = 'forced (--force)';
+      },
+    },
+    {
+      title: 'Plan',
+      skip: (c) => (c.upToDate ? 'up to date' : false),
+      task: async (c, task) => {
+        const { plan } = await import('../plan/index.js');
+        const rec = new RecordingHostFs(nodeHostFs);
+        const p = plan(config, { run: runName, kernel: c.kernel!, fs: rec, env: opts.env });
+        if (!p.ok) fail(p.error);
+        c.plan = p.ok ? p.value : undefined;
+        c.observations = rec.observations();
+        const t = c.plan!.totals;
+        task.title = `Plan: ${t.files} files, ${t.libraries} libraries, ${formatBytes(t.bytes)}`;
+      },
+    },
+    {
+      title: 'Check symbols',
+      skip: (c) => (c.upToDate ? 'up to date' : opts.noCheck ? 'skipped (--no-check)' : !opts.checkPlan ? 'not available' : false),
+      task: async (c, task) => {
+        const r = opts.checkPlan!(c.plan!, c.kernel!);
+        if (!r.ok) fail(r.error);
+        const rep = r.ok ? r.value : undefined;
+        c.check = { errors: rep!.errors, warnings: rep!.warnings, summary: rep!.summary };
+        task.title = `Check: ${rep!.summary}`;
+        if (rep!.errors > 0)
+          fail(
+            new OsvError({
+              code: 'check.failed',
+              message: `the image would not start: ${rep!.summary}`,
+              details: rep!.text,
+              hint: 'run `osv check` for the details, or build anyway with --no-check',
+              exitCode: ExitCode.buildFailed,
+            }),
+          );
+      },
+    },
+    {
+      title: 'Image',
+      skip: (c) => (c.upToDate ? `up to date: ${rel(config.dir, image)}` : false),
+      task: async (c, task) => {
+        const { composeDisk } = await import('../image/disk.js');
+        const plan = c.plan!;
+        mkdirSync(join(config.dir, '.osv'), { recursive: true });
+        const kind = config.filesystem;
+        const total = plan.totals.bytes;
+        const r = await composeDisk({
+          outPath: image,
+          layout: output,
+          format,
+          fs: kind === 'ext' ? { kind: 'ext', entries: plan.entries, ...(config.image.size ? { sizeBytes: config.image.size } : {}) } : { kind: 'rofs', entries: plan.entries },
+          cmdline: plan.run.cmdline,
+          ...(c.kernel!.img ? { loaderImg: c.kernel!.img } : {}),
+          onProgress: (done: number) => {
+            task.output = `${formatBytes(done)} / ${formatBytes(total)}`;
+            reporter.progress?.(done, total);
+          },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        if (!r.ok) fail(r.error);
+        const d = r.ok ? r.value : undefined;
+        task.title = `Image: ${rel(config.dir, d!.path)} (${output}, ${format}, ${formatBytes(d!.bytes)})`;
+        const { statSync } = await import('node:fs');
+        const st = statSync(d!.path);
+        writeRecord(image, {
+          version: 1,
+          key: c.key!,
+          observations: c.observations!,
+          image: { path: image, size: st.size, mtimeMs: st.mtimeMs },
+          cmdline: plan.run.cmdline,
+          kernel: c.kernel!,
+          totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
+        });
+      },
+    },
+  ];
+
+  await new Listr<Ctx>(withEvents(tasks, reporter), {
+    ctx,
+    exitOnError: true,
+    registerSignalListeners: false,
+    ...reporter.listrOptions,
+  }).run();
+
+  const rec = ctx.upToDate;
+  const plan = ctx.plan;
+  return {
+    image,
+    output,
+    format,
+    cmdline: rec ? rec.cmdline : plan!.run.cmdline,
+    kernel: ctx.kernel!,
+    upToDate: Boolean(rec),
+    ...(ctx.reason && !rec ? { reason: ctx.reason } : {}),
+    totals: rec ? rec.totals : { files: plan!.totals.files, bytes: plan!.totals.bytes, libraries: plan!.totals.libraries },
+    ...(plan ? { plan } : {}),
+    ...(ctx.check ? { check: ctx.check } : {}),
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+/** JSON mode: every task start, skip and end becomes an event. */
+function withEvents(tasks: ListrTask<Ctx>[], reporter: Reporter): ListrTask<Ctx>[] {
+  if (reporter.mode !== 'json') return tasks;
+  return tasks.map((t) => {
+    const name = String(t.title);
+    return {
+      ...t,
+      skip: (c: Ctx) => {
+        const s = typeof t.skip === 'function' ? (t.skip as (c: Ctx) => string | boolean)(c) : t.skip;
+        if (s) reporter.emit({ event: 'task', task: name, status: 'skipped', reason: s === true ? undefined : s });
+        return s ?? false;
+      },
+      task: async (c, task) => {
+        const t0 = performance.now();
+        reporter.emit({ event: 'task', task: name, status: 'started' });
+        const r = await (t.task as (c: Ctx, task: unknown) => Promise<void>)(c, task);
+        reporter.emit({ event: 'task', task: name, status: 'done', title: task.title, ms: Math.round(performance.now() - t0) });
+        return r;
+      },
+    } as ListrTask<Ctx>;
+  });
+}
+
+const rel = (dir: string, p: string): string => {
+  const r = relative(dir, p);
+  return r.startsWith('..') ? p : r;
+};
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -1,0 +1,53 @@
+// How task progress reaches the user: listr2's live renderer on a terminal, plain lines when
+// not a TTY or under CI, JSON lines (one event per line, on stdout) for machines.
+
+export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+export interface BuildEvent {
+  event: 'task' | 'progress' | 'result' | 'note';
+  [k: string]: unknown;
+}
+
+export interface Reporter {
+  mode: ReportMode;
+  listrOptions: Record<string, unknown>;
+  progress?(done: number, total: number): void;
+  emit(e: BuildEvent): void;
+}
+
+/** The mode a command should use: --json wins, then CI or a non-terminal gets plain lines. */
+export function reportMode(opts: { json?: boolean; quiet?: boolean }, env: NodeJS.ProcessEnv = process.env): ReportMode {
+  if (opts.json) return 'json';
+  if (opts.quiet) return 'quiet';
+  if (env['CI'] || !process.stderr.isTTY) return 'plain';
+  return 'tty';
+}
+
+export function progressReporter(mode: ReportMode, out: { write(s: string): unknown } = process.stdout): Reporter {
+  const emit = (e: BuildEvent): void => {
+    if (mode === 'json') out.write(JSON.stringify({ ...e, time: Date.now() }) + '\n');
+  };
+  let lastPct = -1;
+  switch (mode) {
+    case 'tty':
+      // Progress goes to stderr so that a command's own output (stdout) stays clean.
+      return { mode, emit, listrOptions: { renderer: 'default', rendererOptions: { outputBar: 1, persistentOutput: false }, stdout: process.stderr } };
+    case 'plain':
+      return { mode, emit, listrOptions: { renderer: 'simple', rendererOptions: { timestamp: false } } };
+    case 'json':
+      return {
+        mode,
+        emit,
+        listrOptions: { renderer: 'silent' },
+        progress(done, total) {
+          const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
+          if (pct >= lastPct + 10 || done === total) {
+            lastPct = pct;
+            emit({ event: 'progress', bytes: done, total });
+          }
+        },
+      };
+    case 'quiet':
+      return { mode, emit, listrOptions: { renderer: 'silent' } };
+  }
+}
