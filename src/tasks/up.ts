@@ -1,0 +1,163 @@
+// `osv up` (and `osv test`, which is `osv up --ci`): validate, plan, build incrementally, boot,
+// stream the console, and turn what the console showed into an exit code.
+
+import type { Accel, Hypervisor, ImageFormat, ImageOutput, RunSettings } from '../config/types.js';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
+import { unwrap } from '../diagnostics/result.js';
+import { build, formatBytes, type KernelResolver, type PlanChecker } from './build.js';
+import { progressReporter, reportMode } from './report.js';
+
+export interface UpFlags {
+  cwd: string;
+  config?: string;
+  run?: string;
+  exec?: string;
+  port: string[];
+  memory?: string;
+  cpus?: string;
+  accel?: string;
+  hypervisor?: string;
+  network?: string;
+  timeout?: string;
+  expect?: string;
+  boot?: string;
+  ci?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  format?: string;
+  output?: string;
+  out?: string;
+  check?: boolean; // commander's --no-check
+  force?: boolean;
+}
+
+export interface UpDeps {
+  resolveKernel: KernelResolver;
+  checkPlan?: PlanChecker;
+  /** Maps "Failed looking up symbol X" to the object that needed X. */
+  symbolOwner?: (symbol: string) => string | undefined;
+}
+
+const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usage(`${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
+}
+
+function positive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw usage(`${flag} must be a positive number; got "${value}"`);
+  return n;
+}
+
+/** The run settings from osv.yaml with the command-line flags on top. */
+async function settingsWithFlags(base: RunSettings, f: UpFlags): Promise<RunSettings> {
+  const { parseMemoryFlag, parsePortFlag, parseNetworkFlag } = await import('../run/cli.js');
+  const s: RunSettings = { ...base, ports: [...base.ports] };
+  if (f.memory !== undefined) s.memory = unwrap(parseMemoryFlag(f.memory));
+  const cpus = positive('--cpus', f.cpus);
+  if (cpus !== undefined) s.cpus = Math.floor(cpus);
+  const accel = oneOf<Accel>('--accel', f.accel, ['auto', 'kvm', 'tcg']);
+  if (accel) s.accel = accel;
+  const hv = oneOf<Hypervisor>('--hypervisor', f.hypervisor, ['qemu', 'firecracker']);
+  if (hv) s.hypervisor = hv;
+  if (f.network !== undefined) s.network = unwrap(parseNetworkFlag(f.network));
+  for (const p of f.port) s.ports.push(unwrap(parsePortFlag(p)));
+  const timeout = positive('--timeout', f.timeout);
+  if (timeout !== undefined) s.timeout = timeout;
+  if (f.expect !== undefined) s.expect = f.expect;
+  return s;
+}
+
+export async function up(flags: UpFlags, deps: UpDeps, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { loadConfig, checkRunName } = await import('../config/index.js');
+  const loaded = await loadConfig({ cwd: flags.cwd, ...(flags.config ? { configFile: flags.config } : {}), env });
+  if (!loaded.ok) throw loaded.error;
+  const config = loaded.value;
+  const selected = unwrap(checkRunName(config, flags.run));
+  const settings = await settingsWithFlags(selected.run.run, flags);
+  const output = oneOf<ImageOutput>('--output', flags.output, ['disk', 'bootable']);
+  const format = oneOf<ImageFormat>('--format', flags.format, ['raw', 'qcow2']);
+  const mode = reportMode({ ...(flags.json ? { json: true } : {}), ...(flags.quiet ? { quiet: true } : {}) }, env);
+  const reporter = progressReporter(mode, flags.json ? process.stderr : process.stdout);
+
+  const built = await build({
+    config,
+    run: selected.name,
+    ...(output ? { output } : {}),
+    ...(format ? { format } : {}),
+    ...(flags.out ? { outPath: flags.out } : {}),
+    ...(flags.check === false ? { noCheck: true } : {}),
+    ...(flags.force ? { force: true } : {}),
+    env,
+    reporter,
+    resolveKernel: deps.resolveKernel,
+    ...(deps.checkPlan ? { checkPlan: deps.checkPlan } : {}),
+  });
+  if (mode === 'plain' || mode === 'tty')
+    process.stderr.write(
+      `osv: ${built.upToDate ? 'image up to date' : 'built'} ${built.image} (${built.totals.files} files, ${formatBytes(built.totals.bytes)}) in ${built.ms} ms\n`,
+    );
+
+  const { prepareRun, executeRun, requestFromSettings } = await import('../run/runner.js');
+  const bootMode = oneOf<'kernel' | 'image'>('--boot', flags.boot, ['kernel', 'image']) ?? (built.kernel.elf ? 'kernel' : 'image');
+  const disk = { path: built.image, format: built.format };
+  let boot;
+  if (bootMode === 'kernel') {
+    if (!built.kernel.elf)
+      throw usage('direct kernel boot needs loader-stripped.elf, and the kernel bundle has only loader.img', 'use --output bootable --boot image, or point kernel.path at an OSv build directory');
+    boot = { kind: 'kernel' as const, kernel: built.kernel.elf, cmdline: flags.exec ?? built.cmdline, disk };
+  } else {
+    if (built.output !== 'bootable') throw usage('--boot image needs a bootable image', 'add --output bootable');
+    if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
+    boot = { kind: 'image' as const, disk };
+  }
+  const request = unwrap(requestFromSettings(config.arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env }));
+  const prep = unwrap(await prepareRun(request));
+
+  if (flags.dryRun) {
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
+    else {
+      for (const n of prep.notes) process.stderr.write(`osv: note: ${n}\n`);
+      process.stdout.write(prep.commandLine + '\n');
+    }
+    return ExitCode.ok;
+  }
+  for (const n of prep.notes) process.stderr.write(`osv: note: ${n}\n`);
+  const report = await executeRun(prep, {
+    ...(flags.json ? { stdout: process.stderr } : {}),
+    handleSignals: true,
+    forwardStdin: Boolean(process.stdin.isTTY) && !flags.ci,
+    ...(deps.symbolOwner ? { explainSymbol: deps.symbolOwner } : {}),
+  });
+  const v = report.verdict;
+  if (flags.json)
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ok: v.ok,
+          image: built.image,
+          upToDate: built.upToDate,
+          commandLine: prep.commandLine,
+          verdict: v,
+          ...(report.firstProgramLineMs !== undefined ? { firstProgramLineMs: report.firstProgramLineMs } : {}),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  if (v.ok) {
+    if (flags.ci && !flags.json) process.stderr.write(`osv: passed: ${v.reason}\n`);
+    return ExitCode.ok;
+  }
+  if (v.code === 'interrupted') {
+    if (!flags.json) process.stderr.write('osv: interrupted\n');
+    return ExitCode.interrupted;
+  }
+  if (flags.json) return v.exitCode;
+  throw new OsvError({ code: `run.${v.code}`, message: v.reason, ...(v.hint ? { hint: v.hint } : {}), exitCode: v.exitCode });
+}
