@@ -15,4 +15,8 @@ export interface KernelBundle {
   version?: string;
   /** The kernel hides libstdc++ (conf_hide_symbols=1). */
   hiddenSymbols: boolean;
+  /** sha256 of each file (elf and img may both be present; a build keys on the one it uses). */
+  sha256s?: { elf?: string; img?: string; libenviron?: string };
+  /** The release tag `version` resolved to (e.g. "latest" -> "v0.57.0"). */
+  tag?: string;
 }
