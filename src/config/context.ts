@@ -16,11 +16,16 @@ export interface LoadContext {
   rootDir: string;
   templateFiles: Set<string>;
   errors: OsvError[];
+  /** Positions (posKey) of values that could not be interpolated: later checks keep quiet there. */
+  poisoned: Set<string>;
 }
 
-export function newContext(init: Omit<LoadContext, 'texts' | 'templateFiles' | 'errors'>): LoadContext {
-  return { ...init, texts: new SourceTexts(), templateFiles: new Set(), errors: [] };
+export function newContext(init: Omit<LoadContext, 'texts' | 'templateFiles' | 'errors' | 'poisoned'>): LoadContext {
+  return { ...init, texts: new SourceTexts(), templateFiles: new Set(), errors: [], poisoned: new Set() };
 }
+
+/** `file:line:column`, to compare positions. */
+export const posKey = (s: Source | undefined): string => (s ? `${s.file}:${s.line}:${s.column}` : '');
 
 export function report(ctx: LoadContext, code: string, message: string, pos: (Source & Partial<Pos>) | undefined, hint?: string): void {
   ctx.errors.push(configError(ctx.texts, code, message, pos, hint));

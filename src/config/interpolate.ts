@@ -2,7 +2,7 @@
 // Runs on the merged tree, so a template can use a variable the project file defines.
 // Variables may use other variables; a cycle is an error. Keys are never interpolated.
 
-import { report, type LoadContext } from './context.js';
+import { posKey, report, type LoadContext } from './context.js';
 import { isPMap, type PMap, type PNode, type PScalar, type ScalarValue } from './tree.js';
 import { suggestion } from './suggest.js';
 import type { Pos } from './texts.js';
@@ -90,6 +90,13 @@ export class Interpolator {
     return value;
   }
 
+  /** A `vars` entry's own value: resolved as that variable, so a cycle's chain starts with it. */
+  private varValue(name: string, value: PNode): PNode {
+    if (value.kind !== 'scalar' || typeof value.value !== 'string' || !value.value.includes('$')) return value;
+    const v = this.variable(name, value, '');
+    return v === undefined || v === value.value ? value : { ...value, value: v, raw: v };
+  }
+
   /** The string with every reference replaced; undefined after reporting an error. */
   expand(node: PScalar): string | undefined {
     const s = node.value as string;
@@ -131,6 +138,8 @@ export class Interpolator {
       else out += value;
       i = close + 1;
     }
+    // The value is meaningless now: no other error is reported at this node.
+    if (failed) this.ctx.poisoned.add(posKey(node.pos));
     return failed ? undefined : out;
   }
 
@@ -139,7 +148,13 @@ export class Interpolator {
     switch (n.kind) {
       case 'map': {
         const entries = new Map(n.entries);
-        for (const [k, e] of n.entries) if (!(root && k === 'extends')) entries.set(k, { key: e.key, value: this.tree(e.value, false) });
+        for (const [k, e] of n.entries) {
+          if (root && k === 'extends') continue;
+          if (root && k === 'vars' && e.value.kind === 'map') {
+            const vars = new Map([...e.value.entries].map(([name, v]) => [name, { key: v.key, value: this.varValue(name, v.value) }]));
+            entries.set(k, { key: e.key, value: { ...e.value, entries: vars } });
+          } else entries.set(k, { key: e.key, value: this.tree(e.value, false) });
+        }
         return { ...n, entries };
       }
       case 'seq':

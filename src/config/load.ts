@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
-import { baseDirOf, newContext, type LoadContext } from './context.js';
+import { baseDirOf, newContext, posKey, type LoadContext } from './context.js';
 import { printableConfig } from './print.js';
 import { discoverConfig, SEARCH_PLACES } from './discover.js';
 import { loadChain, mergeChain } from './extends.js';
@@ -47,6 +47,7 @@ function sortErrors(ctx: LoadContext, files: string[]): OsvError[] {
   };
   const seen = new Set<string>();
   return ctx.errors
+    .filter((e) => INTERPOLATION.has(e.code) || !ctx.poisoned.has(where(e)))
     .filter((e) => {
       const k = `${e.code}|${e.message}|${e.source?.file}:${e.source?.line}:${e.source?.column}`;
       if (seen.has(k)) return false;
@@ -58,7 +59,8 @@ function sortErrors(ctx: LoadContext, files: string[]): OsvError[] {
     .map(({ e }) => e);
 }
 
-const where = (e: OsvError): string => (e.source ? `${e.source.file}:${e.source.line}:${e.source.column}` : '');
+const where = (e: OsvError): string => posKey(e.source);
+const INTERPOLATION = new Set(['config.undefined-var', 'config.undefined-env', 'config.var-cycle', 'config.interpolation']);
 
 export async function findConfigFile(opts: Pick<LoadOptions, 'cwd' | 'configFile' | 'fs'>): Promise<Result<string, OsvErrors>> {
   const fs = opts.fs ?? nodeHostFs;

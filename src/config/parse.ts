@@ -46,9 +46,17 @@ export function parseConfigText(file: string, text: string, texts: SourceTexts):
   const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const errors: OsvError[] = [];
   for (const e of doc.errors) {
-    const pos = texts.pos(file, e.pos[0], e.pos[1]);
+    let at = e.pos[0];
+    // An unclosed quote is reported where the input ends; point at the quote that opened it.
+    const quote = e.code === 'MISSING_CHAR' ? /closing (["'])quote/.exec(e.message)?.[1] : undefined;
+    if (quote) at = Math.max(0, body.lastIndexOf(quote, Math.min(at, body.length) - 1));
+    const pos = texts.pos(file, at, at === e.pos[0] ? e.pos[1] : at + 1);
     const message =
-      e.code === 'DUPLICATE_KEY' ? `duplicate key ${quoteAt(body, e.pos[0], e.pos[1])}` : `YAML syntax error: ${firstSentence(e.message)}`;
+      e.code === 'DUPLICATE_KEY'
+        ? `duplicate key ${quoteAt(body, e.pos[0], e.pos[1])}`
+        : e.code === 'MULTIPLE_DOCS'
+          ? 'YAML syntax error: a second document starts here'
+          : `YAML syntax error: ${firstSentence(e.message)}`;
     errors.push(configError(texts, e.code === 'DUPLICATE_KEY' ? 'config.duplicate-key' : 'config.syntax', message, pos, SYNTAX_HINTS[e.code]));
   }
   if (errors.length) return { tree: undefined, errors };

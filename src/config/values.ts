@@ -28,7 +28,7 @@ export function parseSize(v: unknown): Parsed<number> {
 export function parseMemory(v: unknown): Parsed<number> {
   const s = parseSize(v);
   if (!s.ok) return s;
-  if (s.value % 2 ** 20 !== 0) return bad(`memory ${JSON.stringify(v)} is not a whole number of MiB`);
+  if (s.value % 2 ** 20 !== 0) return bad(`${JSON.stringify(v)} is not a whole number of MiB (1M = 1048576 bytes)`);
   return s;
 }
 
