@@ -14,6 +14,7 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./commands/config.js').then((m) => m.command),
   () => import('./commands/schema.js').then((m) => m.command),
   () => import('./commands/trace.js').then((m) => m.command),
+  () => import('./commands/resolve.js').then((m) => m.command),
   () => import('./commands/inspect.js').then((m) => m.command),
   () => import('./commands/kernel.js').then((m) => m.command),
 ];

@@ -1,0 +1,75 @@
+// The `osv resolve` command's work: run the stage, print, and with -w write .osv/append.manifest.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Arch } from '../config/types.js';
+import { OsvError, ExitCode } from '../diagnostics/error.js';
+import { nodeHostFs } from '../hostfs.js';
+import { explainClosure } from './explain.js';
+import { formatHostManifest, hostManifest } from './host-manifest.js';
+
+export interface ResolveCliOptions {
+  library?: boolean;
+  recursive?: boolean;
+  realPrefix?: boolean;
+  write?: boolean;
+  ignoreMissing?: boolean;
+  json?: boolean;
+  explain?: boolean;
+  sysroot: string;
+  arch?: string;
+  libraryPath: string[];
+  hiddenSymbols?: boolean;
+  kernelFilter: boolean;
+  optional: string[];
+}
+
+const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+
+export function resolveCommand(target: string, sub: string | undefined, opts: ResolveCliOptions): void {
+  const arch = opts.arch ?? hostArch();
+  if (arch !== 'x86_64' && arch !== 'aarch64') {
+    throw new OsvError({ code: 'usage.arch', message: `unknown architecture "${arch}"`, hint: 'use x86_64 or aarch64', exitCode: ExitCode.usage });
+  }
+  const r = hostManifest(
+    target,
+    sub,
+    {
+      library: Boolean(opts.library),
+      recursive: Boolean(opts.recursive),
+      realPrefix: Boolean(opts.realPrefix),
+      ignoreMissing: Boolean(opts.ignoreMissing),
+      sysroot: opts.sysroot,
+      arch,
+      libraryPath: opts.libraryPath.flatMap((p) => p.split(':')).filter(Boolean),
+      hiddenSymbols: Boolean(opts.hiddenSymbols),
+      kernelFilter: opts.kernelFilter,
+      optional: opts.optional,
+      cwd: process.cwd(),
+      pathEnv: process.env['PATH'] ?? '/usr/bin:/bin',
+    },
+    nodeHostFs,
+  );
+  if (!r.ok) throw r.error;
+  const m = r.value;
+  const text = formatHostManifest(m);
+  if (opts.json) {
+    const { closure, ...rest } = m;
+    process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(closure ? { closure } : {}) }, null, 2) + '\n');
+  } else if (opts.explain) {
+    process.stdout.write(m.closure ? explainClosure(m.closure) : text);
+  } else {
+    process.stdout.write(text);
+  }
+  for (const miss of m.closure?.missing.filter((x) => x.optional) ?? []) {
+    if (!opts.json && !(m.mode === 'library' && m.target.length === 0)) process.stderr.write(`note: optional library ${miss.soname} not found (needed by ${miss.chain.join(' -> ') || 'the command line'})\n`);
+  }
+  if (opts.write) {
+    // manifest_from_host.sh -w writes into an OSv source tree (build/last/); we write into the
+    // project's .osv/ directory instead.
+    const dir = join(process.cwd(), '.osv');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'append.manifest'), text);
+    if (m.cmdline) writeFileSync(join(dir, 'append_cmdline'), m.cmdline + '\n');
+  }
+}
