@@ -1,0 +1,104 @@
+// Each template boots: `osv up --ci` on a project that extends it, under QEMU, with the kernel
+// named by OSV_KERNEL. Opt-in (OSV_KERNEL unset: skipped), because each boot takes seconds to
+// minutes under emulation.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OSV = join(ROOT, 'bin', 'osv.js');
+const kernel = process.env['OSV_KERNEL'];
+const hasUp = fs.existsSync(join(ROOT, 'src', 'cli', 'commands', 'up.ts'));
+const reason = !kernel ? 'OSV_KERNEL is not set (point it at an OSv kernel to boot the templates)' : !hasUp ? 'the `osv up` command is not there yet' : undefined;
+if (reason) console.warn(`skipped: template boot tests: ${reason}`);
+
+const which = (cmd: string): string | undefined => {
+  try {
+    return fs.realpathSync(execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+};
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function up(files: Record<string, string>, timeoutMs: number): { code: number | null; out: string } {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-boot-'));
+  dirs.push(dir);
+  for (const [p, text] of Object.entries(files)) fs.writeFileSync(join(dir, p), text);
+  const r = spawnSync(process.execPath, [OSV, 'up', '--ci'], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: process.env });
+  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+describe.runIf(!reason)('templates boot with osv up --ci', () => {
+  const python = fs.existsSync('/usr/bin/python3') ? /python(\d+\.\d+)$/.exec(fs.realpathSync('/usr/bin/python3'))?.[1] : undefined;
+  it.runIf(python)('python', { timeout: 300_000 }, () => {
+    const r = up(
+      {
+        'osv.yaml': [
+          'extends: [template:python]',
+          `vars: { pythonVersion: "${python}" }`,
+          'cmd: [/usr/bin/python3, -c, "import json, ssl, ctypes; print(\'python ok\', json.dumps([6 * 7]))"]',
+          'run: { expect: "python ok \\\\[42\\\\]", timeout: 240 }',
+          '',
+        ].join('\n'),
+      },
+      290_000,
+    );
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('python ok [42]');
+  });
+
+  const node = which('node');
+  it.runIf(node)('node', { timeout: 300_000 }, () => {
+    const r = up(
+      {
+        'osv.yaml': ['extends: [template:node]', `vars: { node: ${node} }`, 'cmd: [/usr/bin/node, -e, "console.log(\'node ok\', 6 * 7, v8.getHeapStatistics().heap_size_limit > 300e6)"]', 'run: { expect: "node ok 42 true", timeout: 240 }', ''].join('\n'),
+      },
+      290_000,
+    );
+    expect(r.code, r.out).toBe(0);
+  });
+
+  const javac = which('javac');
+  const java = which('java');
+  if (!javac) console.warn('skipped: java boot test: javac is not installed (it compiles the test program)');
+  it.runIf(javac && java)('java', { timeout: 600_000 }, () => {
+    const javaHome = process.env['JAVA_HOME'] ?? join(java!, '..', '..');
+    const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-java-'));
+    dirs.push(dir);
+    fs.writeFileSync(join(dir, 'Hello.java'), 'public class Hello { public static void main(String[] a) { System.out.println("java ok " + (6 * 7)); } }\n');
+    execFileSync(javac!, ['-d', join(dir, 'classes'), join(dir, 'Hello.java')]);
+    const r = up(
+      {
+        'osv.yaml': [
+          'extends: [template:java]',
+          'vars:',
+          `  javaHome: ${javaHome}`,
+          '  mainClass: Hello',
+          '  classpath: /app/classes',
+          'files:',
+          `  - { src: ${join(dir, 'classes')}, dest: /app/classes }`,
+          'run: { expect: "java ok 42", timeout: 540 }',
+          '',
+        ].join('\n'),
+      },
+      590_000,
+    );
+    expect(r.code, r.out).toBe(0);
+  });
+
+  it('native', { timeout: 120_000 }, () => {
+    const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-native-'));
+    dirs.push(dir);
+    fs.writeFileSync(join(dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("native ok"); return 0; }\n');
+    execFileSync('gcc', ['-o', join(dir, 'hello'), join(dir, 'hello.c')]);
+    const r = up({ 'osv.yaml': ['extends: [template:native]', `cmd: [${join(dir, 'hello')}]`, 'run: { expect: "native ok", timeout: 100 }', ''].join('\n') }, 115_000);
+    expect(r.code, r.out).toBe(0);
+  });
+});
