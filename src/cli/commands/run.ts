@@ -1,0 +1,60 @@
+// `osv run [IMAGE]`: boot an already-built image under QEMU or Firecracker. The runner lives in
+// src/run/ and is imported when the command runs.
+
+import type { CommandModule } from '../command.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export const command: CommandModule = {
+  register(program) {
+    program
+      .command('run')
+      .summary('boot an image that is already built')
+      .description(
+        'Boot IMAGE (default: the newest image under .osv/) and stream its console here. A `disk` image boots ' +
+          'the OSv kernel directly (--kernel or OSV_KERNEL), which reaches the program in about half a second ' +
+          'even without KVM; a `bootable` image can also boot by itself (--boot image, slower). Ctrl-C stops the ' +
+          'VM (exit 130).\n\n' +
+          'OSv does not report the program\'s exit status, so the console is watched for OSv\'s failure lines ' +
+          '(a file that failed to load, a missing symbol, an abort, an unknown option, a page fault): any of ' +
+          'them, a timeout, an unmet --expect or a hypervisor error makes the command exit 4 with a one-line ' +
+          'reason. --ci also adds --power-off-on-abort to the kernel options.',
+      )
+      .argument('[image]', 'the disk image (default: newest .osv/**/*.img)')
+      .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf (default: $OSV_KERNEL)')
+      .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one stored in the image)')
+      .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp], ADDRESS:HOST:GUEST)', collect, [])
+      .option('-m, --memory <size>', 'guest memory (512M, 2G)', '512M')
+      .option('-c, --cpus <n>', 'virtual CPUs', '2')
+      .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg', 'auto')
+      .option('--hypervisor <name>', 'qemu or firecracker', 'qemu')
+      .option('--network <net>', 'user, none, tap:NAME or bridge:NAME', 'user')
+      .option('--volume <path[:ro]>', 'attach another disk as the next virtio-blk device (repeatable)', collect, [])
+      .option('--boot <mode>', 'kernel (direct kernel boot) or image (the image\'s own boot sector)')
+      .option('--arch <arch>', 'guest architecture: x86_64 or aarch64', 'x86_64')
+      .option('--qemu <path>', 'the QEMU binary (default: $OSV_QEMU, else qemu-system-<arch> on PATH)')
+      .option('--ci', 'CI mode: add --power-off-on-abort and print the verdict')
+      .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
+      .option('--expect <regex>', 'fail unless a console line matches this regular expression')
+      .option('-n, --dry-run', 'print the exact hypervisor command (shell-quoted) and do nothing')
+      .option('--json', 'print the command and the verdict as JSON (the console goes to stderr)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  $ osv run .osv/hello.img --kernel build/loader-stripped.elf
+  $ OSV_KERNEL=~/osv/loader-stripped.elf osv run -e "--rootfs=rofs /hello"
+  $ osv run app.img -p 8080:8000 -m 1G -c 4            forward localhost:8080 to the guest's port 8000
+  $ osv run app.img --ci --timeout 30 --expect "^42$"  exit 0 only if the guest printed 42 and powered off
+  $ osv run app.img --dry-run                          show the QEMU command line
+  $ osv run app.img --hypervisor firecracker --network tap:fc0
+
+Exit codes: 0 the guest powered off normally (and --expect matched), 1 bad input, 2 usage,
+4 the guest failed (a failure line, a timeout, an unmet --expect, a hypervisor error), 130 Ctrl-C.`,
+      )
+      .action(async (image: string | undefined, opts) => {
+        const { runRunCommand } = await import('../../run/cli.js');
+        await runRunCommand(image, opts);
+      });
+  },
+};

@@ -1,0 +1,315 @@
+// The runner: prepareRun() turns a request into the exact hypervisor command (binary found,
+// acceleration decided, network privileges checked, CI options added) without starting
+// anything; executeRun() starts it, streams the console, watches it, and returns the verdict.
+// `osv run`, `osv up` and `osv test` share both.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
+import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import { err, ok, type Result } from '../diagnostics/result.js';
+import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecision } from './accel.js';
+import { findFirecracker, findQemu } from './binaries.js';
+import { addKernelOptions, hasKernelOption } from './cmdline.js';
+import { readDiskInfo } from './disk-info.js';
+import { firecrackerArgs, firecrackerConfig, type FirecrackerConfig } from './firecracker.js';
+import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
+import { qemuArgs, validateVmSpec } from './qemu-args.js';
+import { ConsoleScanner, type ScanEvent, type ScanResult } from './scanner.js';
+import { shellQuote } from './shell-quote.js';
+import type { Boot, Disk, VmSpec } from './spec.js';
+import { supervise, type ChildExit } from './supervisor.js';
+import { TerminalFilter } from './terminal.js';
+import { verdict, type Verdict, type VerdictOptions } from './verdict.js';
+
+/** A VM whose acceleration is still to be decided. */
+export type VmDraft = Omit<VmSpec, 'accel'>;
+
+export interface RunRequest {
+  hypervisor: Hypervisor;
+  vm: VmDraft;
+  accel: Accel;
+  /** `run.qemu` (explicit QEMU binary). */
+  qemu?: string;
+  /** CI mode: `--power-off-on-abort` is added to the kernel options. */
+  ci?: boolean;
+  /** Seconds. */
+  timeout?: number;
+  /** A regular expression (source) some console line must match. */
+  expect?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides for tests: the KVM device and the accel cache file. */
+  kvmDevice?: string;
+  accelCacheFile?: string;
+}
+
+export interface PreparedRun {
+  hypervisor: Hypervisor;
+  /** The exact command: [binary, ...args]. */
+  argv: string[];
+  /** The same, shell-quoted, for --dry-run and messages. */
+  commandLine: string;
+  /** The VM as it will run (acceleration decided, CI options in the command line). */
+  spec: VmSpec;
+  accel?: AccelDecision;
+  /** Firecracker: the configuration, written to configFile when the run starts. */
+  firecracker?: { config: FirecrackerConfig; configFile: string };
+  expect?: RegExp;
+  timeoutMs?: number;
+  ci: boolean;
+  /** One-line notes for the user (e.g. why TCG was chosen). */
+  notes: string[];
+}
+
+const runError = (code: string, message: string, hint?: string): OsvError => new OsvError({ code: `run.${code}`, message, ...(hint ? { hint } : {}) });
+
+export function compileExpect(source: string): Result<RegExp> {
+  try {
+    return ok(new RegExp(source));
+  } catch (e) {
+    return err(runError('bad-expect', `expect is not a valid regular expression: ${(e as Error).message}`, 'write a JavaScript regular expression, e.g. "Hello|listening on"'));
+  }
+}
+
+/** The command line after the options the run itself needs (CI, static tap addressing). */
+function finalBoot(boot: Boot, req: RunRequest, notes: string[]): Boot {
+  if (boot.kind !== 'kernel') {
+    if (req.ci) notes.push('the image boots with the command line stored in it; failures are still caught on the console');
+    return boot;
+  }
+  let cmdline = boot.cmdline;
+  // Without it an aborted OSv halts and the hypervisor never exits (facts §13).
+  if (req.ci) cmdline = addKernelOptions(cmdline, ['--power-off-on-abort']);
+  const net = req.vm.network;
+  if (net.kind === 'tap' && !hasKernelOption(cmdline, 'ip')) cmdline = addKernelOptions(cmdline, tapKernelOptions(net.name));
+  return { ...boot, cmdline };
+}
+
+function missingFiles(vm: VmDraft): OsvError[] {
+  const files: Array<[string, string]> = [];
+  if (vm.boot.kind === 'kernel') files.push(['kernel', vm.boot.kernel]);
+  const disk = vm.boot.disk;
+  if (disk) files.push(['image', disk.path]);
+  for (const v of vm.volumes) files.push(['volume', v.path]);
+  return files
+    .filter(([, p]) => !existsSync(p))
+    .map(([what, p]) => runError(`${what}-missing`, `${what} ${p} does not exist`, what === 'kernel' ? 'give the kernel ELF with --kernel or OSV_KERNEL' : undefined));
+}
+
+export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, OsvError | OsvErrors>> {
+  const notes: string[] = [];
+  let expect: RegExp | undefined;
+  if (req.expect !== undefined) {
+    const r = compileExpect(req.expect);
+    if (!r.ok) return r;
+    expect = r.value;
+  }
+  if (req.timeout !== undefined && !(req.timeout > 0)) return err(runError('bad-timeout', `timeout must be a positive number of seconds, got ${req.timeout}`));
+  const draft: VmDraft = { ...req.vm, boot: finalBoot(req.vm.boot, req, notes) };
+  const problems = [...missingFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
+  if (problems.length > 0) return err(problems.length === 1 ? problems[0]! : new OsvErrors(problems));
+  const base = { expect, ci: Boolean(req.ci), notes, ...(req.timeout !== undefined ? { timeoutMs: Math.round(req.timeout * 1000) } : {}) };
+  const env = req.env ?? process.env;
+
+  const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
+  const accelCtx = (binary: string): AccelContext => ({
+    qemu: binary,
+    arch: draft.arch,
+    env,
+    ...(req.kvmDevice ? { kvmDevice: req.kvmDevice } : {}),
+    ...(req.accelCacheFile ? { cacheFile: req.accelCacheFile } : {}),
+  });
+
+  if (req.hypervisor === 'firecracker') {
+    const fc = findFirecracker({ env });
+    if (!fc.ok) return fc;
+    const spec: VmSpec = { ...draft, accel: 'kvm' };
+    const config = firecrackerConfig(spec);
+    if (!config.ok) return config;
+    const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network));
+    if (netProblem) return err(netProblem);
+    // Firecracker is KVM only: make sure KVM can run OSv (the probe needs QEMU; without it, the cheap checks).
+    const noKvm = qemu.ok ? await kvmProblem(accelCtx(qemu.value)) : kvmPrecheck(accelCtx(''));
+    if (noKvm) {
+      return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
+    }
+    const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+    const argv = [fc.value, ...firecrackerArgs(configFile)];
+    return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
+  }
+
+  if (!qemu.ok) return qemu;
+  const decision = await decideAccel(req.accel, accelCtx(qemu.value));
+  if (!decision.ok) return decision;
+  if (decision.value.note) notes.push(decision.value.note);
+  const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network, qemu.value));
+  if (netProblem) return err(netProblem);
+  const spec: VmSpec = { ...draft, accel: decision.value.accel };
+  const argv = [qemu.value, ...qemuArgs(spec)];
+  return ok({ ...base, hypervisor: 'qemu', argv, commandLine: shellQuote(argv), spec, accel: decision.value });
+}
+
+/** Why KVM cannot run OSv here, or undefined when it can. */
+async function kvmProblem(ctx: AccelContext): Promise<string | undefined> {
+  const { probe } = await checkKvm(ctx);
+  return probe.usable ? undefined : probe.reason;
+}
+
+// ---- execution ----------------------------------------------------------------------------
+
+export interface RunIo extends VerdictOptions {
+  /** The terminal (default process.stdout / process.stderr). */
+  stdout?: { write(chunk: Buffer | string): unknown };
+  stderr?: { write(chunk: Buffer | string): unknown };
+  /** Pass the terminal's input to the guest console. */
+  forwardStdin?: boolean;
+  /** Stop the VM on SIGINT/SIGTERM/SIGHUP (the CLI sets this). */
+  handleSignals?: boolean;
+  /** After a failure line, how long the guest gets to power off by itself before it is stopped. */
+  failureGraceMs?: number;
+  /** Stop the VM (and pass) as soon as the expected line appears, e.g. for servers in CI. */
+  stopOnExpect?: boolean;
+  onSpawn?(pid: number): void;
+  onEvent?(e: ScanEvent): void;
+}
+
+export interface RunReport {
+  verdict: Verdict;
+  exit: ChildExit;
+  scan: ScanResult;
+  /** Milliseconds from spawn to the first console line after OSv's command-line echo (the program's first output). */
+  firstProgramLineMs?: number;
+  /** Milliseconds from spawn to the expected line. */
+  expectMs?: number;
+}
+
+/** Passes the hypervisor's stderr through line by line, minus its own "terminating on signal" note. */
+class StderrRelay {
+  private partial = '';
+  text = '';
+  constructor(private readonly out: { write(chunk: string): unknown }) {}
+  push(chunk: Buffer, last = false): void {
+    const s = this.partial + chunk.toString('utf8');
+    if (this.text.length < 65536) this.text += chunk.toString('utf8');
+    const lines = s.split('\n');
+    this.partial = last ? '' : (lines.pop() ?? '');
+    for (const l of lines) if (l !== '' && !/terminating on signal/.test(l)) this.out.write(`${l}\n`);
+  }
+}
+
+const SIGNALLED = /terminating on signal (1|2|15)\b/;
+
+export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<RunReport> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const scanner = new ConsoleScanner(prep.expect ? { expect: prep.expect } : {});
+  const filter = new TerminalFilter();
+  const relay = new StderrRelay(stderr);
+  let lastByte = 0x0a;
+  let start = Date.now();
+  let firstProgramLineMs: number | undefined;
+  let expectMs: number | undefined;
+  let failureTimer: NodeJS.Timeout | undefined;
+
+  if (prep.firecracker) writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
+  try {
+    const child = supervise({
+      argv: prep.argv,
+      ...(prep.timeoutMs !== undefined ? { timeoutMs: prep.timeoutMs } : {}),
+      handleSignals: Boolean(io.handleSignals),
+      forwardStdin: Boolean(io.forwardStdin),
+      onSpawn: (pid) => {
+        start = Date.now();
+        io.onSpawn?.(pid);
+      },
+      onStdout: (chunk) => {
+        const out = filter.write(chunk);
+        if (out.length > 0) {
+          stdout.write(out);
+          lastByte = out[out.length - 1]!;
+        }
+        handle(scanner.feed(chunk));
+        if (firstProgramLineMs === undefined && scanner.programLines > 0) firstProgramLineMs = Date.now() - start;
+      },
+      onStderr: (chunk) => {
+        relay.push(chunk);
+        handle(scanner.feed(chunk, 'stderr'));
+      },
+    });
+    function handle(events: ScanEvent[]): void {
+      for (const e of events) {
+        io.onEvent?.(e);
+        if (e.type === 'failure' && failureTimer === undefined) {
+          // OSv halts after an abort unless --power-off-on-abort: give it a moment, then stop it.
+          failureTimer = setTimeout(() => child.stop('failure'), io.failureGraceMs ?? 1500);
+        }
+        if (e.type === 'expect') {
+          expectMs = Date.now() - start;
+          if (io.stopOnExpect) child.stop('expect');
+        }
+      }
+    }
+    const exit = await child.done;
+    clearTimeout(failureTimer);
+    handle(scanner.end());
+    relay.push(Buffer.alloc(0), true);
+    const tail = filter.flush();
+    if (tail.length > 0) stdout.write(tail);
+    if (lastByte !== 0x0a && tail.length === 0) stdout.write('\n'); // the verdict starts on its own line
+    // Ctrl-C on the terminal reaches QEMU too (same process group); it exits 0 saying so.
+    const finalExit: ChildExit = exit.stoppedBy === undefined && SIGNALLED.test(relay.text) ? { ...exit, stoppedBy: 'interrupt' } : exit;
+    const scan = scanner.result;
+    const v = verdict(
+      scan,
+      {
+        hypervisor: prep.hypervisor,
+        exitCode: finalExit.exitCode,
+        signal: finalExit.signal,
+        stderr: relay.text,
+        ...(finalExit.stoppedBy ? { stoppedBy: finalExit.stoppedBy } : {}),
+        ...(prep.timeoutMs !== undefined ? { timeoutMs: prep.timeoutMs } : {}),
+        ...(finalExit.spawnError ? { spawnError: finalExit.spawnError } : {}),
+      },
+      io,
+    );
+    return { verdict: v, exit: finalExit, scan, ...(firstProgramLineMs !== undefined ? { firstProgramLineMs } : {}), ...(expectMs !== undefined ? { expectMs } : {}) };
+  } finally {
+    if (prep.firecracker) rmSync(prep.firecracker.configFile, { force: true });
+  }
+}
+
+// ---- building a request from osv.yaml settings ---------------------------------------------
+
+/** A volume's format: as configured, else from its first bytes. */
+export function diskOf(path: string, format?: Disk['format'], readonly = false): Result<Disk> {
+  if (format) return ok({ path, format, readonly });
+  const info = readDiskInfo(path);
+  return info.ok ? ok({ path, format: info.value.format, readonly }) : info;
+}
+
+/** RunSettings (from osv.yaml, after CLI overrides) + how to boot -> a RunRequest. */
+export function requestFromSettings(
+  arch: VmSpec['arch'],
+  boot: Boot,
+  run: RunSettings,
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Result<RunRequest> {
+  const volumes: Disk[] = [];
+  for (const v of run.volumes) {
+    const d = diskOf(v.path, v.format, v.readonly);
+    if (!d.ok) return d;
+    volumes.push(d.value);
+  }
+  return ok({
+    hypervisor: run.hypervisor,
+    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes },
+    accel: run.accel,
+    ...(run.qemu ? { qemu: run.qemu } : {}),
+    ...(run.timeout !== undefined ? { timeout: run.timeout } : {}),
+    ...(run.expect !== undefined ? { expect: run.expect } : {}),
+    ...(opts.ci ? { ci: true } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
+}
