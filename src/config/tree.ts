@@ -40,6 +40,12 @@ export interface ConvertProblem {
   pos: Pos;
 }
 
+/**
+ * Aliases are expanded, so a few lines can stand for billions of values ("billion laughs").
+ * No real configuration comes near this many values; past it, conversion stops.
+ */
+export const MAX_NODES = 250_000;
+
 /** Convert a parsed YAML document into a positioned tree. Aliases are expanded. */
 export function fromYaml(
   doc: Document,
@@ -48,11 +54,14 @@ export function fromYaml(
   problems: ConvertProblem[],
 ): PNode | undefined {
   const active = new Set<YamlNode>();
+  let budget = MAX_NODES;
   const posOf = (n: YamlNode | null | undefined, fallback: number): Pos => {
     const r = n?.range;
     return r ? texts.pos(file, r[0], r[1]) : texts.pos(file, fallback, fallback);
   };
   const convert = (n: unknown, fallback: number): PNode => {
+    if (--budget === 0) problems.push({ message: `the document expands to more than ${MAX_NODES} values (through aliases?)`, pos: texts.pos(file, fallback, fallback) });
+    if (budget <= 0) return { kind: 'scalar', value: null, raw: '', plain: true, pos: texts.pos(file, fallback, fallback) };
     if (isAlias(n)) {
       const target = n.resolve(doc);
       if (!target) {
