@@ -58,9 +58,6 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
   const strace = opts.useStrace === false ? undefined : findStrace();
   const notes: string[] = [];
   const interp = shebang(program);
-  if (interp !== undefined) {
-    notes.push(`${program} is a script (#!${interp}); OSv runs ELF programs, so name its interpreter in cmd`);
-  }
   if (opts.useStrace === false) notes.push('--no-strace: only libraries were traced, not data files');
   else if (!strace) notes.push('strace is not installed: only libraries were traced, not data files (install strace for a full report)');
   const st = fs.statSync(program);
@@ -81,6 +78,16 @@ export async function trace(opts: TraceOptions): Promise<TraceReport> {
     loader.programs.push(...t.programs);
   }
   const syscalls = raw.straceLog !== undefined ? parseSyscallTrace(raw.straceLog) : undefined;
+  if (interp !== undefined) {
+    // The program that process ran in the end (a shim execs the real one) is what cmd needs.
+    const rootPid = syscalls?.executed[0]?.pid;
+    const last = syscalls?.executed.filter((e) => e.pid === rootPid).at(-1)?.path;
+    const real = last !== undefined && last !== program && shebang(last) === undefined ? last : undefined;
+    notes.push(
+      `${program} is a script (#!${interp}); OSv runs ELF programs only, so cmd must name the real program` +
+        (real ? `: this one ended up running ${real}` : ' (for a pyenv or asdf shim, the interpreter it runs)'),
+    );
+  }
   const findings = analyze({ program, loader, ...(syscalls ? { syscalls } : {}), plan: opts.plan, kernelSonames: opts.kernelSonames, workDir: raw.workDir, cwd: opts.cwd });
   return {
     program,

@@ -130,6 +130,16 @@ describe.runIf(hasGcc)('osv trace', () => {
     expect(alive.stdout.trim()).toBe('');
   });
 
+  it.runIf(hasStrace)('names the real program behind a script (a shim)', () => {
+    const shim = join(fx.dir, 'shim.sh');
+    fs.writeFileSync(shim, `#!/bin/sh\nexec ${fx.prog} "$@"\n`, { mode: 0o755 });
+    const r = osv(['trace', '--json', '--', shim, fx.plugin, fx.data], fx.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { notes: string[]; findings: JsonFinding[]; programs: string[] };
+    expect(report.notes.join('\n')).toContain(`is a script (#!/bin/sh); OSv runs ELF programs only, so cmd must name the real program: this one ended up running ${fx.prog}`);
+    expect(report.findings.some((f) => f.path === fx.plugin)).toBe(true);
+  });
+
   it('refuses what it cannot run, with a usage error and no stack', () => {
     const missing = osv(['trace', '--', join(fx.dir, 'no-such-program')], fx.dir);
     expect(missing.code).toBe(2);
