@@ -41,7 +41,8 @@ export function printReport(r: InspectReport): void {
   if (r.cmdline !== undefined) out(`cmdline:    ${r.cmdline}`);
   out(`filesystem: ${filesystemLine(r)}`);
   const t = r.totals;
-  out(`contents:   ${t.files} files (${size(t.bytes)}), ${t.dirs} directories, ${t.symlinks} symlinks`);
+  const n = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;
+  out(`contents:   ${n(t.files, 'file')} (${size(t.bytes)}), ${n(t.dirs, 'directory').replace(/directorys$/, 'directories')}, ${n(t.symlinks, 'symlink')}`);
   if (r.tree.length) {
     out('tree:');
     const width = Math.max(...r.tree.filter((n) => n.kind === 'file').map((n) => String(n.size).length), 1);
@@ -52,7 +53,7 @@ export function printReport(r: InspectReport): void {
   }
   if (!r.problems.length) out('check:      ok');
   else {
-    out(`check:      ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`);
+    out(`check:      ${n(r.problems.length, 'problem')}`);
     for (const p of r.problems) out(`  ${p.code}: ${p.message}`);
   }
 }

@@ -14,7 +14,7 @@ import { decodeCmdline, CMDLINE_MAX, CMDLINE_OFFSET } from './cmdline.js';
 import { SECTOR } from './sector.js';
 import { fileIsQcow2, qcow2ToRaw } from './qcow2.js';
 import { RofsImage } from './rofs/reader.js';
-import type { RofsSuperblock } from './rofs/format.js';
+import { ROFS_MAGIC, type RofsSuperblock } from './rofs/format.js';
 import { checkExt, isExt, listExt, readExtSuperblock, type ExtSuperblock } from './extread.js';
 
 export interface TreeItem {
@@ -138,6 +138,15 @@ async function inspectRaw(
       fsWindow = { offset: start, size: Math.min(end, src.size) - start };
       report.root = { slot: root.slot, device: root.device, offset: root.start, size: root.size };
     } else {
+      const magic = src.size >= SECTOR && src.read(0, 8, 'magic').readBigUInt64LE(0) === ROFS_MAGIC;
+      if (!magic && !isExt(src))
+        return err(
+          new OsvError({
+            code: 'image.not-an-image',
+            message: `${label} is not a disk image (no MBR signature at byte 510) nor a ROFS or ext filesystem`,
+            hint: 'give the path of an image written by `osv build` or by OSv\'s scripts',
+          }),
+        );
       report.root = { slot: 0, device: '/dev/vblk0', offset: 0, size: src.size };
     }
     const part = src.slice(fsWindow.offset, fsWindow.size, `${label} (root filesystem at byte ${fsWindow.offset})`);
@@ -163,7 +172,7 @@ async function inspectFilesystem(part: ByteSource, rawPath: string, offset: numb
       t.bytes += item.size;
     }
   };
-  if (part.size >= 8 && part.read(0, 8, 'magic').readBigUInt64LE(0) === 0xdeadbeadn) {
+  if (part.size >= 8 && part.read(0, 8, 'magic').readBigUInt64LE(0) === ROFS_MAGIC) {
     const r = RofsImage.open(part);
     if (!r.ok) {
       problems.push({ code: r.error.code, message: r.error.message });

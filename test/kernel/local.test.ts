@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveKernel } from '../../src/kernel/resolve.js';
+import { resolveKernelPath } from '../../src/kernel/local.js';
+import { cachedSha256 } from '../../src/kernel/hash.js';
+import { cacheRoot } from '../../src/kernel/cache.js';
+import { fakeBuildDir, haveGcc, tempDir } from './helpers.js';
+
+if (!haveGcc) console.warn('skipped: gcc is not installed, so no kernel fixtures can be compiled');
+
+const work = tempDir('kernel-local');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const env = { XDG_CACHE_HOME: join(work, 'cache'), HOME: work } as NodeJS.ProcessEnv;
+const sha = (p: string): string => createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+
+describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
+  const build = haveGcc ? fakeBuildDir(work) : '';
+
+  it('takes loader-stripped.elf, loader.img and libenviron.so from a build directory', async () => {
+    const r = await resolveKernel({ kernel: { path: build, hiddenSymbols: false }, arch: 'x86_64' }, env);
+    if (!r.ok) throw r.error;
+    expect(r.value).toMatchObject({
+      elf: join(build, 'loader-stripped.elf'),
+      img: join(build, 'loader.img'),
+      libenviron: join(build, 'libenviron.so'),
+      origin: 'path',
+      sha256: sha(join(build, 'loader-stripped.elf')),
+      sha256s: { img: sha(join(build, 'loader.img')) },
+    });
+  });
+
+  it('follows build/last style symlinks and accepts an OSv checkout', () => {
+    const checkout = join(work, 'osv');
+    fs.mkdirSync(join(checkout, 'build'), { recursive: true });
+    fs.symlinkSync(build, join(checkout, 'build', 'last'));
+    for (const p of [join(checkout, 'build', 'last'), checkout]) {
+      const r = resolveKernelPath(p, 'x86_64');
+      expect(r.ok && r.value.elf).toBe(join(build, 'loader-stripped.elf'));
+    }
+  });
+
+  it('picks up the siblings of a named file', () => {
+    const fromElf = resolveKernelPath(join(build, 'loader-stripped.elf'), 'x86_64');
+    expect(fromElf.ok && fromElf.value).toMatchObject({ img: join(build, 'loader.img'), libenviron: join(build, 'libenviron.so') });
+    const fromImg = resolveKernelPath(join(build, 'loader.img'), 'x86_64');
+    expect(fromImg.ok && fromImg.value.elf).toBe(join(build, 'loader-stripped.elf'));
+  });
+
+  it('explains paths that hold no usable kernel', () => {
+    const empty = join(work, 'empty');
+    fs.mkdirSync(empty);
+    const gz = join(work, 'loader-stripped.elf.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(join(build, 'loader-stripped.elf'))));
+    const arm = join(work, 'arm', 'loader-stripped.elf');
+    fs.mkdirSync(join(work, 'arm'));
+    const bytes = Buffer.from(fs.readFileSync(join(build, 'loader-stripped.elf')));
+    bytes.writeUInt16LE(183, 18); // EM_AARCH64
+    fs.writeFileSync(arm, bytes);
+    const cases: Array<[string, string, RegExp]> = [
+      [join(work, 'nope'), 'kernel.not-found', /does not exist/],
+      [empty, 'kernel.not-found', /has no OSv kernel/],
+      [gz, 'kernel.not-kernel', /gunzip/],
+      [join(build, 'libenviron.so'), 'kernel.not-kernel', /shared library/],
+      [arm, 'kernel.wrong-arch', /for aarch64, but the image is for x86_64/],
+    ];
+    for (const [p, code, text] of cases) {
+      const r = resolveKernelPath(p, 'x86_64');
+      expect(r.ok, p).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code, p).toBe(code);
+        expect(`${r.error.message} ${r.error.hint}`, p).toMatch(text);
+      }
+    }
+  });
+
+  it('lets OSV_KERNEL override the configured kernel for one run', async () => {
+    const other = fakeBuildDir(work, 'other.x64', { img: false });
+    const r = await resolveKernel({ kernel: { path: build, hiddenSymbols: false }, arch: 'x86_64' }, { ...env, OSV_KERNEL: join(other, 'loader-stripped.elf') });
+    if (!r.ok) throw r.error;
+    expect(r.value).toMatchObject({ origin: 'env', elf: join(other, 'loader-stripped.elf') });
+    expect(r.value.img).toBeUndefined();
+    const bad = await resolveKernel({ kernel: { path: build, hiddenSymbols: false }, arch: 'x86_64' }, { ...env, OSV_KERNEL: join(work, 'missing') });
+    expect(!bad.ok && bad.error.message).toMatch(/^OSV_KERNEL .*missing does not exist/);
+  });
+
+  it('refuses a kernel whose sha256 differs from kernel.sha256', async () => {
+    const good = sha(join(build, 'loader-stripped.elf'));
+    const ok = await resolveKernel({ kernel: { path: build, sha256: good.toUpperCase(), hiddenSymbols: false }, arch: 'x86_64' }, env);
+    expect(ok.ok).toBe(true);
+    const bad = await resolveKernel({ kernel: { path: build, sha256: '0'.repeat(64), hiddenSymbols: false }, arch: 'x86_64' }, env);
+    expect(!bad.ok && bad.error.code).toBe('kernel.sha256-mismatch');
+  });
+
+  it('does not rehash an unchanged kernel: the sha256 comes from a stat-keyed cache', () => {
+    const f = join(build, 'loader-stripped.elf');
+    const real = cachedSha256(f, env);
+    expect(real).toBe(sha(f));
+    const cacheFile = join(cacheRoot(env), 'sha256-cache.json');
+    const cache = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
+    cache[f]!.sha256 = 'f'.repeat(64); // a planted value is returned only if nothing is re-read
+    fs.writeFileSync(cacheFile, JSON.stringify(cache));
+    expect(cachedSha256(f, env)).toBe('f'.repeat(64));
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(f, later, later); // a changed mtime means a re-read
+    expect(cachedSha256(f, env)).toBe(real);
+  });
+
+  it('says what to configure when there is no kernel at all', async () => {
+    const r = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'x86_64' }, env);
+    expect(!r.ok && r.error.code).toBe('kernel.none');
+    expect(!r.ok && r.error.hint).toMatch(/kernel\.version.*kernel\.path.*OSV_KERNEL/);
+  });
+});

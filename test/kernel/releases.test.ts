@@ -1,0 +1,263 @@
+// Release downloads against a real HTTP server on 127.0.0.1 that plays GitHub: the API answers
+// with release JSON, the asset URLs serve gzip'd kernel files. The "no network" cases use a
+// port nothing listens on.
+
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveKernel } from '../../src/kernel/resolve.js';
+import { parseVersion, selectAssets, type ReleaseAsset } from '../../src/kernel/releases.js';
+import { pullKernel } from '../../src/kernel/store.js';
+import { fakeBuildDir, haveGcc, tempDir } from './helpers.js';
+
+if (!haveGcc) console.warn('skipped: gcc is not installed, so no kernel fixtures can be compiled');
+
+const work = tempDir('kernel-rel');
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const run = promisify(execFile);
+const repoRoot = join(import.meta.dirname, '..', '..');
+
+interface Fake {
+  base: string;
+  requests: string[];
+  failDownloads: boolean;
+  elf: Buffer;
+  img: Buffer;
+  close(): Promise<void>;
+}
+
+const ASSETS = [
+  'osv-loader.qemu.x86_64.gz',
+  'loader.elf.x86_64.gz',
+  'loader-hidden.elf.x86_64.gz',
+  'osv-loader-hidden.qemu.x86_64.gz',
+  'osv-zfs-builder.qemu.x86_64.gz',
+  'osv.bootstrap.mpm.x86_64',
+  'index.yaml',
+];
+
+async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
+  const fake = { requests: [] as string[], failDownloads: false, elf, img } as Fake;
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    fake.requests.push(url);
+    const release = (tag: string) => ({
+      tag_name: tag,
+      html_url: `${fake.base}/cloudius-systems/osv/releases/tag/${tag}`,
+      assets: ASSETS.map((name) => ({ name, browser_download_url: `${fake.base}/download/${tag}/${name}`, size: 1 })),
+    });
+    const m = /^\/repos\/cloudius-systems\/osv\/releases\/(latest|tags\/(.+))$/.exec(url);
+    if (m) {
+      const tag = m[1] === 'latest' ? 'v9.9.9' : decodeURIComponent(m[2]!);
+      if (tag === 'nope') return res.writeHead(404).end('{"message":"Not Found"}');
+      const body = tag === 'v0.0.1' ? { ...release(tag), assets: [{ name: 'loader.elf.aarch64.gz', browser_download_url: `${fake.base}/x`, size: 1 }] } : release(tag);
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    }
+    const d = /^\/download\/[^/]+\/(.+)$/.exec(url);
+    if (d) {
+      if (fake.failDownloads) return res.writeHead(500).end('boom');
+      const name = d[1]!;
+      const data = name.includes('.elf.') ? fake.elf : name.includes('.qemu.') ? fake.img : Buffer.from('other');
+      return res.writeHead(200).end(name.endsWith('.gz') ? gzipSync(data) : data);
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  fake.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () => new Promise((r) => server.close(() => r()));
+  return fake;
+}
+
+/** A port with nothing listening: connections are refused, like a machine without network. */
+async function deadPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+let fake: Fake;
+let dead: string;
+beforeAll(async () => {
+  if (!haveGcc) return;
+  const build = fakeBuildDir(work, 'served');
+  fake = await startFake(fs.readFileSync(join(build, 'loader-stripped.elf')), fs.readFileSync(join(build, 'loader.img')));
+  dead = `http://127.0.0.1:${await deadPort()}`;
+});
+afterAll(async () => {
+  await fake?.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh cache and project directory per test. */
+function sandbox(api: string) {
+  const dir = join(work, `sb${++n}`);
+  fs.mkdirSync(join(dir, 'project'), { recursive: true });
+  return { env: { XDG_CACHE_HOME: join(dir, 'cache'), HOME: dir, OSV_GITHUB_API: api } as NodeJS.ProcessEnv, project: join(dir, 'project') };
+}
+
+describe('asset selection and versions', () => {
+  const assets: ReleaseAsset[] = ASSETS.map((name) => ({ name, url: `u/${name}`, size: 1 }));
+
+  it('picks the plain kernel, or the hidden-symbols one when asked, never builders or packages', () => {
+    expect(selectAssets(assets, 'x86_64', false)).toEqual({
+      elf: expect.objectContaining({ name: 'loader.elf.x86_64.gz' }),
+      img: expect.objectContaining({ name: 'osv-loader.qemu.x86_64.gz' }),
+    });
+    expect(selectAssets(assets, 'x86_64', true)).toEqual({
+      elf: expect.objectContaining({ name: 'loader-hidden.elf.x86_64.gz' }),
+      img: expect.objectContaining({ name: 'osv-loader-hidden.qemu.x86_64.gz' }),
+    });
+    expect(selectAssets(assets, 'aarch64', false)).toEqual({});
+  });
+
+  it('parses latest, tags and owner/repo@tag', () => {
+    expect(parseVersion('latest')).toEqual({ ok: true, value: { repo: 'cloudius-systems/osv', tag: 'latest' } });
+    expect(parseVersion('osvunikernel/osv-nightly-releases@ci-master-latest')).toEqual({
+      ok: true,
+      value: { repo: 'osvunikernel/osv-nightly-releases', tag: 'ci-master-latest' },
+    });
+    const bad = parseVersion('v1 2');
+    expect(!bad.ok && bad.error.code).toBe('kernel.bad-version');
+  });
+});
+
+describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
+  it('downloads, gunzips, caches and pins the kernel in osv.lock; the next use is offline', async () => {
+    const { env, project } = sandbox(fake.base);
+    const before = fake.requests.length;
+    const r = await resolveKernel({ kernel: { version: 'v9.9.9', hiddenSymbols: false }, arch: 'x86_64', dir: project }, env);
+    if (!r.ok) throw r.error;
+    expect(fake.requests.slice(before)).toEqual([
+      '/repos/cloudius-systems/osv/releases/tags/v9.9.9',
+      '/download/v9.9.9/loader.elf.x86_64.gz',
+      '/download/v9.9.9/osv-loader.qemu.x86_64.gz',
+    ]);
+    const b = r.value;
+    expect(b).toMatchObject({ origin: 'release', version: 'v9.9.9', tag: 'v9.9.9', sha256: sha(fake.elf), sha256s: { elf: sha(fake.elf), img: sha(fake.img) } });
+    expect(b.elf).toBe(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v9.9.9', 'x86_64', 'loader-stripped.elf'));
+    expect(fs.readFileSync(b.elf!).equals(fake.elf)).toBe(true);
+    expect(fs.readFileSync(b.img!).equals(fake.img)).toBe(true);
+    const lock = JSON.parse(fs.readFileSync(join(project, 'osv.lock'), 'utf8'));
+    expect(lock.kernel).toEqual({
+      version: 'v9.9.9',
+      repo: 'cloudius-systems/osv',
+      tag: 'v9.9.9',
+      arch: 'x86_64',
+      files: { elf: { sha256: sha(fake.elf), asset: 'loader.elf.x86_64.gz' }, img: { sha256: sha(fake.img), asset: 'osv-loader.qemu.x86_64.gz' } },
+    });
+    const count = fake.requests.length;
+    const again = await resolveKernel({ kernel: { version: 'v9.9.9', hiddenSymbols: false }, arch: 'x86_64', dir: project }, { ...env, OSV_GITHUB_API: dead });
+    expect(again.ok && again.value.sha256).toBe(sha(fake.elf));
+    expect(fake.requests.length).toBe(count);
+  });
+
+  it('refuses a cached kernel that no longer matches osv.lock', async () => {
+    const { env, project } = sandbox(fake.base);
+    const choice = { kernel: { version: 'v9.9.9', hiddenSymbols: false }, arch: 'x86_64' as const, dir: project };
+    const r = await resolveKernel(choice, env);
+    if (!r.ok) throw r.error;
+    fs.appendFileSync(r.value.elf!, 'tampered');
+    const again = await resolveKernel(choice, env);
+    expect(!again.ok && again.error.code).toBe('kernel.lock-mismatch');
+    expect(!again.ok && again.error.details.join('\n')).toContain(`osv.lock pins ${sha(fake.elf)}`);
+  });
+
+  it('pins what "latest" resolved to, and selects hidden-symbol assets for hidden kernels', async () => {
+    const { env, project } = sandbox(fake.base);
+    const r = await resolveKernel({ kernel: { version: 'latest', hiddenSymbols: true }, arch: 'x86_64', dir: project }, env);
+    if (!r.ok) throw r.error;
+    expect(r.value).toMatchObject({ version: 'latest', tag: 'v9.9.9', hiddenSymbols: true });
+    const lock = JSON.parse(fs.readFileSync(join(project, 'osv.lock'), 'utf8'));
+    expect(lock.kernel).toMatchObject({ version: 'latest', tag: 'v9.9.9', files: { elf: { asset: 'loader-hidden.elf.x86_64.gz' } } });
+  });
+
+  it('without network, says which assets to fetch from where and where to put them; files put there are used', async () => {
+    const { env, project } = sandbox(dead);
+    const choice = { kernel: { version: 'v1.0.0', hiddenSymbols: false }, arch: 'x86_64' as const, dir: project };
+    const r = await resolveKernel(choice, env);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const dir = join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v1.0.0', 'x86_64');
+    expect(r.error.code).toBe('kernel.download-failed');
+    expect(r.error.exitCode).toBe(3);
+    const text = [r.error.message, ...r.error.details, r.error.hint].join('\n');
+    expect(text).toContain('https://github.com/cloudius-systems/osv/releases/tag/v1.0.0');
+    expect(text).toContain('".elf.x86_64" or ".elf.x86_64.gz"');
+    expect(text).toContain('".qemu.x86_64" or ".qemu.x86_64.gz"');
+    expect(text).toContain(join(dir, 'loader-stripped.elf'));
+    expect(text).toContain(join(dir, 'loader.img'));
+    expect(text).toContain('ECONNREFUSED');
+
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(join(dir, 'loader-stripped.elf'), fake.elf);
+    const placed = await resolveKernel(choice, env);
+    if (!placed.ok) throw placed.error;
+    expect(placed.value.sha256).toBe(sha(fake.elf));
+    expect(JSON.parse(fs.readFileSync(join(project, 'osv.lock'), 'utf8')).kernel.files).toEqual({ elf: { sha256: sha(fake.elf) } });
+  });
+
+  it('names the exact asset URLs when the release is known but downloads fail', async () => {
+    const { env } = sandbox(fake.base);
+    fake.failDownloads = true;
+    try {
+      const r = await pullKernel({ version: 'v9.9.9', arch: 'x86_64', hiddenSymbols: false, env });
+      expect(!r.ok && r.error.details.join('\n')).toContain(`download ${fake.base}/download/v9.9.9/loader.elf.x86_64.gz`);
+      expect(!r.ok && r.error.details.join('\n')).toContain('gunzip it and save it as');
+      expect(fs.existsSync(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v9.9.9'))).toBe(false);
+    } finally {
+      fake.failDownloads = false;
+    }
+  });
+
+  it('reports a missing release and a release without a kernel for the architecture', async () => {
+    const { env } = sandbox(fake.base);
+    const none = await pullKernel({ version: 'nope', arch: 'x86_64', hiddenSymbols: false, env });
+    expect(!none.ok && none.error.code).toBe('kernel.no-release');
+    const noArch = await pullKernel({ version: 'v0.0.1', arch: 'x86_64', hiddenSymbols: false, env });
+    expect(!noArch.ok && noArch.error.code).toBe('kernel.no-assets');
+    expect(!noArch.ok && noArch.error.details[0]).toContain('loader.elf.aarch64.gz');
+  });
+});
+
+describe.skipIf(!haveGcc)('osv kernel (the CLI)', () => {
+  const osv = (args: string[], env: NodeJS.ProcessEnv, cwd = work) =>
+    run(process.execPath, [join(repoRoot, 'bin', 'osv.js'), ...args], { env: { ...process.env, ...env, OSV_KERNEL: '' }, cwd }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it('pull without network fails with exit 3 and the by-hand instructions', async () => {
+    const { env } = sandbox(dead);
+    const r = await osv(['kernel', 'pull', 'v0.57.0'], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('cannot download the OSv kernel v0.57.0 (x86_64)');
+    expect(r.stderr).toContain('https://github.com/cloudius-systems/osv/releases/tag/v0.57.0');
+    expect(r.stderr).toContain(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v0.57.0', 'x86_64', 'loader-stripped.elf'));
+    expect(r.stderr).toContain('kernel.path (or OSV_KERNEL)');
+  });
+
+  it('pull, list --json, path and rm work against a release server', async () => {
+    const { env } = sandbox(fake.base);
+    const pulled = await osv(['kernel', 'pull', 'v9.9.9', '--json'], env);
+    expect(pulled.code).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toMatchObject({ ok: true, kernel: { version: 'v9.9.9', files: { elf: { sha256: sha(fake.elf) } } } });
+    const list = await osv(['kernel', 'list', '--json'], env);
+    expect(JSON.parse(list.stdout).kernels.map((k: { version: string }) => k.version)).toEqual(['v9.9.9']);
+    const rm = await osv(['kernel', 'rm', 'v9.9.9'], env);
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toMatch(/removed .*kernels\/v9\.9\.9/);
+    const empty = await osv(['kernel', 'list'], env);
+    expect(empty.stdout).toMatch(/no kernels in/);
+    const path = await osv(['kernel', 'path', '--json'], { ...env, OSV_KERNEL: '' });
+    expect(path.code).toBe(1); // no project here, no OSV_KERNEL
+  });
+});
