@@ -27,11 +27,16 @@ export interface LdCacheEntry {
 
 export interface LdCache {
   format: 'old' | 'new' | 'compat';
-  entries: LdCacheEntry[];
+  /** Number of entries. */
+  readonly size: number;
+  /** Every entry, decoded on first use (lookups do not need it). */
+  readonly entries: LdCacheEntry[];
   /**
-   * The library ld.so would take for a soname: the first entry with accepted flags. Entries
-   * for CPU-specific subdirectories (legacy hwcap bits or glibc-hwcaps) are not chosen: the
-   * guest's CPU is not the build host's, so we take the baseline build, as on a plain CPU.
+   * The library ld.so would take for a soname: a binary search over the keys (ldconfig sorts
+   * them in decreasing _dl_cache_libcmp order, and ld.so searches them the same way), then
+   * the first of the equal keys with accepted flags. Entries for CPU-specific subdirectories
+   * (legacy hwcap bits or glibc-hwcaps) are not chosen: the guest's CPU is not the build
+   * host's, so we take the baseline build, as on a plain CPU.
    */
   lookup(soname: string, acceptedFlags: readonly number[]): LdCacheEntry | undefined;
 }
@@ -57,80 +62,130 @@ function bad(file: string, offset: number, what: string): OsvError {
 export function parseLdCache(buf: Buffer, file: string): Result<LdCache, OsvError> {
   if (buf.length > MAX_LDCACHE_BYTES) return err(bad(file, 0, `file is ${buf.length} bytes, larger than any ld.so.cache`));
   const magic = (at: number, m: string): boolean => buf.length >= at + m.length && buf.toString('latin1', at, at + m.length) === m;
-  try {
-    if (magic(0, NEW_MAGIC)) return ok(parseNew(buf, 0, file, 'new'));
-    if (!magic(0, OLD_MAGIC)) return err(bad(file, 0, 'not an ld.so.cache (unknown magic)'));
-    if (buf.length < OLD_HEADER) return err(bad(file, 0, 'truncated header'));
-    const nlibs = buf.readUInt32LE(12);
-    const end = OLD_HEADER + nlibs * OLD_ENTRY;
-    if (end > buf.length) return err(bad(file, 12, `${nlibs} entries do not fit the file (${buf.length} bytes)`));
-    const newAt = (end + 7) & ~7;
-    if (magic(newAt, NEW_MAGIC)) return ok(parseNew(buf, newAt, file, 'compat'));
-    const entries: LdCacheEntry[] = [];
-    for (let i = 0; i < nlibs; i++) {
-      const o = OLD_HEADER + i * OLD_ENTRY;
-      entries.push({
-        flags: buf.readInt32LE(o),
-        key: str(buf, end, buf.readUInt32LE(o + 4), file, o + 4),
-        value: str(buf, end, buf.readUInt32LE(o + 8), file, o + 8),
-        osversion: 0,
-        hwcap: 0n,
-      });
-    }
-    return ok(makeCache('old', entries));
-  } catch (e) {
-    if (e instanceof OsvError) return err(e);
-    throw e;
-  }
+  if (magic(0, NEW_MAGIC)) return newFormat(buf, 0, file, 'new');
+  if (!magic(0, OLD_MAGIC)) return err(bad(file, 0, 'not an ld.so.cache (unknown magic)'));
+  if (buf.length < OLD_HEADER) return err(bad(file, 0, 'truncated header'));
+  const nlibs = buf.readUInt32LE(12);
+  const end = OLD_HEADER + nlibs * OLD_ENTRY;
+  if (end > buf.length) return err(bad(file, 12, `${nlibs} entries do not fit the file (${buf.length} bytes)`));
+  const newAt = (end + 7) & ~7;
+  if (magic(newAt, NEW_MAGIC)) return newFormat(buf, newAt, file, 'compat');
+  // The old format has no byte-order flag: it is always the writer's, and ours is little-endian.
+  return table({ buf, file, format: 'old', nlibs, entries: OLD_HEADER, entSize: OLD_ENTRY, strings: end, le: true, hasHwcap: false });
 }
 
-function parseNew(buf: Buffer, at: number, file: string, format: 'new' | 'compat'): LdCache {
-  if (buf.length < at + NEW_HEADER) throw bad(file, at, 'truncated header');
+function newFormat(buf: Buffer, at: number, file: string, format: 'new' | 'compat'): Result<LdCache, OsvError> {
+  if (buf.length < at + NEW_HEADER) return err(bad(file, at, 'truncated header'));
   const order = buf[at + 28];
-  // 0 = written by an ldconfig that did not record it (assume ours), 2 = little, 3 = big.
+  // 0 = written by an ldconfig that did not record it (assume little-endian), 2 = little, 3 = big.
   const le = order === 3 ? false : order === 0 || order === 2 ? true : undefined;
-  if (le === undefined) throw bad(file, at + 28, `unknown byte order flag ${order}`);
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const i32 = (o: number): number => (le ? buf.readInt32LE(o) : buf.readInt32BE(o));
-  const u64 = (o: number): bigint => (le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
-  const nlibs = u32(at + 20);
-  if (at + NEW_HEADER + nlibs * NEW_ENTRY > buf.length) throw bad(file, at + 20, `${nlibs} entries do not fit the file (${buf.length} bytes)`);
-  const entries: LdCacheEntry[] = [];
-  for (let i = 0; i < nlibs; i++) {
-    const o = at + NEW_HEADER + i * NEW_ENTRY;
-    entries.push({
-      flags: i32(o),
-      key: str(buf, at, u32(o + 4), file, o + 4),
-      value: str(buf, at, u32(o + 8), file, o + 8),
-      osversion: u32(o + 12),
-      hwcap: u64(o + 16),
-    });
-  }
-  return makeCache(format, entries);
+  if (le === undefined) return err(bad(file, at + 28, `unknown byte order flag ${order}`));
+  const nlibs = le ? buf.readUInt32LE(at + 20) : buf.readUInt32BE(at + 20);
+  if (at + NEW_HEADER + nlibs * NEW_ENTRY > buf.length) return err(bad(file, at + 20, `${nlibs} entries do not fit the file (${buf.length} bytes)`));
+  return table({ buf, file, format, nlibs, entries: at + NEW_HEADER, entSize: NEW_ENTRY, strings: at, le, hasHwcap: true });
 }
 
-/** The NUL-terminated string at base+off, bounded by the file and MAX_KEY. */
-function str(buf: Buffer, base: number, off: number, file: string, at: number): string {
-  const start = base + off;
-  if (start >= buf.length) throw bad(file, at, `string offset ${off} is outside the file`);
-  const nul = buf.indexOf(0, start);
-  if (nul < 0 || nul - start > MAX_KEY) throw bad(file, start, 'unterminated or overlong string');
-  return buf.toString('utf8', start, nul);
+interface Table {
+  buf: Buffer;
+  file: string;
+  format: LdCache['format'];
+  nlibs: number;
+  /** Offset of entry 0. */
+  entries: number;
+  entSize: number;
+  /** String offsets count from here. */
+  strings: number;
+  le: boolean;
+  hasHwcap: boolean;
 }
 
-function makeCache(format: LdCache['format'], entries: LdCacheEntry[]): LdCache {
-  const byKey = new Map<string, LdCacheEntry[]>();
-  for (const e of entries) {
-    const list = byKey.get(e.key);
-    if (list) list.push(e);
-    else byKey.set(e.key, [e]);
+/** Entry accessors over the raw bytes; strings are decoded only when compared or returned. */
+function table(t: Table): Result<LdCache, OsvError> {
+  const { buf, file } = t;
+  const u32 = (o: number): number => (t.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const at = (i: number): number => t.entries + i * t.entSize;
+  // Every string offset must point into the file; termination is checked when read.
+  for (let i = 0; i < t.nlibs; i++) {
+    for (const f of [4, 8]) {
+      if (t.strings + u32(at(i) + f) >= buf.length) return err(bad(file, at(i) + f, `string offset ${u32(at(i) + f)} is outside the file`));
+    }
   }
-  return {
-    format,
-    entries,
-    lookup(soname, accepted) {
-      const list = byKey.get(soname);
-      return list?.find((e) => e.hwcap === 0n && accepted.includes(e.flags));
-    },
+  /** [start, end) of the NUL-terminated string an entry field points to. */
+  const span = (i: number, field: number): [number, number] => {
+    const start = t.strings + u32(at(i) + field);
+    const nul = buf.indexOf(0, start);
+    if (nul < 0 || nul - start > MAX_KEY) throw bad(file, start, 'unterminated or overlong string');
+    return [start, nul];
   };
+  const text = (i: number, field: number): string => buf.toString('utf8', ...span(i, field));
+  const entry = (i: number): LdCacheEntry => ({
+    flags: t.le ? buf.readInt32LE(at(i)) : buf.readInt32BE(at(i)),
+    key: text(i, 4),
+    value: text(i, 8),
+    osversion: t.hasHwcap ? u32(at(i) + 12) : 0,
+    hwcap: t.hasHwcap ? (t.le ? buf.readBigUInt64LE(at(i) + 16) : buf.readBigUInt64BE(at(i) + 16)) : 0n,
+  });
+  const baseline = (i: number): boolean => !t.hasHwcap || (u32(at(i) + 16) === 0 && u32(at(i) + 20) === 0);
+  let all: LdCacheEntry[] | undefined;
+  return ok({
+    format: t.format,
+    size: t.nlibs,
+    get entries() {
+      all ??= Array.from({ length: t.nlibs }, (_, i) => entry(i));
+      return all;
+    },
+    lookup(soname, accepted) {
+      const name = Buffer.from(soname);
+      const cmp = (i: number): number => libcmp(name, buf, ...span(i, 4));
+      let left = 0;
+      let right = t.nlibs - 1;
+      while (left <= right) {
+        const mid = (left + right) >>> 1;
+        const c = cmp(mid);
+        if (c === 0) {
+          let i = mid;
+          while (i > 0 && cmp(i - 1) === 0) i--;
+          for (; i < t.nlibs && cmp(i) === 0; i++) {
+            const flags = t.le ? buf.readInt32LE(at(i)) : buf.readInt32BE(at(i));
+            if (accepted.includes(flags) && baseline(i)) return entry(i);
+          }
+          return undefined;
+        }
+        // Keys decrease along the table.
+        if (c < 0) left = mid + 1;
+        else right = mid - 1;
+      }
+      return undefined;
+    },
+  });
+}
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/**
+ * glibc's _dl_cache_libcmp: byte order, except that runs of digits compare as numbers and a
+ * digit sorts after a non-digit (so libfoo.so.10 > libfoo.so.9). `a` is a whole buffer,
+ * `b` the bytes [bs, be) of `bb`.
+ */
+export function libcmp(a: Buffer, bb: Buffer, bs: number, be: number): number {
+  let i = 0;
+  let j = bs;
+  while (i < a.length) {
+    const c1 = a[i]!;
+    const c2 = j < be ? bb[j]! : 0;
+    if (isDigit(c1)) {
+      if (!isDigit(c2)) return 1;
+      let v1 = 0;
+      let v2 = 0;
+      while (i < a.length && isDigit(a[i])) v1 = v1 * 10 + a[i++]! - 0x30;
+      while (j < be && isDigit(bb[j])) v2 = v2 * 10 + bb[j++]! - 0x30;
+      if (v1 !== v2) return v1 - v2;
+    } else if (isDigit(c2)) return -1;
+    else if (c1 !== c2) return c1 - c2;
+    else {
+      i++;
+      j++;
+    }
+  }
+  return j < be ? -bb[j]! : 0;
 }

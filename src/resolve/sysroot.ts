@@ -7,9 +7,14 @@ import type { HostFs, HostStat } from '../hostfs.js';
 /** Linux's limit on symlinks followed in one lookup (ELOOP). */
 const MAX_LINKS = 40;
 
+interface Hit {
+  real: string;
+  st: HostStat;
+}
+
 export class Sysroot {
-  /** Real path (inside the sysroot) of each path whose parent is already real; null = absent. */
-  private readonly memo = new Map<string, string | null>();
+  /** Each path whose parent is already real: its real path and lstat; null = absent. */
+  private readonly memo = new Map<string, Hit | null>();
   readonly root: string;
 
   constructor(
@@ -33,15 +38,12 @@ export class Sysroot {
 
   /** The canonical path inside the sysroot after following every symlink; undefined if it does not exist. */
   realpath(p: string): string | undefined {
-    return this.walk(p, 0);
+    return this.stat(p)?.real;
   }
 
-  /** stat of a sysroot path, following symlinks within the sysroot. */
-  stat(p: string): { real: string; st: HostStat } | undefined {
-    const real = this.realpath(p);
-    if (real === undefined) return undefined;
-    const st = this.lstat(real);
-    return st ? { real, st } : undefined;
+  /** The real path and lstat of the file a sysroot path leads to, following symlinks within the sysroot. */
+  stat(p: string): Hit | undefined {
+    return this.walk(p, 0) ?? undefined;
   }
 
   private lstat(p: string): HostStat | undefined {
@@ -52,37 +54,55 @@ export class Sysroot {
     }
   }
 
-  private walk(path: string, depth: number): string | undefined {
-    let cur = '/';
+  private walk(path: string, depth: number): Hit | null {
+    let cur: Hit | null = this.rootHit();
     for (const c of path.split('/')) {
+      if (cur === null) return null;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        cur = cur.slice(0, cur.lastIndexOf('/')) || '/';
+        const up = cur.real.slice(0, cur.real.lastIndexOf('/')) || '/';
+        cur = up === '/' ? this.rootHit() : this.walk(up, depth);
         continue;
       }
-      const next = cur === '/' ? '/' + c : cur + '/' + c;
-      let real = this.memo.get(next);
-      if (real === undefined) {
-        real = this.step(next, depth) ?? null;
-        this.memo.set(next, real);
+      if (cur.st.kind !== 'dir') return null; // ENOTDIR
+      const next = cur.real === '/' ? '/' + c : cur.real + '/' + c;
+      let hit = this.memo.get(next);
+      if (hit === undefined) {
+        hit = this.step(next, depth);
+        this.memo.set(next, hit);
       }
-      if (real === null) return undefined;
-      cur = real;
+      cur = hit;
     }
     return cur;
   }
 
+  private rootHit(): Hit | null {
+    let hit = this.memo.get('/');
+    if (hit === undefined) {
+      // The sysroot itself may be reached through a symlink; inside it, links are ours to follow.
+      let st: HostStat | undefined;
+      try {
+        st = this.fs.stat(this.root);
+      } catch {
+        st = undefined;
+      }
+      hit = st?.kind === 'dir' ? { real: '/', st } : null;
+      this.memo.set('/', hit);
+    }
+    return hit;
+  }
+
   /** Resolve the last component of `next`, whose parent is already real. */
-  private step(next: string, depth: number): string | undefined {
+  private step(next: string, depth: number): Hit | null {
     const st = this.lstat(next);
-    if (!st) return undefined;
-    if (st.kind !== 'symlink') return next;
-    if (depth >= MAX_LINKS) return undefined;
+    if (!st) return null;
+    if (st.kind !== 'symlink') return { real: next, st };
+    if (depth >= MAX_LINKS) return null;
     let target: string;
     try {
       target = this.fs.readlink(this.host(next));
     } catch {
-      return undefined;
+      return null;
     }
     const base = target.startsWith('/') ? target : next.slice(0, next.lastIndexOf('/')) + '/' + target;
     return this.walk(base, depth + 1);
