@@ -15,6 +15,7 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./commands/schema.js').then((m) => m.command),
   () => import('./commands/trace.js').then((m) => m.command),
   () => import('./commands/resolve.js').then((m) => m.command),
+  () => import('./commands/check.js').then((m) => m.command),
   () => import('./commands/run.js').then((m) => m.command),
   () => import('./commands/inspect.js').then((m) => m.command),
   () => import('./commands/kernel.js').then((m) => m.command),

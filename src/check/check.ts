@@ -1,0 +1,130 @@
+// checkPlan: every symbol each ELF object of the plan needs, looked up where OSv's loader will
+// look for it (the objects loaded with it, then the kernel's exports). Pure apart from the
+// kernel symbol cache, which is injectable.
+
+import type { OsvError } from '../diagnostics/error.js';
+import { ok, type Result } from '../diagnostics/result.js';
+import { nodeHostFs, type HostFs } from '../hostfs.js';
+import type { KernelBundle } from '../kernel/types.js';
+import { runKey } from '../plan/runs.js';
+import { describeProvenance } from '../plan/provenance.js';
+import type { Plan } from '../plan/types.js';
+import { kernelSonames } from '../resolve/kernel-libraries.js';
+import { GuestFs, imageObjects, type ImageObject } from './image.js';
+import { loadKernelSymbols, type KernelSymbols } from './kernel-symbols.js';
+import { KERNEL, Loader, type Group } from './loader.js';
+import { lookup, severityOf } from './lookup.js';
+import { buildReport } from './report.js';
+import { osvStubs } from './stubs.js';
+import { fileSymbolCache, type SymbolCache } from './symbol-cache.js';
+import type { CheckReport, KernelCheckInfo, LoadRole, MissingSymbol, ObjectReport, StubUse } from './types.js';
+
+export interface CheckOptions {
+  /** Where kernel symbols are cached; default $XDG_CACHE_HOME/osv-up/symbols. */
+  cache?: SymbolCache;
+  /** Why there is no kernel, for the report (e.g. "kernel v0.57.0 is not downloaded yet"). */
+  noKernelReason?: string;
+}
+
+/** Check `plan` against `kernel` (undefined: say what cannot be checked, check the rest). */
+export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: HostFs = nodeHostFs, options: CheckOptions = {}): Result<CheckReport, OsvError> {
+  let ksyms: KernelSymbols | undefined;
+  let kinfo: KernelCheckInfo;
+  if (kernel?.elf !== undefined) {
+    // Keyed by the ELF's own hash (a bundle's primary sha256 may be loader.img's).
+    const sha256 = kernel.sha256s?.elf ?? kernel.sha256;
+    const r = loadKernelSymbols({ elf: kernel.elf, sha256 }, plan.arch, fs, options.cache ?? fileSymbolCache());
+    if (!r.ok) return r;
+    ksyms = r.value.symbols;
+    kinfo = { checked: true, sha256, symbols: ksyms.size, cached: r.value.cached };
+  } else {
+    kinfo = {
+      checked: false,
+      reason: options.noKernelReason ?? (kernel ? 'the kernel bundle has no loader-stripped.elf (only a boot image)' : 'no kernel ELF was given'),
+    };
+  }
+
+  const { objects, unreadable } = imageObjects(plan, fs);
+  const hidden = plan.kernel.hiddenSymbols || kernel?.hiddenSymbols === true;
+  const sonames = kernelSonames(plan.arch, hidden);
+  const loader = new Loader(objects, new GuestFs(plan.entries), sonames);
+
+  const reports = new Map<ImageObject, ObjectReport>();
+  const checkGroup = (g: Group, role: (o: ImageObject) => LoadRole): void => {
+    for (const o of g.order) {
+      if (reports.has(o)) continue;
+      reports.set(o, checkObject(o, role(o), g, ksyms, sonames));
+    }
+  };
+
+  // The selected run's program and its libraries.
+  const byGuest = new Map(objects.map((o) => [o.guest, o]));
+  const programOf = (runName: string): ImageObject | undefined => {
+    const key = `${runKey(runName)}[0]`;
+    const e = plan.entries.find((x) => x.why.some((w) => w.kind === 'config' && w.key === key));
+    return e ? byGuest.get(e.guest) : undefined;
+  };
+  const program = programOf(plan.run.name);
+  const main = program ? loader.load(program) : undefined;
+  if (main) checkGroup(main, (o) => (o === program ? 'program' : 'needed'));
+
+  // Other runs' programs boot separately: their own groups.
+  const others: ImageObject[] = [];
+  for (const r of plan.runs) {
+    if (r.name === plan.run.name) continue;
+    const p = programOf(r.name);
+    if (p && p !== program && !others.includes(p)) others.push(p);
+  }
+  for (const p of others) checkGroup(loader.load(p), () => 'other-program');
+
+  // Everything else is loaded at run time (dlopen) by the program. A library only another
+  // such library needs is checked with it, not as a root of its own.
+  const rest = objects.filter((o) => !reports.has(o));
+  const groups = rest.map((o) => ({ o, g: loader.load(o, main) }));
+  const reached = new Set<ImageObject>();
+  for (const { o, g } of groups) for (const x of g.order) if (x !== o && !main?.order.includes(x)) reached.add(x);
+  for (const { o, g } of groups) if (!reached.has(o)) checkGroup(g, () => (o.kind === 'pie' || o.kind === 'pde' ? 'other-program' : 'dlopen'));
+  for (const { o, g } of groups) if (!reports.has(o)) checkGroup(g, () => 'dlopen'); // dependency cycles
+
+  const perObject = objects.map((o) => reports.get(o)!).filter((r) => r !== undefined);
+  return ok(buildReport(perObject, objects, unreadable, kinfo));
+}
+
+const isKernelName = (sonames: Set<string>, lib: string | undefined): boolean => lib !== undefined && sonames.has(lib);
+
+function checkObject(o: ImageObject, role: LoadRole, g: Group, kernel: KernelSymbols | undefined, sonames: Set<string>): ObjectReport {
+  const missingLibs = g.missing.get(o) ?? [];
+  const stubs = osvStubs();
+  const missing: MissingSymbol[] = [];
+  const stubUses: StubUse[] = [];
+  let unchecked = 0;
+  for (const need of o.symbols.needs) {
+    const r = lookup(need, g.order, kernel, o);
+    if (r.status === 'found') {
+      const stub = stubs.get(need.name);
+      if (stub && r.by === KERNEL) stubUses.push({ name: need.name, effect: stub.effect });
+      continue;
+    }
+    // Cannot tell: the definition may be in a library that is missing, or in the kernel we
+    // do not have. A version needed from a library in the image is checkable either way.
+    if (missingLibs.length > 0 && (need.from === undefined || missingLibs.includes(need.from))) {
+      unchecked++;
+      continue;
+    }
+    if (!kernel && (need.from === undefined || isKernelName(sonames, need.from))) {
+      unchecked++;
+      const stub = stubs.get(need.name);
+      if (stub) stubUses.push({ name: need.name, effect: stub.effect });
+      continue;
+    }
+    const m: MissingSymbol = { name: need.name, kind: need.kind, bind: need.bind, severity: severityOf(need.kind, need.bind), reason: r.status === 'version' ? 'version' : 'undefined' };
+    if (need.version !== undefined) m.version = need.version;
+    if (need.from !== undefined) m.from = need.from;
+    if (r.status === 'version') m.offered = r.offered;
+    missing.push(m);
+  }
+  const why = o.why;
+  const chain = why?.kind === 'needed' ? [...why.chain, o.soname] : [o.soname];
+  const declared = why === undefined ? '' : why.kind === 'needed' ? (why.declaredBy ? describeProvenance(why.declaredBy) : describeProvenance(why)) : describeProvenance(why);
+  return { guest: o.guest, host: o.host, soname: o.soname, role, chain, declared, missingLibraries: missingLibs, missing, stubs: stubUses, needs: o.symbols.needs.length, unchecked };
+}

@@ -1,0 +1,133 @@
+// The image as OSv's loader will see it: the plan's ELF objects by guest path, and DT_NEEDED
+// resolved inside the image the way OSv resolves it (facts doc §7; observed in core/elf.cc):
+// a name already loaded (by path or soname, the kernel's own sonames included) is reused;
+// else a name with a slash is a path; else the object's DT_RUNPATH (or, without one, its
+// DT_RPATH, "$ORIGIN" replaced by its directory), then "/", then "/usr/lib".
+
+import { posix } from 'node:path';
+import type { Arch } from '../config/types.js';
+import type { ElfKind } from '../elf/classify.js';
+import { classify } from '../elf/classify.js';
+import * as C from '../elf/constants.js';
+import { dynamicInfo } from '../elf/dynamic.js';
+import { isElfError, type ElfError } from '../elf/error.js';
+import { ElfFile } from '../elf/file.js';
+import type { HostFs } from '../hostfs.js';
+import type { HostFileEntry, Plan, PlanEntry, Provenance } from '../plan/types.js';
+import { objectSymbols, type ObjectSymbols } from './object-symbols.js';
+
+/** One loadable ELF object of the image. */
+export interface ImageObject {
+  guest: string;
+  host: string;
+  /** DT_SONAME, else the file name. */
+  soname: string;
+  hasSoname: boolean;
+  kind: ElfKind;
+  needed: string[];
+  /** RUNPATH or RPATH directories with $ORIGIN replaced, as OSv searches them. */
+  searchDirs: string[];
+  /** Why the plan has it (its first reason). */
+  why: Provenance | undefined;
+  symbols: ObjectSymbols;
+}
+
+/** A plan file that looks like an ELF object but cannot be loaded or read. */
+export interface Unreadable {
+  guest: string;
+  host: string;
+  reason: string;
+}
+
+const machineOf: Record<Arch, number> = { x86_64: C.EM_X86_64, aarch64: C.EM_AARCH64 };
+const SO_NAME = /\.so(\.[0-9][0-9.]*)?$|\.so$/;
+
+/** Files worth opening: ELF by provenance, a shared-object name, or an executable bit. */
+function candidate(e: HostFileEntry): boolean {
+  if ((e.mode ?? 0) & 0o111) return true;
+  if (SO_NAME.test(e.guest)) return true;
+  return e.why.some((w) => w.kind === 'needed' || (w.kind === 'config' && /^(executables|libraries|cmd|runs\.)/.test(w.key)));
+}
+
+/** Every loadable ELF object of the plan, in plan (guest path) order. */
+export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; unreadable: Unreadable[] } {
+  const objects: ImageObject[] = [];
+  const unreadable: Unreadable[] = [];
+  const machine = machineOf[plan.arch];
+  for (const e of plan.entries) {
+    if (e.kind !== 'file' || e.content !== undefined || !candidate(e)) continue;
+    let f: ElfFile | undefined;
+    try {
+      f = ElfFile.open(fs, e.host);
+      if (f.header.machine !== machine || f.header.class !== C.ELFCLASS64) {
+        unreadable.push({ guest: e.guest, host: e.host, reason: `a ${C.machineName(f.header.machine)} ${f.header.class === C.ELFCLASS64 ? '64' : '32'}-bit object, which an ${plan.arch} OSv cannot load` });
+        continue;
+      }
+      const dyn = dynamicInfo(f);
+      const kind = classify(f, dyn);
+      if (kind === 'static' || !dyn.dynamic) continue; // binds nothing at run time
+      const dir = posix.dirname(e.guest);
+      const path = dyn.runpath ?? dyn.rpath;
+      objects.push({
+        guest: e.guest,
+        host: e.host,
+        soname: dyn.soname ?? posix.basename(e.guest),
+        hasSoname: dyn.soname !== undefined,
+        kind,
+        needed: dyn.needed,
+        searchDirs: path ? path.split(':').map((d) => d.replaceAll('$ORIGIN', dir)) : [],
+        why: e.why[0],
+        symbols: objectSymbols(f),
+      });
+    } catch (x) {
+      if (!isElfError(x)) throw x;
+      const ex = x as ElfError;
+      // Not ELF at all (a script, data) or not loadable (.o): nothing OSv would link.
+      if (ex.code === 'elf.bad-magic' || ex.code === 'elf.not-loadable') continue;
+      if (ex.code === 'elf.truncated' && f === undefined && e.size < 64) continue; // a tiny file starting with \x7fELF
+      unreadable.push({ guest: e.guest, host: e.host, reason: ex.message });
+    } finally {
+      f?.close();
+    }
+  }
+  return { objects, unreadable };
+}
+
+/** Guest paths resolved through the plan's symlinks, as the guest's VFS would. */
+export class GuestFs {
+  private readonly byGuest: Map<string, PlanEntry>;
+  constructor(entries: PlanEntry[]) {
+    this.byGuest = new Map(entries.map((e) => [e.guest, e]));
+  }
+
+  /** The canonical path of the regular file at `path` (symlinks followed), or undefined. */
+  file(path: string): string | undefined {
+    const real = this.realpath(path);
+    return real !== undefined && this.byGuest.get(real)?.kind === 'file' ? real : undefined;
+  }
+
+  private realpath(path: string): string | undefined {
+    let rest = path.split('/').filter((c) => c !== '' && c !== '.');
+    let cur = '';
+    for (let hops = 0; rest.length > 0; ) {
+      const c = rest.shift()!;
+      if (c === '..') {
+        cur = posix.dirname(cur === '' ? '/' : cur);
+        if (cur === '/') cur = '';
+        continue;
+      }
+      const next = `${cur}/${c}`;
+      const e = this.byGuest.get(next);
+      if (!e) return undefined;
+      if (e.kind === 'symlink') {
+        if (++hops > 40) return undefined; // ELOOP
+        const t = e.target.split('/').filter((x) => x !== '' && x !== '.');
+        rest = [...t, ...rest];
+        if (e.target.startsWith('/')) cur = '';
+        continue;
+      }
+      cur = next;
+    }
+    return cur === '' ? '/' : cur;
+  }
+}

@@ -1,0 +1,114 @@
+// The symbols the OSv kernel exports: the dynamic symbol table of loader-stripped.elf, which
+// OSv's loader searches for every symbol an application needs. Read once per kernel and kept
+// in the symbol cache under the kernel's sha256.
+//
+// Versions: OSv's kernel is linked with an anonymous version script (`{ global: ...; local: *; }`),
+// so its exports carry no GNU version, and OSv's loader does not compare versions when it binds.
+// An unversioned kernel definition therefore satisfies a reference of any version (glibc's ld.so
+// accepts an unversioned definition for a versioned reference the same way). Should a kernel
+// ever export versioned symbols, they are kept and compared like a library's.
+
+import type { Arch } from '../config/types.js';
+import { OsvError } from '../diagnostics/error.js';
+import { err, ok, type Result } from '../diagnostics/result.js';
+import * as C from '../elf/constants.js';
+import { isElfError } from '../elf/error.js';
+import { ElfFile } from '../elf/file.js';
+import type { HostFs } from '../hostfs.js';
+import { objectSymbols, type DefVersion } from './object-symbols.js';
+import type { SymbolCache } from './symbol-cache.js';
+
+/** The serialized form (what the cache stores). */
+export interface KernelExports {
+  format: 1;
+  sha256: string;
+  /** e_machine of the kernel ELF. */
+  machine: number;
+  /** Every exported name (non-default versions left out: OSv's loader skips them). */
+  names: string[];
+  /** Names exported with GNU versions: name -> versions ("" for an unversioned copy). */
+  versioned: Record<string, string[]>;
+}
+
+export const UNVERSIONED: readonly DefVersion[] = Object.freeze([{ version: undefined, hidden: false }]);
+
+/** The kernel's exports, ready for lookups. */
+export class KernelSymbols {
+  private readonly names: Set<string>;
+  private readonly versioned: Map<string, DefVersion[]>;
+  constructor(readonly exports: KernelExports) {
+    this.names = new Set(exports.names);
+    this.versioned = new Map(Object.entries(exports.versioned).map(([n, vs]) => [n, vs.map((v) => ({ version: v === '' ? undefined : v, hidden: false }))]));
+  }
+  get size(): number {
+    return this.names.size;
+  }
+  get sha256(): string {
+    return this.exports.sha256;
+  }
+  defsOf(name: string): readonly DefVersion[] | undefined {
+    if (!this.names.has(name)) return undefined;
+    return this.versioned.get(name) ?? UNVERSIONED;
+  }
+}
+
+const machineOf: Record<Arch, number> = { x86_64: C.EM_X86_64, aarch64: C.EM_AARCH64 };
+
+/** Read the exports of a kernel ELF (no cache). */
+export function readKernelExports(fs: HostFs, elfPath: string, sha256: string): Result<KernelExports, OsvError> {
+  let f: ElfFile | undefined;
+  try {
+    f = ElfFile.open(fs, elfPath);
+    const { defs } = objectSymbols(f);
+    const names: string[] = [];
+    const versioned: Record<string, string[]> = {};
+    for (const [name, list] of defs) {
+      const visible = list.filter((d) => !d.hidden);
+      if (visible.length === 0) continue;
+      names.push(name);
+      if (visible.some((d) => d.version !== undefined)) versioned[name] = visible.map((d) => d.version ?? '');
+    }
+    if (names.length === 0) {
+      return err(
+        new OsvError({
+          code: 'check.kernel-no-symbols',
+          message: `${elfPath} exports no dynamic symbols, so it cannot be checked against`,
+          hint: 'give OSv\'s loader-stripped.elf or loader.elf (not loader.img or vmlinuz.bin)',
+        }),
+      );
+    }
+    return ok({ format: 1, sha256, machine: f.header.machine, names, versioned });
+  } catch (e) {
+    if (isElfError(e)) return err(new OsvError({ code: 'check.kernel-unreadable', message: `cannot read the kernel's symbols: ${e.message}`, hint: e.hint ?? 'give OSv\'s loader-stripped.elf', cause: e }));
+    throw e;
+  } finally {
+    f?.close();
+  }
+}
+
+/** The kernel's exports, from the cache when present, else read from the ELF and cached. */
+export function loadKernelSymbols(
+  kernel: { elf: string; sha256: string },
+  arch: Arch,
+  fs: HostFs,
+  cache: SymbolCache,
+): Result<{ symbols: KernelSymbols; cached: boolean }, OsvError> {
+  let exports = cache.read(kernel.sha256);
+  const cached = exports !== undefined;
+  if (!exports) {
+    const r = readKernelExports(fs, kernel.elf, kernel.sha256);
+    if (!r.ok) return r;
+    exports = r.value;
+    cache.write(kernel.sha256, exports);
+  }
+  if (exports.machine !== machineOf[arch]) {
+    return err(
+      new OsvError({
+        code: 'check.kernel-arch',
+        message: `the kernel ${kernel.elf} is for ${C.machineName(exports.machine)}, but the image is for ${arch}`,
+        hint: `use an OSv kernel built for ${arch}, or set arch to match the kernel`,
+      }),
+    );
+  }
+  return ok({ symbols: new KernelSymbols(exports), cached });
+}

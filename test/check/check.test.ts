@@ -1,0 +1,192 @@
+// checkPlan on plans of gcc-compiled fixtures against a stand-in kernel: each program lacks
+// one kind of thing, and the report must say exactly that, at the right severity.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkError, checkPlan, fileSymbolCache, noSymbolCache, renderCheck, type CheckReport, type SymbolCache } from '../../src/check/index.js';
+import type { KernelBundle } from '../../src/kernel/types.js';
+import { sha256File } from '../../src/kernel/hash.js';
+import { plan } from '../../src/plan/index.js';
+import type { Plan } from '../../src/plan/types.js';
+import { copy, lib, makeConfig, type ConfigOver } from '../plan/helpers.js';
+import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
+
+if (!hasGcc) console.warn('skipped: test/check/check.test.ts needs gcc to compile its fixtures');
+
+describe.skipIf(!hasGcc)('checkPlan', () => {
+  let fx: CheckFixtures;
+  let kernel: KernelBundle;
+  beforeAll(async () => {
+    fx = await buildCheckFixtures();
+    kernel = { elf: fx.kernelElf, sha256: sha256File(fx.kernelElf), origin: 'path', hiddenSymbols: false };
+  });
+  afterAll(() => fx?.cleanup());
+
+  const planOf = (program: string, over: ConfigOver = {}): Plan => {
+    const r = plan(makeConfig({ dir: fx.dir, cmd: [program], ...over }), { env: {} });
+    if (!r.ok) throw new Error(r.error.errors.map((e) => e.message).join('\n'));
+    return r.value;
+  };
+  /** null: check without a kernel. */
+  const check = (p: Plan, k: KernelBundle | null = kernel, cache: SymbolCache = noSymbolCache): CheckReport => {
+    const r = checkPlan(p, k ?? undefined, undefined, { cache });
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+  const objectOf = (r: CheckReport, guest: string) => {
+    const o = r.perObject.find((x) => x.guest === guest);
+    if (!o) throw new Error(`${guest} not checked; checked: ${r.perObject.map((x) => x.guest).join(', ')}`);
+    return o;
+  };
+
+  it('passes a program whose library needs another library, and the kernel the rest', () => {
+    const r = check(planOf(fx.f.ok));
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(objectOf(r, '/ok')).toMatchObject({ role: 'program', missing: [], missingLibraries: [] });
+    // helper_fn: libok needs it and libhelper (its own DT_NEEDED) defines it; kfunc: the kernel.
+    expect(objectOf(r, '/usr/lib/libok.so.1')).toMatchObject({ role: 'needed', chain: ['ok', 'libok.so.1'], missing: [] });
+    expect(objectOf(r, '/usr/lib/libhelper.so.1').chain).toEqual(['ok', 'libok.so.1', 'libhelper.so.1']);
+    expect(r.symbolOwner('helper_fn')).toMatchObject({ object: '/usr/lib/libok.so.1', chain: ['ok', 'libok.so.1'] });
+    expect(r.symbolOwner('helper_fn')?.missing).toBeUndefined();
+    expect(r.kernel).toMatchObject({ checked: true, sha256: kernel.sha256 });
+    expect(r.kernel.symbols).toBeGreaterThanOrEqual(fx.kernelExports.length);
+    expect(r.summary).toMatch(/^symbols: no errors, all found \[\d+ objects, \d+ needed symbols; kernel \d+ exports\]$/);
+  });
+
+  it('warns about a function nobody defines, reached through the PLT, naming it', () => {
+    const r = check(planOf(fx.f.needsFn));
+    expect(r.ok).toBe(true);
+    expect(r.errors).toEqual([]);
+    const w = r.warnings.find((x) => x.code === 'check.missing-function');
+    expect(w).toMatchObject({ object: '/needs-fn', symbols: ['ghost_fn'] });
+    expect(w?.message).toBe('needs-fn: 1 function OSv lacks, all via PLT (fails only if called): ghost_fn');
+    expect(objectOf(r, '/needs-fn').missing).toEqual([{ name: 'ghost_fn', kind: 'function', bind: 'plt', severity: 'warning', reason: 'undefined' }]);
+    expect(r.symbolOwner('ghost_fn', '/needs-fn')).toMatchObject({ object: '/needs-fn', soname: 'needs-fn', missing: { name: 'ghost_fn' } });
+    expect(r.summary).toContain('1 function OSv lacks');
+  });
+
+  it('reports a missing data object as an error', () => {
+    const r = check(planOf(fx.f.needsData));
+    expect(r.ok).toBe(false);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ code: 'check.missing-data', object: '/needs-data', symbols: ['ghost_data'] });
+    const m = objectOf(r, '/needs-data').missing;
+    expect(m).toHaveLength(1);
+    expect(m[0]).toMatchObject({ name: 'ghost_data', kind: 'data', severity: 'error', reason: 'undefined' });
+    // A PIE reading another object's variable: a COPY relocation (or a GOT entry bound at load).
+    expect(['copy', 'load']).toContain(m[0]!.bind);
+    expect(r.summary).toMatch(/^symbols: 1 error; 1 missing data object \(errors\)/);
+    const refusal = checkError(r);
+    expect(refusal).toMatchObject({ code: 'check.failed', exitCode: 1 });
+    expect(refusal?.details[0]).toContain('ghost_data');
+    expect(checkError(check(planOf(fx.f.ok)))).toBeUndefined();
+  });
+
+  it('reports a version the library does not define (linker version script)', () => {
+    const r = check(planOf(fx.f.version));
+    const m = objectOf(r, '/version').missing;
+    expect(m).toEqual([
+      { name: 'ver_fn', version: 'VER_2', from: 'libver.so.1', kind: 'function', bind: 'plt', severity: 'warning', reason: 'version', offered: ['libver.so.1: VER_1'] },
+    ]);
+    const w = r.warnings.find((x) => x.code === 'check.missing-version');
+    expect(w?.message).toContain('ver_fn@VER_2');
+    expect(w?.message).toContain('defined only as libver.so.1: VER_1');
+    // ver_old@VER_1 of the same library is fine.
+    expect(objectOf(r, '/usr/lib/libver.so.1').missing).toEqual([]);
+  });
+
+  it('ignores weak undefined symbols', () => {
+    const r = check(planOf(fx.f.weak));
+    expect(objectOf(r, '/weak').missing).toEqual([]);
+    expect(r.symbolOwner('weak_fn')).toBeUndefined();
+    expect(r.symbolOwner('weak_data')).toBeUndefined();
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('warns when a call OSv only stubs is used, saying what happens', () => {
+    const r = check(planOf(fx.f.stub));
+    const w = r.warnings.find((x) => x.code === 'check.stub');
+    expect(w).toMatchObject({ object: '/stub', symbols: ['fork'] });
+    expect(w?.message).toBe('stub uses 1 call OSv only stubs: fork: returns -1 (no child process is created)');
+    expect(objectOf(r, '/stub').stubs).toEqual([{ name: 'fork', effect: 'returns -1 (no child process is created)' }]);
+  });
+
+  it("checks a run-time library in the program's scope plus its own", () => {
+    const r = check(planOf(fx.f.ok, { libraries: [lib(fx.f.plugin), lib(fx.f.pluginMissing)] }));
+    // lib_fn: the plugin does not list libok, but the program loaded it.
+    expect(objectOf(r, '/usr/lib/plugin.so')).toMatchObject({ role: 'dlopen', missing: [] });
+    expect(objectOf(r, '/usr/lib/plugin-missing.so')).toMatchObject({
+      role: 'dlopen',
+      missing: [{ name: 'nowhere_fn', kind: 'unknown', bind: 'plt', severity: 'warning', reason: 'undefined' }],
+    });
+    expect(r.warnings.map((w) => w.message)).toContain('/usr/lib/plugin-missing.so: 1 function OSv lacks, all via PLT (fails only if called): nowhere_fn');
+  });
+
+  it('groups run-time libraries whose own libraries are not in the image', () => {
+    const r = check(planOf(fx.f.ok, { files: [copy(fx.f.tree, '/tree')] }));
+    expect(objectOf(r, '/tree/modules/needs-gone.so')).toMatchObject({ role: 'dlopen', missingLibraries: ['libnotthere.so.1'], missing: [], unchecked: 1 });
+    const w = r.warnings.find((x) => x.code === 'check.missing-library');
+    expect(w?.message).toMatch(/^1 library loaded at run time needs libraries that are not in the image, so using it will fail: needs-gone\.so \(libnotthere\.so\.1\)/);
+    expect(r.ok).toBe(true);
+  });
+
+  it('without a kernel, says what it cannot check and still checks between libraries', () => {
+    const r = check(planOf(fx.f.version), null);
+    expect(r.kernel).toEqual({ checked: false, reason: 'no kernel ELF was given' });
+    expect(r.warnings.find((w) => w.code === 'check.no-kernel')?.message).toMatch(/^the kernel's symbols were not checked: no kernel ELF was given\. \d+ needed symbols? that no object/);
+    expect(r.summary).toMatch(/kernel NOT checked, \d+ symbols unchecked\]$/);
+    // libver.so.1 is in the image, so its version is checkable without the kernel.
+    expect(objectOf(r, '/version').missing.map((m) => `${m.name}@${m.version}`)).toEqual(['ver_fn@VER_2']);
+    // An unversioned symbol nothing in the image defines might be the kernel's: unchecked, not missing.
+    const d = check(planOf(fx.f.needsData), null);
+    expect(d.ok).toBe(true);
+    expect(objectOf(d, '/needs-data')).toMatchObject({ missing: [] });
+    expect(objectOf(d, '/needs-data').unchecked).toBeGreaterThan(0);
+  });
+
+  it('caches the kernel symbols by sha256 and survives a corrupt cache file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'osv-symcache-'));
+    try {
+      const cache = fileSymbolCache(dir);
+      const p = planOf(fx.f.ok);
+      expect(check(p, kernel, cache).kernel.cached).toBe(false);
+      const file = join(dir, `${kernel.sha256}.json`);
+      expect(existsSync(file)).toBe(true);
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { names: string[] };
+      expect(stored.names).toEqual(expect.arrayContaining(fx.kernelExports));
+      const again = check(p, kernel, cache);
+      expect(again.kernel.cached).toBe(true);
+      expect(again.summary).toBe(check(p, kernel, noSymbolCache).summary);
+      writeFileSync(file, '{"format": 1, "sha256": "trunc');
+      expect(check(p, kernel, cache).kernel.cached).toBe(false);
+      expect(check(p, kernel, cache).kernel.cached).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a kernel file that is not an ELF, naming it', () => {
+    const bogus = join(fx.dir, 'not-a-kernel');
+    writeFileSync(bogus, 'hello\n');
+    const r = checkPlan(planOf(fx.f.ok), { elf: bogus, sha256: 'b'.repeat(64), origin: 'path', hiddenSymbols: false }, undefined, { cache: noSymbolCache });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('check.kernel-unreadable');
+    expect(r.error.message).toContain(bogus);
+    expect(r.error.message).not.toMatch(/RangeError|Buffer/);
+  });
+
+  it('renders a summary, one line per finding, and every symbol with --verbose', () => {
+    const r = check(planOf(fx.f.needsData));
+    const text = renderCheck(r);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe(r.summary);
+    expect(lines[1]).toBe("error: needs-data needs 1 data object that nothing in the image or the kernel defines: ghost_data; " + (objectOf(r, '/needs-data').missing[0]!.bind === 'copy' ? 'the loader aborts before the program starts' : 'the program faults when it first reads them'));
+    const verbose = renderCheck(r, { verbose: true });
+    expect(verbose).toMatch(/^ {2}E ghost_data {2}data, (COPY relocation|bound at load)/m);
+  });
+});
