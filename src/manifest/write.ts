@@ -13,6 +13,8 @@ import { escapePercent } from './syntax.js';
 export interface WriteManifestOptions {
   /** Absolute host directory where generated files are (or will be) stored, mirroring guest paths. */
   inlineDir?: string;
+  /** Extra comment lines after the header (the boot command line...). */
+  notes?: string[];
 }
 
 export interface InlineFile {
@@ -39,6 +41,7 @@ export function writeManifest(plan: Pick<Plan, 'name' | 'entries'>, options: Wri
   const out: string[] = [
     `# OSv manifest of "${plan.name}", written by osv-up from its plan (${plan.entries.length} entries).`,
     '# Directories map to a host directory: OSv creates them empty. Parent directories are implied.',
+    ...(options.notes ?? []).map((n) => `# ${n.replace(/[\r\n]+/g, ' ')}`),
     '[manifest]',
   ];
   const comments: string[] = [];

@@ -12,7 +12,7 @@ import type { ResolveClosure } from '../resolve/types.js';
 import { posix } from 'node:path';
 import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
-import { allRuns, plannedRun, planProgram, runKey } from './runs.js';
+import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { skeletonEntries } from './skeleton.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
@@ -79,7 +79,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
   for (const { name, run } of runs) {
     const program = programs.get(name);
     if (program === undefined) continue;
-    const cwd = run.cwd !== undefined ? guestPath(ctx, run.cwd, name === 'default' ? 'cwd' : `runs.${name}.cwd`, run.source) : undefined;
+    const cwd = run.cwd !== undefined ? guestPath(ctx, run.cwd, name === 'default' ? 'cwd' : `runs.${name}.cwd`, runSource(ctx, name, run, 'cwd')) : undefined;
     if (run.cwd !== undefined && cwd === undefined) continue;
     const planned = plannedRun(ctx, name, cwd !== undefined ? { ...run, cwd } : run, program);
     if (planned) plannedRuns.push(planned);

@@ -11,7 +11,7 @@
 //   on the host's PATH and copied to /<name>.
 // Every run's program is in the image, so one image serves all named runs.
 
-import { OsvError } from '../diagnostics/error.js';
+import { OsvError, type Source } from '../diagnostics/error.js';
 import type { RunConfig } from '../config/types.js';
 import { posix } from 'node:path';
 import { buildCmdline } from './cmdline.js';
@@ -30,24 +30,31 @@ export function allRuns(ctx: PlanContext): Array<{ name: string; run: RunConfig 
   return out;
 }
 
+/** Where a run's key was written (`cmd/0` of a named run may be inherited from the top level). */
+export function runSource(ctx: PlanContext, name: string, run: RunConfig, key: string): Source | undefined {
+  const s = ctx.config.sources;
+  return (name === 'default' ? undefined : s.get(`runs/${name}/${key}`)) ?? s.get(key) ?? run.source;
+}
+
 /** Put a run's program in the image; returns its guest path. */
 export function planProgram(ctx: PlanContext, name: string, run: RunConfig): string | undefined {
   const cmd0 = run.cmd?.[0];
   if (cmd0 === undefined) return undefined;
   const key = `${runKey(name)}[0]`;
-  const declared: Provenance = { kind: 'config', key, ...(run.source ? { source: run.source } : {}) };
+  const source = runSource(ctx, name, run, 'cmd/0');
+  const declared: Provenance = { kind: 'config', key, ...(source ? { source } : {}) };
   if (cmd0 === '') {
-    ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key} is empty`, hint: 'name the program to run', ...(run.source ? { source: run.source } : {}) }));
+    ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key} is empty`, hint: 'name the program to run', ...(source ? { source } : {}) }));
     return undefined;
   }
 
   // Already in the image (declared elsewhere)?
-  const asGuest = cmd0.startsWith('/') ? guestPath(ctx, cmd0, key, run.source) : cmd0.includes('/') ? undefined : `/${cmd0}`;
+  const asGuest = cmd0.startsWith('/') ? guestPath(ctx, cmd0, key, source) : cmd0.includes('/') ? undefined : `/${cmd0}`;
   if (cmd0.startsWith('/') && asGuest === undefined) return undefined;
   const existing = asGuest !== undefined ? ctx.table.get(asGuest) : undefined;
   if (asGuest !== undefined && existing) {
     if (existing.kind === 'dir') {
-      ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key}: ${asGuest} is a directory in the image, not a program`, hint: 'point cmd at the program file', ...(run.source ? { source: run.source } : {}) }));
+      ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key}: ${asGuest} is a directory in the image, not a program`, hint: 'point cmd at the program file', ...(source ? { source } : {}) }));
       return undefined;
     }
     if (existing.kind === 'file' && existing.content === undefined && !ctx.resolvedRoots.has(asGuest)) {
@@ -57,7 +64,7 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
     return asGuest;
   }
 
-  const host = findProgram(ctx, cmd0, key, run.source);
+  const host = findProgram(ctx, cmd0, key, source);
   if (!host) return undefined;
   let guest: string;
   if (!cmd0.startsWith('/') || isUnder(ctx.config.dir, cmd0)) guest = `/${posix.basename(cmd0)}`;
@@ -75,6 +82,7 @@ function runEnv(ctx: PlanContext, run: RunConfig): Array<[string, string]> {
 
 export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, program: string): PlannedRun | undefined {
   const args = run.cmd?.slice(1) ?? [];
+  const cmdSource = runSource(ctx, name, run, 'cmd');
   const built = buildCmdline({
     rootfs: ctx.config.filesystem,
     kernelArgs: run.run.kernelArgs,
@@ -82,7 +90,7 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],
     key: runKey(name),
-    ...(run.source ? { source: run.source } : {}),
+    ...(cmdSource ? { source: cmdSource } : {}),
   });
   if (!built.ok) {
     ctx.errors.push(built.error);

@@ -1,0 +1,144 @@
+// The actions of `osv plan`, `osv manifest` and `osv why`, imported lazily by src/cli/commands/.
+// They load the configuration, plan, and print; errors are thrown for the CLI to render.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import type { Config } from '../config/types.js';
+import type { KernelBundle } from '../kernel/types.js';
+import { writeManifest } from '../manifest/write.js';
+import { normalizeGuestPath } from './guest-path.js';
+import { plan } from './index.js';
+import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
+import type { Plan, PlanEntry } from './types.js';
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+
+export interface PlanCommandOptions {
+  config?: string;
+  run?: string;
+  json?: boolean;
+  all?: boolean;
+}
+
+async function load(opts: { config?: string }): Promise<Config> {
+  const { loadConfig } = await import('../config/index.js');
+  const r = await loadConfig({ cwd: process.cwd(), ...(opts.config !== undefined ? { configFile: opts.config } : {}), env: process.env });
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+/**
+ * The kernel the build would use, if it is already on this machine: never downloads and never
+ * writes osv.lock (planning has no side effects). Its libenviron.so then shows in the plan.
+ */
+async function localKernel(config: Config): Promise<KernelView> {
+  const { resolveKernel } = await import('../kernel/resolve.js');
+  const r = await resolveKernel({ kernel: config.kernel, arch: config.arch }, process.env, { offline: true });
+  if (r.ok) return { bundle: r.value };
+  if (config.kernel.version !== undefined) return { note: 'not downloaded yet: `osv build` fetches it' };
+  return config.kernel.path !== undefined ? { note: r.error.message } : {};
+}
+
+async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView }> {
+  const config = await load(opts);
+  const kernel = await localKernel(config);
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env });
+  if (!r.ok) throw r.error;
+  return { plan: r.value, kernel };
+}
+
+export async function planCommand(opts: PlanCommandOptions): Promise<void> {
+  const { plan: p, kernel } = await planFor(opts);
+  if (opts.json) out(JSON.stringify(planJson(p), null, 2));
+  else out(renderPlan(p, { all: opts.all === true, kernel }));
+}
+
+export interface ManifestCommandOptions {
+  config?: string;
+  run?: string;
+  output?: string;
+  json?: boolean;
+}
+
+/**
+ * Without -o the manifest goes to stdout and generated files (/etc/fstab, /etc/hosts) are listed
+ * as comments. With -o FILE they are written to FILE.files/<guest path> and the manifest
+ * names them by absolute path, so FILE works as OSv's append.manifest as it is.
+ */
+export async function manifestCommand(opts: ManifestCommandOptions): Promise<void> {
+  const { plan: p } = await planFor(opts);
+  const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
+  const inlineDir = file !== undefined ? `${file}.files` : undefined;
+  const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${p.run.cmdline}`] });
+  if (!w.ok) throw w.error;
+  const warnings = [...p.warnings, ...w.value.warnings];
+  if (file !== undefined && inlineDir !== undefined) {
+    try {
+      fs.rmSync(inlineDir, { recursive: true, force: true });
+      for (const f of w.value.inline) {
+        fs.mkdirSync(path.dirname(f.host), { recursive: true });
+        fs.writeFileSync(f.host, f.content);
+      }
+      fs.writeFileSync(file, w.value.text);
+    } catch (e) {
+      throw new OsvError({ code: 'manifest.write', message: `cannot write ${file}: ${(e as Error).message}`, hint: 'check that the directory exists and is writable', exitCode: 3 });
+    }
+  }
+  if (opts.json) {
+    out(
+      JSON.stringify(
+        { ok: true, ...(file !== undefined ? { file } : { text: w.value.text }), generated: w.value.inline.map((f) => ({ guest: f.guest, host: f.host })), cmdline: p.run.cmdline, warnings },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  if (file === undefined) out(w.value.text);
+  else process.stderr.write(`wrote ${file} (${p.entries.length} plan entries)${w.value.inline.length > 0 ? ` and ${w.value.inline.length} generated files in ${inlineDir}/` : ''}\n`);
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+}
+
+export interface WhyCommandOptions {
+  config?: string;
+  run?: string;
+  json?: boolean;
+}
+
+export async function whyCommand(target: string, opts: WhyCommandOptions): Promise<void> {
+  const { plan: p } = await planFor(opts);
+  const entries = findEntries(p, target);
+  if (entries.length > 0) {
+    if (opts.json) out(JSON.stringify(entries.map((e) => (planJson({ ...p, entries: [e] }) as { entries: unknown[] }).entries[0]), null, 2));
+    else out(entries.map(renderWhy).join('\n'));
+    return;
+  }
+  const name = path.posix.basename(target);
+  const provided = p.kernelProvided.find((k) => k.soname === name);
+  if (provided) {
+    const text = `${target} is not in the image: ${provided.soname} is provided by the OSv kernel (needed by ${provided.chain.slice(0, -1).join(' -> ') || 'a root'})`;
+    if (opts.json) out(JSON.stringify({ guest: target, inImage: false, providedByKernel: provided }, null, 2));
+    else out(text);
+    return;
+  }
+  const near = p.entries.filter((e) => path.posix.basename(e.guest).includes(name) || e.guest.includes(target)).slice(0, 5);
+  throw new OsvErrors([
+    new OsvError({
+      code: 'why.not-found',
+      message: `${target} is not in the image`,
+      ...(near.length > 0 ? { details: ['similar paths:', ...near.map((e) => `  ${e.guest}`)] } : {}),
+      hint: 'run `osv plan --all` to list every path',
+    }),
+  ]);
+}
+
+/** A guest path, or a bare file name (every entry with that name). */
+function findEntries(p: Plan, target: string): PlanEntry[] {
+  if (target.startsWith('/')) {
+    const n = normalizeGuestPath(target);
+    const e = n.ok ? p.entries.find((x) => x.guest === n.path) : undefined;
+    return e ? [e] : [];
+  }
+  return p.entries.filter((e) => path.posix.basename(e.guest) === target);
+}

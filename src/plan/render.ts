@@ -1,0 +1,142 @@
+// A plan as text for `osv plan` and one entry's reasons for `osv why`; and as JSON (generated
+// file contents become strings). No colors or terminal logic beyond what the caller passes.
+
+import type { KernelBundle } from '../kernel/types.js';
+import { provenanceChain, shortProvenance } from './provenance.js';
+import type { Plan, PlanEntry, Provenance } from './types.js';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** The declaration a tree or glob member came from (config/module key), or undefined. */
+function declaration(e: PlanEntry): string | undefined {
+  const w = e.why[0];
+  if (e.why.length !== 1 || !w || !((w.kind === 'config' || w.kind === 'module') && w.detail !== undefined)) return undefined;
+  return w.kind === 'config' ? `config ${w.key}` : `module ${w.module} ${w.key ?? ''}`;
+}
+
+export interface TableRow {
+  guest: string;
+  size: string;
+  source: string;
+  why: string;
+}
+
+/**
+ * One row per entry; with `collapse`, the members of a copied tree are folded into the tree's
+ * top directory (shown with how many entries and bytes it holds).
+ */
+export function planRows(plan: Plan, collapse: boolean): TableRow[] {
+  const rows: TableRow[] = [];
+  const folded = new Map<string, { row: TableRow; entries: number; bytes: number }>();
+  let open: { prefix: string; decl: string; acc: { row: TableRow; entries: number; bytes: number } } | undefined;
+  for (const e of plan.entries) {
+    const decl = declaration(e);
+    if (collapse && open && decl === open.decl && e.guest.startsWith(open.prefix)) {
+      open.acc.entries++;
+      if (e.kind === 'file') open.acc.bytes += e.size;
+      continue;
+    }
+    const row: TableRow = {
+      guest: e.kind === 'dir' ? `${e.guest === '/' ? '' : e.guest}/` : e.guest,
+      size: e.kind === 'file' ? formatBytes(e.size) : '-',
+      source: e.kind === 'file' ? (e.content !== undefined ? '(generated)' : e.host) : e.kind === 'symlink' ? `-> ${e.target}` : '',
+      why: reasons(e.why),
+    };
+    rows.push(row);
+    if (collapse && e.kind === 'dir' && decl !== undefined) {
+      const acc = { row, entries: 0, bytes: 0 };
+      folded.set(e.guest, acc);
+      open = { prefix: `${e.guest}/`, decl, acc };
+    } else if (open && !e.guest.startsWith(open.prefix)) open = undefined;
+  }
+  for (const { row, entries, bytes } of folded.values()) {
+    if (entries > 0) {
+      row.size = formatBytes(bytes);
+      row.source = `${row.source}(${entries} entries below; --all lists them)`.trim();
+    }
+  }
+  return rows;
+}
+
+function reasons(why: Provenance[]): string {
+  const labels = [...new Set(why.map(shortProvenance))];
+  return labels.length <= 2 ? labels.join(', ') : `${labels.slice(0, 2).join(', ')} +${labels.length - 2}`;
+}
+
+function table(rows: TableRow[]): string[] {
+  const w = (k: keyof TableRow, cap: number) => Math.min(cap, Math.max(k.length, ...rows.map((r) => r[k].length)));
+  const gw = w('guest', 56);
+  const sw = w('size', 10);
+  const cw = w('source', 64);
+  const line = (g: string, s: string, c: string, y: string) => `${g.padEnd(gw)}  ${s.padStart(sw)}  ${c.padEnd(cw)}  ${y}`.trimEnd();
+  return [line('GUEST PATH', 'SIZE', 'SOURCE', 'WHY'), ...rows.map((r) => line(r.guest, r.size, r.source, r.why))];
+}
+
+export interface KernelView {
+  bundle?: KernelBundle;
+  /** Why the bundle is absent (not downloaded yet...). */
+  note?: string;
+}
+
+export function describeKernel(plan: Plan, k: KernelView): string {
+  const ref = plan.kernel;
+  const what = ref.path !== undefined ? `path ${ref.path}` : ref.version !== undefined ? `release ${ref.version}` : 'none configured';
+  const hidden = plan.kernel.hiddenSymbols ? ', hidden symbols (libstdc++ shipped)' : '';
+  const file = k.bundle ? ` -> ${k.bundle.elf ?? k.bundle.img} (sha256 ${k.bundle.sha256.slice(0, 12)})` : k.note ? ` (${k.note})` : '';
+  return `${what}${hidden}${file}`;
+}
+
+export function renderPlan(plan: Plan, opts: { all: boolean; kernel: KernelView }): string {
+  const t = plan.totals;
+  const out = [
+    `Plan for "${plan.name}": ${plan.arch}, ${plan.filesystem} root, ${plan.output} image (${plan.format})`,
+    `Kernel: ${describeKernel(plan, opts.kernel)}`,
+    '',
+    ...table(planRows(plan, !opts.all)),
+    '',
+    `Totals: ${t.files} files (${formatBytes(t.bytes)}), ${t.dirs} directories, ${t.symlinks} symlinks; ${t.libraries} shared libraries shipped` +
+      (plan.kernelProvided.length > 0 ? `, ${plan.kernelProvided.length} provided by the kernel (${plan.kernelProvided.map((k) => k.soname).join(', ')})` : ''),
+    '',
+    `Boot command line${plan.runs.length > 1 ? ` (run "${plan.run.name}")` : ''}:`,
+    `  ${plan.run.cmdline}`,
+  ];
+  const others = plan.runs.filter((r) => r.name !== plan.run.name);
+  if (others.length > 0) out.push('Other runs:', ...others.map((r) => `  ${r.name}: ${r.cmdline}`));
+  if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ${w}`));
+  return out.join('\n') + '\n';
+}
+
+/** `osv why`: the entry, then each reason with its chain down to a declaration. */
+export function renderWhy(e: PlanEntry): string {
+  const what = e.kind === 'file' ? `file, ${formatBytes(e.size)}, ${e.content !== undefined ? 'generated by osv-up' : `copied from ${e.host}`}` : e.kind === 'symlink' ? `symlink to ${e.target}` : 'directory';
+  const out = [`${e.guest}: ${what}`];
+  for (const w of e.why) {
+    const [first, ...rest] = provenanceChain(w);
+    out.push(`  ${first}`, ...rest.map((l) => `    ${l}`));
+  }
+  return out.join('\n') + '\n';
+}
+
+/** JSON for `--json`: generated contents as text (base64 when they are not UTF-8). */
+export function planJson(plan: Plan): unknown {
+  return {
+    ...plan,
+    entries: plan.entries.map((e) => (e.kind === 'file' && e.content !== undefined ? contentJson(e, e.content) : e)),
+  };
+}
+
+function contentJson(e: PlanEntry, content: Uint8Array): unknown {
+  const buf = Buffer.from(content);
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? { ...e, content: text, contentEncoding: 'utf8' } : { ...e, content: buf.toString('base64'), contentEncoding: 'base64' };
+}

@@ -1,0 +1,116 @@
+// `osv plan`, `osv manifest` and `osv why` as a user runs them: the built CLI in a project dir.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProject, type Project } from './fixture.js';
+import { hasGcc, tempDir } from './helpers.js';
+
+const osv = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+
+function run(cwd: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [osv, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.runIf(hasGcc)('osv plan / manifest / why', () => {
+  let t: ReturnType<typeof tempDir>;
+  let p: Project;
+  beforeAll(() => {
+    t = tempDir('osv-plan-cli-');
+    p = buildProject(t.path);
+    writeFileSync(
+      join(p.dir, 'osv.yaml'),
+      [
+        'name: demo',
+        'cmd: [./app, "hello world"]',
+        'env:',
+        '  MODE: "a b"',
+        'libraries:',
+        '  - ./plugin.so',
+        'files:',
+        '  - src: ./data',
+        '    dest: /srv',
+        '    exclude: ["*.log"]',
+        'runs:',
+        '  list:',
+        '    cmd: [ls, -a, /]',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => t.cleanup());
+
+  it('plan prints the table, totals and the exact boot command line', () => {
+    const r = run(p.dir, 'plan');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Plan for "demo": x86_64, rofs root, disk image (raw)');
+    expect(r.stdout).toMatch(/^\/usr\/lib\/libfoo\.so\.1 +\S+ KiB +\S*\/lib\/libfoo\.so\.1 +needed by app$/m);
+    expect(r.stdout).toMatch(/^\/srv\/ +\S+ B +\(6 entries below; --all lists them\) +files\[0\]$/m);
+    expect(r.stdout).toContain('Boot command line (run "default"):\n  --rootfs=rofs --env=MODE=a\\ b /app "hello world"\n');
+    expect(r.stdout).toContain('  list: --rootfs=rofs --env=MODE=a\\ b /ls -a /');
+    expect(r.stdout).toMatch(/^Totals: \d+ files/m);
+  });
+
+  it('plan --all lists tree members; --run selects the run; --json is the whole plan', () => {
+    expect(run(p.dir, 'plan', '--all').stdout).toMatch(/^\/srv\/link-in +- +-> a\.txt +files\[0\]$/m);
+    const sel = run(p.dir, 'plan', '--run', 'list');
+    expect(sel.stdout).toContain('Boot command line (run "list"):\n  --rootfs=rofs --env=MODE=a\\ b /ls -a /\n');
+    const j = JSON.parse(run(p.dir, 'plan', '--json').stdout) as { run: { cmdline: string }; entries: Array<{ guest: string; content?: string }> };
+    expect(j.run.cmdline).toBe('--rootfs=rofs --env=MODE=a\\ b /app "hello world"');
+    expect(j.entries.find((e) => e.guest === '/etc/hosts')?.content).toBe('127.0.0.1 localhost osv.local\n');
+  });
+
+  it('plan errors are rendered with their position and exit 1', () => {
+    const bad = join(p.dir, 'bad.yaml');
+    writeFileSync(bad, 'cmd: [./app]\nlibraries:\n  - libdoesnotexist.so.7\n');
+    const r = run(p.dir, 'plan', '-c', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^\S*bad\.yaml:3:\d+: error: library libdoesnotexist\.so\.7 not found \(libraries\[0\]/m);
+    expect(r.stderr).toContain('  tried:');
+    const unknown = run(p.dir, 'plan', '--run', 'nope');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('nope');
+  });
+
+  it('manifest -o writes the manifest and its generated files; OSv syntax throughout', () => {
+    const out = join(t.path, 'append.manifest');
+    const r = run(p.dir, 'manifest', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`wrote ${out}`);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain(`/app: ${p.app}\n`);
+    expect(text).toContain(`/etc/fstab: ${out}.files/etc/fstab\n`);
+    expect(text).toContain('/srv/link-in: ->a.txt\n');
+    expect(text).toContain('/srv/empty: /\n');
+    expect(readFileSync(`${out}.files/etc/fstab`, 'utf8')).toMatch(/^\/dev\/vblk0\.1 +\/ +rofs +defaults 0 0$/m);
+    expect(existsSync(`${out}.files/etc/hosts`)).toBe(true);
+  });
+
+  it('manifest to stdout shows generated files as comments', () => {
+    const r = run(p.dir, 'manifest');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# /etc/hosts (generated, 30 bytes; write the manifest with -o FILE to get it as a file):\n#   127.0.0.1 localhost osv.local\n');
+  });
+
+  it('why explains a library, a kernel library, and a path that is not there', () => {
+    const lib = run(p.dir, 'why', '/usr/lib/libbar.so.1');
+    expect(lib.code).toBe(0);
+    expect(lib.stdout).toBe(
+      [
+        `/usr/lib/libbar.so.1: file, ${lib.stdout.split(', ')[1] ?? ''}, copied from ${p.libbar}`,
+        '  needed (DT_NEEDED) by plugin.so, found by the runpath rule',
+        `      libraries[0] (${p.dir}/osv.yaml:6:5)`,
+        '  needed (DT_NEEDED) by libfoo.so.1, found by the runpath rule',
+        '    load chain: app -> libfoo.so.1',
+        `      cmd[0] (${p.dir}/osv.yaml:2:7)`,
+        '',
+      ].join('\n'),
+    );
+    expect(run(p.dir, 'why', 'libc.so.6').stdout).toBe('libc.so.6 is not in the image: libc.so.6 is provided by the OSv kernel (needed by app)\n');
+    const missing = run(p.dir, 'why', '/usr/lib/libnope.so');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('error: /usr/lib/libnope.so is not in the image');
+  });
+});
