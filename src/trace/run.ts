@@ -83,41 +83,55 @@ export function findStrace(path = process.env['PATH'] ?? ''): string | undefined
   return undefined;
 }
 
-/** Every descendant of `root` (children first found through /proc/<pid>/stat's parent field). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number[]>();
+/** pid -> start time (in clock ticks since boot) of every process, and each one's parent. */
+function processTable(): Map<number, { ppid: number; start: string }> {
+  const table = new Map<number, { ppid: number; start: string }>();
   let names: string[] = [];
   try {
     names = fs.readdirSync('/proc');
   } catch {
-    return [];
+    return table;
   }
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${n}/stat`, 'latin1');
-      // The command name is in parentheses and may contain spaces: the ppid follows the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = parent.get(ppid) ?? [];
-      list.push(Number(n));
-      parent.set(ppid, list);
-    } catch {
-      // the process ended while we looked
-    }
+    const st = procStat(Number(n));
+    if (st) table.set(Number(n), st);
   }
-  const out: number[] = [];
+  return table;
+}
+
+/** Parent and start time from /proc/PID/stat; the command name is in parentheses and may hold spaces. */
+function procStat(pid: number): { ppid: number; start: string } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state, ppid, ... starttime is field 22 of the whole line, 20th here.
+    return { ppid: Number(fields[1]), start: fields[19] ?? '' };
+  } catch {
+    return undefined; // the process ended while we looked
+  }
+}
+
+/** `root` and every descendant of it, each with its start time (which tells it from a later process reusing the pid). */
+function processTree(root: number): Map<number, string> {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const out = new Map<number, string>();
   const walk = (p: number): void => {
-    for (const c of parent.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
+    const st = table.get(p);
+    if (!st || out.has(p)) return;
+    out.set(p, st.start);
+    for (const c of children.get(p) ?? []) walk(c);
   };
   walk(root);
   return out;
 }
 
-function signalAll(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
+/** Signal the processes of a snapshot that are still the same processes (same start time). */
+function signalTree(tree: Map<number, string>, signal: NodeJS.Signals): void {
+  for (const [pid, start] of tree) {
+    if (procStat(pid)?.start !== start) continue;
     try {
       process.kill(pid, signal);
     } catch {
@@ -152,16 +166,23 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
   let stoppedBy: RawTrace['stoppedBy'] = 'exit';
   const grace = opts.graceMs ?? 2000;
   const running = (): boolean => child.exitCode === null && child.signalCode === null && child.pid !== undefined;
-  // Only the processes this run started: our child and its descendants, looked up while it lives.
-  const tree = (): number[] => (running() ? [...descendants(child.pid!), child.pid!] : []);
+  // Only the processes this run started: our child and its descendants. The tree is noted when
+  // stopping begins, so that a process that outlives its parent (re-parented away from our
+  // tree) or ignores SIGTERM still gets the SIGKILL.
+  let noted = new Map<number, string>();
   const stop = (why: RawTrace['stoppedBy']): void => {
     if (!running()) return;
     stoppedBy = why;
+    noted = processTree(child.pid!);
     // strace blocks fatal signals when it started the program with -o, so SIGTERM ends the
     // program and strace then finishes writing its log; SIGKILL after the grace period ends all.
-    signalAll(tree(), 'SIGTERM');
-    setTimeout(() => signalAll(tree(), 'SIGKILL'), grace).unref();
+    signalTree(noted, 'SIGTERM');
+    killTimer = setTimeout(() => {
+      if (running()) for (const [pid, start] of processTree(child.pid!)) noted.set(pid, start);
+      signalTree(noted, 'SIGKILL');
+    }, grace);
   };
+  let killTimer: NodeJS.Timeout | undefined;
   const timer = opts.duration !== undefined ? setTimeout(() => stop('duration'), opts.duration * 1000) : undefined;
   const onInt = (): void => stop('interrupt');
   process.on('SIGINT', onInt);
@@ -171,6 +192,14 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
       child.once('error', rej);
       child.once('exit', (code, signal) => res({ code, signal }));
     });
+    // Stopped, and the child went first: what it left behind still gets the SIGKILL, now.
+    if (killTimer) {
+      clearTimeout(killTimer);
+      if ([...noted].some(([pid, start]) => procStat(pid)?.start === start)) {
+        await new Promise((r) => setTimeout(r, Math.min(grace, 500)));
+        signalTree(noted, 'SIGKILL');
+      }
+    }
     const elapsedMs = Date.now() - started;
     const loaderLogs = fs
       .readdirSync(workDir)

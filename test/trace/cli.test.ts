@@ -119,9 +119,9 @@ describe.runIf(hasGcc)('osv trace', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 
-  it('--duration stops a program that does not exit, and its whole tree', () => {
+  it.each([[[] as string[]], [['--no-strace']]])('--duration stops a program that does not exit, and its whole tree %j', (extra) => {
     const started = Date.now();
-    const r = osv(['trace', '--json', '--duration', '0.5', '--', fx.sleeper], fx.dir);
+    const r = osv(['trace', '--json', '--duration', '0.5', ...extra, '--', fx.sleeper], fx.dir);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { stoppedBy: string; exit: { signal: string | null; code: number | null } };
     expect(report.stoppedBy).toBe('duration');

@@ -23,7 +23,7 @@ export interface TraceFixture {
   plugin: string;
   dep: string;
   data: string;
-  /** A program that sleeps until killed (for --duration). */
+  /** A program that forks and sleeps until killed (for --duration). */
   sleeper: string;
 }
 
@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
 `;
 const PLUGIN = 'int dep(void);\nint plug(void) { return dep() + 1; }\n';
 const DEP = 'int dep(void) { return 41; }\n';
-const SLEEPER = '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n';
+// Forks, so that stopping it must end a tree; the child ignores SIGTERM (SIGKILL after the grace period).
+const SLEEPER = '#include <signal.h>\n#include <unistd.h>\nint main(void) { if (fork() == 0) signal(SIGTERM, SIG_IGN); for (;;) pause(); }\n';
 
 export function buildFixture(): TraceFixture {
   const dir = fs.mkdtempSync(join(tmpdir(), 'osv-trace-fx-'));
