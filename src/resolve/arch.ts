@@ -10,9 +10,10 @@ export interface ArchFacts {
   elfData: number;
   machine: number;
   /**
-   * ld.so.cache entry flags ld.so accepts (dl-cache.h `_dl_cache_check_flags`):
-   * FLAG_ELF_LIBC6 (0x03) | the ABI's "required" flag (x86-64: 0x0300, AArch64: 0x0a00),
-   * plus plain FLAG_ELF (0x01). For reference: i386 libraries are 0x0003, x32 0x0803.
+   * ld.so.cache entry flags ld.so accepts (dl-cache.h `_dl_cache_check_flags`, exactly the
+   * ABI's default id on both): FLAG_ELF_LIBC6 (0x03) | the ABI's "required" flag (x86-64
+   * 0x0300, AArch64 0x0a00). For reference, ldconfig writes i386 libraries as 0x0003 (or
+   * 0x0001, FLAG_ELF, when they do not link libc) and x32 ones as 0x0803.
    */
   cacheFlags: readonly number[];
   /** AT_PLATFORM, what `$PLATFORM` expands to. */
@@ -27,7 +28,7 @@ export const archFacts: Record<Arch, ArchFacts> = {
     elfClass: ELFCLASS64,
     elfData: ELFDATA2LSB,
     machine: EM_X86_64,
-    cacheFlags: [0x0303, 0x0001],
+    cacheFlags: [0x0303],
     platform: 'x86_64',
     multiarch: 'x86_64-linux-gnu',
   },
@@ -36,7 +37,7 @@ export const archFacts: Record<Arch, ArchFacts> = {
     elfClass: ELFCLASS64,
     elfData: ELFDATA2LSB,
     machine: EM_AARCH64,
-    cacheFlags: [0x0a03, 0x0001],
+    cacheFlags: [0x0a03],
     platform: 'aarch64',
     multiarch: 'aarch64-linux-gnu',
   },

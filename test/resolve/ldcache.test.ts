@@ -1,0 +1,132 @@
+// ld.so.cache in all three layouts glibc's ldconfig writes, compared with what `ldconfig -p`
+// prints for the same file; lookups by architecture flags; hostile caches.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OsvError } from '../../src/diagnostics/error.js';
+import { archFacts } from '../../src/resolve/arch.js';
+import { libcmp, parseLdCache, type LdCache } from '../../src/resolve/ldcache.js';
+import { canM32 } from './fixtures.js';
+
+const X86_64 = archFacts.x86_64.cacheFlags;
+const I386 = [0x0003];
+const hasLdconfig = spawnSync('ldconfig', ['--version']).status === 0;
+const hostCache = '/etc/ld.so.cache';
+if (!hasLdconfig) console.warn('skipped: ldconfig is not installed; caches cannot be generated or printed');
+if (!existsSync(hostCache)) console.warn('skipped: this machine has no /etc/ld.so.cache');
+
+/** `ldconfig -p` entries of a cache file: [soname, path] in the file's order. */
+function ldconfigP(cache: string): Array<[string, string]> {
+  const out = spawnSync('ldconfig', ['-p', '-C', cache], { encoding: 'utf8' }).stdout;
+  return [...out.matchAll(/^\t(\S+) \(([^)]*)\) => (.*)$/gm)].map((m) => [m[1]!, m[3]!]);
+}
+
+function parse(buf: Buffer): LdCache {
+  const r = parseLdCache(buf, 'test.cache');
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+describe('_dl_cache_libcmp order', () => {
+  const cmp = (a: string, b: string): number => Math.sign(libcmp(Buffer.from(a), Buffer.from(b), 0, Buffer.byteLength(b)));
+  it('compares digit runs as numbers and sorts digits after other bytes', () => {
+    expect(cmp('libfoo.so.10', 'libfoo.so.9')).toBe(1);
+    expect(cmp('libz3.so.4', 'libz3.so')).toBe(1);
+    expect(cmp('libc.so.6', 'libc.so.6')).toBe(0);
+    expect(cmp('liba1.so', 'liba.so')).toBe(1);
+    expect(cmp('libA.so', 'liba.so')).toBe(-1);
+  });
+});
+
+describe.runIf(hasLdconfig && existsSync(hostCache))('this machine’s /etc/ld.so.cache', () => {
+  it('has the entries ldconfig -p prints, and every soname is found by binary search', () => {
+    const c = parse(readFileSync(hostCache));
+    const theirs = ldconfigP(hostCache);
+    console.log(`ld.so.cache: ${c.format} format, ${c.size} entries compared with ldconfig -p`);
+    expect(c.entries.map((e) => [e.key, e.value])).toEqual(theirs);
+    for (const e of c.entries) {
+      const hit = c.lookup(e.key, [e.flags]);
+      expect(hit?.key).toBe(e.key);
+    }
+    expect(c.lookup('libc.so.6', X86_64)?.value).toMatch(/libc\.so\.6$/);
+    expect(c.lookup('libc.so.6', I386)).toBeUndefined();
+    expect(c.lookup('libnot-there.so.1', X86_64)).toBeUndefined();
+  });
+});
+
+const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+if (!hasGcc) console.warn('skipped: gcc is not installed; no test library for the generated caches');
+
+describe.runIf(hasLdconfig && hasGcc)('caches written by ldconfig in each format', () => {
+  let dir = '';
+  let m32 = false;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'osv-ldcache-'));
+    const d64 = join(dir, 'd64');
+    const d32 = join(dir, 'd32');
+    mkdirSync(d64);
+    mkdirSync(d32);
+    // A 64-bit and (when gcc can) a 32-bit library with one soname.
+    writeFileSync(join(dir, 'w.c'), 'int w(void) { return 32; }\n');
+    const so = (extra: string[], out: string): void => {
+      spawnSync('gcc', [...extra, '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libosvtest.so.1', join(dir, 'w.c'), '-o', out]);
+    };
+    so([], join(d64, 'libosvtest.so.1'));
+    m32 = canM32(dir);
+    if (m32) so(['-m32'], join(d32, 'libosvtest.so.1'));
+    else console.warn('skipped part: gcc -m32 cannot build a 32-bit library; only 64-bit entries are checked');
+    writeFileSync(join(dir, 'ld.so.conf'), `${d32}\n${d64}\n`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(['new', 'old', 'compat'] as const)('%s', (format) => {
+    const cache = join(dir, `cache.${format}`);
+    // -X: leave the library links alone; the trusted system directories are scanned too.
+    const r = spawnSync('ldconfig', ['-X', '-c', format, '-C', cache, '-f', join(dir, 'ld.so.conf')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const c = parse(readFileSync(cache));
+    expect(c.format).toBe(format);
+    expect(c.entries.map((e) => [e.key, e.value])).toEqual(ldconfigP(cache));
+    const ours = c.entries.filter((e) => e.key === 'libosvtest.so.1');
+    expect(ours.find((e) => e.flags === 0x0303)?.value).toBe(join(dir, 'd64', 'libosvtest.so.1'));
+    expect(c.lookup('libosvtest.so.1', X86_64)?.value).toBe(join(dir, 'd64', 'libosvtest.so.1'));
+    if (m32) {
+      // ldconfig records an i386 library without the x86-64 bits: 0x0003, or FLAG_ELF (0x0001)
+      // when it does not link libc, as here. x86-64 ld.so accepts only 0x0303.
+      const e32 = ours.find((e) => e.value.includes('/d32/'))!;
+      expect([0x0001, 0x0003]).toContain(e32.flags);
+      expect(c.lookup('libosvtest.so.1', [e32.flags])?.value).toBe(join(dir, 'd32', 'libosvtest.so.1'));
+    }
+  });
+
+  it('rejects truncated and mutated caches with ldcache.bad-format, never a crash', () => {
+    const cache = join(dir, 'cache.new');
+    if (!existsSync(cache)) spawnSync('ldconfig', ['-X', '-C', cache, '-f', join(dir, 'ld.so.conf')]);
+    const orig = readFileSync(cache);
+    let seed = 12345;
+    const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let bad = 0;
+    for (let n = 0; n < 600; n++) {
+      const b = n < 200 ? orig.subarray(0, Math.floor(rand() * Math.min(orig.length, 4096))) : Buffer.from(orig);
+      if (n >= 200) for (let k = 0; k < 4; k++) b.writeUInt32LE(rand() < 0.5 ? Math.floor(rand() * 2 ** 32) : 0xffffffff, Math.floor(rand() * Math.min(b.length - 4, 20000)));
+      const r = parseLdCache(b, 'fuzz.cache');
+      if (!r.ok) {
+        expect(r.error.code).toBe('ldcache.bad-format');
+        bad++;
+        continue;
+      }
+      try {
+        r.value.lookup('libc.so.6', X86_64);
+        r.value.lookup('libosvtest.so.1', X86_64);
+        void r.value.entries.length;
+      } catch (e) {
+        expect(e).toBeInstanceOf(OsvError);
+        expect((e as OsvError).code).toBe('ldcache.bad-format');
+      }
+    }
+    expect(bad).toBeGreaterThan(100);
+  });
+});
