@@ -46,17 +46,15 @@ function patternSource(pattern: string): string {
 }
 
 /**
- * A matcher for `exclude` patterns, applied to paths relative to the copied tree. A pattern
- * without a slash matches a name at any depth (`*.pyc`, `__pycache__`); one with a slash is
- * anchored at the tree root (`test/**`, `/docs`). `dir/**` also matches `dir` itself, so an
- * excluded directory does not leave an empty shell behind.
+ * A matcher for `exclude` patterns, applied to paths relative to the copied tree (as the
+ * schema says): `*.pyc` is a top-level name, `**\/*.pyc` any depth, `test/**` a subtree. A
+ * leading `/` is allowed. `dir/**` also matches `dir` itself, so an excluded directory does
+ * not leave an empty shell behind.
  */
 export function compileExclude(patterns: string[]): (rel: string) => boolean {
   if (patterns.length === 0) return () => false;
   const sources = patterns.map((raw) => {
-    let p = raw.replace(/\/+$/, '');
-    if (p.startsWith('/')) p = p.slice(1);
-    else if (!p.includes('/')) p = `**/${p}`;
+    const p = raw.replace(/\/+$/, '').replace(/^\/+/, '');
     if (p.endsWith('/**')) return `${patternSource(p.slice(0, -3))}(?:/.*)?`;
     return patternSource(p);
   });

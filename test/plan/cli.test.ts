@@ -31,7 +31,7 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
         'files:',
         '  - src: ./data',
         '    dest: /srv',
-        '    exclude: ["*.log"]',
+        '    exclude: ["**/*.log"]',
         'runs:',
         '  list:',
         '    cmd: [ls, -a, /]',

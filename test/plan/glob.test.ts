@@ -6,11 +6,14 @@ import { compileExclude, expandHostGlob, globToRegExp, hasGlob } from '../../src
 import { tempDir, writeFiles } from './helpers.js';
 
 describe('exclude patterns', () => {
-  const ex = compileExclude(['*.pyc', '__pycache__', 'test/**', '/top.txt', 'docs/*.md', 'data/[ab]?.bin']);
+  const ex = compileExclude(['**/*.pyc', '**/__pycache__', 'test/**', '/top.txt', 'docs/*.md', 'data/[ab]?.bin', 'build']);
   it.each([
     ['x.pyc', true],
     ['a/b/c.pyc', true],
     ['a/__pycache__', true],
+    ['__pycache__', true],
+    ['build', true],
+    ['sub/build', false],
     ['test', true],
     ['test/unit/x.py', true],
     ['a/test/x.py', false],

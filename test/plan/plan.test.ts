@@ -42,7 +42,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
       dir: p.dir,
       cmd: [p.app, 'x y'],
       libraries: [lib(p.plugin)],
-      files: [copy(p.data, '/srv', { exclude: ['*.log'] })],
+      files: [copy(p.data, '/srv', { exclude: ['**/*.log'] })],
     });
     const r = plan(config, { env });
     if (!r.ok) throw r.error;
