@@ -43,13 +43,22 @@ export function displayFile(ctx: LoadContext, file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Read a file through HostFs as text; an unreadable file is an error value, not a throw. */
-export function readText(ctx: LoadContext, file: string): { text: string } | { error: string } {
+export function readText(ctx: LoadContext, file: string): { text: string; badByteAt?: number } | { error: string } {
   const st = ctx.fs.stat(file);
   if (!st) return { error: 'not found' };
   if (st.kind === 'dir') return { error: 'is a directory' };
   try {
-    return { text: ctx.fs.readFile(file).toString('utf8') };
+    const bytes = ctx.fs.readFile(file);
+    try {
+      return { text: utf8.decode(bytes) };
+    } catch {
+      // Not UTF-8: decode anyway so that the error can point at the first bad character.
+      const text = bytes.toString('utf8');
+      return { text, badByteAt: text.indexOf('\uFFFD') };
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return { error: code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})` };

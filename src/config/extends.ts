@@ -25,6 +25,11 @@ export function readConfigFile(ctx: LoadContext, file: string, via?: Pos): PNode
     report(ctx, 'config.read', `configuration file ${displayFile(ctx, file)} ${r.error}`, via, via ? undefined : `check the path given to -c/--config`);
     return undefined;
   }
+  if (r.badByteAt !== undefined) {
+    ctx.texts.add(file, r.text);
+    report(ctx, 'config.encoding', `${displayFile(ctx, file)} is not UTF-8 text`, ctx.texts.pos(file, r.badByteAt, r.badByteAt + 1), 'save the file as UTF-8');
+    return undefined;
+  }
   const parsed = parseConfigText(file, r.text, ctx.texts);
   if (parsed.errors.length) {
     ctx.errors.push(...parsed.errors);

@@ -13,8 +13,12 @@ export interface InitOptions {
   template?: string;
 }
 
-/** A YAML scalar for a word: plain when that is unambiguous, else JSON-quoted (valid YAML). */
-export function yamlWord(s: string): string {
+/**
+ * A YAML scalar for a command word that loads back as exactly that word: `$` doubled (values
+ * are interpolated), plain when that is unambiguous, else JSON-quoted (valid YAML).
+ */
+export function yamlWord(word: string): string {
+  const s = word.replace(/\$/g, '$$$$');
   return /^[A-Za-z0-9_./+=@%-][A-Za-z0-9_./+=@%:,-]*$/.test(s) && !/^[-+]?\.?[0-9]/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !s.startsWith('-') ? s : JSON.stringify(s);
 }
 

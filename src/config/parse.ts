@@ -42,8 +42,8 @@ export interface Parsed {
 /** Parse one configuration file's text. JSON files go through here too (JSON is YAML). */
 export function parseConfigText(file: string, text: string, texts: SourceTexts): Parsed {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const lineCounter = texts.add(file, body);
-  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  texts.add(file, body);
+  const doc = parseDocument(body, { prettyErrors: false, uniqueKeys: true, strict: true });
   const errors: OsvError[] = [];
   for (const e of doc.errors) {
     let at = e.pos[0];
@@ -56,7 +56,9 @@ export function parseConfigText(file: string, text: string, texts: SourceTexts):
         ? `duplicate key ${quoteAt(body, e.pos[0], e.pos[1])}`
         : e.code === 'MULTIPLE_DOCS'
           ? 'YAML syntax error: a second document starts here'
-          : `YAML syntax error: ${firstSentence(e.message)}`;
+          : /call stack/i.test(e.message)
+            ? 'YAML syntax error: values are nested too deeply'
+            : `YAML syntax error: ${firstSentence(e.message)}`;
     errors.push(configError(texts, e.code === 'DUPLICATE_KEY' ? 'config.duplicate-key' : 'config.syntax', message, pos, SYNTAX_HINTS[e.code]));
   }
   if (errors.length) return { tree: undefined, errors };

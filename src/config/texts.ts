@@ -1,7 +1,6 @@
 // The text of every configuration file read during one load, so that any position can be
 // turned into a line and column, and any error can show the line it points at.
 
-import { LineCounter } from 'yaml';
 import type { Source } from '../diagnostics/error.js';
 
 /** A position in a file: Source plus the byte range of the node (offsets into the text). */
@@ -12,17 +11,21 @@ export interface Pos extends Source {
 
 interface FileText {
   text: string;
-  lines: LineCounter;
+  /** Offset at which each line starts. */
+  starts: number[];
 }
+
+/** Characters of a line shown in a code frame. */
+const FRAME_WIDTH = 100;
 
 export class SourceTexts {
   private readonly files = new Map<string, FileText>();
 
-  /** Register a file's text; returns the LineCounter the YAML parser must fill. */
-  add(file: string, text: string): LineCounter {
-    const lines = new LineCounter();
-    this.files.set(file, { text, lines });
-    return lines;
+  /** Register a file's text, so that offsets in it can be turned into lines and columns. */
+  add(file: string, text: string): void {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    this.files.set(file, { text, starts });
   }
 
   text(file: string): string | undefined {
@@ -33,8 +36,15 @@ export class SourceTexts {
   pos(file: string, offset: number, end = offset): Pos {
     const f = this.files.get(file);
     if (!f) return { file, line: 1, column: 1, offset, end };
-    const { line, col } = f.lines.linePos(offset);
-    return { file, line, column: col, offset, end };
+    // the last line start at or before offset (binary search)
+    let lo = 0;
+    let hi = f.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (f.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file, line: lo + 1, column: offset - f.starts[lo]! + 1, offset, end };
   }
 
   /** The offending line and a caret under the node: details for an OsvError. */
@@ -44,12 +54,17 @@ export class SourceTexts {
     const lines = text.split(/\r?\n/);
     const lineText = lines[p.line - 1];
     if (lineText === undefined) return [];
-    const shown = lineText.replace(/\t/g, ' ');
-    const start = Math.max(0, Math.min(p.column - 1, shown.length));
+    // Tabs become one space (so the caret lines up); control bytes never reach the terminal.
+    let shown = lineText.replace(/\t/g, ' ').replace(/[\x00-\x1f\x7f]/g, '?');
+    let start = Math.max(0, Math.min(p.column - 1, shown.length));
     let width = 1;
-    if (p.offset !== undefined && p.end !== undefined && p.end > p.offset) {
-      const firstLineLeft = shown.length - start;
-      width = Math.max(1, Math.min(p.end - p.offset, firstLineLeft));
+    if (p.offset !== undefined && p.end !== undefined && p.end > p.offset) width = Math.max(1, Math.min(p.end - p.offset, shown.length - start));
+    // A long line is shown as a window around the column.
+    if (shown.length > FRAME_WIDTH) {
+      const from = Math.max(0, Math.min(start - 20, shown.length - FRAME_WIDTH));
+      shown = (from > 0 ? '…' : '') + shown.slice(from, from + FRAME_WIDTH) + (from + FRAME_WIDTH < shown.length ? '…' : '');
+      start = start - from + (from > 0 ? 1 : 0);
+      width = Math.max(1, Math.min(width, FRAME_WIDTH - (start - (from > 0 ? 1 : 0))));
     }
     const gutter = String(p.line);
     const pad = ' '.repeat(gutter.length);

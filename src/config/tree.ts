@@ -45,6 +45,8 @@ export interface ConvertProblem {
  * No real configuration comes near this many values; past it, conversion stops.
  */
 export const MAX_NODES = 250_000;
+/** Lists and maps nested deeper than this are refused (the tree is walked recursively). */
+export const MAX_DEPTH = 500;
 
 /** Convert a parsed YAML document into a positioned tree. Aliases are expanded. */
 export function fromYaml(
@@ -55,6 +57,8 @@ export function fromYaml(
 ): PNode | undefined {
   const active = new Set<YamlNode>();
   let budget = MAX_NODES;
+  let depth = 0;
+  let tooDeep = false;
   const posOf = (n: YamlNode | null | undefined, fallback: number): Pos => {
     const r = n?.range;
     return r ? texts.pos(file, r[0], r[1]) : texts.pos(file, fallback, fallback);
@@ -76,6 +80,20 @@ export function fromYaml(
       }
       return convert(target, n.range?.[0] ?? fallback);
     }
+    if ((isMap(n) || isSeq(n)) && depth >= MAX_DEPTH) {
+      const pos = posOf(n, fallback);
+      if (!tooDeep) problems.push({ message: `values are nested more than ${MAX_DEPTH} levels deep`, pos });
+      tooDeep = true;
+      return { kind: 'scalar', value: null, raw: '', plain: true, pos };
+    }
+    depth++;
+    try {
+      return convertNode(n, fallback);
+    } finally {
+      depth--;
+    }
+  };
+  const convertNode = (n: unknown, fallback: number): PNode => {
     if (isMap(n)) {
       active.add(n);
       const entries = new Map<string, PEntry>();

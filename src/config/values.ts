@@ -53,8 +53,8 @@ function portNumber(s: string, what: string, spec: string): Parsed<number> {
 export function parsePort(v: unknown): Parsed<Omit<PortForward, 'source'>> {
   if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid port mapping: expected a string such as "8080:80" or a port number`);
   if (typeof v === 'number') {
-    const p = portNumber(String(v), 'the', String(v));
-    return p.ok ? ok({ host: p.value, guest: p.value, protocol: 'tcp' }) : p;
+    if (!Number.isInteger(v) || v < 1 || v > 65535) return bad(`port ${v} is out of range 1-65535`);
+    return ok({ host: v, guest: v, protocol: 'tcp' });
   }
   const m = /^(?:((?:[0-9]{1,3}\.){3}[0-9]{1,3}):)?([0-9]+)(?::([0-9]+))?(?:\/(tcp|udp))?$/.exec(v);
   if (!m) return bad(`invalid port mapping ${JSON.stringify(v)}: expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"`);

@@ -15,7 +15,7 @@ export function removeProjects(): void {
 }
 
 /** A fresh directory holding `files` (paths relative to it; parents created). */
-export function project(files: Record<string, string>): string {
+export function project(files: Record<string, string | Buffer>): string {
   const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'osv-config-')));
   made.push(dir);
   for (const [name, text] of Object.entries(files)) {

@@ -3,7 +3,7 @@
 
 export interface InvalidCase {
   name: string;
-  files: Record<string, string>;
+  files: Record<string, string | Buffer>;
   env?: Record<string, string>;
   config?: string;
   /** `file:line:column message`, in report order. */
@@ -11,6 +11,7 @@ export interface InvalidCase {
 }
 
 const long = 'x'.repeat(256);
+const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill('*' + 'abcdefghi'[i]).join(', ')}]`)].join('\n');
 
 export const invalidCases: InvalidCase[] = [
   // ---- YAML syntax ------------------------------------------------------------------------
@@ -21,6 +22,9 @@ export const invalidCases: InvalidCase[] = [
   { name: 'two documents', files: { 'osv.yaml': 'cmd: [a]\n---\ncmd: [b]\n' }, errors: ["osv.yaml:2:1 YAML syntax error: a second document starts here"] },
   { name: 'unknown alias', files: { 'osv.yaml': 'cmd: *nope\n' }, errors: ["osv.yaml:1:6 unknown alias \"*nope\""] },
   { name: 'root is a list', files: { 'osv.yaml': '- cmd\n- name\n' }, errors: ["osv.yaml:1:1 expected a map, got a list"] },
+  { name: 'not UTF-8', files: { 'osv.yaml': Buffer.from('cmd: [caf\xe9]\n', 'latin1') }, errors: [] },
+  { name: 'nested too deeply', files: { 'osv.yaml': `cmd: [a]\nenv: ${'['.repeat(600)}${']'.repeat(600)}\n` }, errors: [] },
+  { name: 'alias bomb', files: { 'osv.yaml': `${laughs}\ncmd: [a]\n` }, errors: [] },
   // ---- unknown keys -----------------------------------------------------------------------
   { name: 'top-level typo', files: { 'osv.yaml': 'nmae: hello\ncmd: [a]\n' }, errors: ["osv.yaml:1:1 unknown key \"nmae\" (did you mean \"name\"?)"] },
   { name: 'run typo', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  memroy: 1G\n' }, errors: ["osv.yaml:3:3 unknown key \"memroy\" in run (did you mean \"memory\"?)"] },
