@@ -7,17 +7,18 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { Listr, type ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
-import { ExitCode, OsvError, OsvErrors } from '../diagnostics/error.js';
+import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
 import type { Plan } from '../plan/types.js';
+import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { progressReporter, type Reporter } from './report.js';
 
 export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
-export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<{ errors: number; warnings: number; summary: string; text: string[] }, OsvError>;
+export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<CheckReport, OsvError>;
 
 export interface BuildOptions {
   config: Config;
@@ -31,6 +32,8 @@ export interface BuildOptions {
   noCheck?: boolean;
   /** Rebuild even when nothing changed. */
   force?: boolean;
+  /** Plan and check even when the image is up to date (CI wants the check's verdict). */
+  alwaysCheck?: boolean;
   env: NodeJS.ProcessEnv;
   reporter?: Reporter;
   resolveKernel: KernelResolver;
@@ -49,7 +52,7 @@ export interface BuildOutcome {
   reason?: string;
   totals: BuildRecord['totals'];
   plan?: Plan;
-  check?: { errors: number; warnings: number; summary: string };
+  check?: CheckReport;
   ms: number;
 }
 
@@ -77,7 +80,7 @@ interface Ctx {
   observations?: BuildRecord['observations'];
   upToDate?: BuildRecord;
   reason?: string;
-  check?: BuildOutcome['check'];
+  check?: CheckReport;
 }
 
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
@@ -121,7 +124,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     },
     {
       title: 'Plan',
-      skip: (c) => (c.upToDate ? 'up to date' : false),
+      skip: (c) => (c.upToDate && !opts.alwaysCheck ? 'up to date' : false),
       task: async (c, task) => {
         const { plan } = await import('../plan/index.js');
         const rec = new RecordingHostFs(nodeHostFs);
@@ -135,23 +138,15 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     },
     {
       title: 'Check symbols',
-      skip: (c) => (c.upToDate ? 'up to date' : opts.noCheck ? 'skipped (--no-check)' : !opts.checkPlan ? 'not available' : false),
+      skip: (c) => (!c.plan ? 'up to date' : opts.noCheck ? 'skipped (--no-check)' : !opts.checkPlan ? 'not available' : false),
       task: async (c, task) => {
         const r = opts.checkPlan!(c.plan!, c.kernel!);
         if (!r.ok) fail(r.error);
-        const rep = r.ok ? r.value : undefined;
-        c.check = { errors: rep!.errors, warnings: rep!.warnings, summary: rep!.summary };
-        task.title = `Check: ${rep!.summary}`;
-        if (rep!.errors > 0)
-          fail(
-            new OsvError({
-              code: 'check.failed',
-              message: `the image would not start: ${rep!.summary}`,
-              details: rep!.text,
-              hint: 'run `osv check` for the details, or build anyway with --no-check',
-              exitCode: ExitCode.buildFailed,
-            }),
-          );
+        c.check = r.ok ? r.value : undefined;
+        task.title = `Check: ${c.check!.summary}`;
+        const { checkError } = await import('../check/refusal.js');
+        const refusal = checkError(c.check!);
+        if (refusal) fail(refusal);
       },
     },
     {

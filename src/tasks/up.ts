@@ -6,6 +6,7 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { build, formatBytes, type KernelResolver, type PlanChecker } from './build.js';
 import { progressReporter, reportMode } from './report.js';
+import type { CheckReport } from '../check/types.js';
 
 export interface UpFlags {
   cwd: string;
@@ -35,8 +36,6 @@ export interface UpFlags {
 export interface UpDeps {
   resolveKernel: KernelResolver;
   checkPlan?: PlanChecker;
-  /** Maps "Failed looking up symbol X" to the object that needed X. */
-  symbolOwner?: (symbol: string) => string | undefined;
 }
 
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
@@ -73,6 +72,14 @@ async function settingsWithFlags(base: RunSettings, f: UpFlags): Promise<RunSett
   return s;
 }
 
+/** "Failed looking up symbol X" -> which file needed X, from the symbol check. */
+function explainWith(report: CheckReport): (symbol: string) => string | undefined {
+  return (symbol) => {
+    const o = report.symbolOwner(symbol);
+    return o ? `${o.object} (${o.chain.join(' -> ')}) needs it` : undefined;
+  };
+}
+
 export async function up(flags: UpFlags, deps: UpDeps, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { loadConfig, checkRunName } = await import('../config/index.js');
   const loaded = await loadConfig({ cwd: flags.cwd, ...(flags.config ? { configFile: flags.config } : {}), env });
@@ -93,6 +100,7 @@ export async function up(flags: UpFlags, deps: UpDeps, env: NodeJS.ProcessEnv = 
     ...(flags.out ? { outPath: flags.out } : {}),
     ...(flags.check === false ? { noCheck: true } : {}),
     ...(flags.force ? { force: true } : {}),
+    ...(flags.ci ? { alwaysCheck: true } : {}),
     env,
     reporter,
     resolveKernel: deps.resolveKernel,
@@ -132,7 +140,7 @@ export async function up(flags: UpFlags, deps: UpDeps, env: NodeJS.ProcessEnv = 
     ...(flags.json ? { stdout: process.stderr } : {}),
     handleSignals: true,
     forwardStdin: Boolean(process.stdin.isTTY) && !flags.ci,
-    ...(deps.symbolOwner ? { explainSymbol: deps.symbolOwner } : {}),
+    ...(built.check ? { explainSymbol: explainWith(built.check) } : {}),
   });
   const v = report.verdict;
   if (flags.json)

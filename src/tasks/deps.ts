@@ -1,0 +1,12 @@
+// The real kernel resolver and symbol checker, loaded on demand (the build takes them as
+// parameters so tests can run the pipeline with stand-ins).
+
+import type { UpDeps } from './up.js';
+
+export async function realDeps(): Promise<UpDeps> {
+  const [{ resolveKernel }, { checkPlan }] = await Promise.all([import('../kernel/resolve.js'), import('../check/index.js')]);
+  return {
+    resolveKernel: (config, env) => resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir }, env),
+    checkPlan: (plan, kernel) => checkPlan(plan, kernel),
+  };
+}

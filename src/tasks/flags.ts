@@ -1,0 +1,33 @@
+// Flags shared by `osv build`, `osv up` and `osv test`, declared once.
+
+import type { Command } from 'commander';
+
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function buildFlags(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'the configuration file (default: osv.yaml found in this directory)')
+    .option('--run <name>', 'a named run from `runs:` (its command line, env and run settings)')
+    .option('-o, --out <path>', 'where to write the image (default: .osv/<name>.img)')
+    .option('--format <format>', 'raw (default; Firecracker needs raw) or qcow2')
+    .option('--output <layout>', 'disk (default: booted with the kernel given to the hypervisor) or bootable (one self-booting file)')
+    .option('--no-check', 'build even when the symbol check finds errors')
+    .option('--force', 'rebuild even when nothing changed')
+    .option('--json', 'machine-readable output: JSON events and a JSON result')
+    .option('-q, --quiet', 'no progress output');
+}
+
+export function runFlags(cmd: Command): Command {
+  return cmd
+    .option('-e, --exec <cmdline>', 'boot with this OSv command line instead of the planned one')
+    .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp])', collect, [])
+    .option('-m, --memory <size>', 'guest memory, e.g. 512M, 2G (default: run.memory)')
+    .option('-c, --cpus <n>', 'virtual CPUs (default: run.cpus)')
+    .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg')
+    .option('--hypervisor <name>', 'qemu or firecracker')
+    .option('--network <net>', 'user, none, tap:NAME or bridge:NAME')
+    .option('--boot <mode>', 'kernel (direct kernel boot, default) or image (a bootable image\'s own boot sector)')
+    .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
+    .option('--expect <regex>', 'fail unless a console line matches this regular expression')
+    .option('-n, --dry-run', 'build, then print the exact hypervisor command instead of running it');
+}
