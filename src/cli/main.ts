@@ -9,6 +9,9 @@ import type { CommandModule } from './command.js';
 
 // Registration order is the order `osv --help` lists them.
 const commands: Array<() => Promise<CommandModule>> = [
+  () => import('./commands/up.js').then((m) => m.command),
+  () => import('./commands/build.js').then((m) => m.command),
+  () => import('./commands/test.js').then((m) => m.command),
   () => import('./commands/init.js').then((m) => m.command),
   () => import('./commands/validate.js').then((m) => m.command),
   () => import('./commands/config.js').then((m) => m.command),
