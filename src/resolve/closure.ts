@@ -16,6 +16,7 @@ import { archFacts, ldsoLayout, type ArchFacts, type LdsoLayout } from './arch.j
 import { splitSearchPath, expandDst, type DstValues } from './dst.js';
 import { kernelSonames } from './kernel-libraries.js';
 import { parseLdCache, type LdCache } from './ldcache.js';
+import { ldSoConfDirs } from './ldconf.js';
 import { Sysroot } from './sysroot.js';
 import type {
   Closure,
@@ -67,6 +68,9 @@ interface Search {
 
 const MISSING = Symbol('missing');
 
+/** The last ld.so.cache parsed through each HostFs, by file identity. */
+const parsedCaches = new WeakMap<HostFs, { id: string; cache: LdCache }>();
+
 export class Resolver {
   private readonly sys: Sysroot;
   private readonly facts: ArchFacts;
@@ -75,6 +79,7 @@ export class Resolver {
   private readonly optional: Set<string>;
   private readonly parsed = new Map<string, Parsed | OsvError>();
   private cache: LdCache | null | undefined;
+  private conf: string[] | undefined;
   private readonly byName = new Map<string, Loaded | typeof MISSING>();
   private readonly byReal = new Map<string, Loaded>();
   private readonly objects: Loaded[] = [];
@@ -268,8 +273,11 @@ export class Resolver {
     if (inDirs(this.options.libraryPath.flatMap((d) => splitSearchPath(d, mainDst)), 'library-path')) return s;
     if (inDirs(loader?.runpathDirs, 'runpath')) return s;
     if (!(loader ?? this.main)?.nodeflib) {
-      const hit = this.ldCache()?.lookup(name, this.facts.cacheFlags);
-      if (hit && attempt(hit.value, 'ld.so.cache')) return s;
+      const cache = this.ldCache();
+      if (cache) {
+        const hit = cache.lookup(name, this.facts.cacheFlags);
+        if (hit && attempt(hit.value, 'ld.so.cache')) return s;
+      } else if (inDirs(this.confDirs(), 'ld.so.cache')) return s;
     }
     if (!loader?.nodeflib && inDirs(this.layout.defaultDirs, 'default')) return s;
     return s;
@@ -378,15 +386,28 @@ export class Resolver {
     return { origin, lib: this.layout.lib, platform: this.facts.platform };
   }
 
+  /** Without a cache file: the directories ld.so.conf names, which ldconfig would have cached. */
+  private confDirs(): string[] {
+    this.conf ??= ldSoConfDirs(this.sys);
+    return this.conf;
+  }
+
   private ldCache(): LdCache | undefined {
     if (this.cache === undefined) {
       this.cache = null;
       const hit = this.sys.stat('/etc/ld.so.cache');
       if (hit?.st.kind === 'file') {
         const file = this.sys.host(hit.real);
-        const r = parseLdCache(this.sys.fs.readFile(file), file);
-        if (!r.ok) throw r.error;
-        this.cache = r.value;
+        // Parsed once per file version: the planner resolves many roots against one cache.
+        const id = `${file}\0${hit.st.dev}:${hit.st.ino}:${hit.st.size}:${hit.st.mtimeMs}`;
+        const known = parsedCaches.get(this.sys.fs);
+        if (known?.id === id) this.cache = known.cache;
+        else {
+          const r = parseLdCache(this.sys.fs.readFile(file), file);
+          if (!r.ok) throw r.error;
+          this.cache = r.value;
+          parsedCaches.set(this.sys.fs, { id, cache: r.value });
+        }
       }
     }
     return this.cache ?? undefined;
