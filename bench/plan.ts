@@ -7,34 +7,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../src/config/types.js';
 import { plan } from '../src/plan/index.js';
+import { copy, makeConfig } from '../test/plan/helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const STDLIB = '/usr/lib/python3.11';
 
-function config(): Config {
-  const source = { file: '/bench/osv.yaml', line: 1, column: 1 };
-  const run = { hypervisor: 'qemu' as const, memory: 512 << 20, cpus: 1, ports: [], accel: 'auto' as const, network: { kind: 'user' as const }, volumes: [], kernelArgs: [] };
-  return {
-    file: '/bench/osv.yaml',
-    dir: '/bench',
-    name: 'python3',
-    arch: 'x86_64',
-    sysroot: '/',
-    filesystem: 'rofs',
-    kernel: { hiddenSymbols: false },
-    image: { output: 'disk', format: 'raw' },
-    libraryPath: [],
-    executables: [],
-    libraries: [],
-    files: [{ kind: 'copy', src: STDLIB, dest: STDLIB, exclude: [], optional: false, source }],
-    modules: [],
-    vars: {},
-    defaultRun: { cmd: [PYTHON, '-c', 'print(6*7)'], env: {}, run, source },
-    runs: {},
-    loadedFiles: ['/bench/osv.yaml'],
-    sources: new Map(),
-  };
-}
+// The Config the loader would produce for `cmd: [/usr/bin/python3, ...]` plus the stdlib tree.
+const config = (): Config => makeConfig({ name: 'python3', cmd: [PYTHON, '-c', 'print(6*7)'], files: [copy(STDLIB, STDLIB)] });
 
 function walk(dir: string): number {
   let n = 0;
