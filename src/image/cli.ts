@@ -14,6 +14,8 @@ function size(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+const plural = (k: number, w: string): string => `${k} ${k === 1 ? w : w.endsWith('y') ? `${w.slice(0, -1)}ies` : `${w}s`}`;
+
 const LAYOUTS: Record<InspectReport['layout'], string> = {
   disk: 'disk (MBR + root filesystem; the hypervisor boots the kernel)',
   bootable: 'bootable (OSv loader + root filesystem; boots by itself)',
@@ -24,7 +26,7 @@ function filesystemLine(r: InspectReport): string {
   const f = r.filesystem;
   if (f.type === 'rofs') {
     const sb = f.superblock;
-    return `rofs v${sb.version}: ${sb.inodes} inodes, ${sb.dirEntries} directory entries, ${sb.symlinks} symlinks; tables ${f.structureBytes} bytes at block ${sb.structureFirstBlock}; ${size(f.bytes)}`;
+    return `rofs v${sb.version}: ${plural(sb.inodes, 'inode')}, ${plural(sb.dirEntries, 'directory entry')}, ${plural(sb.symlinks, 'symlink')}; tables ${f.structureBytes} bytes at block ${sb.structureFirstBlock}; ${size(f.bytes)}`;
   }
   if (f.type === 'ext') {
     const sb = f.superblock;
@@ -41,8 +43,8 @@ export function printReport(r: InspectReport): void {
   if (r.cmdline !== undefined) out(`cmdline:    ${r.cmdline}`);
   out(`filesystem: ${filesystemLine(r)}`);
   const t = r.totals;
-  const n = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;
-  out(`contents:   ${n(t.files, 'file')} (${size(t.bytes)}), ${n(t.dirs, 'directory').replace(/directorys$/, 'directories')}, ${n(t.symlinks, 'symlink')}`);
+  const n = plural;
+  out(`contents:   ${n(t.files, 'file')} (${size(t.bytes)}), ${n(t.dirs, 'directory')}, ${n(t.symlinks, 'symlink')}`);
   if (r.tree.length) {
     out('tree:');
     const width = Math.max(...r.tree.filter((n) => n.kind === 'file').map((n) => String(n.size).length), 1);

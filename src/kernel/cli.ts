@@ -4,7 +4,8 @@
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch, Config } from '../config/types.js';
 import { listCached, pullKernel, readCached, removeCached, type CachedKernel } from './store.js';
-import { lockFor, resolveKernel } from './resolve.js';
+import { resolveKernel } from './resolve.js';
+import { lockFor } from './release-kernel.js';
 import { writeLock } from './lock.js';
 import { parseVersion } from './releases.js';
 import { kernelsDir } from './cache.js';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeRofs } from '../../src/image/rofs/writer.js';
 import { layoutRofs } from '../../src/image/rofs/layout.js';
-import { RofsImage, openRofs } from '../../src/image/rofs/reader.js';
-import { bufferSource, openImageFile } from '../../src/image/source.js';
+import { RofsImage, openRofsFile } from '../../src/image/rofs/reader.js';
+import { bufferSource } from '../../src/image/source.js';
 import { OsvError } from '../../src/diagnostics/error.js';
 import type { ImageEntry } from '../../src/image/entries.js';
 import { expectRofsHolds, hostFile, manifestEntries, pattern, tempDir } from './helpers.js';
@@ -17,10 +17,9 @@ const work = tempDir('rofs');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function openFile(path: string): RofsImage {
-  const f = openImageFile(path);
-  const r = openRofs(f.source);
+  const r = openRofsFile(path);
   if (!r.ok) throw r.error;
-  return r.value;
+  return r.value.rofs;
 }
 
 async function build(entries: ImageEntry[], name: string, order: 'sorted' | 'given' = 'sorted'): Promise<string> {

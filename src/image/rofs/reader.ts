@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { err, ok, type Result } from '../../diagnostics/result.js';
 import { OsvError } from '../../diagnostics/error.js';
 import { catchOsv, corrupt, buildFailed, errnoCode } from '../errors.js';
-import type { ByteSource } from '../source.js';
+import { openImageFile, type ByteSource } from '../source.js';
 import {
   DIRENT_HEADER_BYTES,
   INODE_BYTES,
@@ -349,4 +349,16 @@ export function openRofs(source: ByteSource, offset = 0, size?: number): Result<
   if (!win.ok) return err(win.error);
   const r = RofsImage.open(win.value);
   return r.ok ? ok(r.value) : r;
+}
+
+/** Open the ROFS in an image file at byte `offset`. Call close() when done. */
+export function openRofsFile(path: string, offset = 0): Result<{ rofs: RofsImage; close(): void }, OsvError> {
+  const f = catchOsv(() => openImageFile(path));
+  if (!f.ok) return f;
+  const r = openRofs(f.value.source, offset);
+  if (!r.ok) {
+    f.value.close();
+    return r;
+  }
+  return ok({ rofs: r.value, close: f.value.close });
 }
