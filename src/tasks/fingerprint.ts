@@ -9,11 +9,19 @@ import type { HostFs, HostStat } from '../hostfs.js';
 /** What a look at one path saw: enough to notice any change to it. */
 export type Observation = string;
 
-type Op = 'stat' | 'lstat';
+/** stat/lstat: what a path is; list: a directory's entries (its mtime moves when they change). */
+type Op = 'stat' | 'lstat' | 'list';
 
-function signature(s: HostStat | undefined): Observation {
-  return s ? `${s.kind}:${s.size}:${s.mtimeMs}:${s.ino}:${s.mode}` : 'absent';
+function signature(op: Op, s: HostStat | undefined): Observation {
+  if (!s) return 'absent';
+  // A directory that was only looked through (a path component, a search-path entry) is
+  // unchanged as long as it is still a directory: its mtime moves with every file created in
+  // it (think /tmp). Only a directory that was listed depends on its entries.
+  if (s.kind === 'dir' && op !== 'list') return 'dir';
+  return `${s.kind}:${s.size}:${s.mtimeMs}:${s.ino}:${s.mode}`;
 }
+
+const look = (fs: HostFs, op: Op, path: string): Observation => signature(op, op === 'lstat' ? fs.lstat(path) : fs.stat(path));
 
 /** A HostFs that remembers every path it was asked about. */
 export class RecordingHostFs implements HostFs {
@@ -23,17 +31,17 @@ export class RecordingHostFs implements HostFs {
 
   private note(op: Op, path: string): void {
     const key = `${op}\0${path}`;
-    if (!this.seen.has(key)) this.seen.set(key, signature(op === 'stat' ? this.inner.stat(path) : this.inner.lstat(path)));
+    if (!this.seen.has(key)) this.seen.set(key, look(this.inner, op, path));
   }
 
   lstat(path: string): HostStat | undefined {
     const s = this.inner.lstat(path);
-    this.seen.set(`lstat\0${path}`, signature(s));
+    this.seen.set(`lstat\0${path}`, signature('lstat', s));
     return s;
   }
   stat(path: string): HostStat | undefined {
     const s = this.inner.stat(path);
-    this.seen.set(`stat\0${path}`, signature(s));
+    this.seen.set(`stat\0${path}`, signature('stat', s));
     return s;
   }
   readlink(path: string): string {
@@ -41,7 +49,7 @@ export class RecordingHostFs implements HostFs {
     return this.inner.readlink(path);
   }
   readdir(path: string): string[] {
-    this.note('stat', path); // a directory's mtime changes when entries come or go
+    this.note('list', path);
     return this.inner.readdir(path);
   }
   readRange(path: string, offset: number, length: number): Buffer {
@@ -71,8 +79,7 @@ export class RecordingHostFs implements HostFs {
 /** The first recorded observation that no longer holds, or undefined when all do. */
 export function firstChange(fs: HostFs, observations: Array<[string, string, Observation]>): string | undefined {
   for (const [op, path, before] of observations) {
-    const now = signature(op === 'stat' ? fs.stat(path) : fs.lstat(path));
-    if (now !== before) return path;
+    if (look(fs, op as Op, path) !== before) return path;
   }
   return undefined;
 }
