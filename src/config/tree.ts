@@ -44,7 +44,7 @@ export interface ConvertProblem {
  * Aliases are expanded, so a few lines can stand for billions of values ("billion laughs").
  * No real configuration comes near this many values; past it, conversion stops.
  */
-export const MAX_NODES = 250_000;
+export const MAX_NODES = 100_000;
 /** Lists and maps nested deeper than this are refused (the tree is walked recursively). */
 export const MAX_DEPTH = 500;
 
@@ -59,15 +59,28 @@ export function fromYaml(
   let budget = MAX_NODES;
   let depth = 0;
   let tooDeep = false;
+  const resolved = new Map<object, YamlNode | null>();
+  const expanding: Pos[] = [];
+  // An aliased value is converted once per use but sits at one place: compute that once.
+  const positions = new Map<YamlNode, Pos>();
   const posOf = (n: YamlNode | null | undefined, fallback: number): Pos => {
     const r = n?.range;
-    return r ? texts.pos(file, r[0], r[1]) : texts.pos(file, fallback, fallback);
+    if (!n || !r) return texts.pos(file, fallback, fallback);
+    let p = positions.get(n);
+    if (!p) positions.set(n, (p = texts.pos(file, r[0], r[1])));
+    return p;
   };
   const convert = (n: unknown, fallback: number): PNode => {
-    if (--budget === 0) problems.push({ message: `the document expands to more than ${MAX_NODES} values (through aliases?)`, pos: texts.pos(file, fallback, fallback) });
+    // reported at the outermost alias being expanded: the one that set the expansion off
+    if (--budget === 0) problems.push({ message: `the document expands to more than ${MAX_NODES} values (through aliases?)`, pos: expanding[0] ?? texts.pos(file, fallback, fallback) });
     if (budget <= 0) return { kind: 'scalar', value: null, raw: '', plain: true, pos: texts.pos(file, fallback, fallback) };
     if (isAlias(n)) {
-      const target = n.resolve(doc);
+      // resolve() searches the document for the anchor: once per alias is enough
+      let target = resolved.get(n);
+      if (target === undefined) {
+        target = n.resolve(doc) ?? null;
+        resolved.set(n, target);
+      }
       if (!target) {
         const pos = posOf(n, fallback);
         problems.push({ message: `unknown alias "*${n.source}"`, pos });
@@ -78,7 +91,12 @@ export function fromYaml(
         problems.push({ message: `alias "*${n.source}" refers to a value that contains it`, pos });
         return { kind: 'scalar', value: null, raw: '', plain: true, pos };
       }
-      return convert(target, n.range?.[0] ?? fallback);
+      expanding.push(posOf(n, fallback));
+      try {
+        return convert(target, n.range?.[0] ?? fallback);
+      } finally {
+        expanding.pop();
+      }
     }
     if ((isMap(n) || isSeq(n)) && depth >= MAX_DEPTH) {
       const pos = posOf(n, fallback);

