@@ -1,0 +1,168 @@
+// `osv resolve` end to end (the command module on a commander program, in this process):
+// manifest_from_host.sh's format and modes, --json, --explain, -w, and its errors.
+
+import { Command } from 'commander';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { command } from '../../src/cli/commands/resolve.js';
+import { reportFailure } from '../../src/cli/render.js';
+import * as C from '../../src/elf/constants.js';
+import { craftElf } from '../elf/craft.js';
+
+const LIB = '/lib/x86_64-linux-gnu';
+const present = ['/usr/bin/ls', `${LIB}/libselinux.so.1`, `${LIB}/libssl.so.3`, `${LIB}/libz.so.1`].every(existsSync);
+if (!present) console.warn('skipped: this machine lacks ls, libselinux, libssl or libz in the places this test expects');
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run `osv resolve ...` through commander in this process, capturing its output. */
+async function osv(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const program = new Command('osv').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  command.register(program);
+  let out = '';
+  let err = '';
+  const w1 = process.stdout.write.bind(process.stdout);
+  const w2 = process.stderr.write.bind(process.stderr);
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  let code = 0;
+  try {
+    await program.parseAsync(['resolve', ...args], { from: 'user' });
+  } catch (e) {
+    code = reportFailure(e, args.includes('--json'));
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+    for (const k of Object.keys(env)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  return { code, out, err };
+}
+
+describe.runIf(present)('osv resolve', () => {
+  let tmp = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'osv-resolve-cli-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('prints manifest_from_host.sh’s format, with the PIE label and libselinux kept', async () => {
+    const r = await osv(['/usr/bin/ls']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        '# (PIE) Position Independent Executable',
+        '/ls: /usr/bin/ls',
+        '# --------------------',
+        '# Dependencies        ',
+        '# --------------------',
+        `/usr/lib/libpcre2-8.so.0: ${LIB}/libpcre2-8.so.0`,
+        `/usr/lib/libselinux.so.1: ${LIB}/libselinux.so.1`,
+        '# --------------------',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('lists the kernel libraries too with --no-kernel-filter', async () => {
+    const r = await osv(['--no-kernel-filter', '/usr/bin/ls']);
+    expect(r.out).toContain(`/usr/lib/libc.so.6: ${LIB}/libc.so.6\n`);
+    expect(r.out).toContain('/usr/lib/ld-linux-x86-64.so.2: /lib64/ld-linux-x86-64.so.2\n');
+  });
+
+  it('-l finds a library by soname; -i makes a missing one silent', async () => {
+    const r = await osv(['-l', 'libssl.so.3']);
+    expect(r.out.split('\n').slice(0, 2)).toEqual(['# Shared library', `/usr/lib/libssl.so.3: ${LIB}/libssl.so.3`]);
+    expect(r.out).toContain(`/usr/lib/libcrypto.so.3: ${LIB}/libcrypto.so.3`);
+    const none = await osv(['-l', '-i', 'libosv-none.so.1']);
+    expect(none).toEqual({ code: 0, out: '', err: '' });
+    const fail = await osv(['-l', 'libosv-none.so.1']);
+    expect(fail.code).toBe(1);
+    expect(fail.err).toContain('could not find the library libosv-none.so.1');
+    expect(fail.err).toContain(`tried ${LIB}/libosv-none.so.1`);
+  });
+
+  it('--json carries the closure with provenance', async () => {
+    const r = await osv(['--json', '/usr/bin/ls']);
+    const j = JSON.parse(r.out) as { ok: boolean; mode: string; closure: { objects: Array<{ soname: string; rule: string; chain: string[]; providedByKernel: boolean }> } };
+    expect(j.ok).toBe(true);
+    expect(j.mode).toBe('file');
+    const pcre = j.closure.objects.find((o) => o.soname === 'libpcre2-8.so.0')!;
+    expect(pcre).toMatchObject({ rule: 'ld.so.cache', chain: ['ls', 'libselinux.so.1'], providedByKernel: false });
+    expect(j.closure.objects.find((o) => o.soname === 'libc.so.6')!.providedByKernel).toBe(true);
+  });
+
+  it('--explain shows the tree, the rule and the kernel libraries', async () => {
+    const r = await osv(['--explain', '/usr/bin/ls']);
+    expect(r.out).toMatch(/^ls => \/usr\/bin\/ls \[PIE, by path\] interpreter \/lib64\/ld-linux-x86-64.so.2\n/);
+    expect(r.out).toMatch(/├─ libselinux\.so\.1 => .*\[ld\.so\.cache\]/);
+    expect(r.out).toMatch(/│  ├─ libpcre2-8\.so\.0 => /);
+    expect(r.out).toMatch(/libc\.so\.6 => .*provided by the OSv kernel, not shipped/);
+    expect(r.out).toContain('2 libraries to ship, 2 provided by the OSv kernel, 0 missing');
+  });
+
+  it('directory mode: the ** line, -R, and with -r the libraries its .so files need', async () => {
+    const dir = join(tmp, 'app');
+    mkdirSync(join(dir, 'lib'), { recursive: true });
+    copyFileSync(`${LIB}/libssl.so.3`, join(dir, 'lib', 'libssl.so.3'));
+    writeFileSync(join(dir, 'lib', 'notes.so.txt'), 'not a library');
+    expect((await osv([dir])).out).toBe(`/**: ${dir}/**\n`);
+    expect((await osv(['-R', dir, 'lib'])).out).toBe(`${dir}/lib/**: ${dir}/lib/**\n`);
+    const r = await osv(['-r', dir]);
+    expect(r.out.split('\n')).toEqual([`/**: ${dir}/**`, '# --------------------', '# Dependencies        ', '# --------------------', `/usr/lib/libcrypto.so.3: ${LIB}/libcrypto.so.3`, '# --------------------', '']);
+  });
+
+  it('-w writes .osv/append.manifest and append_cmdline in the current directory', async () => {
+    const cwd = process.cwd();
+    process.chdir(tmp);
+    try {
+      const r = await osv(['-w', '/usr/bin/ls']);
+      expect(readFileSync(join(tmp, '.osv', 'append.manifest'), 'utf8')).toBe(r.out);
+      expect(readFileSync(join(tmp, '.osv', 'append_cmdline'), 'utf8')).toBe('/ls --help\n');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('refuses a static executable, a non-ELF file and a script found on PATH, with hints', async () => {
+    const stat = join(tmp, 'static');
+    writeFileSync(stat, craftElf({ cls: 64, le: true, type: C.ET_EXEC }));
+    const s = await osv([stat]);
+    expect(s.code).toBe(1);
+    expect(s.err).toContain(`${stat} is a statically linked executable`);
+    const txt = await osv(['/etc/hostname']);
+    expect(txt.code).toBe(1);
+    expect(txt.err).toContain('not an ELF file');
+    const bin = join(tmp, 'shims');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'ls'), '#!/bin/sh\nexec /usr/bin/ls "$@"\n');
+    chmodSync(join(bin, 'ls'), 0o755);
+    const shim = await osv(['ls'], { PATH: `${bin}:/usr/bin` });
+    expect(shim.code).toBe(1);
+    expect(shim.err).toContain(`${bin}/ls (found on PATH for ls) is not an ELF program`);
+    expect(shim.err).toContain('osv resolve /usr/bin/ls');
+    const json = await osv(['--json', '/etc/hostname']);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: false, errors: [{ code: 'elf.bad-magic' }] });
+  });
+
+  it('a missing library is an error listing the chain and every path tried', async () => {
+    const lib = join(tmp, 'libneeds.so');
+    writeFileSync(lib, craftElf({ cls: 64, le: true, soname: 'libneeds.so', needed: ['libosv-absent.so.7'] }));
+    const r = await osv([lib]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('a library is missing: libosv-absent.so.7');
+    expect(r.err).toContain('libosv-absent.so.7, needed by libneeds.so; tried:');
+    expect(r.err).toContain(`${LIB}/libosv-absent.so.7`);
+    const opt = await osv(['--optional', 'libosv-absent.so.7', lib]);
+    expect(opt.code).toBe(0);
+    expect(opt.err).toContain('note: optional library libosv-absent.so.7 not found');
+  });
+});
