@@ -75,6 +75,8 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
   const warnings = [...p.warnings, ...w.value.warnings];
   if (file !== undefined && inlineDir !== undefined) {
     try {
+      // Like a shell redirection: the directory must exist (only FILE.files/ is created).
+      if (!fs.statSync(path.dirname(file), { throwIfNoEntry: false })?.isDirectory()) throw new Error(`ENOENT: ${path.dirname(file)} is not a directory`);
       fs.rmSync(inlineDir, { recursive: true, force: true });
       for (const f of w.value.inline) {
         fs.mkdirSync(path.dirname(f.host), { recursive: true });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,11 @@ describe('reading OSv manifests', () => {
 
   it('a later file replaces a directory and its subtree', () => {
     expect(brief(ok('/t/**: files/**\n/t: files/a.txt').entries)).toEqual([['/t', 'file', `${d}/files/a.txt`]]);
+  });
+
+  it('a FIFO cannot go into an image', () => {
+    execFileSync('mkfifo', [join(d, 'pipe')]);
+    expect(failures('/p: pipe')).toEqual([`m.manifest:1: host path ${d}/pipe is not a regular file or directory`]);
   });
 
   it('a symlink loop never "exists" for OSv: it is kept as a link', () => {

@@ -88,6 +88,12 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(existsSync(`${out}.files/etc/hosts`)).toBe(true);
   });
 
+  it('manifest -o into a missing directory is a clear error', () => {
+    const r = run(p.dir, 'manifest', '-o', join(t.path, 'no', 'such', 'dir', 'm'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error: cannot write \S+\/no\/such\/dir\/m: ENOENT/m);
+  });
+
   it('manifest to stdout shows generated files as comments', () => {
     const r = run(p.dir, 'manifest');
     expect(r.code).toBe(0);

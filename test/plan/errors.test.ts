@@ -1,9 +1,11 @@
 // Every planner error, each with its message: bad input must read as a clear sentence.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderError } from '../../src/cli/render.js';
 import type { OsvError } from '../../src/diagnostics/error.js';
+import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
 import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { buildProject, type Project } from './fixture.js';
@@ -185,6 +187,36 @@ describe('planner errors', () => {
       const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
       expect(p.entries.find((e) => e.guest === '/t/dangling')).toMatchObject({ kind: 'symlink', target: 'nowhere' });
       expect(p.warnings).toEqual([`${t2.path}/dangling -> nowhere points to nothing (${t2.path}/nowhere is missing); kept as a dangling symlink at /t/dangling`]);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a FIFO as a files source is an error; inside a tree it is skipped with a warning', () => {
+    const t2 = tempDir();
+    try {
+      execFileSync('mkfifo', [join(t2.path, 'pipe')]);
+      writeFiles(t2.path, { 'ok.txt': 'ok' });
+      const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'pipe'), '/pipe')] });
+      expect(e?.code).toBe('plan.not-a-file');
+      expect(e?.message).toBe(`files[0]: ${t2.path}/pipe is not a regular file or directory`);
+      const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
+      expect(p.entries.filter((x) => x.guest.startsWith('/t/')).map((x) => x.guest)).toEqual(['/t/ok.txt']);
+      expect(p.warnings).toEqual([`skipped ${t2.path}/pipe: a socket, device or FIFO cannot be stored in an image`]);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a directory that cannot be read', () => {
+    const t2 = tempDir();
+    try {
+      writeFiles(t2.path, { 'locked/x': 'x' });
+      // As root nothing is unreadable: a HostFs that refuses one directory stands in for chmod 000.
+      const fs: HostFs = { ...nodeHostFs, readdir: (path) => { if (path.endsWith('/locked')) throw new Error('EACCES: permission denied'); return nodeHostFs.readdir(path); } };
+      const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] }, { fs });
+      expect(e?.code).toBe('plan.unreadable');
+      expect(e?.message).toBe(`cannot read directory ${t2.path}/locked: EACCES: permission denied`);
     } finally {
       t2.cleanup();
     }
