@@ -3,7 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode } from '../diagnostics/error.js';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { reportFailure } from './render.js';
 import type { CommandModule } from './command.js';
 
@@ -32,8 +32,18 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('osv')
     .description('Build and run OSv unikernel images from a declarative osv.yaml')
     .version(pkg.version, '-V, --version')
+    .option('-C, --dir <dir>', 'run as if osv was started in <dir> (like make -C and git -C)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  program.hook('preAction', (cmd) => {
+    const dir = cmd.opts<{ dir?: string }>().dir;
+    if (!dir) return;
+    try {
+      process.chdir(dir);
+    } catch (e) {
+      throw new OsvError({ code: 'cli.bad-dir', message: `-C ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, exitCode: ExitCode.usage });
+    }
+  });
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const load of commands) (await load()).register(program);
   try {
