@@ -124,6 +124,25 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     expect(r.value.entries.map((e) => e.guest)).toEqual(expect.arrayContaining(['/app', '/usr/bin/ls']));
   });
 
+  it('places libraries: dest with a .so name is the path, otherwise the directory; globs go in dest', () => {
+    const r = plan(
+      makeConfig({
+        dir: '/elsewhere',
+        cmd: ['/usr/bin/ls'],
+        libraries: [lib(p.plugin, { dest: '/opt/plugins' }), lib(p.libfoo, { dest: '/opt/libfoo-custom.so' }), lib(`${p.dir}/lib/lib*.so.1`, { dest: '/opt/all' })],
+      }),
+      { env },
+    );
+    if (!r.ok) throw r.error;
+    const hostAt = (g: string) => r.value.entries.find((e) => e.guest === g && e.kind === 'file');
+    expect(hostAt('/opt/plugins/plugin.so')).toMatchObject({ host: p.plugin });
+    expect(hostAt('/opt/libfoo-custom.so')).toMatchObject({ host: p.libfoo });
+    expect(hostAt('/opt/all/libfoo.so.1')).toMatchObject({ host: p.libfoo, why: [{ kind: 'config', key: 'libraries[2]', detail: `matched ${p.libfoo}` }] });
+    expect(hostAt('/opt/all/libbar.so.1')).toMatchObject({ host: p.libbar });
+    // What they need still goes where OSv's loader looks: /usr/lib/<soname>.
+    expect(hostAt('/usr/lib/libbar.so.1')).toMatchObject({ host: p.libbar });
+  });
+
   it('ships /libenviron.so from the kernel bundle and honours its hiddenSymbols', () => {
     const r = plan(makeConfig({ dir: p.dir, cmd: [p.app] }), { env, kernel: { libenviron: p.libbar, sha256: 'x', origin: 'path', hiddenSymbols: true } });
     if (!r.ok) throw r.error;
