@@ -57,6 +57,12 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
     kernelSonames: kernelSonames(planned.arch ?? hostArch(), planned.hiddenSymbols ?? false),
   });
 
+  if (planned.sysroot) {
+    report.notes.push(
+      `${planned.file} takes files from the sysroot ${planned.sysroot}, but the program ran on this host: the paths above are this host's, and --write adds them as paths inside the sysroot`,
+    );
+  }
+
   let wrote: { file: string; added: number; mode: string } | undefined;
   if (opts.write && planned.file) {
     const text = fs.readFileSync(planned.file, 'utf8');

@@ -18,6 +18,8 @@ export interface Planned {
   problem?: string;
   arch?: Arch;
   hiddenSymbols?: boolean;
+  /** The configuration's sysroot, when it is not the host itself. */
+  sysroot?: string;
 }
 
 /** `explicit` is -c/--config (an error when missing); otherwise the configuration is discovered from cwd. */
@@ -34,7 +36,12 @@ export async function loadPlanned(explicit: string | undefined, cwd: string): Pr
     return { file, paths: EMPTY_PLAN, description: `an empty plan (${file} has errors)`, problem: `${file} does not load: ${first?.message ?? 'invalid'}; run osv validate` };
   }
   const planned = plan(config.value, { env: process.env });
-  const base = { file, arch: config.value.arch, hiddenSymbols: config.value.kernel.hiddenSymbols };
+  const base = {
+    file,
+    arch: config.value.arch,
+    hiddenSymbols: config.value.kernel.hiddenSymbols,
+    ...(config.value.sysroot !== '/' ? { sysroot: config.value.sysroot } : {}),
+  };
   if (!planned.ok) {
     const first = planned.error.errors[0];
     return { ...base, paths: EMPTY_PLAN, description: `an empty plan (${file} does not plan)`, problem: `${file} does not plan: ${first?.message ?? 'error'}; run osv plan` };
