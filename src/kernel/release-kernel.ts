@@ -98,7 +98,9 @@ function verifyAgainstLock(c: CachedKernel, lock: KernelLock, projectDir: string
       code: 'kernel.lock-mismatch',
       message: `the cached OSv kernel ${lock.version} is not the one ${lockPath(projectDir)} pins; refusing to use it`,
       details: problems,
-      hint: `fetch the pinned kernel again with \`osv kernel rm ${lock.version} && osv kernel pull ${lock.version}\`, or, if the new kernel is intended, delete the "kernel" entry of osv.lock`,
+      hint:
+        `to go back to the pinned kernel: \`osv kernel rm ${lock.version}\` and build again (downloads ${lock.repo} ${lock.tag} and checks it against osv.lock); ` +
+        `to move the project to a new kernel on purpose: \`osv kernel pull ${lock.version}\` (re-pins osv.lock)`,
       exitCode: ExitCode.invalidInput,
     }),
   );

@@ -178,6 +178,12 @@ describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
     expect(r.value).toMatchObject({ version: 'latest', tag: 'v9.9.9', hiddenSymbols: true });
     const lock = JSON.parse(fs.readFileSync(join(project, 'osv.lock'), 'utf8'));
     expect(lock.kernel).toMatchObject({ version: 'latest', tag: 'v9.9.9', files: { elf: { asset: 'loader-hidden.elf.x86_64.gz' } } });
+    // With the cache gone, the pinned tag is fetched, not whatever "latest" is now.
+    fs.rmSync(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels'), { recursive: true });
+    const before = fake.requests.length;
+    const again = await resolveKernel({ kernel: { version: 'latest', hiddenSymbols: true }, arch: 'x86_64', dir: project }, env);
+    expect(again.ok).toBe(true);
+    expect(fake.requests[before]).toBe('/repos/cloudius-systems/osv/releases/tags/v9.9.9');
   });
 
   it('without network, says which assets to fetch from where and where to put them; files put there are used', async () => {
