@@ -50,8 +50,8 @@ export interface ResolvedObject {
   path: string;
   /**
    * The real host file after following symlinks within the sysroot (absolute host path).
-   * Empty ('') only for a kernel-provided library that the sysroot does not have (then
-   * `path` is '' too): it is listed for explanations and never read.
+   * Empty ('') only for a kernel-provided library that the sysroot does not have (`rule`
+   * is then 'kernel'): it is listed for explanations and never read.
    */
   hostPath: string;
   kind: ElfKind;
