@@ -4,18 +4,9 @@
 import type { KernelBundle } from '../kernel/types.js';
 import { provenanceChain, shortProvenance } from './provenance.js';
 import type { Plan, PlanEntry, Provenance } from './types.js';
+import { formatBytes } from '../units.js';
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
 
 /** The declaration a tree or glob member came from (config/module key), or undefined. */
 function declaration(e: PlanEntry): string | undefined {

@@ -16,6 +16,7 @@ import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { progressReporter, type Reporter } from './report.js';
+import { formatBytes } from '../units.js';
 
 export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
 export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<CheckReport, OsvError>;
@@ -241,14 +242,4 @@ const rel = (dir: string, p: string): string => {
   return r.startsWith('..') ? p : r;
 };
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
