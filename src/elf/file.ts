@@ -75,7 +75,8 @@ export const LIMITS = {
   maxSections: 1 << 20,
 } as const;
 
-const HEAD_BYTES = 4096;
+/** The first read: the ELF header and, for most files, all program headers. */
+const HEAD_BYTES = 1024;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Reads integers of one class and byte order from a buffer. */
@@ -446,9 +447,13 @@ export function cString(table: Buffer, idx: number, f: ElfFile, tableOff: number
 }
 
 /**
- * A string table read on demand in 4 KiB blocks: a large library's dynamic string table can
- * be megabytes, and resolving needs only a handful of its strings.
+ * A string table read on demand in blocks: a large library's dynamic string table can be
+ * megabytes, and resolving needs only a handful of its strings. Blocks (and the first read
+ * of a file) stay under half of Node's 8 KiB buffer pool, so they are pool slices, not
+ * separate allocations.
  */
+const BLOCK = 2048;
+
 class StringTable {
   private readonly blocks = new Map<number, Buffer>();
   constructor(
@@ -467,16 +472,16 @@ class StringTable {
     const parts: Buffer[] = [];
     let pos = start;
     for (;;) {
-      const bi = Math.floor(pos / 4096);
+      const bi = Math.floor(pos / BLOCK);
       const block = this.block(bi);
-      const from = pos - bi * 4096;
+      const from = pos - bi * BLOCK;
       const nul = block.indexOf(0, from);
       if (nul >= 0) {
         parts.push(block.subarray(from, nul));
         break;
       }
       parts.push(block.subarray(from));
-      pos = (bi + 1) * 4096;
+      pos = (bi + 1) * BLOCK;
       if (pos >= this.size) throw this.f.fail('elf.bad-string', this.off + start, `string in ${this.what} is not NUL-terminated`);
       if (pos - start > this.maxLen) throw this.f.fail('elf.bad-string', this.off + start, `string in ${this.what} is longer than ${this.maxLen} bytes`);
     }
@@ -486,8 +491,8 @@ class StringTable {
   private block(i: number): Buffer {
     let b = this.blocks.get(i);
     if (!b) {
-      const start = i * 4096;
-      b = this.f.read(this.off + start, Math.min(4096, this.size - start), this.what);
+      const start = i * BLOCK;
+      b = this.f.read(this.off + start, Math.min(BLOCK, this.size - start), this.what);
       this.blocks.set(i, b);
     }
     return b;
