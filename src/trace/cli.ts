@@ -7,7 +7,7 @@ import { kernelSonames } from '../resolve/kernel-libraries.js';
 import type { Arch } from '../config/types.js';
 import type { TraceCliOptions } from '../cli/commands/trace.js';
 import { REASONS } from './classify.js';
-import { trace, EMPTY_PLAN, type PlannedPaths, type TraceReport } from './index.js';
+import { trace, type TraceReport } from './index.js';
 import { renderReport } from './render.js';
 import { addToConfig, type WriteGroup } from './write.js';
 import { loadPlanned } from './config-plan.js';
@@ -85,5 +85,3 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
   }
 }
 
-export type { PlannedPaths };
-export { EMPTY_PLAN };
