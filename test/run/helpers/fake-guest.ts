@@ -125,7 +125,7 @@ msg: .incbin "${name}.txt"
  */
 export function replayParts(transcript: string): { head: string; tail: string; echo: boolean } {
   const lines = transcript
-    .replace(/^[\s\S]*?Booting from ROM\.\./, '')
+    .replace(/^[\s\S]*?Booting from ROM\.+/, '')
     .split(/\r?\n/)
     .filter((l) => !l.startsWith('qemu-system-'));
   const at = lines.findIndex((l) => l.startsWith('Cmdline: '));

@@ -1,0 +1,69 @@
+// Shared by the `osv run` CLI tests: the built CLI, tiny guests, and process inspection.
+
+import { type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { which } from '../../../src/run/binaries.js';
+import { buildFakeKernel, hasGcc, tempDir } from './fake-guest.js';
+
+export const OSV = join(import.meta.dirname, '..', '..', '..', 'bin', 'osv.js');
+export const qemu = which('qemu-system-x86_64');
+export const canRun = Boolean(qemu) && hasGcc;
+
+export interface CliFixture {
+  dir: string;
+  /** A guest that prints "Hello from C code" and powers off. */
+  hello: string;
+  /** A guest that prints "waiting" and halts. */
+  hang: string;
+  disk: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function cliFixture(): CliFixture {
+  const dir = tempDir();
+  const hello = buildFakeKernel(dir, 'hello', { head: 'OSv v0.57.0 (fake)\n', echo: true, tail: 'Hello from C code\n', end: 'reset' });
+  const hang = buildFakeKernel(dir, 'hang', { head: 'OSv v0.57.0 (fake)\n', echo: true, tail: 'waiting\n', end: 'halt' });
+  const disk = join(dir, 'app.img');
+  writeFileSync(disk, Buffer.alloc(1024 * 1024));
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
+  delete env['OSV_KERNEL'];
+  return { dir, hello, hang, disk, env };
+}
+
+/** Processes whose parent is `ppid` and whose name starts with `prefix`. */
+export function childrenOf(ppid: number, prefix: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppidOf = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidOf === ppid && comm.startsWith(prefix)) pids.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+export async function waitFor<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const exited = (c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> =>
+  new Promise((res) => c.on('close', (code, signal) => res({ code, signal })));
+
+export function collect(c: ChildProcess): { out: string; err: string } {
+  const o = { out: '', err: '' };
+  c.stdout!.on('data', (d: Buffer) => (o.out += d.toString()));
+  c.stderr!.on('data', (d: Buffer) => (o.err += d.toString()));
+  return o;
+}
