@@ -17,6 +17,9 @@ export const DT_RELENT = 19;
 export const DT_PLTREL = 20;
 export const DT_JMPREL = 23;
 export const DT_BIND_NOW = 24;
+/** How many RELATIVE relocations open DT_RELA / DT_REL (linkers sort them first). */
+export const DT_RELACOUNT = 0x6ffffff9;
+export const DT_RELCOUNT = 0x6ffffffa;
 /** DT_FLAGS bit: bind every symbol at load time. */
 export const DF_BIND_NOW = 0x8;
 
@@ -58,9 +61,11 @@ export interface DynRelocation {
 /** How a relocation type binds its symbol, independent of the architecture. */
 export type RelocationClass = 'plt' | 'data' | 'copy' | 'tls' | 'none';
 
+const { EM_X86_64, EM_AARCH64 } = C;
+
 /** Classify a relocation type of this machine (EM_X86_64 or EM_AARCH64; others: 'data'). */
 export function relocationClass(machine: number, type: number): RelocationClass {
-  if (machine === C.EM_X86_64) {
+  if (machine === EM_X86_64) {
     switch (type) {
       case R_X86_64_JUMP_SLOT:
         return 'plt';
@@ -79,7 +84,7 @@ export function relocationClass(machine: number, type: number): RelocationClass 
         return 'data';
     }
   }
-  if (machine === C.EM_AARCH64) {
+  if (machine === EM_AARCH64) {
     switch (type) {
       case R_AARCH64_JUMP_SLOT:
         return 'plt';
@@ -113,6 +118,24 @@ interface Table {
  * `symbolsOnly` leaves out entries without a symbol (most of a PIE's are RELATIVE).
  */
 export function dynamicRelocations(f: ElfFile, opts: { symbolsOnly?: boolean } = {}): DynRelocation[] {
+  const out: DynRelocation[] = [];
+  const d = f.decoder;
+  forEachRelocation(
+    f,
+    (symbol, type, plt, buf, at) => {
+      if (!opts.symbolsOnly || symbol !== 0) out.push({ offset: d.word(buf, at), type, symbol, plt });
+    },
+    opts,
+  );
+  return out;
+}
+
+/**
+ * The same entries, one call each, without allocating: for readers that only tally them.
+ * `buf` and `at` locate the entry (r_offset is its first word). `symbolsOnly` may skip, unread,
+ * the RELATIVE entries DT_RELACOUNT says open the table (a large library has tens of thousands).
+ */
+export function forEachRelocation(f: ElfFile, visit: (symbol: number, type: number, plt: boolean, buf: Buffer, at: number) => void, opts: { symbolsOnly?: boolean } = {}): void {
   const one = (tag: number): bigint | undefined => f.dynValues(tag)[0];
   const table = (addrTag: number, sizeTag: number, rela: boolean, what: string): Table | undefined => {
     const addr = one(addrTag);
@@ -122,22 +145,27 @@ export function dynamicRelocations(f: ElfFile, opts: { symbolsOnly?: boolean } =
     if (size > BigInt(f.size - off)) throw f.fail('elf.truncated', off, `${what} (${size} bytes) extends past end of file (${f.size} bytes)`);
     return { off, size: Number(size), rela };
   };
-  const general = table(DT_RELA, DT_RELASZ, true, 'DT_RELA') ?? table(DT_REL, DT_RELSZ, false, 'DT_REL');
+  let general = table(DT_RELA, DT_RELASZ, true, 'DT_RELA') ?? table(DT_REL, DT_RELSZ, false, 'DT_REL');
   const pltRela = (one(DT_PLTREL) ?? BigInt(DT_RELA)) === BigInt(DT_RELA);
   const plt = table(DT_JMPREL, DT_PLTRELSZ, pltRela, 'DT_JMPREL');
+  if (general && opts.symbolsOnly) {
+    const relative = Number(one(general.rela ? DT_RELACOUNT : DT_RELCOUNT) ?? 0n);
+    const skip = relative * (f.decoder.is64 ? 8 : 4) * (general.rela ? 3 : 2);
+    if (skip > 0 && skip <= general.size && (!plt || plt.off >= general.off + skip || plt.off + plt.size <= general.off)) {
+      general = { off: general.off + skip, size: general.size - skip, rela: general.rela };
+    }
+  }
 
-  const out: DynRelocation[] = [];
   if (general) {
     if (plt && plt.off >= general.off && plt.off + plt.size <= general.off + general.size) {
-      read(f, { off: general.off, size: plt.off - general.off, rela: general.rela }, false, out, opts.symbolsOnly);
-      read(f, { off: plt.off + plt.size, size: general.off + general.size - plt.off - plt.size, rela: general.rela }, false, out, opts.symbolsOnly);
-    } else read(f, general, false, out, opts.symbolsOnly);
+      read(f, { off: general.off, size: plt.off - general.off, rela: general.rela }, false, visit);
+      read(f, { off: plt.off + plt.size, size: general.off + general.size - plt.off - plt.size, rela: general.rela }, false, visit);
+    } else read(f, general, false, visit);
   }
-  if (plt) read(f, plt, true, out, opts.symbolsOnly);
-  return out;
+  if (plt) read(f, plt, true, visit);
 }
 
-function read(f: ElfFile, t: Table, plt: boolean, out: DynRelocation[], symbolsOnly = false): void {
+function read(f: ElfFile, t: Table, plt: boolean, visit: (symbol: number, type: number, plt: boolean, buf: Buffer, at: number) => void): void {
   if (t.size <= 0) return;
   const d = f.decoder;
   const ent = (d.is64 ? 8 : 4) * (t.rela ? 3 : 2);
@@ -149,18 +177,11 @@ function read(f: ElfFile, t: Table, plt: boolean, out: DynRelocation[], symbolsO
   const loAt = d.le ? 8 : 12;
   for (let i = 0; i < n; i++) {
     const o = i * ent;
-    let symbol: number;
-    let type: number;
-    if (d.is64) {
-      symbol = d.u32(buf, o + hiAt);
-      type = d.u32(buf, o + loAt);
-    } else {
+    if (d.is64) visit(d.u32(buf, o + hiAt), d.u32(buf, o + loAt), plt, buf, o);
+    else {
       const info = d.u32(buf, o + 4);
-      symbol = info >>> 8;
-      type = info & 0xff;
+      visit(info >>> 8, info & 0xff, plt, buf, o);
     }
-    if (symbolsOnly && symbol === 0) continue;
-    out.push({ offset: d.word(buf, o), type, symbol, plt });
   }
 }
 
