@@ -46,7 +46,9 @@ export function buildKey(k: KeyInput): string {
     configJson(k.config),
     ...k.configTexts,
     k.kernel.sha256,
-    k.kernel.libenviron ?? '',
+    // A bootable image embeds loader.img; libenviron.so is shipped: both are inputs too.
+    k.kernel.sha256s?.img ?? k.kernel.img ?? '',
+    k.kernel.sha256s?.libenviron ?? k.kernel.libenviron ?? '',
     k.run,
     k.output,
     k.format,

@@ -163,7 +163,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           outPath: image,
           layout: output,
           format,
-          fs: kind === 'ext' ? { kind: 'ext', entries: plan.entries, ...(config.image.size ? { sizeBytes: config.image.size } : {}) } : { kind: 'rofs', entries: plan.entries },
+          fs: kind === 'ext' ? { kind: 'ext', entries: plan.entries, ...(config.image.size ? { freeBytes: config.image.size } : {}) } : { kind: 'rofs', entries: plan.entries },
           cmdline: plan.run.cmdline,
           ...(c.kernel!.img ? { loaderImg: c.kernel!.img } : {}),
           onProgress: (done: number) => {
