@@ -33,7 +33,7 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   if (kernel?.elf !== undefined) {
     // Keyed by the ELF's own hash (a bundle's primary sha256 may be loader.img's).
     const sha256 = kernel.sha256s?.elf ?? kernel.sha256;
-    const r = loadKernelSymbols({ elf: kernel.elf, sha256 }, plan.arch, fs, options.cache ?? fileSymbolCache());
+    const r = loadKernelSymbols({ elf: kernel.elf, sha256 }, plan.arch, fs, options.cache ?? defaultCache());
     if (!r.ok) return r;
     ksyms = r.value.symbols;
     kinfo = { checked: true, sha256, symbols: ksyms.size, cached: r.value.cached };
@@ -50,10 +50,12 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   const loader = new Loader(objects, new GuestFs(plan.entries), sonames);
 
   const reports = new Map<ImageObject, ObjectReport>();
-  const checkGroup = (g: Group, role: (o: ImageObject) => LoadRole): void => {
+  const checkGroup = (g: Group, role: (o: ImageObject) => LoadRole, run?: string): void => {
     for (const o of g.order) {
       if (reports.has(o)) continue;
-      reports.set(o, checkObject(o, role(o), g, ksyms, sonames));
+      const r = checkObject(o, role(o), g, ksyms, sonames);
+      if (run !== undefined) r.run = run;
+      reports.set(o, r);
     }
   };
 
@@ -69,13 +71,13 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   if (main) checkGroup(main, (o) => (o === program ? 'program' : 'needed'));
 
   // Other runs' programs boot separately: their own groups.
-  const others: ImageObject[] = [];
+  const others = new Map<ImageObject, string>();
   for (const r of plan.runs) {
     if (r.name === plan.run.name) continue;
     const p = programOf(r.name);
-    if (p && p !== program && !others.includes(p)) others.push(p);
+    if (p && p !== program && !others.has(p)) others.set(p, r.name);
   }
-  for (const p of others) checkGroup(loader.load(p), () => 'other-program');
+  for (const [p, run] of others) checkGroup(loader.load(p), () => 'other-program', run);
 
   // Everything else is loaded at run time (dlopen) by the program. A library only another
   // such library needs is checked with it, not as a root of its own.
@@ -89,6 +91,10 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   const perObject = objects.map((o) => reports.get(o)!).filter((r) => r !== undefined);
   return ok(buildReport(perObject, objects, unreadable, kinfo));
 }
+
+/** The default cache, one per process (so repeated checks read its file once). */
+let processCache: SymbolCache | undefined;
+const defaultCache = (): SymbolCache => (processCache ??= fileSymbolCache());
 
 const isKernelName = (sonames: Set<string>, lib: string | undefined): boolean => lib !== undefined && sonames.has(lib);
 

@@ -12,7 +12,7 @@ import * as C from '../elf/constants.js';
 import { dynamicInfo } from '../elf/dynamic.js';
 import { isElfError, type ElfError } from '../elf/error.js';
 import { ElfFile } from '../elf/file.js';
-import type { HostFs } from '../hostfs.js';
+import type { HostFile, HostFs } from '../hostfs.js';
 import type { HostFileEntry, Plan, PlanEntry, Provenance } from '../plan/types.js';
 import { objectSymbols, type ObjectSymbols } from './object-symbols.js';
 
@@ -39,6 +39,7 @@ export interface Unreadable {
   reason: string;
 }
 
+const { ELFMAG } = C;
 const machineOf: Record<Arch, number> = { x86_64: C.EM_X86_64, aarch64: C.EM_AARCH64 };
 const SO_NAME = /\.so(\.[0-9][0-9.]*)?$|\.so$/;
 
@@ -56,9 +57,19 @@ export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; 
   const machine = machineOf[plan.arch];
   for (const e of plan.entries) {
     if (e.kind !== 'file' || e.content !== undefined || !candidate(e)) continue;
+    let handle: HostFile | undefined;
     let f: ElfFile | undefined;
     try {
-      f = ElfFile.open(fs, e.host);
+      try {
+        handle = fs.open(e.host);
+      } catch (x) {
+        unreadable.push({ guest: e.guest, host: e.host, reason: `cannot open: ${(x as NodeJS.ErrnoException).code ?? String(x)}` });
+        continue;
+      }
+      // Most candidates of a tree (scripts with an executable bit) are not ELF: tell by the
+      // magic, without the cost of an exception.
+      if (!handle.read(0, 4).equals(ELFMAG)) continue;
+      f = ElfFile.fromHandle(handle);
       if (f.header.machine !== machine || f.header.class !== C.ELFCLASS64) {
         unreadable.push({ guest: e.guest, host: e.host, reason: `a ${C.machineName(f.header.machine)} ${f.header.class === C.ELFCLASS64 ? '64' : '32'}-bit object, which an ${plan.arch} OSv cannot load` });
         continue;
@@ -87,7 +98,7 @@ export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; 
       if (ex.code === 'elf.truncated' && f === undefined && e.size < 64) continue; // a tiny file starting with \x7fELF
       unreadable.push({ guest: e.guest, host: e.host, reason: ex.message });
     } finally {
-      f?.close();
+      handle?.close();
     }
   }
   return { objects, unreadable };

@@ -4,7 +4,7 @@
 
 import type { ImageObject } from './image.js';
 import type { KernelSymbols } from './kernel-symbols.js';
-import type { DefVersion, Need } from './object-symbols.js';
+import { nameKey, type DefVersion, type Need } from './object-symbols.js';
 import { KERNEL, type Loaded } from './loader.js';
 import type { BindClass, Severity, SymbolKind } from './types.js';
 
@@ -29,14 +29,15 @@ export function matches(defs: readonly DefVersion[], version: string | undefined
 // Plain loops, no closures: this runs for every needed symbol of every object.
 export function lookup(need: Need, scope: readonly ImageObject[], kernel: KernelSymbols | undefined, self?: ImageObject): LookupResult {
   let offered: string[] | undefined;
+  const key = (need.key ??= nameKey(need.name));
   for (const o of scope) {
     if (o === self && need.bind === 'copy') continue; // the copy is filled from another object
-    const defs = o.symbols.defs.get(need.name);
+    const defs = o.symbols.defsOf(need.name, key);
     if (defs === undefined) continue;
     if (matches(defs, need.version)) return { status: 'found', by: o };
     offered = describe(offered, defs, o.soname);
   }
-  const kdefs = kernel?.defsOf(need.name);
+  const kdefs = kernel?.defsOf(need.name, key);
   if (kdefs !== undefined) {
     if (matches(kdefs, need.version)) return { status: 'found', by: KERNEL };
     offered = describe(offered, kdefs, 'kernel');

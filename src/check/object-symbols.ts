@@ -1,11 +1,12 @@
-// What one ELF object defines and needs, reduced to what the check compares: exported
-// definitions by name (with their GNU versions), and every undefined, non-weak symbol with the
-// strongest way the object binds it (COPY/TLS > load-time > PLT).
+// What one ELF object defines and needs, reduced to what the check compares: its exported
+// definitions, looked up by name through its own GNU hash table as a loader would (so a
+// library exporting 75,000 symbols costs nothing until asked), and every undefined, non-weak
+// symbol it needs with the strongest way it binds it (COPY/TLS > load-time > PLT).
 
 import * as C from '../elf/constants.js';
 import type { ElfFile } from '../elf/file.js';
-import { dynamicRelocations, relocationClass, type RelocationClass } from '../elf/relocations.js';
-import { dynamicSymbols } from '../elf/symbols.js';
+import { forEachRelocation, relocationClass, type RelocationClass } from '../elf/relocations.js';
+import { DynSymTable, gnuHash } from '../elf/symbol-table.js';
 import type { BindClass, SymbolKind } from './types.js';
 
 /** One exported definition's version: undefined = unversioned (or the base version). */
@@ -13,6 +14,23 @@ export interface DefVersion {
   version: string | undefined;
   /** A non-default version (name@V, not name@@V): binds only references to exactly V. */
   hidden: boolean;
+}
+
+/** A name as the lookups want it: its bytes and GNU hash, computed once per needed symbol. */
+export interface NameKey {
+  bytes: Buffer;
+  hash: number;
+}
+
+export const nameKey = (name: string): NameKey => {
+  const bytes = Buffer.from(name, 'utf8');
+  return { bytes, hash: gnuHash(bytes) };
+};
+
+/** Something that exports symbols: an object of the image, or the kernel. */
+export interface SymbolSource {
+  /** The exported definitions of `name`, or undefined when it exports none. */
+  defsOf(name: string, key: NameKey): readonly DefVersion[] | undefined;
 }
 
 /** An undefined, non-weak symbol the object needs. */
@@ -23,29 +41,30 @@ export interface Need {
   from?: string;
   kind: SymbolKind;
   bind: BindClass;
+  /** Its NameKey, computed on its first lookup. */
+  key?: NameKey;
 }
 
-export interface ObjectSymbols {
-  /** Exported definitions by name. Most names have one version. */
-  defs: Map<string, DefVersion[]>;
+export interface ObjectSymbols extends SymbolSource {
   needs: Need[];
 }
 
 const rank: Record<BindClass, number> = { none: 0, plt: 1, load: 2, tls: 3, copy: 4 };
-const COPY_RANK = rank.copy;
-// Locals, not namespace reads, in the loops below (they run for every symbol of every object).
-const { SHN_UNDEF, STB_WEAK, STB_LOCAL, ST_BIND, ST_TYPE } = C;
+const byRank: BindClass[] = ['none', 'plt', 'load', 'tls', 'copy'];
 const fromReloc: Record<RelocationClass, BindClass> = { plt: 'plt', data: 'load', copy: 'copy', tls: 'tls', none: 'none' };
+// Locals, not namespace reads, in the per-symbol loops below.
+const { SHN_UNDEF, STB_GLOBAL, STB_WEAK, STB_LOCAL, STB_GNU_UNIQUE, STV_DEFAULT, ST_BIND, ST_TYPE, ST_VISIBILITY, STT_FUNC, STT_GNU_IFUNC, STT_OBJECT, STT_TLS } = C;
+const STV_PROTECTED = 3;
 
 function kindOf(type: number): SymbolKind {
   switch (type) {
-    case C.STT_FUNC:
-    case C.STT_GNU_IFUNC:
+    case STT_FUNC:
+    case STT_GNU_IFUNC:
       return 'function';
-    case C.STT_OBJECT:
+    case STT_OBJECT:
     case 5: // STT_COMMON
       return 'data';
-    case C.STT_TLS:
+    case STT_TLS:
       return 'tls';
     default:
       return 'unknown';
@@ -53,51 +72,84 @@ function kindOf(type: number): SymbolKind {
 }
 
 /** A definition other objects can bind to: defined, global/weak/unique, not hidden/internal. */
-function exported(info: number, other: number, shndx: number): boolean {
-  if (shndx === SHN_UNDEF) return false;
-  const bind = C.ST_BIND(info);
-  if (bind !== C.STB_GLOBAL && bind !== C.STB_WEAK && bind !== C.STB_GNU_UNIQUE) return false;
-  const vis = C.ST_VISIBILITY(other);
-  return vis === C.STV_DEFAULT || vis === 3; // STV_PROTECTED
+export function exported(t: DynSymTable, i: number): boolean {
+  if (t.shndx(i) === SHN_UNDEF) return false;
+  const bind = ST_BIND(t.info(i));
+  if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) return false;
+  const vis = ST_VISIBILITY(t.other(i));
+  return vis === STV_DEFAULT || vis === STV_PROTECTED;
 }
 
-/** Read an object's definitions and needs; throws ElfError on a malformed file. */
+const UNVERSIONED_DEF: DefVersion = Object.freeze({ version: undefined, hidden: false });
+
+export function defVersion(t: DynSymTable, i: number): DefVersion {
+  return t.version(i) ?? UNVERSIONED_DEF;
+}
+
+/** Read an object's needs, and index its definitions; throws ElfError on a malformed file. */
 export function objectSymbols(f: ElfFile): ObjectSymbols {
-  const syms = dynamicSymbols(f);
-  const defs = new Map<string, DefVersion[]>();
-  // Symbol index i of .dynsym is syms[i - 1].
-  const bindOf = new Uint8Array(syms.length + 1);
-  for (const s of syms) {
-    if (s.shndx === SHN_UNDEF || s.name === '' || !exported(s.info, s.other, s.shndx)) continue;
-    const d: DefVersion = { version: s.version, hidden: s.hidden === true };
-    const list = defs.get(s.name);
-    if (list) list.push(d);
-    else defs.set(s.name, [d]);
-  }
-  const needs: Need[] = [];
+  const t = DynSymTable.open(f);
+  if (!t) return { needs: [], defsOf: () => undefined };
+
+  // Strongest binding per symbol index, from the relocations that name it.
+  const bindOf = new Uint8Array(t.count);
   const machine = f.header.machine;
-  for (const r of dynamicRelocations(f, { symbolsOnly: true })) {
-    if (r.symbol > syms.length) throw f.fail('elf.bad-header', 0, `a relocation names symbol ${r.symbol}, but .dynsym has ${syms.length + 1} entries`);
-    const b = fromReloc[relocationClass(machine, r.type)];
-    if (rank[b] > bindOf[r.symbol]!) bindOf[r.symbol] = rank[b];
-  }
-  const byRank: BindClass[] = ['none', 'plt', 'load', 'tls', 'copy'];
-  for (let i = 0; i < syms.length; i++) {
-    const s = syms[i]!;
-    if (s.name === '') continue;
-    const b = bindOf[i + 1]!;
-    if (s.shndx !== SHN_UNDEF) {
+  forEachRelocation(f, (symbol, type) => {
+    if (symbol === 0) return;
+    if (symbol >= t.count) throw f.fail('elf.bad-header', 0, `a relocation names symbol ${symbol}, but .dynsym has ${t.count} entries`);
+    const b = rank[fromReloc[relocationClass(machine, type)]];
+    if (b > bindOf[symbol]!) bindOf[symbol] = b;
+  }, { symbolsOnly: true });
+
+  const needs: Need[] = [];
+  for (let i = 1; i < t.count; i++) {
+    const b = bindOf[i]!;
+    if (t.shndx(i) !== SHN_UNDEF) {
       // A COPY relocation's symbol is defined here (the copy in .bss), but the loader fills it
       // from another object's definition: a need all the same.
-      if (b !== COPY_RANK) continue;
+      if (byRank[b] !== 'copy') continue;
     } else {
-      const bind = ST_BIND(s.info);
+      const bind = ST_BIND(t.info(i));
       if (bind === STB_WEAK || bind === STB_LOCAL) continue; // a weak reference may stay unbound
     }
-    const need: Need = { name: s.name, kind: kindOf(ST_TYPE(s.info)), bind: byRank[b]! };
-    if (s.version !== undefined) need.version = s.version;
-    if (s.library !== undefined) need.from = s.library;
+    const name = t.name(i);
+    if (name === '') continue;
+    const need: Need = { name, kind: kindOf(ST_TYPE(t.info(i))), bind: byRank[b]! };
+    const v = t.version(i);
+    if (v) {
+      need.version = v.version;
+      if (v.library !== undefined) need.from = v.library;
+    }
     needs.push(need);
   }
-  return { defs, needs };
+
+  if (t.hashed) {
+    return {
+      needs,
+      defsOf(_name, key) {
+        const hits = t.find(key.bytes, key.hash);
+        if (hits.length === 0) return undefined;
+        const defs = hits.filter((i) => exported(t, i)).map((i) => defVersion(t, i));
+        return defs.length > 0 ? defs : undefined;
+      },
+    };
+  }
+  // No GNU hash table (old or unusual linkers): index every exported name once, on first use.
+  let index: Map<string, DefVersion[]> | undefined;
+  return {
+    needs,
+    defsOf(name) {
+      if (!index) {
+        index = new Map();
+        for (let i = 1; i < t.count; i++) {
+          if (!exported(t, i)) continue;
+          const n = t.name(i);
+          const list = index.get(n);
+          if (list) list.push(defVersion(t, i));
+          else index.set(n, [defVersion(t, i)]);
+        }
+      }
+      return index.get(name);
+    },
+  };
 }

@@ -27,6 +27,16 @@ export function objectLabel(r: ObjectReport): string {
 
 const symbolText = (m: MissingSymbol): string => (m.version !== undefined ? `${m.name}@${m.version}` : m.name);
 
+/**
+ * Another run's program is in the image too, but it is not what this check is about: its
+ * errors are reported as warnings that say how to check it.
+ */
+function forOtherRun(r: ObjectReport, f: Finding): Finding {
+  if (r.role !== 'other-program') return f;
+  const how = r.run !== undefined ? `\`osv check --run ${r.run}\`` : 'a run whose program it is';
+  return { ...f, severity: 'warning', message: `${f.message} [not the selected run's program: ${how} checks it]` };
+}
+
 function objectFindings(r: ObjectReport): Finding[] {
   const out: Finding[] = [];
   const label = objectLabel(r);
@@ -101,7 +111,7 @@ function objectFindings(r: ObjectReport): Finding[] {
 }
 
 export function buildReport(perObject: ObjectReport[], objects: ImageObject[], unreadable: Unreadable[], kernel: KernelCheckInfo): CheckReport {
-  const findings: Finding[] = perObject.flatMap(objectFindings);
+  const findings: Finding[] = perObject.flatMap((r) => objectFindings(r).map((f) => forOtherRun(r, f)));
   const lacking = perObject.filter((r) => r.role === 'dlopen' && r.missingLibraries.length > 0);
   if (lacking.length > 0) {
     const libs = [...new Set(lacking.flatMap((r) => r.missingLibraries))];
@@ -115,10 +125,14 @@ export function buildReport(perObject: ObjectReport[], objects: ImageObject[], u
   }
   for (const u of unreadable) findings.push({ severity: 'warning', code: 'check.unreadable', object: u.guest, message: `${u.guest} (${u.host}) was not checked: ${u.reason}` });
 
-  const totals: CheckTotals = { objects: perObject.length, needs: 0, unchecked: 0, errors: 0, warnings: 0, missingFunctions: 0, missingData: 0, missingVersions: 0, missingLibraries: 0, stubCalls: 0 };
+  const totals: CheckTotals = { objects: perObject.length, needs: 0, unchecked: 0, errors: 0, warnings: 0, missingFunctions: 0, missingData: 0, missingVersions: 0, missingLibraries: 0, stubCalls: 0, otherRunObjects: 0 };
   for (const r of perObject) {
     totals.needs += r.needs;
     totals.unchecked += r.unchecked;
+    if (r.role === 'other-program') {
+      if (r.missing.length + r.missingLibraries.length > 0) totals.otherRunObjects++;
+      continue; // counted apart: see forOtherRun
+    }
     totals.stubCalls += r.stubs.length;
     for (const m of r.missing) {
       if (m.reason === 'version') totals.missingVersions++;
@@ -126,7 +140,7 @@ export function buildReport(perObject: ObjectReport[], objects: ImageObject[], u
       else totals.missingFunctions++;
     }
   }
-  totals.missingLibraries = new Set(perObject.flatMap((r) => r.missingLibraries)).size;
+  totals.missingLibraries = new Set(perObject.filter((r) => r.role !== 'other-program').flatMap((r) => r.missingLibraries)).size;
   if (!kernel.checked) {
     findings.push({
       severity: 'warning',
@@ -159,6 +173,7 @@ export function summaryLine(t: CheckTotals, kernel: KernelCheckInfo): string {
   if (t.missingVersions > 0) problems.push(`${plural(t.missingVersions, 'version mismatch', 'version mismatches')}`);
   if (t.missingFunctions > 0) problems.push(`${plural(t.missingFunctions, 'function')} OSv lacks (warnings: fail only if called)`);
   if (t.stubCalls > 0) problems.push(`${plural(t.stubCalls, 'stubbed call')}`);
+  if (t.otherRunObjects > 0) problems.push(`problems in ${plural(t.otherRunObjects, 'object')} of other runs' programs (check them with --run)`);
   const head = t.errors > 0 ? `symbols: ${plural(t.errors, 'error')}` : 'symbols: no errors';
   const n = (x: number): string => thousands(String(x));
   const scope = `${plural(t.objects, 'object')}, ${n(t.needs)} needed symbols`;

@@ -26,24 +26,33 @@ const isSha = (s: string): boolean => /^[0-9a-f]{64}$/.test(s);
 function valid(x: unknown, sha256: string): x is KernelExports {
   if (typeof x !== 'object' || x === null) return false;
   const o = x as Partial<KernelExports>;
-  return o.format === 1 && o.sha256 === sha256 && typeof o.machine === 'number' && Array.isArray(o.names) && typeof o.versioned === 'object' && o.versioned !== null;
+  return o.format === 2 && o.sha256 === sha256 && typeof o.machine === 'number' && typeof o.names === 'string' && typeof o.versioned === 'object' && o.versioned !== null;
 }
 
-/** A cache in a directory (created on first write). */
+/**
+ * A cache in a directory (created on first write). What it reads or writes it also keeps in
+ * memory, so the checks of one process (plan, build, up) read the file once.
+ */
 export function fileSymbolCache(dir: string = defaultSymbolCacheDir()): SymbolCache {
   const file = (sha: string): string => path.join(dir, `${sha}.json`);
+  const memo = new Map<string, KernelExports>();
   return {
     read(sha256) {
       if (!isSha(sha256)) return undefined;
+      const hit = memo.get(sha256);
+      if (hit) return hit;
       try {
         const x: unknown = JSON.parse(fs.readFileSync(file(sha256), 'utf8'));
-        return valid(x, sha256) ? x : undefined;
+        if (!valid(x, sha256)) return undefined;
+        memo.set(sha256, x);
+        return x;
       } catch {
         return undefined;
       }
     },
     write(sha256, exports) {
       if (!isSha(sha256)) return;
+      memo.set(sha256, exports);
       const tmp = `${file(sha256)}.${process.pid}.tmp`;
       try {
         fs.mkdirSync(dir, { recursive: true });

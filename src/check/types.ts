@@ -58,6 +58,8 @@ export interface ObjectReport {
   role: LoadRole;
   /** Sonames from the root that brought it in to this object, e.g. ["python3", "libexpat.so.1"]. */
   chain: string[];
+  /** For role 'other-program': the run whose program brought it in. */
+  run?: string;
   /** Where the root was declared (e.g. "cmd[0] (osv.yaml:3:6)", "files[0], tree /usr/lib/python3.11"). */
   declared: string;
   /** DT_NEEDED libraries found nowhere in the image (nor provided by the kernel). */
@@ -72,6 +74,7 @@ export interface ObjectReport {
 
 /** One grouped finding: one object, one category, every symbol named in `symbols`. */
 export interface Finding {
+  /** Findings about other runs' programs are warnings here: `--run NAME` checks them. */
   severity: Severity;
   code:
     | 'check.missing-data' // data objects (or COPY/TLS needs) nobody defines: the program cannot start
@@ -122,6 +125,8 @@ export interface CheckTotals {
   /** Distinct DT_NEEDED names found nowhere. */
   missingLibraries: number;
   stubCalls: number;
+  /** Objects of other runs' programs with missing symbols or libraries (not in the counts above). */
+  otherRunObjects: number;
 }
 
 export interface CheckReport {

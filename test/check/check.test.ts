@@ -10,7 +10,7 @@ import type { KernelBundle } from '../../src/kernel/types.js';
 import { sha256File } from '../../src/kernel/hash.js';
 import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
-import { copy, lib, makeConfig, type ConfigOver } from '../plan/helpers.js';
+import { copy, lib, makeConfig, runConfig, type ConfigOver } from '../plan/helpers.js';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
 
 if (!hasGcc) console.warn('skipped: test/check/check.test.ts needs gcc to compile its fixtures');
@@ -24,8 +24,8 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
   });
   afterAll(() => fx?.cleanup());
 
-  const planOf = (program: string, over: ConfigOver = {}): Plan => {
-    const r = plan(makeConfig({ dir: fx.dir, cmd: [program], ...over }), { env: {} });
+  const planOf = (program: string, over: ConfigOver = {}, run?: string): Plan => {
+    const r = plan(makeConfig({ dir: fx.dir, cmd: [program], ...over }), { env: {}, ...(run !== undefined ? { run } : {}) });
     if (!r.ok) throw new Error(r.error.errors.map((e) => e.message).join('\n'));
     return r.value;
   };
@@ -126,6 +126,21 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(r.warnings.map((w) => w.message)).toContain('/usr/lib/plugin-missing.so: 1 function OSv lacks, all via PLT (fails only if called): nowhere_fn');
   });
 
+  it("reports another run's program as warnings that say how to check it", () => {
+    const over: ConfigOver = { runs: { data: runConfig([fx.f.needsData]) } };
+    const r = check(planOf(fx.f.ok, over));
+    expect(r.ok).toBe(true);
+    expect(objectOf(r, '/needs-data')).toMatchObject({ role: 'other-program', run: 'data' });
+    const w = r.warnings.find((x) => x.object === '/needs-data');
+    expect(w?.code).toBe('check.missing-data');
+    expect(w?.message).toMatch(/ghost_data.*\[not the selected run's program: `osv check --run data` checks it\]$/);
+    expect(r.summary).toContain("problems in 1 object of other runs' programs (check them with --run)");
+    expect(r.totals.missingData).toBe(0);
+    const selected = check(planOf(fx.f.ok, over, 'data'));
+    expect(selected.ok).toBe(false);
+    expect(objectOf(selected, '/needs-data').role).toBe('program');
+  });
+
   it('groups run-time libraries whose own libraries are not in the image', () => {
     const r = check(planOf(fx.f.ok, { files: [copy(fx.f.tree, '/tree')] }));
     expect(objectOf(r, '/tree/modules/needs-gone.so')).toMatchObject({ role: 'dlopen', missingLibraries: ['libnotthere.so.1'], missing: [], unchecked: 1 });
@@ -156,14 +171,15 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
       expect(check(p, kernel, cache).kernel.cached).toBe(false);
       const file = join(dir, `${kernel.sha256}.json`);
       expect(existsSync(file)).toBe(true);
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as { names: string[] };
-      expect(stored.names).toEqual(expect.arrayContaining(fx.kernelExports));
-      const again = check(p, kernel, cache);
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { names: string };
+      expect(stored.names.split('\n')).toEqual(expect.arrayContaining(fx.kernelExports));
+      // A new process (a new cache object) reads the file.
+      const again = check(p, kernel, fileSymbolCache(dir));
       expect(again.kernel.cached).toBe(true);
       expect(again.summary).toBe(check(p, kernel, noSymbolCache).summary);
-      writeFileSync(file, '{"format": 1, "sha256": "trunc');
-      expect(check(p, kernel, cache).kernel.cached).toBe(false);
-      expect(check(p, kernel, cache).kernel.cached).toBe(true);
+      writeFileSync(file, '{"format": 2, "sha256": "trunc');
+      expect(check(p, kernel, fileSymbolCache(dir)).kernel.cached).toBe(false);
+      expect(check(p, kernel, fileSymbolCache(dir)).kernel.cached).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
