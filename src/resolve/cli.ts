@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { Arch } from '../config/types.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
 import { nodeHostFs } from '../hostfs.js';
-import { explainClosure } from './explain.js';
 import { formatHostManifest, hostManifest } from './host-manifest.js';
 
 export interface ResolveCliOptions {
@@ -26,7 +25,7 @@ export interface ResolveCliOptions {
 
 const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
 
-export function resolveCommand(target: string, sub: string | undefined, opts: ResolveCliOptions): void {
+export async function resolveCommand(target: string, sub: string | undefined, opts: ResolveCliOptions): Promise<void> {
   const arch = opts.arch ?? hostArch();
   if (arch !== 'x86_64' && arch !== 'aarch64') {
     throw new OsvError({ code: 'usage.arch', message: `unknown architecture "${arch}"`, hint: 'use x86_64 or aarch64', exitCode: ExitCode.usage });
@@ -57,6 +56,7 @@ export function resolveCommand(target: string, sub: string | undefined, opts: Re
     const { closure, ...rest } = m;
     process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(closure ? { closure } : {}) }, null, 2) + '\n');
   } else if (opts.explain) {
+    const { explainClosure } = await import('./explain.js');
     process.stdout.write(m.closure ? explainClosure(m.closure) : text);
   } else {
     process.stdout.write(text);

@@ -58,7 +58,7 @@ directory; anything missing is an error (exit 1) that lists every path tried.`,
       )
       .action(async (target: string, sub: string | undefined, opts: ResolveCliOptions) => {
         const { resolveCommand } = await import('../../resolve/cli.js');
-        resolveCommand(target, sub, opts);
+        await resolveCommand(target, sub, opts);
       });
   },
 };
