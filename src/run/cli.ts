@@ -15,13 +15,13 @@ import { MiB } from './spec.js';
 export interface RunCliOptions {
   kernel?: string;
   exec?: string;
-  port: string[];
+  port?: string[];
   memory: string;
   cpus: string;
   accel: string;
   hypervisor: string;
   network: string;
-  volume: string[];
+  volume?: string[];
   boot?: string;
   arch: string;
   qemu?: string;
@@ -127,7 +127,7 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   if (!path) throw usage('no image given and none found under .osv/', 'build one with `osv build`, or pass the image path: osv run IMAGE');
   const info = unwrap(readDiskInfo(path));
   const boot = unwrap(chooseBoot(info, opts, env));
-  const volumes = opts.volume.map((v) => {
+  const volumes = (opts.volume ?? []).map((v) => {
     const [p, flag] = v.split(/:(?=ro$)/);
     return unwrap(diskOf(resolve(p!), undefined, flag === 'ro'));
   });
@@ -139,7 +139,7 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
       memory: unwrap(parseMemoryFlag(opts.memory)),
       cpus: unwrap(positive('--cpus', opts.cpus)),
       network: unwrap(parseNetworkFlag(opts.network)),
-      ports: opts.port.map((p) => unwrap(parsePortFlag(p))),
+      ports: (opts.port ?? []).map((p) => unwrap(parsePortFlag(p))),
       volumes,
     },
     accel: unwrap(oneOf<Accel>('--accel', opts.accel, ['auto', 'kvm', 'tcg'])),

@@ -108,6 +108,9 @@ export function validateVmSpec(spec: VmSpec): OsvError[] {
       if (!Number.isInteger(n) || n < 1 || n > 65535) bad('bad-port', `port ${n} is not in 1-65535`);
     }
   }
+  const disks = [...(spec.boot.disk ? [spec.boot.disk.path] : []), ...spec.volumes.map((v) => v.path)];
+  const twice = disks.find((p, i) => disks.indexOf(p) !== i);
+  if (twice) bad('disk-twice', `${twice} is attached twice`, 'attach each disk image once (QEMU locks the file)');
   if (spec.boot.kind === 'image' && spec.arch === 'aarch64') {
     bad('image-boot-aarch64', 'aarch64 images cannot boot from a boot sector under QEMU', 'boot the kernel directly (give the kernel: loader.img)');
   }

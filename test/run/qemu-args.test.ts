@@ -118,6 +118,7 @@ describe('qemuArgs: the facts', () => {
     expect(codes(base({ ports: [{ host: 70000, guest: 1, protocol: 'tcp' }] }))).toEqual(['run.bad-port']);
     expect(codes(base({ cpus: 0, memory: 1 }))).toEqual(['run.bad-cpus', 'run.bad-memory']);
     expect(codes(base({ arch: 'aarch64', boot: { kind: 'image', disk: { path: '/x', format: 'raw' } } }))).toEqual(['run.image-boot-aarch64']);
+    expect(codes(base({ volumes: [{ path: '/i/app.img', format: 'raw' }] }))).toEqual(['run.disk-twice']);
   });
 });
 

@@ -3,7 +3,7 @@
 
 import type { CommandModule } from '../command.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export const command: CommandModule = {
   register(program) {
@@ -23,13 +23,13 @@ export const command: CommandModule = {
       .argument('[image]', 'the disk image (default: newest .osv/**/*.img)')
       .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf (default: $OSV_KERNEL)')
       .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one stored in the image)')
-      .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp], ADDRESS:HOST:GUEST)', collect, [])
+      .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp], ADDRESS:HOST:GUEST)', collect)
       .option('-m, --memory <size>', 'guest memory (512M, 2G)', '512M')
       .option('-c, --cpus <n>', 'virtual CPUs', '2')
       .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg', 'auto')
       .option('--hypervisor <name>', 'qemu or firecracker', 'qemu')
       .option('--network <net>', 'user, none, tap:NAME or bridge:NAME', 'user')
-      .option('--volume <path[:ro]>', 'attach another disk as the next virtio-blk device (repeatable)', collect, [])
+      .option('--volume <path[:ro]>', 'attach another disk as the next virtio-blk device (repeatable)', collect)
       .option('--boot <mode>', 'kernel (direct kernel boot) or image (the image\'s own boot sector)')
       .option('--arch <arch>', 'guest architecture: x86_64 or aarch64', 'x86_64')
       .option('--qemu <path>', 'the QEMU binary (default: $OSV_QEMU, else qemu-system-<arch> on PATH)')
