@@ -3,7 +3,6 @@
 // finds the file: we parse it ourselves to keep line and column positions.
 
 import * as path from 'node:path';
-import { cosmiconfig } from 'cosmiconfig';
 
 export const SEARCH_PLACES = ['osv.yaml', 'osv.yml', '.osvrc', '.osvrc.yaml', '.osvrc.json', 'osv.config.yaml', 'package.json'];
 
@@ -20,6 +19,8 @@ const packageJson = (filepath: string, content: string): unknown => {
 
 /** The absolute path of the configuration file for `cwd`, or undefined when there is none. */
 export async function discoverConfig(cwd: string): Promise<string | undefined> {
+  // imported here: with -c/--config the search (and cosmiconfig's load time) is skipped
+  const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('osv', {
     searchPlaces: SEARCH_PLACES,
     searchStrategy: 'none',

@@ -3,7 +3,7 @@
 // Variables may use other variables; a cycle is an error. Keys are never interpolated.
 
 import { posKey, report, type LoadContext } from './context.js';
-import { isPMap, type PMap, type PNode, type PScalar, type ScalarValue } from './tree.js';
+import { isPMap, type PEntry, type PMap, type PNode, type PScalar, type ScalarValue } from './tree.js';
 import { suggestion } from './suggest.js';
 import type { Pos } from './texts.js';
 
@@ -145,20 +145,23 @@ export class Interpolator {
 
   /** A copy of the tree with every string value interpolated (keys, `extends` untouched). */
   tree(n: PNode, root = true): PNode {
+    // Copy on write: a subtree without any change is returned as it is.
     switch (n.kind) {
       case 'map': {
-        const entries = new Map(n.entries);
+        let entries: Map<string, PEntry> | undefined;
         for (const [k, e] of n.entries) {
           if (root && k === 'extends') continue;
-          if (root && k === 'vars' && e.value.kind === 'map') {
-            const vars = new Map([...e.value.entries].map(([name, v]) => [name, { key: v.key, value: this.varValue(name, v.value) }]));
-            entries.set(k, { key: e.key, value: { ...e.value, entries: vars } });
-          } else entries.set(k, { key: e.key, value: this.tree(e.value, false) });
+          const value = root && k === 'vars' ? this.varsMap(e.value) : this.tree(e.value, false);
+          if (value === e.value) continue;
+          entries ??= new Map(n.entries);
+          entries.set(k, { key: e.key, value });
         }
-        return { ...n, entries };
+        return entries ? { ...n, entries } : n;
       }
-      case 'seq':
-        return { ...n, items: n.items.map((it) => this.tree(it, false)) };
+      case 'seq': {
+        const items = n.items.map((it) => this.tree(it, false));
+        return items.some((it, i) => it !== n.items[i]) ? { ...n, items } : n;
+      }
       case 'scalar': {
         if (typeof n.value !== 'string' || !n.value.includes('$')) return n;
         const v = this.expand(n);
@@ -166,5 +169,17 @@ export class Interpolator {
         return { ...n, value: n.plain ? readPlainScalar(v) : v, raw: v };
       }
     }
+  }
+
+  private varsMap(n: PNode): PNode {
+    if (n.kind !== 'map') return n;
+    let changed = false;
+    const entries = new Map<string, PEntry>();
+    for (const [name, e] of n.entries) {
+      const value = this.varValue(name, e.value);
+      changed ||= value !== e.value;
+      entries.set(name, value === e.value ? e : { key: e.key, value });
+    }
+    return changed ? { ...n, entries } : n;
   }
 }

@@ -101,7 +101,7 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
   if (ctx.errors.length || !merged) return fail(files);
 
   const tree = new Interpolator(ctx, merged).tree(merged);
-  const schema = schemaErrors('main', tree, ctx.texts).errors;
+  const { errors: schema, index } = schemaErrors('main', tree, ctx.texts);
   ctx.errors.push(...schema);
   if (tree.kind !== 'map') return fail(files);
 
@@ -109,7 +109,7 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
   // they skip values of the wrong shape, and a value the schema already faulted is not
   // reported twice. Without a schema-valid cmd, "no cmd" would only be noise.
   const before = ctx.errors.length;
-  const config = normalize(ctx, tree, file, files);
+  const config = normalize(ctx, tree, file, files, index);
   if (schema.length) {
     const faulted = new Set(schema.map((e) => where(e)));
     const semantic = ctx.errors.splice(before).filter((e) => !faulted.has(where(e)) && e.code !== 'config.cmd-missing');

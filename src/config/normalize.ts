@@ -8,7 +8,7 @@ import { report, displayFile, type LoadContext } from './context.js';
 import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
 import { SpecReader } from './specs.js';
-import { displayPath, str, type Path, type PMap, type PNode, type PScalar } from './tree.js';
+import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
 import { parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
 import type { Source } from '../diagnostics/error.js';
@@ -38,7 +38,7 @@ export function defaultName(dir: string): string {
 
 const scalarOf = (n: PNode | undefined): PScalar | undefined => (n?.kind === 'scalar' ? n : undefined);
 
-export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loadedFiles: string[]): Config | undefined {
+export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loadedFiles: string[], index: PlainIndex): Config | undefined {
   const get = (k: string): PNode | undefined => tree.entries.get(k)?.value;
   const sysrootNode = scalarOf(get('sysroot'));
   const boot = new SpecReader(ctx, '/');
@@ -111,19 +111,14 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     defaultRun,
     runs: named,
     loadedFiles,
-    sources: sourcesOf(tree),
+    sources: sourcesOf(index),
   };
 }
 
-/** Every value's position, keyed `files/2/dest`. */
-function sourcesOf(tree: PNode): Map<string, Source> {
+/** Every value's position, keyed `files/2/dest` (the JSON pointers of the schema step, unslashed). */
+function sourcesOf(index: PlainIndex): Map<string, Source> {
   const out = new Map<string, Source>();
-  const walk = (n: PNode, key: string): void => {
-    out.set(key, toSource(n.pos));
-    if (n.kind === 'map') for (const [k, e] of n.entries) walk(e.value, key ? `${key}/${k}` : k);
-    else if (n.kind === 'seq') n.items.forEach((it, i) => walk(it, `${key}/${i}`));
-  };
-  walk(tree, '');
+  for (const [ptr, n] of index.nodes) out.set(ptr.slice(1), toSource(n.pos));
   return out;
 }
 

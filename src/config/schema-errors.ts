@@ -188,7 +188,7 @@ function toOsvError(e: AnyError, index: PlainIndex, texts: SourceTexts, fallback
 }
 
 /** Validate a tree against a schema; every problem becomes one positioned OsvError. */
-export function schemaErrors(kind: SchemaKind, tree: PNode, texts: SourceTexts): { data: unknown; errors: OsvError[] } {
+export function schemaErrors(kind: SchemaKind, tree: PNode, texts: SourceTexts): { data: unknown; errors: OsvError[]; index: PlainIndex } {
   const index: PlainIndex = { nodes: new Map(), keys: new Map() };
   const data = toPlain(tree, index);
   const raw = validatePlain(kind, data) as AnyError[];
@@ -197,5 +197,5 @@ export function schemaErrors(kind: SchemaKind, tree: PNode, texts: SourceTexts):
     const o = toOsvError(e, index, texts, tree.pos);
     if (o) errors.push(o);
   }
-  return { data, errors };
+  return { data, errors, index };
 }

@@ -7,7 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
-import { readSchemas } from '../../src/config/schema.js';
+import { Ajv } from 'ajv';
+import { AJV_OPTIONS, readSchemas } from '../../src/config/schema.js';
 import { initText } from '../../src/config/init.js';
 import { packageRoot, templatesDir } from '../../src/config/paths.js';
 import { project, removeProjects } from './helpers.js';
@@ -48,6 +49,17 @@ function properties(doc: string): Array<[string, S, S]> {
   walk(docs[doc]!, doc, '');
   return out;
 }
+
+describe('the schemas', () => {
+  it('are valid draft-07 and compile in strict mode with the meta-schema check on', () => {
+    const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: true });
+    for (const [id, s] of Object.entries(docs)) {
+      expect(ajv.validateSchema(s), `${id}: ${ajv.errorsText()}`).toBe(true);
+      ajv.addSchema(s, id);
+    }
+    for (const id of Object.keys(docs)) expect(typeof ajv.getSchema(id)).toBe('function');
+  });
+});
 
 describe.each(Object.keys(docs))('%s', (doc) => {
   it('describes every key, with a default or examples', () => {
