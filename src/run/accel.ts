@@ -215,7 +215,7 @@ export function kvmPrecheck(ctx: Pick<AccelContext, 'arch' | 'kvmDevice'>): stri
   const host = hostArch();
   if (host !== ctx.arch) return `KVM cannot run an ${ctx.arch} guest on this ${process.arch} host`;
   const dev = ctx.kvmDevice ?? '/dev/kvm';
-  if (!existsSync(dev)) return `${dev} does not exist (no KVM on this host)`;
+  if (!existsSync(dev)) return `${dev} does not exist`;
   try {
     accessSync(dev, constants.R_OK | constants.W_OK);
   } catch {
@@ -256,5 +256,5 @@ export async function decideAccel(requested: Accel, ctx: AccelContext): Promise<
       }),
     );
   }
-  return ok({ accel: 'tcg', how, note: `KVM is not usable (${probe.reason}); using TCG software emulation` });
+  return ok({ accel: 'tcg', how, note: `KVM is not usable here: ${probe.reason}; using TCG software emulation (slower)` });
 }

@@ -73,7 +73,7 @@ describe.skipIf(!qemu)('acceleration on this machine, with the real QEMU', () =>
     expect(auto.ok).toBe(true);
     if (!auto.ok) return;
     expect(auto.value.accel).toBe('tcg');
-    expect(auto.value.note).toMatch(/^KVM is not usable \(.+\); using TCG software emulation$/);
+    expect(auto.value.note).toMatch(/^KVM is not usable here: .+; using TCG software emulation \(slower\)$/);
     expect(auto.value.note).not.toMatch(/\n/);
 
     // When /dev/kvm is present but unusable (this machine's kind) the probe runs the real QEMU.
