@@ -63,6 +63,13 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
     );
   }
 
+  const underTmp = report.findings.filter((f) => f.add && (f.path === '/tmp' || f.path.startsWith('/tmp/')));
+  if (underTmp.length) {
+    report.notes.push(
+      `${underTmp.length} of the paths it used are under /tmp, where OSv mounts an empty ramfs on a rofs image: the guest would not see them there; copy them elsewhere (files: dest) and point the program at that path`,
+    );
+  }
+
   let wrote: { file: string; added: number; mode: string } | undefined;
   if (opts.write && planned.file) {
     const text = fs.readFileSync(planned.file, 'utf8');

@@ -27,10 +27,11 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function up(files: Record<string, string>, timeoutMs: number): { code: number | null; out: string } {
+function up(files: Record<string, string>, timeoutMs: number, prepare?: (dir: string) => void): { code: number | null; out: string } {
   const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-boot-'));
   dirs.push(dir);
   for (const [p, text] of Object.entries(files)) fs.writeFileSync(join(dir, p), text);
+  prepare?.(dir);
   const r = spawnSync(process.execPath, [OSV, 'up', '--ci'], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: process.env });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
@@ -104,11 +105,16 @@ describe.runIf(!reason)('templates boot with osv up --ci', () => {
   });
 
   it('native', { timeout: 120_000 }, () => {
-    const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-native-'));
-    dirs.push(dir);
-    fs.writeFileSync(join(dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("native ok"); return 0; }\n');
-    execFileSync('gcc', ['-o', join(dir, 'hello'), join(dir, 'hello.c')]);
-    const r = up({ 'osv.yaml': ['extends: [template:native]', `cmd: [${join(dir, 'hello')}]`, 'run: { expect: "native ok", timeout: 100 }', ''].join('\n') }, 115_000);
+    // The program lives in the project (guest /hello): a guest path under /tmp would be hidden
+    // by the ramfs OSv mounts there.
+    const r = up(
+      {
+        'hello.c': '#include <stdio.h>\nint main(void) { puts("native ok"); return 0; }\n',
+        'osv.yaml': ['extends: [template:native]', 'cmd: [./hello]', 'run: { expect: "native ok", timeout: 100 }', ''].join('\n'),
+      },
+      115_000,
+      (dir) => execFileSync('gcc', ['-o', join(dir, 'hello'), join(dir, 'hello.c')]),
+    );
     expect(r.code, r.out).toBe(0);
   });
 });
