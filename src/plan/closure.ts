@@ -30,7 +30,7 @@ export function pathRoot(ctx: PlanContext, hostPath: string): ResolveRoot {
 
 /** Resolve one root's closure and add its objects; returns the root's guest path when shipped. */
 export function addClosure(ctx: PlanContext, req: ClosureRequest): string | undefined {
-  const r = ctx.resolve([req.root], { ...ctx.resolveOptions, optional: req.optional && 'soname' in req.root ? [req.root.soname] : [] }, ctx.fs);
+  const r = ctx.resolve([req.root], { ...ctx.resolveOptions, optional: [...(ctx.resolveOptions.optional ?? []), ...(req.optional && 'soname' in req.root ? [req.root.soname] : [])] }, ctx.fs);
   if (!r.ok) {
     ctx.errors.push(withScriptHint(ctx, req, r.error));
     return undefined;

@@ -28,6 +28,15 @@ export interface PlanOptions {
   env?: Record<string, string | undefined>;
 }
 
+/**
+ * Sonames declared `optional` under libraries (also by modules): their absence is a warning
+ * wherever they are needed, also as another object's DT_NEEDED, not only as a dlopen root.
+ */
+function optionalSonames(config: Config): string[] {
+  const specs = [...config.libraries, ...config.modules.flatMap((m) => (m.kind === 'osv-up' ? m.libraries : []))];
+  return specs.filter((s) => s.optional && !s.name.includes('/')).map((s) => s.name);
+}
+
 export function planWith(resolve: ResolveClosure, config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
   const fs = options.fs ?? nodeHostFs;
   const hiddenSymbols = config.kernel.hiddenSymbols || options.kernel?.hiddenSymbols === true;
@@ -36,7 +45,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     fs,
     env: options.env ?? {},
     resolve,
-    resolveOptions: { arch: config.arch, sysroot: config.sysroot, libraryPath: config.libraryPath, hiddenSymbols },
+    resolveOptions: { arch: config.arch, sysroot: config.sysroot, libraryPath: config.libraryPath, hiddenSymbols, optional: optionalSonames(config) },
     table: new EntryTable(),
     errors: [],
     warnings: [],

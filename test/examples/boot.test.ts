@@ -1,0 +1,135 @@
+// Every example boots with `osv up` under QEMU, end to end through the CLI, with the kernel
+// named by OSV_KERNEL (skipped, with the reason printed, when it is unset).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OSV = join(ROOT, 'bin', 'osv.js');
+const kernel = process.env['OSV_KERNEL'];
+const qemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
+const reason = !kernel ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)' : !qemu ? 'qemu-system-x86_64 is not installed' : undefined;
+if (reason) console.warn(`skipped: example boot tests: ${reason}`);
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'osv-examples-boot-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A copy of the example, built with its Makefile when it has one. */
+function example(name: string): string {
+  const dir = join(work, name);
+  cpSync(join(ROOT, 'examples', name), dir, { recursive: true });
+  if (existsSync(join(dir, 'Makefile'))) {
+    const r = spawnSync('make', ['-s'], { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`make in ${name}: ${r.stderr}`);
+  }
+  return dir;
+}
+
+function osv(dir: string, args: string[], timeoutMs: number): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: '1' } });
+  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+/** Boot a server example with a forward, poll it from the host, then Ctrl-C osv. */
+async function serve(dir: string, guestPort: number, deadlineMs: number): Promise<{ body?: string; code: number | null; out: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [OSV, 'up', '-q', '-p', `${port}:${guestPort}`], { cwd: dir, env: { ...process.env, CI: '1' } });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let body: string | undefined;
+  const end = Date.now() + deadlineMs;
+  while (body === undefined && Date.now() < end && child.exitCode === null) {
+    try {
+      body = await get(port);
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  child.kill('SIGINT');
+  const code = await exited;
+  return { ...(body !== undefined ? { body } : {}), code, out };
+}
+
+describe.runIf(!reason)('examples boot with osv up', () => {
+  it('hello-c passes `osv up --ci`', { timeout: 120_000 }, () => {
+    const r = osv(example('hello-c'), ['up', '--ci'], 110_000);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('Hello from OSv! world');
+    expect(r.out).toContain('osv: passed: the guest powered off normally');
+  });
+
+  it('python-hello passes `osv up --ci`', { timeout: 240_000 }, () => {
+    const r = osv(example('python-hello'), ['up', '--ci'], 230_000);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/"answer": 42/);
+  });
+
+  it('python-http answers through the port forward; Ctrl-C stops it with 130', { timeout: 240_000 }, async () => {
+    const r = await serve(example('python-http'), 8000, 180_000);
+    expect(r.body, r.out).toContain('Served by Python');
+    expect(r.code, r.out).toBe(130);
+  });
+
+  it('node-http answers through the port forward', { timeout: 240_000 }, async (ctx) => {
+    const r = await serve(example('node-http'), 8080, 120_000);
+    if (r.body === undefined && r.out.includes('procfs_maps')) {
+      // OSv v0.57.0-398 asserts while writing /proc/self/maps for node's address space (V8
+      // reads it at start-up); see docs/templates.md.
+      console.warn('skipped: node-http: this OSv kernel asserts in mmu::procfs_maps when node starts');
+      ctx.skip();
+    }
+    expect(r.body, r.out).toContain('hello from node');
+  });
+
+  it('a broken image fails `osv up --ci` with the console line that decided it', { timeout: 120_000 }, () => {
+    // The program needs libgreet.so, which is gone from the host after linking; marked optional,
+    // the plan only warns, and --no-check lets the build through: the image lacks the library.
+    const dir = join(work, 'broken');
+    cpSync(join(ROOT, 'examples', 'hello-c'), dir, { recursive: true });
+    writeFileSync(join(dir, 'greet.c'), 'const char *greet(void) { return "hi"; }\n');
+    writeFileSync(join(dir, 'main.c'), '#include <stdio.h>\nconst char *greet(void);\nint main(void) { puts(greet()); return 0; }\n');
+    for (const args of [
+      ['-shared', '-fPIC', '-o', 'libgreet.so', 'greet.c'],
+      ['-fPIE', '-pie', '-o', 'main', 'main.c', '-L.', '-lgreet', '-Wl,-rpath,$ORIGIN'],
+    ]) {
+      const c = spawnSync('gcc', args, { cwd: dir, encoding: 'utf8' });
+      if (c.status !== 0) throw new Error(c.stderr);
+    }
+    rmSync(join(dir, 'libgreet.so'));
+    writeFileSync(join(dir, 'osv.yaml'), 'name: broken\nlibraries:\n  - {name: libgreet.so, optional: true}\ncmd: [./main]\nrun: {timeout: 60}\n');
+    const r = osv(dir, ['up', '--ci', '--no-check'], 110_000);
+    expect(r.code, r.out).toBe(4);
+    expect(r.out).toMatch(/error: .*(libgreet\.so|greet)/);
+  });
+});
