@@ -403,7 +403,13 @@ export class Resolver {
         const known = parsedCaches.get(this.sys.fs);
         if (known?.id === id) this.cache = known.cache;
         else {
-          const r = parseLdCache(this.sys.fs.readFile(file), file);
+          let bytes: Buffer;
+          try {
+            bytes = this.sys.fs.readFile(file);
+          } catch {
+            return undefined; // unreadable: ld.so goes on without it
+          }
+          const r = parseLdCache(bytes, file);
           if (!r.ok) throw r.error;
           this.cache = r.value;
           parsedCaches.set(this.sys.fs, { id, cache: r.value });

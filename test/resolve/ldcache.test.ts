@@ -62,50 +62,61 @@ if (!hasGcc) console.warn('skipped: gcc is not installed; no test library for th
 
 describe.runIf(hasLdconfig && hasGcc)('caches written by ldconfig in each format', () => {
   let dir = '';
+  let root = '';
   let m32 = false;
+  // As root, ldconfig -r chroots into a tree holding only our libraries (fast); otherwise it
+  // also scans this machine's trusted directories.
+  const chroot = process.getuid?.() === 0;
+  /** Where a library of the tree appears in the cache. */
+  const inCache = (p: string): string => (chroot ? p : join(root, p));
+  /** ldconfig arguments that write, or print, the cache `name`. */
+  const ldconfig = (name: string, extra: string[]): string[] =>
+    chroot ? [...extra, '-r', root, '-C', `/${name}`] : [...extra, '-C', join(root, name), '-f', join(dir, 'host.conf')];
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'osv-ldcache-'));
-    const d64 = join(dir, 'd64');
-    const d32 = join(dir, 'd32');
-    mkdirSync(d64);
-    mkdirSync(d32);
+    root = join(dir, 'root');
+    mkdirSync(join(root, 'd64'), { recursive: true });
+    mkdirSync(join(root, 'd32'));
+    mkdirSync(join(root, 'etc'));
     // A 64-bit and (when gcc can) a 32-bit library with one soname.
     writeFileSync(join(dir, 'w.c'), 'int w(void) { return 32; }\n');
     const so = (extra: string[], out: string): void => {
       spawnSync('gcc', [...extra, '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libosvtest.so.1', join(dir, 'w.c'), '-o', out]);
     };
-    so([], join(d64, 'libosvtest.so.1'));
+    so([], join(root, 'd64', 'libosvtest.so.1'));
     m32 = canM32(dir);
-    if (m32) so(['-m32'], join(d32, 'libosvtest.so.1'));
+    if (m32) so(['-m32'], join(root, 'd32', 'libosvtest.so.1'));
     else console.warn('skipped part: gcc -m32 cannot build a 32-bit library; only 64-bit entries are checked');
-    writeFileSync(join(dir, 'ld.so.conf'), `${d32}\n${d64}\n`);
+    writeFileSync(join(root, 'etc', 'ld.so.conf'), '/d32\n/d64\n');
+    writeFileSync(join(dir, 'host.conf'), `${join(root, 'd32')}\n${join(root, 'd64')}\n`);
+    if (!chroot) console.warn('note: not root, so ldconfig cannot chroot; the generated caches include this machine\'s libraries');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(['new', 'old', 'compat'] as const)('%s', (format) => {
-    const cache = join(dir, `cache.${format}`);
-    // -X: leave the library links alone; the trusted system directories are scanned too.
-    const r = spawnSync('ldconfig', ['-X', '-c', format, '-C', cache, '-f', join(dir, 'ld.so.conf')], { encoding: 'utf8' });
+    const name = `cache.${format}`;
+    // -X: leave the library links alone.
+    const r = spawnSync('ldconfig', ldconfig(name, ['-X', '-c', format]), { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const c = parse(readFileSync(cache));
+    const c = parse(readFileSync(join(root, name)));
     expect(c.format).toBe(format);
-    expect(c.entries.map((e) => [e.key, e.value])).toEqual(ldconfigP(cache));
+    const printed = spawnSync('ldconfig', ldconfig(name, ['-p']), { encoding: 'utf8' }).stdout;
+    expect(c.entries.map((e) => [e.key, e.value])).toEqual([...printed.matchAll(/^\t(\S+) \(([^)]*)\) => (.*)$/gm)].map((m) => [m[1]!, m[3]!]));
     const ours = c.entries.filter((e) => e.key === 'libosvtest.so.1');
-    expect(ours.find((e) => e.flags === 0x0303)?.value).toBe(join(dir, 'd64', 'libosvtest.so.1'));
-    expect(c.lookup('libosvtest.so.1', X86_64)?.value).toBe(join(dir, 'd64', 'libosvtest.so.1'));
+    expect(ours.find((e) => e.flags === 0x0303)?.value).toBe(inCache('/d64/libosvtest.so.1'));
+    expect(c.lookup('libosvtest.so.1', X86_64)?.value).toBe(inCache('/d64/libosvtest.so.1'));
     if (m32) {
       // ldconfig records an i386 library without the x86-64 bits: 0x0003, or FLAG_ELF (0x0001)
       // when it does not link libc, as here. x86-64 ld.so accepts only 0x0303.
       const e32 = ours.find((e) => e.value.includes('/d32/'))!;
       expect([0x0001, 0x0003]).toContain(e32.flags);
-      expect(c.lookup('libosvtest.so.1', [e32.flags])?.value).toBe(join(dir, 'd32', 'libosvtest.so.1'));
+      expect(c.lookup('libosvtest.so.1', [e32.flags])?.value).toBe(inCache('/d32/libosvtest.so.1'));
     }
   });
 
   it('rejects truncated and mutated caches with ldcache.bad-format, never a crash', () => {
-    const cache = join(dir, 'cache.new');
-    if (!existsSync(cache)) spawnSync('ldconfig', ['-X', '-C', cache, '-f', join(dir, 'ld.so.conf')]);
-    const orig = readFileSync(cache);
+    // The host's cache: hundreds of real entries to mutate.
+    const orig = readFileSync(existsSync(hostCache) ? hostCache : join(root, 'cache.new'));
     let seed = 12345;
     const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     let bad = 0;
