@@ -81,14 +81,16 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
 
   // Everything else is loaded at run time (dlopen) by the program. A library only another
   // such library needs is checked with it, not as a root of its own.
-  const rest = objects.filter((o) => !reports.has(o));
+  // A shipped copy of a library the kernel provides (libc.so.6) is never loaded: the kernel's
+  // alias for its soname wins. It is not checked.
+  const rest = objects.filter((o) => !reports.has(o) && !(o.hasSoname && sonames.has(o.soname)));
   const groups = rest.map((o) => ({ o, g: loader.load(o, main) }));
   const reached = new Set<ImageObject>();
   for (const { o, g } of groups) for (const x of g.order) if (x !== o && !main?.order.includes(x)) reached.add(x);
   for (const { o, g } of groups) if (!reached.has(o)) checkGroup(g, () => (o.kind === 'pie' || o.kind === 'pde' ? 'other-program' : 'dlopen'));
   for (const { o, g } of groups) if (!reports.has(o)) checkGroup(g, () => 'dlopen'); // dependency cycles
 
-  const perObject = objects.map((o) => reports.get(o)!).filter((r) => r !== undefined);
+  const perObject = objects.flatMap((o) => reports.get(o) ?? []);
   return ok(buildReport(perObject, objects, unreadable, kinfo));
 }
 

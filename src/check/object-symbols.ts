@@ -6,7 +6,7 @@
 import * as C from '../elf/constants.js';
 import type { ElfFile } from '../elf/file.js';
 import { forEachRelocation, relocationClass, type RelocationClass } from '../elf/relocations.js';
-import { DynSymTable, gnuHash } from '../elf/symbol-table.js';
+import { DynSymTable, gnuHash, symbolName, type SymbolName } from '../elf/symbol-table.js';
 import type { BindClass, SymbolKind } from './types.js';
 
 /** One exported definition's version: undefined = unversioned (or the base version). */
@@ -16,14 +16,14 @@ export interface DefVersion {
   hidden: boolean;
 }
 
-/** A name as the lookups want it: its bytes and GNU hash, computed once per needed symbol. */
+/** A name as the lookups want it: comparable with string-table bytes, and its GNU hash. */
 export interface NameKey {
-  bytes: Buffer;
+  bytes: SymbolName;
   hash: number;
 }
 
 export const nameKey = (name: string): NameKey => {
-  const bytes = Buffer.from(name, 'utf8');
+  const bytes = symbolName(name);
   return { bytes, hash: gnuHash(bytes) };
 };
 

@@ -91,7 +91,7 @@ function objectFindings(r: ObjectReport): Finding[] {
       message:
         `${label} needs ${plural(versions.length, 'symbol')} in a version nothing defines: ${shortList(versions.map(symbolText))}` +
         ` (${first.name}@${first.version} is defined only as ${(first.offered ?? []).join(', ')})` +
-        (severity === 'error' ? '' : '; fails only if called'),
+        "; OSv's loader ignores versions and binds the version there is, which may behave differently (Linux's ld.so refuses to load it)",
       symbols: versions.map((m) => m.name),
     });
   }
@@ -203,8 +203,10 @@ function ownerIndex(perObject: ObjectReport[], objects: ImageObject[]): CheckRep
     for (const list of m.values()) list.sort((a, b) => Number(b.missing !== undefined) - Number(a.missing !== undefined));
     return m;
   };
-  return (symbol, object) => {
+  return (printed, object) => {
     index ??= build();
+    // OSv prints C++ names as "mangled (demangled)": the mangled one is the symbol.
+    const symbol = printed.trim().split(' (')[0]!;
     const list = index.get(symbol);
     if (!list) return undefined;
     if (object !== undefined) {

@@ -140,8 +140,9 @@ export interface CheckReport {
   kernel: KernelCheckInfo;
   totals: CheckTotals;
   /**
-   * The object(s) that need `symbol`; `object` (a guest path, as OSv prints it before
-   * ": failed looking up symbol") picks among several. Missing ones first.
+   * The object that needs `symbol` (as OSv prints it: a C++ name may be followed by its
+   * demangled form in parentheses); `object` (the guest path OSv prints before ": failed
+   * looking up symbol") picks among several. An object that misses it comes first.
    */
   symbolOwner(symbol: string, object?: string): SymbolOwner | undefined;
 }

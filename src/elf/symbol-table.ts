@@ -24,10 +24,24 @@ export interface SymbolVersion {
   hidden: boolean;
 }
 
+/** A name as bytes, or as a string when it is ASCII (its characters are then its bytes). */
+export type SymbolName = Buffer | string;
+
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
+
+/** An ASCII string stays a string (no Buffer to allocate per lookup); anything else becomes UTF-8 bytes. */
+export const symbolName = (s: string): SymbolName => (isAscii(s) ? s : Buffer.from(s, 'utf8'));
+
 /** The GNU hash function (dl_new_hash): h = h * 33 + c over the name's bytes, 32-bit. */
-export function gnuHash(name: Buffer): number {
+export function gnuHash(name: SymbolName): number {
   let h = 5381;
-  for (let i = 0; i < name.length; i++) h = (Math.imul(h, 33) + name[i]!) >>> 0;
+  if (typeof name === 'string') {
+    if (!isAscii(name)) return gnuHash(Buffer.from(name, 'utf8'));
+    for (let i = 0; i < name.length; i++) h = (Math.imul(h, 33) + name.charCodeAt(i)) >>> 0;
+  } else for (let i = 0; i < name.length; i++) h = (Math.imul(h, 33) + name[i]!) >>> 0;
   return h;
 }
 
@@ -109,11 +123,15 @@ export class DynSymTable {
   name(i: number): string {
     return cString(this.strs, this.nameOffset(i), this.f, this.strOff, `name of dynamic symbol ${i}`);
   }
-  /** Whether symbol i is named exactly `name` (given as bytes), without decoding its name. */
-  nameIs(i: number, name: Buffer): boolean {
+  /** Whether symbol i is named exactly `name` (see symbolName), without decoding its name. */
+  nameIs(i: number, name: SymbolName): boolean {
     const o = this.nameOffset(i);
     const end = o + name.length;
-    return end < this.strs.length && this.strs[end] === 0 && this.strs.compare(name, 0, name.length, o, end) === 0;
+    const strs = this.strs;
+    if (end >= strs.length || strs[end] !== 0) return false;
+    if (typeof name !== 'string') return strs.compare(name, 0, name.length, o, end) === 0;
+    for (let k = 0; k < name.length; k++) if (strs[o + k] !== name.charCodeAt(k)) return false;
+    return true;
   }
 
   /** The symbol's GNU version (an object shared by its symbols: do not modify), or undefined (unversioned, local or global base version). */
@@ -126,7 +144,7 @@ export class DynSymTable {
   }
 
   /** Indexes of the hashed symbols named `name` (bytes) with GNU hash `h`; [] without a hash table. */
-  find(name: Buffer, h: number): readonly number[] {
+  find(name: SymbolName, h: number): readonly number[] {
     return this.hash ? this.hash.find(h, this, name) : [];
   }
 }
@@ -176,7 +194,7 @@ class GnuHash {
     return n < 32 ? ((lo >>> n) & 1) === 1 : ((hi >>> (n - 32)) & 1) === 1;
   }
 
-  find(h: number, table: DynSymTable, name: Buffer): readonly number[] {
+  find(h: number, table: DynSymTable, name: SymbolName): readonly number[] {
     const bits = this.wordBytes * 8;
     const w = Math.floor(h / bits) % this.bloomSize;
     if (!this.bloomBit(w, h % bits) || !this.bloomBit(w, (h >>> this.bloomShift) % bits)) return NONE;

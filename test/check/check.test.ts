@@ -66,6 +66,9 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(w?.message).toBe('needs-fn: 1 function OSv lacks, all via PLT (fails only if called): ghost_fn');
     expect(objectOf(r, '/needs-fn').missing).toEqual([{ name: 'ghost_fn', kind: 'function', bind: 'plt', severity: 'warning', reason: 'undefined' }]);
     expect(r.symbolOwner('ghost_fn', '/needs-fn')).toMatchObject({ object: '/needs-fn', soname: 'needs-fn', missing: { name: 'ghost_fn' } });
+    // As the console prints it: "/needs-fn: failed looking up symbol ghost_fn".
+    expect(r.symbolOwner('ghost_fn (ghost_fn())')?.object).toBe('/needs-fn');
+    expect(r.symbolOwner('no_such_symbol')).toBeUndefined();
     expect(r.summary).toContain('1 function OSv lacks');
   });
 

@@ -68,6 +68,8 @@ describe.skipIf(!hasReadelf)('dynamic symbol and relocation tables vs readelf', 
     expect(gnuHash(Buffer.from('printf'))).toBe(0x156b2bb8);
     expect(gnuHash(Buffer.from('exit'))).toBe(0x7c967e3f);
     expect(gnuHash(Buffer.from('syscall'))).toBe(0xbac212a0);
+    expect(gnuHash('syscall')).toBe(0xbac212a0);
+    expect(gnuHash('é')).toBe(gnuHash(Buffer.from('é', 'utf8')));
   });
 
   it.each(FILES)('%s: needs, versions and bindings', (file) => {
