@@ -161,7 +161,7 @@ async function kvmProblem(ctx: AccelContext): Promise<string | undefined> {
 
 export interface RunIo extends VerdictOptions {
   /** The terminal (default process.stdout / process.stderr). */
-  stdout?: { write(chunk: Buffer | string): unknown };
+  stdout?: { write(chunk: Buffer | string): unknown; on?(ev: 'error', f: (e: NodeJS.ErrnoException) => void): unknown; removeListener?(ev: 'error', f: (e: NodeJS.ErrnoException) => void): unknown };
   stderr?: { write(chunk: Buffer | string): unknown };
   /** Pass the terminal's input to the guest console. */
   forwardStdin?: boolean;
@@ -212,6 +212,8 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
   let firstProgramLineMs: number | undefined;
   let expectMs: number | undefined;
   let failureTimer: NodeJS.Timeout | undefined;
+  let outputClosed = false;
+  let onOutputError = (_e: NodeJS.ErrnoException): void => undefined;
 
   if (prep.firecracker) writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
   try {
@@ -227,7 +229,7 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
       onStdout: (chunk) => {
         const out = filter.write(chunk);
         if (out.length > 0) {
-          stdout.write(out);
+          if (!outputClosed) stdout.write(out);
           lastByte = out[out.length - 1]!;
         }
         handle(scanner.feed(chunk));
@@ -251,13 +253,20 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
         }
       }
     }
+    // `osv run | head`: when the reader goes away, stop the VM like Ctrl-C instead of dying on EPIPE.
+    onOutputError = (e: NodeJS.ErrnoException): void => {
+      outputClosed = true;
+      if (e.code === 'EPIPE') child.stop('interrupt');
+    };
+    stdout.on?.('error', onOutputError);
     const exit = await child.done;
     clearTimeout(failureTimer);
     handle(scanner.end());
     relay.push(Buffer.alloc(0), true);
     const tail = filter.flush();
-    if (tail.length > 0) stdout.write(tail);
-    if (lastByte !== 0x0a && tail.length === 0) stdout.write('\n'); // the verdict starts on its own line
+    stdout.removeListener?.('error', onOutputError);
+    if (!outputClosed && tail.length > 0) stdout.write(tail);
+    if (!outputClosed && lastByte !== 0x0a && tail.length === 0) stdout.write('\n'); // the verdict starts on its own line
     // Ctrl-C on the terminal reaches QEMU too (same process group); it exits 0 saying so.
     const finalExit: ChildExit = exit.stoppedBy === undefined && SIGNALLED.test(relay.text) ? { ...exit, stoppedBy: 'interrupt' } : exit;
     const scan = scanner.result;

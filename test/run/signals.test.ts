@@ -103,4 +103,17 @@ describe.skipIf(!canRun)('osv run under signals', () => {
     expect(o.out).toContain('Hello from C code');
     term.stdin!.end();
   });
+
+  it('`osv run | head`: when the reader goes away the VM is stopped (no EPIPE crash)', async () => {
+    const cli = start(false);
+    let err = '';
+    cli.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const vm = await waitFor('QEMU to start', () => childrenOf(cli.pid!, 'qemu-system')[0]);
+    await new Promise<void>((res) => cli.stdout!.once('data', () => res()));
+    const done = exited(cli);
+    cli.stdout!.destroy(); // like head(1) exiting after its lines
+    expect((await done).code).toBe(130);
+    expect(err).not.toContain('EPIPE');
+    expect(existsSync(`/proc/${vm}`)).toBe(false);
+  });
 });
