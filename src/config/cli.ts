@@ -14,10 +14,17 @@ import { suggestion } from './suggest.js';
 import { templatesDir } from './paths.js';
 import type { Config } from './types.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+/** Where a command runs and prints: the process, or a test. */
+export interface Io {
+  cwd: string;
+  /** One line (or block) of output. */
+  out: (s: string) => void;
+}
 
-async function load(opts: { config?: string; run?: string }): Promise<Loaded> {
-  const r = await loadConfigDetailed({ cwd: process.cwd(), ...(opts.config !== undefined ? { configFile: opts.config } : {}) });
+const processIo = (): Io => ({ cwd: process.cwd(), out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
+
+async function load(opts: { config?: string; run?: string }, io: Io): Promise<Loaded> {
+  const r = await loadConfigDetailed({ cwd: io.cwd, ...(opts.config !== undefined ? { configFile: opts.config } : {}) });
   if (!r.ok) throw r.error;
   if (opts.run !== undefined) {
     const run = checkRunName(r.value.config, opts.run);
@@ -27,8 +34,8 @@ async function load(opts: { config?: string; run?: string }): Promise<Loaded> {
 }
 
 /** A path relative to the working directory when it is below it, else absolute. */
-function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
+function displayPath(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
@@ -54,14 +61,15 @@ export interface ValidateOptions {
   json?: boolean;
 }
 
-export async function validateCommand(opts: ValidateOptions): Promise<void> {
-  const { config: c, printable } = await load(opts);
+export async function validateCommand(opts: ValidateOptions, io: Io = processIo()): Promise<void> {
+  const { out } = io;
+  const { config: c, printable } = await load(opts, io);
   if (opts.json) {
     out(JSON.stringify({ ok: true, ...summary(c), ...(opts.print ? { config: printable } : {}) }, null, 2));
     return;
   }
   if (opts.print) out(configToYaml(printable));
-  const rel = displayPath(c.file);
+  const rel = displayPath(c.file, io.cwd);
   const runs = Object.keys(c.runs);
   const parts = [
     `image "${c.name}"`,
@@ -74,14 +82,14 @@ export async function validateCommand(opts: ValidateOptions): Promise<void> {
   out(`${rel}: valid (${parts.join(', ')})`);
 }
 
-export async function configCommand(opts: { config?: string; json?: boolean }): Promise<void> {
-  const { printable } = await load(opts);
-  out(opts.json ? JSON.stringify(printable, null, 2) : configToYaml(printable));
+export async function configCommand(opts: { config?: string; json?: boolean }, io: Io = processIo()): Promise<void> {
+  const { printable } = await load(opts, io);
+  io.out(opts.json ? JSON.stringify(printable, null, 2) : configToYaml(printable));
 }
 
-export function schemaCommand(opts: { module?: boolean }): void {
+export function schemaCommand(opts: { module?: boolean }, io: Io = processIo()): void {
   const s = readSchemas();
-  out(JSON.stringify(opts.module ? s.module : s.main, null, 2));
+  io.out(JSON.stringify(opts.module ? s.module : s.main, null, 2));
 }
 
 export interface InitCliOptions {
@@ -125,10 +133,10 @@ function ignoreOsvDir(dir: string): 'created' | 'added' | 'present' {
   return 'added';
 }
 
-export async function initCommand(command: string[], opts: InitCliOptions): Promise<void> {
-  const cwd = process.cwd();
+export async function initCommand(command: string[], opts: InitCliOptions, io: Io = processIo()): Promise<void> {
+  const { cwd, out } = io;
   const file = path.resolve(cwd, opts.config ?? 'osv.yaml');
-  const rel = displayPath(file);
+  const rel = displayPath(file, cwd);
   const template = opts.template ?? 'native';
   if (template !== 'none' && !templateNames().includes(template)) {
     const names = templateNames();
