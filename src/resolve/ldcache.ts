@@ -104,15 +104,13 @@ function table(t: Table): Result<LdCache, OsvError> {
   const { buf, file } = t;
   const u32 = (o: number): number => (t.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const at = (i: number): number => t.entries + i * t.entSize;
-  // Every string offset must point into the file; termination is checked when read.
-  for (let i = 0; i < t.nlibs; i++) {
-    for (const f of [4, 8]) {
-      if (t.strings + u32(at(i) + f) >= buf.length) return err(bad(file, at(i) + f, `string offset ${u32(at(i) + f)} is outside the file`));
-    }
-  }
-  /** [start, end) of the NUL-terminated string an entry field points to. */
+  /**
+   * [start, end) of the NUL-terminated string an entry field points to. Checked here, when
+   * read, not for every entry up front: a lookup reads a dozen of hundreds of keys.
+   */
   const span = (i: number, field: number): [number, number] => {
     const start = t.strings + u32(at(i) + field);
+    if (start >= buf.length) throw bad(file, at(i) + field, `string offset ${u32(at(i) + field)} is outside the file`);
     const nul = buf.indexOf(0, start);
     if (nul < 0 || nul - start > MAX_KEY) throw bad(file, start, 'unterminated or overlong string');
     return [start, nul];
