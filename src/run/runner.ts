@@ -98,6 +98,8 @@ function missingFiles(vm: VmDraft): OsvError[] {
     .map(([what, p]) => runError(`${what}-missing`, `${what} ${p} does not exist`, what === 'kernel' ? 'give the kernel ELF with --kernel or OSV_KERNEL' : undefined));
 }
 
+type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs'>;
+
 export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, OsvError | OsvErrors>> {
   const notes: string[] = [];
   let expect: RegExp | undefined;
@@ -110,9 +112,8 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   const draft: VmDraft = { ...req.vm, boot: finalBoot(req.vm.boot, req, notes) };
   const problems = [...missingFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
   if (problems.length > 0) return err(problems.length === 1 ? problems[0]! : new OsvErrors(problems));
-  const base = { expect, ci: Boolean(req.ci), notes, ...(req.timeout !== undefined ? { timeoutMs: Math.round(req.timeout * 1000) } : {}) };
+  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, ...(req.timeout !== undefined ? { timeoutMs: Math.round(req.timeout * 1000) } : {}) };
   const env = req.env ?? process.env;
-
   const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({
     qemu: binary,
@@ -121,34 +122,37 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
     ...(req.kvmDevice ? { kvmDevice: req.kvmDevice } : {}),
     ...(req.accelCacheFile ? { cacheFile: req.accelCacheFile } : {}),
   });
-
-  if (req.hypervisor === 'firecracker') {
-    const fc = findFirecracker({ env });
-    if (!fc.ok) return fc;
-    const spec: VmSpec = { ...draft, accel: 'kvm' };
-    const config = firecrackerConfig(spec);
-    if (!config.ok) return config;
-    const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network));
-    if (netProblem) return err(netProblem);
-    // Firecracker is KVM only: make sure KVM can run OSv (the probe needs QEMU; without it, the cheap checks).
-    const noKvm = qemu.ok ? await kvmProblem(accelCtx(qemu.value)) : kvmPrecheck(accelCtx(''));
-    if (noKvm) {
-      return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
-    }
-    const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
-    const argv = [fc.value, ...firecrackerArgs(configFile)];
-    return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
-  }
-
+  if (req.hypervisor === 'firecracker') return prepareFirecracker(draft, base, env, qemu.ok ? accelCtx(qemu.value) : undefined, accelCtx(''));
   if (!qemu.ok) return qemu;
-  const decision = await decideAccel(req.accel, accelCtx(qemu.value));
+  return prepareQemu(draft, base, req.accel, accelCtx(qemu.value));
+}
+
+async function prepareQemu(draft: VmDraft, base: Base, accel: Accel, ctx: AccelContext): Promise<Result<PreparedRun>> {
+  const decision = await decideAccel(accel, ctx);
   if (!decision.ok) return decision;
-  if (decision.value.note) notes.push(decision.value.note);
-  const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network, qemu.value));
+  if (decision.value.note) base.notes.push(decision.value.note);
+  const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network, ctx.qemu));
   if (netProblem) return err(netProblem);
   const spec: VmSpec = { ...draft, accel: decision.value.accel };
-  const argv = [qemu.value, ...qemuArgs(spec)];
+  const argv = [ctx.qemu, ...qemuArgs(spec)];
   return ok({ ...base, hypervisor: 'qemu', argv, commandLine: shellQuote(argv), spec, accel: decision.value });
+}
+
+/** `probeCtx` when QEMU is installed (to probe KVM with it), else only the cheap KVM checks. */
+async function prepareFirecracker(draft: VmDraft, base: Base, env: NodeJS.ProcessEnv, probeCtx: AccelContext | undefined, plainCtx: AccelContext): Promise<Result<PreparedRun>> {
+  const fc = findFirecracker({ env });
+  if (!fc.ok) return fc;
+  const spec: VmSpec = { ...draft, accel: 'kvm' };
+  const config = firecrackerConfig(spec);
+  if (!config.ok) return config;
+  const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network));
+  if (netProblem) return err(netProblem);
+  // Firecracker is KVM only: make sure KVM can run OSv.
+  const noKvm = probeCtx ? await kvmProblem(probeCtx) : kvmPrecheck(plainCtx);
+  if (noKvm) return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
+  const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+  const argv = [fc.value, ...firecrackerArgs(configFile)];
+  return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
 }
 
 /** Why KVM cannot run OSv here, or undefined when it can. */
