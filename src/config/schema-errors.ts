@@ -43,7 +43,7 @@ const PATTERN: Record<string, (v: unknown) => string> = {
   '/definitions/absolutePath': (v) => `${q(v)} is not absolute: it must start with /`,
   '/definitions/name': (v) => `invalid name ${q(v)}: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
   '/properties/name': (v) => `invalid name ${q(v)}: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
-  '/definitions/kernel/properties/version': (v) => `invalid kernel version ${q(v)}: expected a release such as v0.57.0, or latest`,
+  '/definitions/kernel/properties/version': (v) => `invalid kernel version ${q(v)}: expected a release tag such as v0.57.0, latest, or owner/repo@tag`,
   '/definitions/kernel/properties/sha256': (v) => `invalid sha256 ${q(v)}: expected 64 lowercase hexadecimal digits`,
 };
 

@@ -123,6 +123,15 @@ describe('osv.config.example.yaml', () => {
   });
 });
 
+describe('docs/config.md', () => {
+  it('names every key of both schemas', () => {
+    const doc = readFileSync(path.join(packageRoot, 'docs/config.md'), 'utf8');
+    const keys = new Set([...properties('osv.schema.json'), ...properties('osv.module.schema.json')].map(([p]) => p.split('.').pop()!.replace('[]', '')));
+    keys.delete('$schema');
+    expect([...keys].filter((k) => !new RegExp(`[\`{ .]${k.replace('$', '\\$')}[\`},:= ]`).test(doc))).toEqual([]);
+  });
+});
+
 describe('built-in templates', () => {
   const names = readdirSync(templatesDir).filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -5));
 
