@@ -29,7 +29,10 @@ export interface LdCache {
   format: 'old' | 'new' | 'compat';
   /** Number of entries. */
   readonly size: number;
-  /** Every entry, decoded on first use (lookups do not need it). */
+  /**
+   * Every entry, decoded on first use (lookups do not need it). Strings are checked when
+   * read: `entries` and `lookup` throw an OsvError (ldcache.bad-format) for a corrupt one.
+   */
   readonly entries: LdCacheEntry[];
   /**
    * The library ld.so would take for a soname: a binary search over the keys (ldconfig sorts
