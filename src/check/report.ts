@@ -37,8 +37,12 @@ function forOtherRun(r: ObjectReport, f: Finding): Finding {
   return { ...f, severity: 'warning', message: `${f.message} [not the selected run's program: ${how} checks it]` };
 }
 
+const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 function objectFindings(r: ObjectReport): Finding[] {
   const out: Finding[] = [];
+  // Findings name symbols in byte order (dynsym order means nothing to a reader).
+  const missing = [...r.missing].sort(byName);
   const label = objectLabel(r);
   const at = { object: r.guest };
   const inProgram = r.role === 'program' || r.role === 'needed' || r.role === 'other-program';
@@ -55,7 +59,7 @@ function objectFindings(r: ObjectReport): Finding[] {
     });
   }
 
-  const undefinedErrors = r.missing.filter((m) => m.reason === 'undefined' && m.severity === 'error');
+  const undefinedErrors = missing.filter((m) => m.reason === 'undefined' && m.severity === 'error');
   if (undefinedErrors.length > 0) {
     const aborts = undefinedErrors.some((m) => m.bind === 'copy' || m.bind === 'tls' || m.kind === 'tls');
     out.push({
@@ -67,7 +71,7 @@ function objectFindings(r: ObjectReport): Finding[] {
     });
   }
 
-  const functions = r.missing.filter((m) => m.reason === 'undefined' && m.severity === 'warning');
+  const functions = missing.filter((m) => m.reason === 'undefined' && m.severity === 'warning');
   if (functions.length > 0) {
     const plt = functions.filter((m) => m.bind === 'plt' || m.bind === 'none').length;
     const how = plt === functions.length ? 'all via PLT' : `${plt} via PLT, ${functions.length - plt} bound at load (a call through them faults)`;
@@ -81,7 +85,7 @@ function objectFindings(r: ObjectReport): Finding[] {
   }
 
   for (const severity of ['error', 'warning'] as const) {
-    const versions = r.missing.filter((m) => m.reason === 'version' && m.severity === severity);
+    const versions = missing.filter((m) => m.reason === 'version' && m.severity === severity);
     if (versions.length === 0) continue;
     const first = versions[0]!;
     out.push({
