@@ -47,7 +47,8 @@ export function explainClosure(c: Closure): string {
       // A library is explained under the object that first needed it; elsewhere it is a reference.
       const first = child.chain[child.chain.length - 1] === o.soname && !shown.has(child);
       if (!first) {
-        out.push(`${branch}${name} (already loaded${child.providedByKernel ? ', kernel' : ''})`);
+        const first = child.chain[child.chain.length - 1];
+        out.push(`${branch}${name} (${child.root ? 'a root' : `shown under ${first}`}${child.providedByKernel ? ', kernel' : ''})`);
         return;
       }
       out.push(`${branch}${name} => ${describe(child)}`);
