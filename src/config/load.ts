@@ -98,7 +98,11 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
   const chain = loadChain(ctx, file);
   const files = chain.map((f) => f.file);
   const merged = mergeChain(chain);
-  if (ctx.errors.length || !merged) return fail(files);
+  // A file that could not be read or extended is reported, and the files that did load are
+  // still checked, so that one run shows everything; only what the missing file might have
+  // supplied (variables, cmd) is not reported as missing.
+  const incomplete = ctx.errors.length > 0;
+  if (!merged) return fail(files);
 
   const tree = new Interpolator(ctx, merged).tree(merged);
   const { errors: schema, index } = schemaErrors('main', tree, ctx.texts);
@@ -115,6 +119,7 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
     const semantic = ctx.errors.splice(before).filter((e) => !faulted.has(where(e)) && e.code !== 'config.cmd-missing');
     ctx.errors.push(...semantic);
   }
+  if (incomplete) ctx.errors = ctx.errors.filter((e) => e.code !== 'config.undefined-var' && e.code !== 'config.cmd-missing');
   if (ctx.errors.length || !config) return fail(files);
   let printable: unknown;
   return ok({

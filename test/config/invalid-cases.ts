@@ -79,6 +79,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'extends cycle', files: { 'osv.yaml': 'extends: [base.yaml]\ncmd: [a]\n', 'base.yaml': 'extends: [osv.yaml]\n' }, errors: ["base.yaml:1:11 extends cycle: osv.yaml → base.yaml → osv.yaml"] },
   { name: 'extends itself', files: { 'osv.yaml': 'extends: osv.yaml\ncmd: [a]\n' }, errors: ["osv.yaml:1:10 extends cycle: osv.yaml → osv.yaml"] },
   { name: 'extends a missing file', files: { 'osv.yaml': 'extends: [./nope.yaml]\ncmd: [a]\n' }, errors: ["osv.yaml:1:11 extends[0]: file not found: ./nope.yaml"] },
+  { name: 'a missing base does not hide the other errors', files: { 'osv.yaml': 'extends: [./nope.yaml]\ncmd: [a, "${FROM_BASE}"]\nrun: {cpus: 0}\n' }, errors: ['osv.yaml:1:11 extends[0]: file not found: ./nope.yaml', 'osv.yaml:3:13 run.cpus: must be at least 1, got 0'] },
   { name: 'unknown template', files: { 'osv.yaml': 'extends: [template:natve]\ncmd: [a]\n' }, errors: ["osv.yaml:1:11 extends[0]: unknown template \"natve\" (did you mean \"native\"?)"] },
   { name: 'error in an extended file keeps its position', files: { 'osv.yaml': 'extends: [conf/base.yaml]\ncmd: [a]\n', 'conf/base.yaml': 'run:\n  cpus: 0\n' }, errors: ["conf/base.yaml:2:9 run.cpus: must be at least 1, got 0"] },
   { name: 'extends entry not a string', files: { 'osv.yaml': 'extends: [1]\ncmd: [a]\n' }, errors: ["osv.yaml:1:11 extends[0]: expected a string, got an integer (1)"] },
