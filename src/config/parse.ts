@@ -45,12 +45,17 @@ export function parseConfigText(file: string, text: string, texts: SourceTexts):
   texts.add(file, body);
   const doc = parseDocument(body, { prettyErrors: false, uniqueKeys: true, strict: true });
   const errors: OsvError[] = [];
+  // After a real mistake the parser reports follow-on errors ("Unexpected ... token") on the
+  // same line: the first error of each line is the one worth reading.
+  const lines = new Set<number>();
   for (const e of doc.errors) {
     let at = e.pos[0];
     // An unclosed quote is reported where the input ends; point at the quote that opened it.
     const quote = e.code === 'MISSING_CHAR' ? /closing (["'])quote/.exec(e.message)?.[1] : undefined;
     if (quote) at = Math.max(0, body.lastIndexOf(quote, Math.min(at, body.length) - 1));
     const pos = texts.pos(file, at, at === e.pos[0] ? e.pos[1] : at + 1);
+    if (lines.has(pos.line)) continue;
+    lines.add(pos.line);
     const message =
       e.code === 'DUPLICATE_KEY'
         ? `duplicate key ${quoteAt(body, e.pos[0], e.pos[1])}`

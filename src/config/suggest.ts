@@ -24,15 +24,20 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The closest candidate, if it is close enough to be a plausible typo: at most a third of the
- * word's length (minimum 1, maximum 3 edits), comparing case-insensitively first.
+ * word's length (minimum 1, maximum 3 edits), case-insensitively, or a prefix of at least 4
+ * letters of it.
  */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
   const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
   let best: string | undefined;
   let bestScore = Infinity;
+  const w = word.toLowerCase();
   for (const c of candidates) {
     if (c === word) continue;
-    const d = c.toLowerCase() === word.toLowerCase() ? 0.5 : editDistance(word.toLowerCase(), c.toLowerCase());
+    const lc = c.toLowerCase();
+    // a cut-off name (`libraryP`) is a typo too, however many letters are missing
+    const prefix = w.length >= 4 && (lc.startsWith(w) || w.startsWith(lc)) ? limit : Infinity;
+    const d = Math.min(lc === w ? 0.5 : editDistance(w, lc), prefix);
     if (d < bestScore) {
       best = c;
       bestScore = d;

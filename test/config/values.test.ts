@@ -153,6 +153,10 @@ describe('did you mean', () => {
     expect(didYouMean('CMD', keys)).toBe('cmd');
     expect(didYouMean('frobnicate', keys)).toBeUndefined();
     expect(didYouMean('x', keys)).toBeUndefined();
+    expect(didYouMean('librar', keys)).toBe('libraries');
+    expect(didYouMean('libraryP', ['libraryPath', 'libraries'])).toBe('libraryPath');
+    expect(didYouMean('ru', keys)).toBe('run');
+    expect(didYouMean('zzz', keys)).toBeUndefined();
   });
 });
 
