@@ -8,9 +8,10 @@ import type { Accel, Arch, Hypervisor, Network, PortForward } from '../config/ty
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { readDiskInfo, type DiskInfo } from './disk-info.js';
+import { parsePort, parseSize } from '../config/values.js';
+import { readRecord } from '../image/record.js';
 import { diskOf, executeRun, prepareRun, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
-import { MiB } from './spec.js';
 
 export interface RunCliOptions {
   kernel?: string;
@@ -36,24 +37,20 @@ const usage = (message: string, hint?: string): OsvError => new OsvError({ code:
 
 // ---- flag values -------------------------------------------------------------------------
 
+// The flags take the same syntax as osv.yaml (one parser for both), except that a bare
+// number of memory is MiB, as QEMU's -m reads it.
+
 /** `512M`, `2G`, `1024` (MiB, like QEMU's -m). */
 export function parseMemoryFlag(text: string): Result<number> {
-  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  const unit = { '': MiB, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 * 1024 * MiB }[(m?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
-  const bytes = m ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!(bytes > 0)) return err(usage(`invalid memory size "${text}"`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
-  return ok(bytes);
+  const t = text.trim();
+  const r = parseSize(/^[0-9]+(\.[0-9]+)?$/.test(t) ? `${t}M` : t);
+  return r.ok ? ok(r.value) : err(usage(`invalid memory size "${text}"`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
 }
 
 /** `8080:80`, `8080:80/udp`, `0.0.0.0:8080:80`, `8080` (same both sides). */
 export function parsePortFlag(text: string): Result<PortForward> {
-  const m = /^(?:((?:[0-9]{1,3}\.){3}[0-9]{1,3}):)?([0-9]+)(?::([0-9]+))?(?:\/(tcp|udp))?$/.exec(text.trim());
-  const host = Number(m?.[2]);
-  const guest = Number(m?.[3] ?? m?.[2]);
-  if (!m || ![host, guest].every((n) => Number.isInteger(n) && n >= 1 && n <= 65535)) {
-    return err(usage(`invalid port forward "${text}"`, 'write HOST:GUEST, HOST:GUEST/udp or ADDRESS:HOST:GUEST with ports 1-65535'));
-  }
-  return ok({ host, guest, protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp', ...(m[1] ? { hostAddress: m[1] } : {}) });
+  const r = parsePort(text.trim());
+  return r.ok ? ok(r.value) : err(usage(`-p: ${r.message}`));
 }
 
 /** `user`, `none`, `tap:NAME`, `bridge:NAME`. */
@@ -102,7 +99,9 @@ export function newestImage(projectDir: string): string | undefined {
 }
 
 function chooseBoot(info: DiskInfo, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
-  const kernel = opts.kernel ?? env['OSV_KERNEL'];
+  // A `disk` image carries neither kernel nor command line: `osv build` recorded both beside it.
+  const record = readRecord(info.path);
+  const kernel = opts.kernel ?? env['OSV_KERNEL'] ?? record?.kernel.elf;
   const disk: Disk = { path: info.path, format: info.format };
   const mode = opts.boot ?? (kernel ? 'kernel' : info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {
@@ -117,7 +116,7 @@ function chooseBoot(info: DiskInfo, opts: RunCliOptions, env: NodeJS.ProcessEnv)
     const why = info.bootable === false ? `${info.path} has no kernel inside (a \`disk\` image), so ` : '';
     return err(usage(`${why}direct kernel boot needs the OSv kernel (loader-stripped.elf)`, 'pass --kernel PATH or set OSV_KERNEL'));
   }
-  const cmdline = opts.exec ?? info.cmdline;
+  const cmdline = opts.exec ?? info.cmdline ?? record?.cmdline;
   if (cmdline === undefined) return err(usage(`no command line: ${info.path} does not carry one`, 'pass -e "--rootfs=rofs /program args"'));
   return ok({ kind: 'kernel', kernel: resolve(kernel), cmdline, disk });
 }

@@ -1,27 +1,13 @@
-// The build record kept next to each image (.osv/<image>.build.json): what the last build read
-// and produced. A build whose key and observations still hold is a no-op.
+// When the last build still stands: its key and every observation of the host still hold.
 
-import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
-import { firstChange, sha256, type Observation } from './fingerprint.js';
+import { firstChange, sha256 } from './fingerprint.js';
+import { readRecord, RECORD_VERSION, type BuildRecord } from '../image/record.js';
 
-const RECORD_VERSION = 1;
-
-export interface BuildRecord {
-  version: number;
-  /** Hash of everything that is not a host file: config, kernel, layout, format, tool version. */
-  key: string;
-  /** What the planner saw of the host. */
-  observations: Array<[string, string, Observation]>;
-  image: { path: string; size: number; mtimeMs: number };
-  cmdline: string;
-  kernel: KernelBundle;
-  totals: { files: number; bytes: number; libraries: number };
-}
-
-export const recordPath = (image: string): string => `${image}.build.json`;
+export { readRecord, writeRecord, recordPath, type BuildRecord } from '../image/record.js';
 
 /** Config as stable JSON: Maps (source positions) left out, they do not change the image. */
 function configJson(config: Config): string {
@@ -53,21 +39,6 @@ export function buildKey(k: KeyInput): string {
     k.output,
     k.format,
   );
-}
-
-export function readRecord(image: string): BuildRecord | undefined {
-  try {
-    const r = JSON.parse(readFileSync(recordPath(image), 'utf8')) as BuildRecord;
-    return r.version === RECORD_VERSION ? r : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function writeRecord(image: string, r: BuildRecord): void {
-  const tmp = `${recordPath(image)}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(r) + '\n');
-  renameSync(tmp, recordPath(image));
 }
 
 /** Why the image must be rebuilt, or undefined when the last build still stands. */

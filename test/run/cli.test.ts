@@ -19,7 +19,10 @@ describe('flag values', () => {
     expect(parseMemoryFlag('lots').ok).toBe(false);
     expect(parsePortFlag('8080:80')).toEqual({ ok: true, value: { host: 8080, guest: 80, protocol: 'tcp' } });
     expect(parsePortFlag('5353:53/udp')).toEqual({ ok: true, value: { host: 5353, guest: 53, protocol: 'udp' } });
-    expect(parsePortFlag('0.0.0.0:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });
+    expect(parsePortFlag('0.0.0.0:8000:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });
+    // The same syntax as run.ports in osv.yaml: with an address, both ports are needed.
+    const ambiguous = parsePortFlag('0.0.0.0:8000');
+    expect(ambiguous.ok || ambiguous.error.message).toBe('-p: invalid port mapping "0.0.0.0:8000": with an address, give both ports (ADDRESS:HOST:GUEST)');
     expect(parsePortFlag('80:99999').ok).toBe(false);
     expect(parseNetworkFlag('tap:tap0')).toEqual({ ok: true, value: { kind: 'tap', name: 'tap0' } });
     expect(parseNetworkFlag('bridge').ok).toBe(false);
@@ -82,7 +85,7 @@ describe.skipIf(!canRun)('osv run', () => {
     expect(noKernel.stderr).toContain('hint: pass --kernel PATH or set OSV_KERNEL');
     const badPort = osv([disk, '--kernel', hello, '-e', '/x', '-p', 'x']);
     expect(badPort.status).toBe(2);
-    expect(badPort.stderr).toContain('invalid port forward "x"');
+    expect(badPort.stderr).toContain('error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"');
   });
 
   it('a missing image, or none under .osv/, is named', () => {
