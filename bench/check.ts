@@ -28,9 +28,9 @@ const RUNS = 15;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Wall and CPU milliseconds of `fn`, median of RUNS after one warm-up. */
+/** Wall and CPU milliseconds of `fn`, median of RUNS after a few warm-up runs (JIT). */
 function time(fn: () => void): { wall: number; cpu: number } {
-  fn();
+  for (let i = 0; i < 5; i++) fn();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -96,7 +96,10 @@ export async function bench(): Promise<void> {
     const first = checkPlan(p.value, kernel, nodeHostFs, { cache });
     if (!first.ok) throw first.error;
 
-    const cached = time(() => void checkPlan(p.value, kernel, nodeHostFs, { cache }));
+    // As a new `osv check` process sees it: the cache file read and parsed again each time.
+    const cached = time(() => void checkPlan(p.value, kernel, nodeHostFs, { cache: fileSymbolCache(join(tmp, 'symbols')) }));
+    // The same cache object again (plan, build and up in one process): the parsed file is kept.
+    const memo = time(() => void checkPlan(p.value, kernel, nodeHostFs, { cache }));
     const uncached = time(() => void checkPlan(p.value, kernel, nodeHostFs, { cache: noSymbolCache }));
     const kernelRead = time(() => void readKernelExports(nodeHostFs, elf, kernel.sha256));
     const planning = time(() => void plan(pythonConfig(), { env: process.env }));
@@ -106,6 +109,7 @@ export async function bench(): Promise<void> {
     console.log(`plan: ${p.value.entries.length} entries; checked ${r.totals.objects} ELF objects, ${r.totals.needs} needed symbols`);
     console.log(`result: ${r.summary}`);
     console.log(`check, kernel symbols cached:   ${ms(cached)}  (target < 50 ms: ${cached.wall < 50 ? 'met' : 'NOT met'})`);
+    console.log(`  ... cache kept in the process: ${ms(memo)}  (${(memo.wall / cached.wall).toFixed(2)}x)`);
     console.log(`check, kernel symbols uncached: ${ms(uncached)}  (${(uncached.wall / cached.wall).toFixed(2)}x the cached check)`);
     console.log(`reading the kernel's symbols:   ${ms(kernelRead)}`);
     console.log(`planning the same image:        ${ms(planning)}  (the check costs ${(cached.wall / planning.wall).toFixed(2)}x the planning)`);

@@ -174,15 +174,22 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
       expect(check(p, kernel, cache).kernel.cached).toBe(false);
       const file = join(dir, `${kernel.sha256}.json`);
       expect(existsSync(file)).toBe(true);
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as { names: string };
-      expect(stored.names.split('\n')).toEqual(expect.arrayContaining(fx.kernelExports));
-      // A new process (a new cache object) reads the file.
+      const meta = JSON.parse(readFileSync(file, 'utf8')) as { sha256: string; count: number; machine: number };
+      expect(meta).toMatchObject({ sha256: kernel.sha256, machine: 62 });
+      expect(meta.count).toBeGreaterThanOrEqual(fx.kernelExports.length);
+      const names = readFileSync(join(dir, `${kernel.sha256}.names`)).toString('latin1');
+      for (const n of fx.kernelExports) expect(names).toContain(`${n}\n`);
+      // A new process (a new cache object) reads the files.
       const again = check(p, kernel, fileSymbolCache(dir));
       expect(again.kernel.cached).toBe(true);
       expect(again.summary).toBe(check(p, kernel, noSymbolCache).summary);
-      writeFileSync(file, '{"format": 2, "sha256": "trunc');
+      // Damaged entries are misses, and are written again.
+      writeFileSync(file, '{"format": 3, "sha256": "trunc');
       expect(check(p, kernel, fileSymbolCache(dir)).kernel.cached).toBe(false);
       expect(check(p, kernel, fileSymbolCache(dir)).kernel.cached).toBe(true);
+      writeFileSync(join(dir, `${kernel.sha256}.names`), 'OSVSYMS1 short');
+      expect(check(p, kernel, fileSymbolCache(dir)).kernel.cached).toBe(false);
+      expect(check(p, kernel, fileSymbolCache(dir))).toMatchObject({ ok: true, kernel: { cached: true } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

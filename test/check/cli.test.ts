@@ -37,6 +37,7 @@ describe.skipIf(!hasGcc)('osv check', () => {
     expect(r.stdout).toContain('`osv check --run data` checks it');
     const files = readdirSync(join(cache, 'osv-up', 'symbols'));
     expect(files.filter((f) => /^[0-9a-f]{64}\.json$/.test(f))).toHaveLength(1);
+    expect(files.filter((f) => /^[0-9a-f]{64}\.names$/.test(f))).toHaveLength(1);
   });
 
   it('exits 1 on a missing data object, naming it', () => {
