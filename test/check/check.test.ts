@@ -1,7 +1,7 @@
 // checkPlan on plans of gcc-compiled fixtures against a stand-in kernel: each program lacks
 // one kind of thing, and the report must say exactly that, at the right severity.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,20 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     const w = r.warnings.find((x) => x.code === 'check.missing-library');
     expect(w?.message).toMatch(/^1 library loaded at run time needs libraries that are not in the image, so using it will fail: needs-gone\.so \(libnotthere\.so\.1\)/);
     expect(r.ok).toBe(true);
+  });
+
+  it('reports an ELF file it cannot read as a warning, and checks the rest', () => {
+    const tree = join(fx.dir, 'broken-tree');
+    mkdirSync(tree, { recursive: true });
+    const whole = readFileSync(fx.f.libhelper);
+    writeFileSync(join(tree, 'truncated.so'), whole.subarray(0, 2000)); // headers point past the end
+    writeFileSync(join(tree, 'not-elf.so'), 'just text\n');
+    const r = check(planOf(fx.f.ok, { files: [copy(tree, '/broken')] }));
+    const w = r.warnings.filter((x) => x.code === 'check.unreadable');
+    expect(w).toHaveLength(1);
+    expect(w[0]?.message).toMatch(/^\/broken\/truncated\.so \(.*truncated\.so\) was not checked: .*truncated\.so: .*\(at byte offset \d+\)$/);
+    expect(r.ok).toBe(true);
+    expect(objectOf(r, '/ok').missing).toEqual([]);
   });
 
   it('without a kernel, says what it cannot check and still checks between libraries', () => {
