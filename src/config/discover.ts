@@ -2,6 +2,7 @@
 // directory only (a predictable rule; -c/--config names any other file). cosmiconfig only
 // finds the file: we parse it ourselves to keep line and column positions.
 
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const SEARCH_PLACES = ['osv.yaml', 'osv.yml', '.osvrc', '.osvrc.yaml', '.osvrc.json', 'osv.config.yaml', 'package.json'];
@@ -19,7 +20,11 @@ const packageJson = (filepath: string, content: string): unknown => {
 
 /** The absolute path of the configuration file for `cwd`, or undefined when there is none. */
 export async function discoverConfig(cwd: string): Promise<string | undefined> {
-  // imported here: with -c/--config the search (and cosmiconfig's load time) is skipped
+  // The first search place wins whenever it exists, so the common case needs no search (and
+  // none of cosmiconfig's start-up time, a third of a no-op build's).
+  const first = path.join(cwd, SEARCH_PLACES[0]!);
+  if (statSync(first, { throwIfNoEntry: false })?.isFile()) return first;
+  // imported here: with -c/--config, or an osv.yaml present, the search is skipped
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('osv', {
     searchPlaces: SEARCH_PLACES,

@@ -2,7 +2,9 @@
 // them, compiles them once per process (compiling is the slow part), and validates plain data.
 
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { fastChecks } from './fast-validate.js';
 import { mainSchemaPath, moduleSchemaPath } from './paths.js';
 
 export const MAIN_SCHEMA_ID = 'osv.schema.json';
@@ -55,6 +57,8 @@ function indexPointers(doc: unknown, base: string, out: Map<object, string>, ptr
 
 function compile(): Compiled {
   const schemas = readSchemas();
+  // Loaded here, not at the top: a valid configuration never needs ajv itself (fast-validate.ts).
+  const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
   const ajv = new Ajv(AJV_OPTIONS);
   ajv.addSchema(schemas.main, MAIN_SCHEMA_ID);
   ajv.addSchema(schemas.module, MODULE_SCHEMA_ID);
@@ -76,6 +80,7 @@ export function compiledSchemas(): Compiled {
 }
 
 export function validatePlain(kind: SchemaKind, data: unknown): ErrorObject[] {
+  if (fastChecks()?.[kind](data)) return [];
   const v = compiledSchemas().validate[kind];
   return v(data) ? [] : [...(v.errors ?? [])];
 }

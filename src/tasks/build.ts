@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
@@ -98,34 +98,31 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     throw e;
   };
 
+  // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
+  // here, without loading the task runner at all.
+  const k = await opts.resolveKernel(config, opts.env);
+  if (!k.ok) fail(k.error);
+  const kernel = k.ok ? k.value : fail(new OsvError({ code: 'kernel.none', message: 'no kernel' }));
+  ctx.kernel = kernel;
+  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
+  ctx.key = buildKey({ config, kernel, run: runName, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
+  if (!opts.force) {
+    const s = staleReason(image, ctx.key);
+    if ('record' in s) ctx.upToDate = s.record;
+    else ctx.reason = s.reason;
+  } else ctx.reason = 'forced (--force)';
+  reporter.emit({ event: 'task', task: 'Kernel', status: 'done', title: kernelTitle });
+
+  if (ctx.upToDate && !opts.alwaysCheck) {
+    reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
+    return outcome(ctx, { image, output, format, started });
+  }
+
+  const { Listr } = await import('listr2');
   const tasks: ListrTask<Ctx>[] = [
-    {
-      title: 'Kernel',
-      task: async (c, task) => {
-        const k = await opts.resolveKernel(config, opts.env);
-        if (!k.ok) fail(k.error);
-        c.kernel = k.ok ? k.value : undefined;
-        const kb = c.kernel!;
-        task.title = `Kernel: ${kb.elf ?? kb.img} (${kb.origin}${kb.version ? ` ${kb.version}` : ''})`;
-        c.key = buildKey({
-          config,
-          kernel: kb,
-          run: runName,
-          output,
-          format,
-          toolVersion: toolVersion(),
-          configTexts: readTexts(config.loadedFiles),
-        });
-        if (!opts.force) {
-          const s = staleReason(image, c.key);
-          if ('record' in s) c.upToDate = s.record;
-          else c.reason = s.reason;
-        } else c.reason = 'forced (--force)';
-      },
-    },
+    { title: kernelTitle, task: () => undefined },
     {
       title: 'Plan',
-      skip: (c) => (c.upToDate && !opts.alwaysCheck ? 'up to date' : false),
       task: async (c, task) => {
         const { plan } = await import('../plan/index.js');
         const rec = new RecordingHostFs(nodeHostFs);
@@ -197,12 +194,16 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     ...reporter.listrOptions,
   }).run();
 
+  return outcome(ctx, { image, output, format, started });
+}
+
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
-    image,
-    output,
-    format,
+    image: o.image,
+    output: o.output,
+    format: o.format,
     cmdline: rec ? rec.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,
     upToDate: Boolean(rec),
@@ -210,7 +211,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     totals: rec ? rec.totals : { files: plan!.totals.files, bytes: plan!.totals.bytes, libraries: plan!.totals.libraries },
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
-    ms: Math.round(performance.now() - started),
+    ms: Math.round(performance.now() - o.started),
   };
 }
 
