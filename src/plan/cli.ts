@@ -50,8 +50,12 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
 
 export async function planCommand(opts: PlanCommandOptions): Promise<void> {
   const { plan: p, kernel } = await planFor(opts);
-  if (opts.json) out(JSON.stringify(planJson(p), null, 2));
-  else out(renderPlan(p, { all: opts.all === true, kernel }));
+  // The symbol check's one-line summary (it reads the same files; a failure to check is said, not fatal).
+  const { checkPlan } = await import('../check/index.js');
+  const checked = checkPlan(p, kernel.bundle);
+  const symbols = checked.ok ? checked.value.summary : `not checked: ${checked.error.message}`;
+  if (opts.json) out(JSON.stringify({ ...(planJson(p) as object), check: checked.ok ? { summary: checked.value.summary, totals: checked.value.totals } : { error: checked.error.message } }, null, 2));
+  else out(renderPlan(p, { all: opts.all === true, kernel, symbols }));
 }
 
 export interface ManifestCommandOptions {

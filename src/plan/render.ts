@@ -87,7 +87,7 @@ export function describeKernel(plan: Plan, k: KernelView): string {
   return `${what}${hidden}${file}`;
 }
 
-export function renderPlan(plan: Plan, opts: { all: boolean; kernel: KernelView }): string {
+export function renderPlan(plan: Plan, opts: { all: boolean; kernel: KernelView; symbols?: string }): string {
   const t = plan.totals;
   const out = [
     `Plan for "${plan.name}": ${plan.arch}, ${plan.filesystem} root, ${plan.output} image (${plan.format})`,
@@ -97,6 +97,7 @@ export function renderPlan(plan: Plan, opts: { all: boolean; kernel: KernelView 
     '',
     `Totals: ${t.files} files (${formatBytes(t.bytes)}), ${t.dirs} directories, ${t.symlinks} symlinks; ${t.libraries} shared libraries shipped` +
       (plan.kernelProvided.length > 0 ? `, ${plan.kernelProvided.length} provided by the kernel (${plan.kernelProvided.map((k) => k.soname).join(', ')})` : ''),
+    ...(opts.symbols !== undefined ? [`${opts.symbols} (details: osv check)`] : []),
     '',
     `Boot command line${plan.runs.length > 1 ? ` (run "${plan.run.name}")` : ''}:`,
     `  ${plan.run.cmdline}`,
