@@ -9,7 +9,7 @@ import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
 import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
-import { parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
+import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
 import type { Source } from '../diagnostics/error.js';
 import type { Accel, Arch, Config, FileSpec, FilesystemKind, Hypervisor, ImageFormat, ImageOutput, Network, PortForward, RunConfig, RunSettings, Volume } from './types.js';
@@ -303,7 +303,8 @@ function checkDestinations(ctx: LoadContext, r: SpecReader, exes: Config['execut
     claims.push({ dest: e.dest ?? '/' + path.posix.basename(e.src), at: r.destPos.get(e) ?? e.source, identity: `program ${e.src}`, label, source: e.source, link: false });
   };
   const addLib = (l: Config['libraries'][number], label: string): void => {
-    if (l.dest) claims.push({ dest: l.dest, at: r.destPos.get(l) ?? l.source, identity: `library ${l.name}`, label, source: l.source, link: false });
+    // Only a file destination is claimed: several libraries may go into one directory.
+    if (l.dest && libraryDestIsFile(l.name, l.dest)) claims.push({ dest: l.dest, at: r.destPos.get(l) ?? l.source, identity: `library ${l.name}`, label, source: l.source, link: false });
   };
   const addFile = (f: FileSpec, label: string): void => {
     const identity = f.kind === 'copy' ? `copy of ${f.src}` : f.kind === 'link' ? `link to ${f.link}` : 'directory';

@@ -1,6 +1,7 @@
 // Parsers for the value syntaxes of osv.yaml. Each returns the value or a message; the schema
 // has already checked the rough shape, these check what a pattern cannot (ranges, overflow).
 
+import * as path from 'node:path';
 import type { PortForward } from './types.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -140,4 +141,15 @@ export function normalizeGuestPath(p: string): Parsed<string> {
     parts.push(seg);
   }
   return ok('/' + parts.join('/'));
+}
+
+/** Whether a host path or library name is a glob pattern (`*`, `?`, `[...]`). */
+export const hasGlob = (s: string): boolean => /[*?[]/.test(s);
+
+/**
+ * A library's `dest` is its full guest path when it names one `.so` file (`/opt/lib/libx.so.1`);
+ * otherwise, and always for a glob, it is the directory the library goes in.
+ */
+export function libraryDestIsFile(name: string, dest: string): boolean {
+  return !hasGlob(name) && path.posix.basename(dest).includes('.so');
 }

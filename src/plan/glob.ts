@@ -6,7 +6,8 @@
 import type { HostFs } from '../hostfs.js';
 import { compareBytes } from '../hostfs.js';
 
-export const hasGlob = (s: string): boolean => /[*?[]/.test(s);
+export { hasGlob } from '../config/values.js';
+import { hasGlob } from '../config/values.js';
 
 function componentSource(c: string): string {
   let re = '';

@@ -3,11 +3,12 @@
 
 import { OsvError, type Source } from '../diagnostics/error.js';
 import type { ExecutableSpec, FileSpec, LibrarySpec } from '../config/types.js';
+import { libraryDestIsFile } from '../config/values.js';
 import { posix } from 'node:path';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
 import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
-import { guestBasename, guestJoin, normalizeGuestPath } from './guest-path.js';
+import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
 import { lookupOnPath } from './path-lookup.js';
 import { copyTree } from './tree.js';
@@ -76,7 +77,7 @@ export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, pr
   if (spec.dest !== undefined) {
     const d = guestPath(ctx, spec.dest, `${key}.dest`, spec.source);
     if (!d) return;
-    if (!hasGlob(spec.name) && guestBasename(d).includes('.so')) destPath = d;
+    if (libraryDestIsFile(spec.name, d)) destPath = d;
     else destDir = d;
   }
   const declared = prov(key, spec.source);

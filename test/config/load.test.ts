@@ -144,6 +144,14 @@ describe('defaults and normalization', () => {
   });
 });
 
+describe('library destinations', () => {
+  it('lets several libraries share a directory dest; only a .so file path is claimed', async () => {
+    const dir = project({ 'osv.yaml': 'cmd: [a]\nlibraries:\n  - {name: libssl.so.3, dest: /opt/lib}\n  - {name: libz.so.1, dest: /opt/lib}\n  - {name: "/usr/lib/*.so", dest: /opt/lib}\n' });
+    const c = await load(dir);
+    expect(c.libraries.map((l) => l.dest)).toEqual(['/opt/lib', '/opt/lib', '/opt/lib']);
+  });
+});
+
 describe('extends', () => {
   it('merges maps, concatenates lists, overrides scalars, replaces cmd; [] clears', async () => {
     const dir = project({
