@@ -133,6 +133,15 @@ function ignoreOsvDir(dir: string): 'created' | 'added' | 'present' {
   return 'added';
 }
 
+/** Whether a built-in template has a top-level `cmd` of its own. */
+function templateDefinesCmd(name: string): boolean {
+  try {
+    return /^cmd:/m.test(fs.readFileSync(path.join(templatesDir, `${name}.yaml`), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export async function initCommand(command: string[], opts: InitCliOptions, io: Io = processIo()): Promise<void> {
   const { cwd, out } = io;
   const file = path.resolve(cwd, opts.config ?? 'osv.yaml');
@@ -144,7 +153,7 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
   }
   if (fs.existsSync(file) && !opts.force)
     throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or -c FILE to write another file' });
-  const text = initText({ dir: path.dirname(file), command, ...(template !== 'none' ? { template } : {}) });
+  const text = initText({ dir: path.dirname(file), command, ...(template !== 'none' ? { template, templateHasCmd: templateDefinesCmd(template) } : {}) });
   // What init writes must load: check it before touching the disk.
   const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });
   if (!check.ok) throw new OsvErrors(check.error.errors);

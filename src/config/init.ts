@@ -11,7 +11,15 @@ export interface InitOptions {
   command?: string[];
   /** A built-in template name, or undefined for none. */
   template?: string;
+  /** The template builds `cmd` itself (from its variables): without a command, leave it to it. */
+  templateHasCmd?: boolean;
 }
+
+/** A first command that runs with each template's runtime (native: anything on PATH). */
+const HELLO: Record<string, string[]> = {
+  python: ['/usr/bin/python3', '-c', "print('Hello from OSv')"],
+  node: ['/usr/bin/node', '-e', "console.log('Hello from OSv')"],
+};
 
 /**
  * A YAML scalar for a command word that loads back as exactly that word: `$` doubled (values
@@ -24,7 +32,9 @@ export function yamlWord(word: string): string {
 
 export function initText(o: InitOptions): string {
   const schema = path.relative(o.dir, mainSchemaPath).split(path.sep).join('/');
-  const cmd = o.command?.length ? o.command : ['echo', 'Hello from OSv'];
+  const given = Boolean(o.command?.length);
+  const cmd = given ? o.command! : (o.template ? HELLO[o.template] : undefined) ?? ['echo', 'Hello from OSv'];
+  const byTemplate = !given && o.templateHasCmd === true;
   const lines = [
     `# yaml-language-server: $schema=${schema.startsWith('.') ? schema : './' + schema}`,
     '#',
@@ -44,7 +54,9 @@ export function initText(o: InitOptions): string {
   lines.push(
     '# The program to boot and its arguments. A name without a slash is found on PATH; its',
     '# shared libraries are found and added automatically.',
-    `cmd: [${cmd.map(yamlWord).join(', ')}]`,
+    ...(byTemplate
+      ? [`# The template builds the command from its variables (docs/templates.md); set them under`, `# vars:, or replace it: cmd: [...]. \`osv config\` shows the result.`]
+      : [`cmd: [${cmd.map(yamlWord).join(', ')}]`]),
     '',
     '# Environment variables of the program.',
     '# env:',

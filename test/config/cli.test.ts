@@ -212,6 +212,18 @@ describe('osv init', () => {
     expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.osv/\n');
   });
 
+  it('starts from each runtime template: its hello command, or the template\'s own cmd', async () => {
+    const py = project({});
+    await initCommand([], { template: 'python' }, io(py));
+    expect(readFileSync(path.join(py, 'osv.yaml'), 'utf8')).toContain(`cmd: [/usr/bin/python3, "-c", "print('Hello from OSv')"]`);
+    // template:java builds cmd from its variables: init must not replace it with a stand-in.
+    const java = project({});
+    await initCommand([], { template: 'java' }, io(java));
+    const text = readFileSync(path.join(java, 'osv.yaml'), 'utf8');
+    expect(text).toContain('extends: [template:java]');
+    expect(text).not.toMatch(/^cmd:/m);
+  });
+
   it('suggests a template name and writes nothing', async () => {
     const dir = project({});
     const f = await failure(initCommand([], { template: 'natve' }, io(dir)));
