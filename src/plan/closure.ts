@@ -30,6 +30,20 @@ export function pathRoot(ctx: PlanContext, hostPath: string): ResolveRoot {
 
 /** Resolve one root's closure and add its objects; returns the root's guest path when shipped. */
 export function addClosure(ctx: PlanContext, req: ClosureRequest): string | undefined {
+  const sysroot = ctx.config.sysroot;
+  if ('path' in req.root && req.host !== undefined && sysroot !== '/' && !isUnder(sysroot, req.host)) {
+    // The resolver works inside the sysroot (the program's $ORIGIN, RPATH and libraries all
+    // live there); a program outside it would mix two file systems.
+    ctx.errors.push(
+      new OsvError({
+        code: 'plan.outside-sysroot',
+        message: `${req.declared.kind === 'config' || req.declared.kind === 'module' ? (req.declared.key ?? req.declared.kind) : describeProvenance(req.declared)}: ${req.host} is outside the sysroot ${sysroot}`,
+        hint: `with a sysroot, programs and libraries are read from inside it: put the file under ${sysroot} and name it by its path there`,
+        ...(sourceOf(req.declared) ? { source: sourceOf(req.declared)! } : {}),
+      }),
+    );
+    return undefined;
+  }
   const r = ctx.resolve([req.root], { ...ctx.resolveOptions, optional: [...(ctx.resolveOptions.optional ?? []), ...(req.optional && 'soname' in req.root ? [req.root.soname] : [])] }, ctx.fs);
   if (!r.ok) {
     ctx.errors.push(withScriptHint(ctx, req, r.error));

@@ -71,6 +71,15 @@ describe('planner errors', () => {
     expect(e?.message).toBe('/opt/a.txt cannot be placed in the image: /opt is a symlink to /usr, not a directory');
   });
 
+  it('a program outside the sysroot is an error that says where to put it', () => {
+    const sysroot = join(d, 'rootfs');
+    mkdirSync(sysroot, { recursive: true });
+    const [e] = errorsOf({ sysroot, cmd: ['/usr/bin/ls'], executables: [exe('/usr/bin/ls', '/ls')] });
+    expect(e?.code).toBe('plan.outside-sysroot');
+    expect(e?.message).toBe(`executables[0]: /usr/bin/ls is outside the sysroot ${sysroot}`);
+    expect(e?.hint).toBe(`with a sysroot, programs and libraries are read from inside it: put the file under ${sysroot} and name it by its path there`);
+  });
+
   it('a missing library names who asked for it and every path tried', () => {
     const [e] = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib('libdoesnotexist.so.9')] });
     expect(e?.code).toBe('plan.library-not-found');
