@@ -109,6 +109,13 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
   const run = plannedRuns.find((r) => r.name === selectedName);
   if (ctx.errors.length > 0 || !run) return err(new OsvErrors(ctx.errors.length > 0 ? ctx.errors : [new OsvError({ code: 'plan.no-cmd', message: 'no command line' })]));
 
+  // A rofs root gets a ramfs mounted on /tmp at boot (its fstab), which hides what the image has there.
+  const underTmp = config.filesystem === 'rofs' ? entries.filter((e) => e.guest.startsWith('/tmp/')) : [];
+  if (underTmp.length > 0)
+    ctx.warnings.push(
+      `${underTmp.length === 1 ? underTmp[0]!.guest : `${underTmp.length} entries under /tmp (${underTmp[0]!.guest}, ...)`}: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see ${underTmp.length === 1 ? 'it' : 'them'}; put ${underTmp.length === 1 ? 'it' : 'them'} elsewhere`,
+    );
+
   const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
   for (const e of entries) {
     if (e.kind === 'file') {

@@ -71,6 +71,11 @@ describe('planner errors', () => {
     expect(e?.message).toBe('/opt/a.txt cannot be placed in the image: /opt is a symlink to /usr, not a directory');
   });
 
+  it('files under /tmp of a rofs image are a warning: a ramfs hides them at boot', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/tmp/a.txt')] });
+    expect(p.warnings).toContain('/tmp/a.txt: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see it; put it elsewhere');
+  });
+
   it('a program outside the sysroot is an error that says where to put it', () => {
     const sysroot = join(d, 'rootfs');
     mkdirSync(sysroot, { recursive: true });
