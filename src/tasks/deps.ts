@@ -1,9 +1,9 @@
 // The real kernel resolver and symbol checker, loaded on demand (the build takes them as
 // parameters so tests can run the pipeline with stand-ins).
 
-import type { UpDeps } from './up.js';
+import type { KernelResolver, PlanChecker } from './build.js';
 
-export async function realDeps(): Promise<UpDeps> {
+export async function realDeps(): Promise<{ resolveKernel: KernelResolver; checkPlan: PlanChecker }> {
   const [{ resolveKernel }, { checkPlan }] = await Promise.all([import('../kernel/resolve.js'), import('../check/index.js')]);
   return {
     resolveKernel: (config, env) => resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir }, env),

@@ -1,11 +1,11 @@
 // `osv up` (and `osv test`, which is `osv up --ci`): validate, plan, build incrementally, boot,
 // stream the console, and turn what the console showed into an exit code.
 
-import type { Accel, Hypervisor, ImageFormat, ImageOutput, RunSettings } from '../config/types.js';
+import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
-import { build, formatBytes, type KernelResolver, type PlanChecker } from './build.js';
-import { progressReporter, reportMode } from './report.js';
+import { formatBytes } from './build.js';
+import { buildFromFlags, oneOf } from './build-command.js';
 import type { CheckReport } from '../check/types.js';
 
 export interface UpFlags {
@@ -33,18 +33,8 @@ export interface UpFlags {
   force?: boolean;
 }
 
-export interface UpDeps {
-  resolveKernel: KernelResolver;
-  checkPlan?: PlanChecker;
-}
 
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
-
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw usage(`${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
-}
 
 function positive(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -80,32 +70,12 @@ function explainWith(report: CheckReport): (symbol: string) => string | undefine
   };
 }
 
-export async function up(flags: UpFlags, deps: UpDeps, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { loadConfig, checkRunName } = await import('../config/index.js');
-  const loaded = await loadConfig({ cwd: flags.cwd, ...(flags.config ? { configFile: flags.config } : {}), env });
-  if (!loaded.ok) throw loaded.error;
-  const config = loaded.value;
-  const selected = unwrap(checkRunName(config, flags.run));
-  const settings = await settingsWithFlags(selected.run.run, flags);
-  const output = oneOf<ImageOutput>('--output', flags.output, ['disk', 'bootable']);
-  const format = oneOf<ImageFormat>('--format', flags.format, ['raw', 'qcow2']);
-  const mode = reportMode({ ...(flags.json ? { json: true } : {}), ...(flags.quiet ? { quiet: true } : {}) }, env);
-  const reporter = progressReporter(mode, flags.json ? process.stderr : process.stdout);
-
-  const built = await build({
-    config,
-    run: selected.name,
-    ...(output ? { output } : {}),
-    ...(format ? { format } : {}),
-    ...(flags.out ? { outPath: flags.out } : {}),
-    ...(flags.check === false ? { noCheck: true } : {}),
-    ...(flags.force ? { force: true } : {}),
+export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { config, run: selected, outcome: built, mode } = await buildFromFlags(flags, env, {
     ...(flags.ci ? { alwaysCheck: true } : {}),
-    env,
-    reporter,
-    resolveKernel: deps.resolveKernel,
-    ...(deps.checkPlan ? { checkPlan: deps.checkPlan } : {}),
+    reporterOut: flags.json ? process.stderr : process.stdout,
   });
+  const settings = await settingsWithFlags(selected.run.run, flags);
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(
       `osv: ${built.upToDate ? 'image up to date' : 'built'} ${built.image} (${built.totals.files} files, ${formatBytes(built.totals.bytes)}) in ${built.ms} ms\n`,

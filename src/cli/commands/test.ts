@@ -26,8 +26,8 @@ Examples:
   $ osv test --json > result.json`,
       )
       .action(async (opts) => {
-        const [{ up }, { realDeps }] = await Promise.all([import('../../tasks/up.js'), import('../../tasks/deps.js')]);
-        process.exitCode = await up({ cwd: process.cwd(), ...opts, ci: true }, await realDeps());
+        const { up } = await import('../../tasks/up.js');
+        process.exitCode = await up({ cwd: process.cwd(), ...opts, ci: true });
       });
   },
 };

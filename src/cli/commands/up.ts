@@ -33,8 +33,8 @@ Exit status: 0 the guest powered off normally, 1 invalid input, 2 usage, 3 build
 4 the guest failed (CI: a failure line, a timeout, an unmet expect), 130 interrupted.`,
       )
       .action(async (opts) => {
-        const [{ up }, { realDeps }] = await Promise.all([import('../../tasks/up.js'), import('../../tasks/deps.js')]);
-        process.exitCode = await up({ cwd: process.cwd(), ...opts }, await realDeps());
+        const { up } = await import('../../tasks/up.js');
+        process.exitCode = await up({ cwd: process.cwd(), ...opts });
       });
   },
 };
