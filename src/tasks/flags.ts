@@ -29,5 +29,6 @@ export function runFlags(cmd: Command): Command {
     .option('--boot <mode>', 'kernel (direct kernel boot, default) or image (a bootable image\'s own boot sector)')
     .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
     .option('--expect <regex>', 'fail unless a console line matches this regular expression')
+    .option('--stop-on-expect', 'stop the VM and succeed as soon as the expected line appears (for servers, which never power off)')
     .option('-n, --dry-run', 'build, then print the exact hypervisor command instead of running it');
 }

@@ -21,6 +21,7 @@ export interface UpFlags {
   network?: string;
   timeout?: string;
   expect?: string;
+  stopOnExpect?: boolean;
   boot?: string;
   ci?: boolean;
   dryRun?: boolean;
@@ -76,6 +77,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     reporterOut: flags.json ? process.stderr : process.stdout,
   });
   const settings = await settingsWithFlags(selected.run.run, flags);
+  if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(
       `osv: ${built.upToDate ? 'image up to date' : 'built'} ${built.image} (${built.totals.files} files, ${formatBytes(built.totals.bytes)}) in ${built.ms} ms\n`,
@@ -110,6 +112,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     ...(flags.json ? { stdout: process.stderr } : {}),
     handleSignals: true,
     forwardStdin: Boolean(process.stdin.isTTY) && !flags.ci,
+    ...(flags.stopOnExpect ? { stopOnExpect: true } : {}),
     ...(built.check ? { explainSymbol: explainWith(built.check) } : {}),
   });
   const v = report.verdict;

@@ -101,6 +101,12 @@ describe.runIf(!reason)('examples boot with osv up', () => {
     expect(r.code, r.out).toBe(130);
   });
 
+  it('a server passes `osv test --stop-on-expect` once its ready line appears', { timeout: 240_000 }, () => {
+    const r = osv(example('python-http'), ['test', '--expect', 'Serving HTTP on', '--stop-on-expect', '--timeout', '200'], 230_000);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('osv: passed: the expected line appeared and the VM was stopped');
+  });
+
   it('node-http answers through the port forward', { timeout: 240_000 }, async (ctx) => {
     const r = await serve(example('node-http'), 8080, 120_000);
     if (r.body === undefined && r.out.includes('procfs_maps')) {
