@@ -10,6 +10,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeDisk } from '../src/image/disk.js';
+import { resolveKernelPath } from '../src/kernel/local.js';
 import { executeRun, prepareRun, type RunRequest } from '../src/run/runner.js';
 import { buildFakeKernel } from '../test/run/helpers/fake-guest.js';
 
@@ -38,7 +39,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function guest(dir: string): Promise<{ kernel: string; image: string; what: string }> {
   const image = join(dir, 'hello.img');
-  const osvKernel = process.env['OSV_KERNEL'];
+  const files = process.env['OSV_KERNEL'] ? resolveKernelPath(process.env['OSV_KERNEL'], 'x86_64', 'OSV_KERNEL') : undefined;
+  const osvKernel = files?.ok ? files.value.elf : undefined;
   if (osvKernel) {
     const src = join(dir, 'hello.c');
     writeFileSync(src, '#include <stdio.h>\nint main(void) { printf("Hello from C code\\n"); return 0; }\n');

@@ -11,14 +11,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { composeDisk } from '../../src/image/disk.js';
 import type { ImageEntry } from '../../src/image/entries.js';
 import { which } from '../../src/run/binaries.js';
+import { resolveKernelPath } from '../../src/kernel/local.js';
 import { executeRun, prepareRun, type RunIo, type RunRequest } from '../../src/run/runner.js';
 import type { Boot } from '../../src/run/spec.js';
 import { hasGcc, tempDir } from './helpers/fake-guest.js';
 
-const kernel = process.env['OSV_KERNEL'];
+// OSV_KERNEL may name a kernel directory or one of its files; the runner boots the ELF.
+const kernelFiles = process.env['OSV_KERNEL'] ? resolveKernelPath(process.env['OSV_KERNEL'], 'x86_64', 'OSV_KERNEL') : undefined;
+const kernel = kernelFiles?.ok ? kernelFiles.value.elf : undefined;
 const qemu = which('qemu-system-x86_64');
 const canBoot = Boolean(kernel && existsSync(kernel) && qemu && hasGcc);
-if (!canBoot) console.warn(`skipped: real OSv boot tests need OSV_KERNEL=<loader-stripped.elf> (${kernel ?? 'unset'}), qemu-system-x86_64 and gcc`);
+if (!canBoot) console.warn(`skipped: real OSv boot tests need OSV_KERNEL (an OSv kernel directory or loader-stripped.elf; now ${process.env['OSV_KERNEL'] ?? 'unset'}), qemu-system-x86_64 and gcc`);
 
 const MiB = 1024 * 1024;
 const file = (guest: string, host: string): ImageEntry => ({ kind: 'file', guest, host, size: statSync(host).size });
