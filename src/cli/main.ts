@@ -8,24 +8,35 @@ import { reportFailure } from './render.js';
 import type { CommandModule } from './command.js';
 
 // Registration order is the order `osv --help` lists them.
-const commands: Array<() => Promise<CommandModule>> = [
-  () => import('./commands/up.js').then((m) => m.command),
-  () => import('./commands/build.js').then((m) => m.command),
-  () => import('./commands/test.js').then((m) => m.command),
-  () => import('./commands/init.js').then((m) => m.command),
-  () => import('./commands/validate.js').then((m) => m.command),
-  () => import('./commands/config.js').then((m) => m.command),
-  () => import('./commands/schema.js').then((m) => m.command),
-  () => import('./commands/trace.js').then((m) => m.command),
-  () => import('./commands/resolve.js').then((m) => m.command),
-  () => import('./commands/plan.js').then((m) => m.command),
-  () => import('./commands/manifest.js').then((m) => m.command),
-  () => import('./commands/why.js').then((m) => m.command),
-  () => import('./commands/check.js').then((m) => m.command),
-  () => import('./commands/run.js').then((m) => m.command),
-  () => import('./commands/inspect.js').then((m) => m.command),
-  () => import('./commands/kernel.js').then((m) => m.command),
+const commands: Array<[name: string, load: () => Promise<CommandModule>]> = [
+  ['up', () => import('./commands/up.js').then((m) => m.command)],
+  ['build', () => import('./commands/build.js').then((m) => m.command)],
+  ['test', () => import('./commands/test.js').then((m) => m.command)],
+  ['init', () => import('./commands/init.js').then((m) => m.command)],
+  ['validate', () => import('./commands/validate.js').then((m) => m.command)],
+  ['config', () => import('./commands/config.js').then((m) => m.command)],
+  ['schema', () => import('./commands/schema.js').then((m) => m.command)],
+  ['trace', () => import('./commands/trace.js').then((m) => m.command)],
+  ['resolve', () => import('./commands/resolve.js').then((m) => m.command)],
+  ['plan', () => import('./commands/plan.js').then((m) => m.command)],
+  ['manifest', () => import('./commands/manifest.js').then((m) => m.command)],
+  ['why', () => import('./commands/why.js').then((m) => m.command)],
+  ['check', () => import('./commands/check.js').then((m) => m.command)],
+  ['run', () => import('./commands/run.js').then((m) => m.command)],
+  ['inspect', () => import('./commands/inspect.js').then((m) => m.command)],
+  ['kernel', () => import('./commands/kernel.js').then((m) => m.command)],
 ];
+
+/** The first word after the global options (`-C DIR` takes a value), or undefined. */
+function commandWord(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-C' || a === '--dir') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -45,7 +56,10 @@ export async function main(argv: string[]): Promise<void> {
     }
   });
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const load of commands) (await load()).register(program);
+  // Only the command being run is loaded (and registered); help and unknown words get them all.
+  const wanted = commandWord(argv);
+  const chosen = commands.filter(([name]) => name === wanted);
+  for (const [, load] of chosen.length === 1 ? chosen : commands) (await load()).register(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {
