@@ -5,13 +5,13 @@
 // "Missing" symbols are made the way they go missing in real life: the program is linked
 // against a library that defines them, and the library is then rebuilt without them.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+export { hasGcc } from '../helpers/tools.js';
 
 const run = promisify(execFile);
 const gcc = async (args: string[]): Promise<void> => {

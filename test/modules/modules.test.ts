@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.js';
 import type { OsvErrors } from '../../src/diagnostics/error.js';
 import { plan } from '../../src/plan/index.js';
 import type { Plan, PlanEntry, Provenance } from '../../src/plan/types.js';
+import { hasGcc } from '../helpers/tools.js';
 
 let root: string;
 beforeAll(() => {
@@ -44,14 +45,6 @@ async function mustPlan(dir: string, env?: Record<string, string | undefined>): 
 const moduleOf = (e: PlanEntry | undefined): string[] =>
   (e?.why ?? []).flatMap((w: Provenance) => (w.kind === 'module' ? [w.module] : w.kind === 'needed' && w.declaredBy?.kind === 'module' ? [w.declaredBy.module] : []));
 
-const hasGcc = (() => {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasGcc) console.warn('skipped (module with a compiled program): gcc is not installed');
 
 describe('local modules (osv.module.yaml)', () => {

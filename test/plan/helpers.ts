@@ -1,6 +1,6 @@
 // Building Config objects directly (what the loader would produce) and compiling ELF fixtures.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -90,7 +90,7 @@ export function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
-export const hasGcc = spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
+export { hasGcc } from '../helpers/tools.js';
 
 /** Compile C source with gcc into `out`; `args` are extra gcc arguments (-shared, -L, -l...). */
 export function gcc(out: string, source: string, args: string[] = []): string {

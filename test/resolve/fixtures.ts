@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+export { hasGcc } from '../helpers/tools.js';
 
 /** Can gcc produce a 32-bit x86 shared object here (no libc needed)? */
 export function canM32(dir: string): boolean {

@@ -57,7 +57,7 @@ describe.runIf(hasLdconfig && existsSync(hostCache))('this machine’s /etc/ld.s
   });
 });
 
-const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+import { hasGcc } from '../helpers/tools.js';
 if (!hasGcc) console.warn('skipped: gcc is not installed; no test library for the generated caches');
 
 describe.runIf(hasLdconfig && hasGcc)('caches written by ldconfig in each format', () => {

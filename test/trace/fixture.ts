@@ -6,14 +6,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const hasGcc = ((): boolean => {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export { hasGcc } from '../helpers/tools.js';
 
 export const hasStrace = fs.existsSync('/usr/bin/strace') || fs.existsSync('/bin/strace');
 

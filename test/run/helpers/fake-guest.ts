@@ -9,14 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const hasGcc = ((): boolean => {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export { hasGcc } from '../../helpers/tools.js';
 
 export function tempDir(prefix = 'osv-run-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
