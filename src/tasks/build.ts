@@ -2,18 +2,19 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
-import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
+import { RECORD_VERSION } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
@@ -94,15 +95,11 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const reporter = opts.reporter ?? progressReporter('plain');
   const ctx: Ctx = {};
 
-  const fail = (e: OsvError | OsvErrors): never => {
-    throw e;
-  };
-
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.
   const k = await opts.resolveKernel(config, opts.env);
-  if (!k.ok) fail(k.error);
-  const kernel = k.ok ? k.value : fail(new OsvError({ code: 'kernel.none', message: 'no kernel' }));
+  if (!k.ok) throw k.error;
+  const kernel = k.value;
   ctx.kernel = kernel;
   const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
   ctx.key = buildKey({ config, kernel, run: runName, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
@@ -127,10 +124,10 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
         const { plan } = await import('../plan/index.js');
         const rec = new RecordingHostFs(nodeHostFs);
         const p = plan(config, { run: runName, kernel: c.kernel!, fs: rec, env: opts.env });
-        if (!p.ok) fail(p.error);
-        c.plan = p.ok ? p.value : undefined;
+        if (!p.ok) throw p.error;
+        c.plan = p.value;
         c.observations = rec.observations();
-        const t = c.plan!.totals;
+        const t = p.value.totals;
         task.title = `Plan: ${t.files} files, ${t.libraries} libraries, ${formatBytes(t.bytes)}`;
       },
     },
@@ -139,12 +136,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       skip: (c) => (!c.plan ? 'up to date' : opts.noCheck ? 'skipped (--no-check)' : !opts.checkPlan ? 'not available' : false),
       task: async (c, task) => {
         const r = opts.checkPlan!(c.plan!, c.kernel!);
-        if (!r.ok) fail(r.error);
-        c.check = r.ok ? r.value : undefined;
-        task.title = `Check: ${c.check!.summary}`;
+        if (!r.ok) throw r.error;
+        c.check = r.value;
+        task.title = `Check: ${r.value.summary}`;
         const { checkError } = await import('../check/refusal.js');
-        const refusal = checkError(c.check!);
-        if (refusal) fail(refusal);
+        const refusal = checkError(r.value);
+        if (refusal) throw refusal;
       },
     },
     {
@@ -164,18 +161,18 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           cmdline: plan.run.cmdline,
           ...(c.kernel!.img ? { loaderImg: c.kernel!.img } : {}),
           onProgress: (done: number) => {
-            task.output = `${formatBytes(done)} / ${formatBytes(total)}`;
-            reporter.progress?.(done, total);
+            // The plan counts file bytes; the image adds padding and tables, so the total grows to meet it.
+            const of = Math.max(total, done);
+            task.output = `${formatBytes(done)} / ${formatBytes(of)}`;
+            reporter.progress?.(done, of);
           },
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
-        if (!r.ok) fail(r.error);
-        const d = r.ok ? r.value : undefined;
-        task.title = `Image: ${rel(config.dir, d!.path)} (${output}, ${format}, ${formatBytes(d!.bytes)})`;
-        const { statSync } = await import('node:fs');
-        const st = statSync(d!.path);
+        if (!r.ok) throw r.error;
+        task.title = `Image: ${rel(config.dir, r.value.path)} (${output}, ${format}, ${formatBytes(r.value.bytes)})`;
+        const st = statSync(r.value.path);
         writeRecord(image, {
-          version: 1,
+          version: RECORD_VERSION,
           key: c.key!,
           observations: c.observations!,
           image: { path: image, size: st.size, mtimeMs: st.mtimeMs },
