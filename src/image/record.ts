@@ -5,7 +5,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { KernelBundle } from '../kernel/types.js';
 
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
 export interface BuildRecord {
   version: number;
@@ -13,6 +13,8 @@ export interface BuildRecord {
   key: string;
   /** What the planner saw of the host: [op, path, observation]. */
   observations: Array<[string, string, string]>;
+  /** The environment variables the planner read (PATH for bare program names...), null = unset. */
+  env: Array<[string, string | null]>;
   image: { path: string; size: number; mtimeMs: number };
   cmdline: string;
   kernel: KernelBundle;

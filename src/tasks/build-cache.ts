@@ -42,7 +42,7 @@ export function buildKey(k: KeyInput): string {
 }
 
 /** Why the image must be rebuilt, or undefined when the last build still stands. */
-export function staleReason(image: string, key: string, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
+export function staleReason(image: string, key: string, env: NodeJS.ProcessEnv, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
   const r = readRecord(image);
   if (!r) return { reason: 'no previous build' };
   let st;
@@ -53,7 +53,15 @@ export function staleReason(image: string, key: string, fs: HostFs = nodeHostFs)
   }
   if (st.size !== r.image.size || st.mtimeMs !== r.image.mtimeMs) return { reason: 'the image was changed outside osv' };
   if (r.key !== key) return { reason: 'the configuration, kernel or build options changed' };
+  const envChange = changedEnv(r.env, env);
+  if (envChange !== undefined) return { reason: `$${envChange} changed` };
   const changed = firstChange(fs, r.observations);
   if (changed !== undefined) return { reason: `${changed} changed` };
   return { record: r };
+}
+
+/** The first recorded environment variable whose value is no longer the same. */
+export function changedEnv(recorded: Array<[string, string | null]>, env: NodeJS.ProcessEnv): string | undefined {
+  for (const [k, v] of recorded) if ((env[k] ?? null) !== v) return k;
+  return undefined;
 }

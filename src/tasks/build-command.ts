@@ -4,7 +4,12 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import type { ImageFormat, ImageOutput } from '../config/types.js';
 import type { Config, RunConfig } from '../config/types.js';
-import { build, formatBytes, type BuildOutcome } from './build.js';
+import { resolve } from 'node:path';
+import { discoverConfig } from '../config/discover.js';
+import { nodeHostFs } from '../hostfs.js';
+import { build, formatBytes, toolVersion, type BuildOutcome } from './build.js';
+import { RecordingHostFs } from './fingerprint.js';
+import { noopHit, noopPath, recordingEnv, writeNoop } from './noop.js';
 import { realDeps } from './deps.js';
 import { progressReporter, reportMode, type ReportMode } from './report.js';
 
@@ -25,20 +30,27 @@ export function oneOf<T extends string>(flag: string, v: string | undefined, all
   throw new OsvError({ code: 'build.usage', message: `${flag} must be one of ${allowed.join(', ')}; got "${v}"`, exitCode: ExitCode.usage });
 }
 
+const modeOf = (opts: BuildCommandOptions, env: NodeJS.ProcessEnv): ReportMode =>
+  reportMode({ ...(opts.json ? { json: true } : {}), ...(opts.quiet ? { quiet: true } : {}) }, env);
+
 /** Load the configuration, select the run, build: what `osv build` and `osv up` share. */
 export async function buildFromFlags(
   opts: BuildCommandOptions & { cwd?: string },
   env: NodeJS.ProcessEnv,
   extra: { alwaysCheck?: boolean; reporterOut?: { write(s: string): unknown } } = {},
 ): Promise<{ config: Config; run: { name: string; run: RunConfig }; outcome: BuildOutcome; mode: ReportMode }> {
+  const cwd = opts.cwd ?? process.cwd();
   const { loadConfig, checkRunName } = await import('../config/index.js');
-  const loaded = await loadConfig({ cwd: opts.cwd ?? process.cwd(), ...(opts.config ? { configFile: opts.config } : {}), env });
+  // What the configuration step reads is recorded for the next no-op build (noop.ts).
+  const configReads = new RecordingHostFs(nodeHostFs);
+  const envReads = recordingEnv(env);
+  const loaded = await loadConfig({ cwd, ...(opts.config ? { configFile: opts.config } : {}), env: envReads.env, fs: configReads });
   if (!loaded.ok) throw loaded.error;
   const config = loaded.value;
   const run = unwrap(checkRunName(config, opts.run));
   const output = oneOf<ImageOutput>('--output', opts.output, ['disk', 'bootable']);
   const format = oneOf<ImageFormat>('--format', opts.format, ['raw', 'qcow2']);
-  const mode = reportMode({ ...(opts.json ? { json: true } : {}), ...(opts.quiet ? { quiet: true } : {}) }, env);
+  const mode = modeOf(opts, env);
   const outcome = await build({
     config,
     run: run.name,
@@ -48,15 +60,50 @@ export async function buildFromFlags(
     ...(opts.check === false ? { noCheck: true } : {}),
     ...(opts.force ? { force: true } : {}),
     ...(extra.alwaysCheck ? { alwaysCheck: true } : {}),
-    env,
+    env: envReads.env,
     reporter: progressReporter(mode, extra.reporterOut),
     ...(await realDeps()),
+  });
+  writeNoop(noopPath(config.file, opts, toolVersion()), {
+    image: outcome.image,
+    output: outcome.output,
+    format: outcome.format,
+    config,
+    kernel: outcome.kernel,
+    configReads,
+    env: envReads.read(),
+    discovered: opts.config === undefined,
+    cwd,
   });
   return { config, run, outcome, mode };
 }
 
+/** The last build's outcome when nothing it read has changed, found without loading the configuration. */
+async function noopOutcome(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): Promise<BuildOutcome | undefined> {
+  if (opts.force) return undefined;
+  const started = performance.now();
+  const cwd = process.cwd();
+  const file = opts.config !== undefined ? resolve(cwd, opts.config) : await discoverConfig(cwd);
+  if (file === undefined) return undefined;
+  const hit = noopHit(noopPath(file, opts, toolVersion()), env);
+  if (!hit) return undefined;
+  const { front, record } = hit;
+  return {
+    image: front.image,
+    output: front.output as ImageOutput,
+    format: front.format as ImageFormat,
+    cmdline: record.cmdline,
+    kernel: record.kernel,
+    upToDate: true,
+    fromRecords: true,
+    totals: record.totals,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
 export async function buildCommand(opts: BuildCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const { outcome, mode } = await buildFromFlags(opts, env);
+  const noop = await noopOutcome(opts, env);
+  const { outcome, mode } = noop ? { outcome: noop, mode: modeOf(opts, env) } : await buildFromFlags(opts, env);
   if (opts.json) {
     const { plan: _plan, check, ...rest } = outcome;
     process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');

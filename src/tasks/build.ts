@@ -16,6 +16,7 @@ import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
 import { RECORD_VERSION } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
+import { recordingEnv } from './noop.js';
 import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
 
@@ -55,6 +56,8 @@ export interface BuildOutcome {
   totals: BuildRecord['totals'];
   plan?: Plan;
   check?: CheckReport;
+  /** Found up to date from the build records alone, without loading the configuration. */
+  fromRecords?: boolean;
   ms: number;
 }
 
@@ -80,6 +83,7 @@ interface Ctx {
   key?: string;
   plan?: Plan;
   observations?: BuildRecord['observations'];
+  envReads?: BuildRecord['env'];
   upToDate?: BuildRecord;
   reason?: string;
   check?: CheckReport;
@@ -104,7 +108,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
   ctx.key = buildKey({ config, kernel, run: runName, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
   if (!opts.force) {
-    const s = staleReason(image, ctx.key);
+    const s = staleReason(image, ctx.key, opts.env);
     if ('record' in s) ctx.upToDate = s.record;
     else ctx.reason = s.reason;
   } else ctx.reason = 'forced (--force)';
@@ -123,10 +127,13 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { plan } = await import('../plan/index.js');
         const rec = new RecordingHostFs(nodeHostFs);
-        const p = plan(config, { run: runName, kernel: c.kernel!, fs: rec, env: opts.env });
+        const env = recordingEnv(opts.env);
+        const p = plan(config, { run: runName, kernel: c.kernel!, fs: rec, env: env.env });
         if (!p.ok) throw p.error;
         c.plan = p.value;
         c.observations = rec.observations();
+        // An enumerated environment cannot be summarised: record a variable that never matches.
+        c.envReads = env.read() ?? [['\0enumerated', String(Date.now())]];
         const t = p.value.totals;
         task.title = `Plan: ${t.files} files, ${t.libraries} libraries, ${formatBytes(t.bytes)}`;
       },
@@ -175,6 +182,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           version: RECORD_VERSION,
           key: c.key!,
           observations: c.observations!,
+          env: c.envReads!,
           image: { path: image, size: st.size, mtimeMs: st.mtimeMs },
           cmdline: plan.run.cmdline,
           kernel: c.kernel!,

@@ -1,0 +1,109 @@
+// The no-op build without loading the configuration. A build records, beside the image, every
+// input of the configuration step itself: the files the loader read (with what it saw of them),
+// the configuration file names discovery looked for, the kernel files, and the environment
+// variables that were read. When all of them still hold, the configuration would load the same,
+// so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
+// schema and the task runner: what remains is Node's start-up and a few hundred stats.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SEARCH_PLACES } from '../config/discover.js';
+import type { Config } from '../config/types.js';
+import { nodeHostFs } from '../hostfs.js';
+import type { KernelBundle } from '../kernel/types.js';
+import { lockPath } from '../kernel/lock.js';
+import { readRecord, type BuildRecord } from '../image/record.js';
+import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js';
+import { changedEnv } from './build-cache.js';
+import { statSync } from 'node:fs';
+
+const VERSION = 1;
+
+export interface NoopRecord {
+  version: number;
+  image: string;
+  output: string;
+  format: string;
+  env: Array<[string, string | null]>;
+  observations: Array<[string, string, Observation]>;
+}
+
+/** The flags that choose what is built; with the config file, they name the record. */
+export interface NoopFlags {
+  run?: string;
+  out?: string;
+  format?: string;
+  output?: string;
+  check?: boolean;
+}
+
+/** An environment that remembers which variables were read; enumerating it spoils the record. */
+export function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; read(): Array<[string, string | null]> | undefined } {
+  const seen = new Map<string, string | null>();
+  let enumerated = false;
+  const proxy = new Proxy(env, {
+    get(target, key) {
+      const v = Reflect.get(target, key) as string | undefined;
+      if (typeof key === 'string') seen.set(key, v ?? null);
+      return v;
+    },
+    has(target, key) {
+      if (typeof key === 'string') seen.set(key, (Reflect.get(target, key) as string | undefined) ?? null);
+      return Reflect.has(target, key);
+    },
+    ownKeys(target) {
+      enumerated = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+  return { env: proxy, read: () => (enumerated ? undefined : [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) };
+}
+
+export function noopPath(configFile: string, flags: NoopFlags, toolVersion: string): string {
+  const h = createHash('sha256')
+    .update(JSON.stringify([VERSION, toolVersion, configFile, flags.run ?? null, flags.out ?? null, flags.format ?? null, flags.output ?? null, flags.check !== false]))
+    .digest('hex')
+    .slice(0, 16);
+  return join(dirname(configFile), '.osv', `noop-${h}.json`);
+}
+
+/** The image's build record when nothing the build reads has changed; undefined otherwise. */
+export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopRecord; record: BuildRecord } | undefined {
+  let front: NoopRecord;
+  try {
+    front = JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
+  } catch {
+    return undefined;
+  }
+  if (front.version !== VERSION) return undefined;
+  if (changedEnv(front.env, env) !== undefined) return undefined;
+  if (firstChange(nodeHostFs, front.observations) !== undefined) return undefined;
+  const record = readRecord(front.image);
+  if (!record || changedEnv(record.env, env) !== undefined) return undefined;
+  const st = statSync(front.image, { throwIfNoEntry: false });
+  if (!st || st.size !== record.image.size || st.mtimeMs !== record.image.mtimeMs) return undefined;
+  if (firstChange(nodeHostFs, record.observations) !== undefined) return undefined;
+  return { front, record };
+}
+
+/** After a build: what the configuration step read, for the next no-op. */
+export function writeNoop(
+  file: string,
+  r: { image: string; output: string; format: string; config: Config; kernel: KernelBundle; configReads: RecordingHostFs; env: Array<[string, string | null]> | undefined; discovered: boolean; cwd: string },
+): void {
+  if (!r.env) return; // the environment was enumerated: no safe summary of what mattered
+  const fs = r.configReads;
+  // Discovery: a file appearing earlier in the search order would be found instead.
+  if (r.discovered) for (const name of SEARCH_PLACES) fs.lstat(join(r.cwd, name));
+  for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, lockPath(r.config.dir)]) if (p) fs.stat(p);
+  const front: NoopRecord = { version: VERSION, image: r.image, output: r.output, format: r.format, env: r.env, observations: fs.observations() };
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(front) + '\n');
+    renameSync(tmp, file);
+  } catch {
+    // only an optimisation: the next build takes the full path
+  }
+}

@@ -1,0 +1,87 @@
+// `osv build` as a process: an unchanged project is found up to date from the build records
+// alone (no configuration loaded); any change to what the configuration or the plan read
+// (a config file, an environment variable it used, PATH, the kernel) takes the full path.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasGcc } from '../helpers/tools.js';
+
+const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+if (!hasGcc) console.warn('skipped: no-op build tests: gcc is not installed (it builds the program and the stand-in kernel)');
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+interface Outcome {
+  upToDate: boolean;
+  fromRecords?: boolean;
+  reason?: string;
+  cmdline: string;
+}
+
+function build(extraEnv: NodeJS.ProcessEnv = {}): Outcome {
+  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check'], { cwd: dir, env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`osv build failed (${r.status}): ${r.stderr}`);
+  // JSON events (one per line), then the result as one indented document.
+  const at = r.stdout.lastIndexOf('\n{\n');
+  return JSON.parse(at < 0 ? r.stdout : r.stdout.slice(at + 1)) as Outcome;
+}
+
+describe.runIf(hasGcc)('no-op builds from the records', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'osv-noop-'));
+    writeFileSync(join(dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n');
+    execFileSync('gcc', ['-fPIE', '-pie', '-o', join(dir, 'hello'), join(dir, 'hello.c')]);
+    mkdirBin();
+    // A static executable stands in for loader-stripped.elf: a disk image does not contain the kernel.
+    execFileSync('gcc', ['-static', '-o', join(dir, 'k1', 'loader-stripped.elf'), join(dir, 'hello.c')]);
+    execFileSync('gcc', ['-static', '-O2', '-o', join(dir, 'k2', 'loader-stripped.elf'), join(dir, 'hello.c')]);
+    writeFileSync(join(dir, 'osv.yaml'), 'name: demo\ncmd: [hi, "${env:GREETING:-hello}"]\n');
+    env = { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), OSV_KERNEL: join(dir, 'k1'), CI: '1' };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function mkdirBin(): void {
+    for (const d of ['bin', 'bin2', 'k1', 'k2']) execFileSync('mkdir', ['-p', join(dir, d)]);
+    execFileSync('cp', [join(dir, 'hello'), join(dir, 'bin', 'hi')]);
+    execFileSync('cp', [join(dir, 'hello'), join(dir, 'bin2', 'hi')]);
+  }
+
+  it('the first build plans; the next one is answered from the records', () => {
+    const first = build();
+    expect(first.upToDate).toBe(false);
+    expect(first.cmdline).toBe('--rootfs=rofs /hi hello');
+    const second = build();
+    expect(second).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi hello' });
+  });
+
+  it('an environment variable the configuration used changes the build', () => {
+    const changed = build({ GREETING: 'bonjour' });
+    expect(changed.upToDate).toBe(false);
+    expect(changed.cmdline).toBe('--rootfs=rofs /hi bonjour');
+    expect(build({ GREETING: 'bonjour' }).fromRecords).toBe(true);
+  });
+
+  it('PATH, which the planner used to find the program, changes the build', () => {
+    const moved = build({ GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin` });
+    expect(moved.upToDate).toBe(false);
+    expect(moved.reason).toBe('$PATH changed');
+  });
+
+  it('another kernel changes the build', () => {
+    const k = build({ GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') });
+    expect(k.upToDate).toBe(false);
+  });
+
+  it('an edited configuration file changes the build', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    expect(build(base).fromRecords).toBe(true);
+    appendFileSync(join(dir, 'osv.yaml'), 'env: {A: b}\n');
+    const edited = build(base);
+    expect(edited.upToDate).toBe(false);
+    expect(edited.cmdline).toBe('--rootfs=rofs --env=A=b /hi bonjour');
+  });
+});
