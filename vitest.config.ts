@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Tests compile fixtures with gcc and spawn QEMU: two workers fit a 2-core machine.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/setup/summary-reporter.ts'],
   },
 });
