@@ -34,7 +34,6 @@ export interface UpFlags {
   force?: boolean;
 }
 
-
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
 function positive(flag: string, value: string | undefined): number | undefined {
@@ -44,23 +43,22 @@ function positive(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** The run settings from osv.yaml with the command-line flags on top. */
-async function settingsWithFlags(base: RunSettings, f: UpFlags): Promise<RunSettings> {
+/** The VM flags, parsed (and refused) before anything is built. */
+async function parseRunFlags(f: UpFlags): Promise<{ set: Partial<RunSettings>; ports: RunSettings['ports'] }> {
   const { parseMemoryFlag, parsePortFlag, parseNetworkFlag } = await import('../run/cli.js');
-  const s: RunSettings = { ...base, ports: [...base.ports] };
-  if (f.memory !== undefined) s.memory = unwrap(parseMemoryFlag(f.memory));
+  const set: Partial<RunSettings> = {};
+  if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
   const cpus = positive('--cpus', f.cpus);
-  if (cpus !== undefined) s.cpus = Math.floor(cpus);
+  if (cpus !== undefined) set.cpus = Math.floor(cpus);
   const accel = oneOf<Accel>('--accel', f.accel, ['auto', 'kvm', 'tcg']);
-  if (accel) s.accel = accel;
+  if (accel) set.accel = accel;
   const hv = oneOf<Hypervisor>('--hypervisor', f.hypervisor, ['qemu', 'firecracker']);
-  if (hv) s.hypervisor = hv;
-  if (f.network !== undefined) s.network = unwrap(parseNetworkFlag(f.network));
-  for (const p of f.port) s.ports.push(unwrap(parsePortFlag(p)));
+  if (hv) set.hypervisor = hv;
+  if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
   const timeout = positive('--timeout', f.timeout);
-  if (timeout !== undefined) s.timeout = timeout;
-  if (f.expect !== undefined) s.expect = f.expect;
-  return s;
+  if (timeout !== undefined) set.timeout = timeout;
+  if (f.expect !== undefined) set.expect = f.expect;
+  return { set, ports: f.port.map((p) => unwrap(parsePortFlag(p))) };
 }
 
 /** "Failed looking up symbol X" -> which file needed X, from the symbol check. */
@@ -72,11 +70,15 @@ function explainWith(report: CheckReport): (symbol: string) => string | undefine
 }
 
 export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const bootMode = oneOf<'kernel' | 'image'>('--boot', flags.boot, ['kernel', 'image']);
+  const overrides = await parseRunFlags(flags);
   const { config, run: selected, outcome: built, mode } = await buildFromFlags(flags, env, {
     ...(flags.ci ? { alwaysCheck: true } : {}),
     reporterOut: flags.json ? process.stderr : process.stdout,
   });
-  const settings = await settingsWithFlags(selected.run.run, flags);
+  // The run settings from osv.yaml, with the command-line flags on top.
+  const base = selected.run.run;
+  const settings: RunSettings = { ...base, ...overrides.set, ports: [...base.ports, ...overrides.ports] };
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(
@@ -84,10 +86,10 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     );
 
   const { prepareRun, executeRun, requestFromSettings } = await import('../run/runner.js');
-  const bootMode = oneOf<'kernel' | 'image'>('--boot', flags.boot, ['kernel', 'image']) ?? (built.kernel.elf ? 'kernel' : 'image');
+  const how = bootMode ?? (built.kernel.elf ? 'kernel' : 'image');
   const disk = { path: built.image, format: built.format };
   let boot;
-  if (bootMode === 'kernel') {
+  if (how === 'kernel') {
     if (!built.kernel.elf)
       throw usage('direct kernel boot needs loader-stripped.elf, and the kernel bundle has only loader.img', 'use --output bootable --boot image, or point kernel.path at an OSv build directory');
     boot = { kind: 'kernel' as const, kernel: built.kernel.elf, cmdline: flags.exec ?? built.cmdline, disk };
