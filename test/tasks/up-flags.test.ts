@@ -1,0 +1,23 @@
+// `osv up` checks its VM flags before it builds anything: a typo costs no build.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+const dir = mkdtempSync(join(tmpdir(), 'osv-up-flags-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it.each([
+  [['-p', 'x'], 'error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"'],
+  [['--accel', 'fast'], 'error: --accel must be one of auto, kvm, tcg; got "fast"'],
+  [['-c', 'zero'], 'error: --cpus must be a positive number; got "zero"'],
+  [['--boot', 'disk'], 'error: --boot must be one of kernel, image; got "disk"'],
+])('osv up %j is refused before building', (args, message) => {
+  writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
+  const r = spawnSync(process.execPath, [OSV, 'up', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
+  expect(r.status).toBe(2);
+  expect(r.stderr.split('\n')[0]).toBe(message);
+  expect(existsSync(join(dir, '.osv'))).toBe(false);
+});
