@@ -9,7 +9,7 @@ import { discoverConfig } from '../config/discover.js';
 import { nodeHostFs } from '../hostfs.js';
 import { build, formatBytes, toolVersion, type BuildOutcome } from './build.js';
 import { RecordingHostFs } from './fingerprint.js';
-import { noopHit, noopPath, recordingEnv, writeNoop } from './noop.js';
+import { noopHit, noopPath, recordingEnv, writeNoop, type NoopRecord } from './noop.js';
 import { realDeps } from './deps.js';
 import { progressReporter, reportMode, type ReportMode } from './report.js';
 
@@ -30,7 +30,7 @@ export function oneOf<T extends string>(flag: string, v: string | undefined, all
   throw new OsvError({ code: 'build.usage', message: `${flag} must be one of ${allowed.join(', ')}; got "${v}"`, exitCode: ExitCode.usage });
 }
 
-const modeOf = (opts: BuildCommandOptions, env: NodeJS.ProcessEnv): ReportMode =>
+export const modeOf = (opts: BuildCommandOptions, env: NodeJS.ProcessEnv): ReportMode =>
   reportMode({ ...(opts.json ? { json: true } : {}), ...(opts.quiet ? { quiet: true } : {}) }, env);
 
 /** Load the configuration, select the run, build: what `osv build` and `osv up` share. */
@@ -69,6 +69,7 @@ export async function buildFromFlags(
     output: outcome.output,
     format: outcome.format,
     config,
+    run: { name: run.name, settings: run.run.run },
     kernel: outcome.kernel,
     configReads,
     env: envReads.read(),
@@ -78,8 +79,8 @@ export async function buildFromFlags(
   return { config, run, outcome, mode };
 }
 
-/** The last build's outcome when nothing it read has changed, found without loading the configuration. */
-async function noopOutcome(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): Promise<BuildOutcome | undefined> {
+/** The last build, when nothing it read has changed, found without loading the configuration. */
+export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; front: NoopRecord } | undefined> {
   if (opts.force) return undefined;
   const started = performance.now();
   const cwd = process.cwd();
@@ -88,7 +89,7 @@ async function noopOutcome(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): P
   const hit = noopHit(noopPath(file, opts, toolVersion()), env);
   if (!hit) return undefined;
   const { front, record } = hit;
-  return {
+  const outcome: BuildOutcome = {
     image: front.image,
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
@@ -99,11 +100,12 @@ async function noopOutcome(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): P
     totals: record.totals,
     ms: Math.round(performance.now() - started),
   };
+  return { outcome, front };
 }
 
 export async function buildCommand(opts: BuildCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const noop = await noopOutcome(opts, env);
-  const { outcome, mode } = noop ? { outcome: noop, mode: modeOf(opts, env) } : await buildFromFlags(opts, env);
+  const noop = await noopBuild(opts, env);
+  const { outcome, mode } = noop ? { outcome: noop.outcome, mode: modeOf(opts, env) } : await buildFromFlags(opts, env);
   if (opts.json) {
     const { plan: _plan, check, ...rest } = outcome;
     process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');

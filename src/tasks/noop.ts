@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SEARCH_PLACES } from '../config/discover.js';
-import type { Config } from '../config/types.js';
+import type { Arch, Config, RunSettings } from '../config/types.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { lockPath } from '../kernel/lock.js';
@@ -18,13 +18,16 @@ import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js
 import { changedEnv } from './build-cache.js';
 import { statSync } from 'node:fs';
 
-const VERSION = 1;
+const VERSION = 2;
 
 export interface NoopRecord {
   version: number;
   image: string;
   output: string;
   format: string;
+  /** What `osv up` needs of the configuration to boot the image. */
+  arch: Arch;
+  run: { name: string; settings: RunSettings };
   env: Array<[string, string | null]>;
   observations: Array<[string, string, Observation]>;
 }
@@ -90,14 +93,34 @@ export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopReco
 /** After a build: what the configuration step read, for the next no-op. */
 export function writeNoop(
   file: string,
-  r: { image: string; output: string; format: string; config: Config; kernel: KernelBundle; configReads: RecordingHostFs; env: Array<[string, string | null]> | undefined; discovered: boolean; cwd: string },
+  r: {
+    image: string;
+    output: string;
+    format: string;
+    config: Config;
+    run: { name: string; settings: RunSettings };
+    kernel: KernelBundle;
+    configReads: RecordingHostFs;
+    env: Array<[string, string | null]> | undefined;
+    discovered: boolean;
+    cwd: string;
+  },
 ): void {
   if (!r.env) return; // the environment was enumerated: no safe summary of what mattered
   const fs = r.configReads;
   // Discovery: a file appearing earlier in the search order would be found instead.
   if (r.discovered) for (const name of SEARCH_PLACES) fs.lstat(join(r.cwd, name));
   for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, lockPath(r.config.dir)]) if (p) fs.stat(p);
-  const front: NoopRecord = { version: VERSION, image: r.image, output: r.output, format: r.format, env: r.env, observations: fs.observations() };
+  const front: NoopRecord = {
+    version: VERSION,
+    image: r.image,
+    output: r.output,
+    format: r.format,
+    arch: r.config.arch,
+    run: r.run,
+    env: r.env,
+    observations: fs.observations(),
+  };
   try {
     mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;

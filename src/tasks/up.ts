@@ -5,7 +5,7 @@ import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from './build.js';
-import { buildFromFlags, oneOf } from './build-command.js';
+import { buildFromFlags, modeOf, noopBuild, oneOf } from './build-command.js';
 import type { CheckReport } from '../check/types.js';
 
 export interface UpFlags {
@@ -72,12 +72,17 @@ function explainWith(report: CheckReport): (symbol: string) => string | undefine
 export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const bootMode = oneOf<'kernel' | 'image'>('--boot', flags.boot, ['kernel', 'image']);
   const overrides = await parseRunFlags(flags);
-  const { config, run: selected, outcome: built, mode } = await buildFromFlags(flags, env, {
-    ...(flags.ci ? { alwaysCheck: true } : {}),
-    reporterOut: flags.json ? process.stderr : process.stdout,
-  });
+  // An unchanged image boots without loading the configuration (CI always plans and checks).
+  const noop = flags.ci ? undefined : await noopBuild(flags, env);
+  const { arch, base, built, mode } = noop
+    ? { arch: noop.front.arch, base: noop.front.run.settings, built: noop.outcome, mode: modeOf(flags, env) }
+    : await buildFromFlags(flags, env, { ...(flags.ci ? { alwaysCheck: true } : {}), reporterOut: flags.json ? process.stderr : process.stdout }).then((b) => ({
+        arch: b.config.arch,
+        base: b.run.run.run,
+        built: b.outcome,
+        mode: b.mode,
+      }));
   // The run settings from osv.yaml, with the command-line flags on top.
-  const base = selected.run.run;
   const settings: RunSettings = { ...base, ...overrides.set, ports: [...base.ports, ...overrides.ports] };
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
   if (mode === 'plain' || mode === 'tty')
@@ -98,11 +103,11 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(config.arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env }));
+  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env }));
   const prep = unwrap(await prepareRun(request));
 
   if (flags.dryRun) {
-    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
     else {
       for (const n of prep.notes) process.stderr.write(`osv: note: ${n}\n`);
       process.stdout.write(prep.commandLine + '\n');

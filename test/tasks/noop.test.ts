@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasGcc } from '../helpers/tools.js';
+import { hasGcc, hasTool } from '../helpers/tools.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+const hasQemu = hasTool('qemu-system-x86_64');
+if (!hasQemu) console.warn('skipped: osv up from the records: qemu-system-x86_64 is not installed');
 if (!hasGcc) console.warn('skipped: no-op build tests: gcc is not installed (it builds the program and the stand-in kernel)');
 
 let dir: string;
@@ -76,6 +78,21 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(k.upToDate).toBe(false);
   });
 
+  it.runIf(hasQemu)('osv up boots an unchanged image with the run settings from the records', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    appendFileSync(join(dir, 'osv.yaml'), 'run: {memory: 256M, cpus: 1}\n');
+    expect(build(base).upToDate).toBe(false);
+    const r = spawnSync(process.execPath, [OSV, 'up', '--dry-run', '--json', '--no-check', '-p', '8080:80'], { cwd: dir, env: { ...env, ...base }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const up = JSON.parse(r.stdout) as { fromRecords: boolean; command: string[] };
+    expect(up.fromRecords).toBe(true);
+    const args = up.command.join(' ');
+    expect(args).toContain('-m 256');
+    expect(args).toContain('-smp 1');
+    expect(args).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
+    expect(args).toContain('-append --rootfs=rofs /hi bonjour');
+  });
+
   it('an edited configuration file changes the build', () => {
     const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
     expect(build(base).fromRecords).toBe(true);
@@ -83,5 +100,6 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     const edited = build(base);
     expect(edited.upToDate).toBe(false);
     expect(edited.cmdline).toBe('--rootfs=rofs --env=A=b /hi bonjour');
+    expect(build(base).fromRecords).toBe(true);
   });
 });
