@@ -42,7 +42,11 @@ export function buildKey(k: KeyInput): string {
 }
 
 /** Why the image must be rebuilt, or undefined when the last build still stands. */
-export function staleReason(image: string, key: string, env: NodeJS.ProcessEnv, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
+/**
+ * `key` undefined: the caller has already shown that everything the key covers is unchanged
+ * (the no-op records of noop.ts), so only the image and the planner's inputs are checked.
+ */
+export function staleReason(image: string, key: string | undefined, env: NodeJS.ProcessEnv, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
   const r = readRecord(image);
   if (!r) return { reason: 'no previous build' };
   let st;
@@ -52,7 +56,7 @@ export function staleReason(image: string, key: string, env: NodeJS.ProcessEnv, 
     return { reason: 'the image is missing' };
   }
   if (st.size !== r.image.size || st.mtimeMs !== r.image.mtimeMs) return { reason: 'the image was changed outside osv' };
-  if (r.key !== key) return { reason: 'the configuration, kernel or build options changed' };
+  if (key !== undefined && r.key !== key) return { reason: 'the configuration, kernel or build options changed' };
   const envChange = changedEnv(r.env, env);
   if (envChange !== undefined) return { reason: `$${envChange} changed` };
   const changed = firstChange(fs, r.observations);

@@ -13,10 +13,9 @@ import type { Arch, Config, RunSettings } from '../config/types.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { lockPath } from '../kernel/lock.js';
-import { readRecord, type BuildRecord } from '../image/record.js';
+import type { BuildRecord } from '../image/record.js';
 import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js';
-import { changedEnv } from './build-cache.js';
-import { statSync } from 'node:fs';
+import { changedEnv, staleReason } from './build-cache.js';
 
 const VERSION = 2;
 
@@ -82,12 +81,8 @@ export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopReco
   if (front.version !== VERSION) return undefined;
   if (changedEnv(front.env, env) !== undefined) return undefined;
   if (firstChange(nodeHostFs, front.observations) !== undefined) return undefined;
-  const record = readRecord(front.image);
-  if (!record || changedEnv(record.env, env) !== undefined) return undefined;
-  const st = statSync(front.image, { throwIfNoEntry: false });
-  if (!st || st.size !== record.image.size || st.mtimeMs !== record.image.mtimeMs) return undefined;
-  if (firstChange(nodeHostFs, record.observations) !== undefined) return undefined;
-  return { front, record };
+  const image = staleReason(front.image, undefined, env);
+  return 'record' in image ? { front, record: image.record } : undefined;
 }
 
 /** After a build: what the configuration step read, for the next no-op. */
