@@ -12,6 +12,7 @@ import { parsePort, parseSize } from '../config/values.js';
 import { readRecord } from '../image/record.js';
 import { diskOf, executeRun, prepareRun, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
+import { oneOf, positive } from '../cli/flag-values.js';
 
 export interface RunCliOptions {
   kernel?: string;
@@ -59,15 +60,6 @@ export function parseNetworkFlag(text: string): Result<Network> {
   const m = /^(tap|bridge):([A-Za-z0-9_.-]{1,15})$/.exec(text);
   if (m) return ok({ kind: m[1] as 'tap' | 'bridge', name: m[2]! });
   return err(usage(`invalid network "${text}"`, 'use user, none, tap:NAME or bridge:NAME'));
-}
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): Result<T> {
-  return (allowed as readonly string[]).includes(value) ? ok(value as T) : err(usage(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`));
-}
-
-function positive(flag: string, value: string): Result<number> {
-  const n = Number(value);
-  return n > 0 && Number.isFinite(n) ? ok(n) : err(usage(`${flag} must be a positive number, got "${value}"`));
 }
 
 // ---- image and kernel ---------------------------------------------------------------------

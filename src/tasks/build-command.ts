@@ -1,6 +1,5 @@
 // `osv build`'s action: load the configuration, build, print the outcome.
 
-import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import type { ImageFormat, ImageOutput } from '../config/types.js';
 import type { Config, RunConfig } from '../config/types.js';
@@ -12,6 +11,7 @@ import { RecordingHostFs } from './fingerprint.js';
 import { noopHit, noopPath, recordingEnv, writeNoop, type NoopRecord } from './noop.js';
 import { realDeps } from './deps.js';
 import { progressReporter, reportMode, type ReportMode } from './report.js';
+import { oneOf, optional } from '../cli/flag-values.js';
 
 export interface BuildCommandOptions {
   config?: string;
@@ -25,10 +25,6 @@ export interface BuildCommandOptions {
   quiet?: boolean;
 }
 
-export function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
-  if (v === undefined || (allowed as readonly string[]).includes(v)) return v as T | undefined;
-  throw new OsvError({ code: 'build.usage', message: `${flag} must be one of ${allowed.join(', ')}; got "${v}"`, exitCode: ExitCode.usage });
-}
 
 export const modeOf = (opts: BuildCommandOptions, env: NodeJS.ProcessEnv): ReportMode =>
   reportMode({ ...(opts.json ? { json: true } : {}), ...(opts.quiet ? { quiet: true } : {}) }, env);
@@ -48,8 +44,8 @@ export async function buildFromFlags(
   if (!loaded.ok) throw loaded.error;
   const config = loaded.value;
   const run = unwrap(checkRunName(config, opts.run));
-  const output = oneOf<ImageOutput>('--output', opts.output, ['disk', 'bootable']);
-  const format = oneOf<ImageFormat>('--format', opts.format, ['raw', 'qcow2']);
+  const output = optional(opts.output, (v) => oneOf<ImageOutput>('--output', v, ['disk', 'bootable']));
+  const format = optional(opts.format, (v) => oneOf<ImageFormat>('--format', v, ['raw', 'qcow2']));
   const mode = modeOf(opts, env);
   const outcome = await build({
     config,

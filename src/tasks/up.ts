@@ -5,7 +5,8 @@ import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from './build.js';
-import { buildFromFlags, modeOf, noopBuild, oneOf } from './build-command.js';
+import { buildFromFlags, modeOf, noopBuild } from './build-command.js';
+import { oneOf, optional, positive } from '../cli/flag-values.js';
 import type { CheckReport } from '../check/types.js';
 
 export interface UpFlags {
@@ -36,26 +37,20 @@ export interface UpFlags {
 
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
-function positive(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw usage(`${flag} must be a positive number; got "${value}"`);
-  return n;
-}
 
 /** The VM flags, parsed (and refused) before anything is built. */
 async function parseRunFlags(f: UpFlags): Promise<{ set: Partial<RunSettings>; ports: RunSettings['ports'] }> {
   const { parseMemoryFlag, parsePortFlag, parseNetworkFlag } = await import('../run/cli.js');
   const set: Partial<RunSettings> = {};
   if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
-  const cpus = positive('--cpus', f.cpus);
+  const cpus = optional(f.cpus, (v) => positive('--cpus', v));
   if (cpus !== undefined) set.cpus = Math.floor(cpus);
-  const accel = oneOf<Accel>('--accel', f.accel, ['auto', 'kvm', 'tcg']);
+  const accel = optional(f.accel, (v) => oneOf<Accel>('--accel', v, ['auto', 'kvm', 'tcg']));
   if (accel) set.accel = accel;
-  const hv = oneOf<Hypervisor>('--hypervisor', f.hypervisor, ['qemu', 'firecracker']);
+  const hv = optional(f.hypervisor, (v) => oneOf<Hypervisor>('--hypervisor', v, ['qemu', 'firecracker']));
   if (hv) set.hypervisor = hv;
   if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
-  const timeout = positive('--timeout', f.timeout);
+  const timeout = optional(f.timeout, (v) => positive('--timeout', v));
   if (timeout !== undefined) set.timeout = timeout;
   if (f.expect !== undefined) set.expect = f.expect;
   return { set, ports: f.port.map((p) => unwrap(parsePortFlag(p))) };
@@ -70,7 +65,7 @@ function explainWith(report: CheckReport): (symbol: string) => string | undefine
 }
 
 export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const bootMode = oneOf<'kernel' | 'image'>('--boot', flags.boot, ['kernel', 'image']);
+  const bootMode = optional(flags.boot, (v) => oneOf<'kernel' | 'image'>('--boot', v, ['kernel', 'image']));
   const overrides = await parseRunFlags(flags);
   // An unchanged image boots without loading the configuration (CI always plans and checks).
   const noop = flags.ci ? undefined : await noopBuild(flags, env);

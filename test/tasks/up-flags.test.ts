@@ -11,9 +11,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it.each([
   [['-p', 'x'], 'error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"'],
-  [['--accel', 'fast'], 'error: --accel must be one of auto, kvm, tcg; got "fast"'],
-  [['-c', 'zero'], 'error: --cpus must be a positive number; got "zero"'],
-  [['--boot', 'disk'], 'error: --boot must be one of kernel, image; got "disk"'],
+  [['--accel', 'fast'], 'error: --accel must be one of auto, kvm, tcg, got "fast"'],
+  [['-c', 'zero'], 'error: --cpus must be a positive number, got "zero"'],
+  [['--boot', 'disk'], 'error: --boot must be one of kernel, image, got "disk"'],
 ])('osv up %j is refused before building', (args, message) => {
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
   const r = spawnSync(process.execPath, [OSV, 'up', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
