@@ -12,7 +12,7 @@ import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, ty
 import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
 import type { Source } from '../diagnostics/error.js';
-import type { Accel, Arch, Config, FileSpec, FilesystemKind, Hypervisor, ImageFormat, ImageOutput, Network, PortForward, RunConfig, RunSettings, Volume } from './types.js';
+import { defaultMounts, PSEUDO_MOUNTS, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Network, type PortForward, type RunConfig, type RunSettings, type Volume } from './types.js';
 
 export const DEFAULTS = {
   arch: 'x86_64' as Arch,
@@ -61,6 +61,16 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     else r.problem(sizeNode, ['image', 'size'], 'config.size', s.message);
   }
   const format = (str(iget('format')) as ImageFormat | undefined) ?? DEFAULTS.format;
+  const filesystem = (str(get('filesystem')) as FilesystemKind | undefined) ?? DEFAULTS.filesystem;
+  const mounts = defaultMounts(filesystem);
+  const mountsNode = imageNode?.kind === 'map' ? imageNode.entries.get('mounts')?.value : undefined;
+  // The schema has checked the keys and that each value is a boolean.
+  if (mountsNode?.kind === 'map') {
+    for (const m of PSEUDO_MOUNTS) {
+      const v = scalarOf(mountsNode.entries.get(m)?.value)?.value;
+      if (typeof v === 'boolean') mounts[m] = v;
+    }
+  }
 
   const executables = r.executables(get('executables'), ['executables']);
   const libraries = r.libraries(get('libraries'), ['libraries']);
@@ -93,7 +103,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     name: str(get('name')) ?? defaultName(path.dirname(rootFile)),
     arch: (str(get('arch')) as Arch | undefined) ?? DEFAULTS.arch,
     sysroot,
-    filesystem: (str(get('filesystem')) as FilesystemKind | undefined) ?? DEFAULTS.filesystem,
+    filesystem,
     kernel: {
       ...(kVersion ? { version: String(kVersion.value) } : {}),
       ...(kPath ? { path: r.hostPath(kPath, false) } : {}),
@@ -101,7 +111,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
       hiddenSymbols: kget('hiddenSymbols')?.value === true,
       ...(kernelNode ? { source: toSource(kernelNode.pos) } : {}),
     },
-    image: { output: (str(iget('output')) as ImageOutput | undefined) ?? DEFAULTS.output, format, ...(imageSize !== undefined ? { size: imageSize } : {}) },
+    image: { output: (str(iget('output')) as ImageOutput | undefined) ?? DEFAULTS.output, format, ...(imageSize !== undefined ? { size: imageSize } : {}), mounts },
     libraryPath: get('libraryPath')?.kind === 'seq' ? (get('libraryPath') as { items: PNode[] }).items.map((n) => path.posix.normalize(String((n as PScalar).value))) : [],
     executables,
     libraries,
@@ -307,7 +317,7 @@ function checkDestinations(ctx: LoadContext, r: SpecReader, exes: Config['execut
     if (l.dest && libraryDestIsFile(l.name, l.dest)) claims.push({ dest: l.dest, at: r.destPos.get(l) ?? l.source, identity: `library ${l.name}`, label, source: l.source, link: false });
   };
   const addFile = (f: FileSpec, label: string): void => {
-    const identity = f.kind === 'copy' ? `copy of ${f.src}` : f.kind === 'link' ? `link to ${f.link}` : 'directory';
+    const identity = f.kind === 'copy' ? `copy of ${f.src}` : f.kind === 'link' ? `link to ${f.link}` : f.kind === 'content' ? 'text written in the configuration' : 'directory';
     claims.push({ dest: f.dest, at: r.destPos.get(f) ?? f.source, identity, label, source: f.source, link: f.kind === 'link' });
   };
   exes.forEach((e, i) => addExe(e, `executables[${i}]`));

@@ -120,6 +120,11 @@ export class SpecReader {
         if (dest) out.push(this.withDest({ kind: 'dir', dest, ...(mode !== undefined ? { mode } : {}), source }, destNode));
         return;
       }
+      const content = get('content');
+      if (content?.kind === 'scalar') {
+        if (dest) out.push(this.withDest({ kind: 'content', dest, content: String(content.value), ...(mode !== undefined ? { mode } : {}), source }, destNode));
+        return;
+      }
       const src = get('src');
       if (src?.kind !== 'scalar' || !dest) return;
       const exclude = get('exclude');

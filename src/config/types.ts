@@ -73,7 +73,17 @@ export interface ImageSettings {
   format: ImageFormat;
   /** Extra free space (bytes) for writable filesystems (ext); undefined = fit the contents. */
   size?: number;
+  /** Which built-in file systems /etc/fstab mounts, defaults already applied. */
+  mounts: Mounts;
 }
+
+/** The mount points of OSv's built-in file systems (devfs, procfs, sysfs, a ramfs). */
+export const PSEUDO_MOUNTS = ['/dev', '/proc', '/sys', '/tmp'] as const;
+export type PseudoMount = (typeof PSEUDO_MOUNTS)[number];
+export type Mounts = Record<PseudoMount, boolean>;
+
+/** The default mounts: everything, except a ramfs /tmp over a writable ext root. */
+export const defaultMounts = (fs: FilesystemKind): Mounts => ({ '/dev': true, '/proc': true, '/sys': true, '/tmp': fs === 'rofs' });
 
 /** A program to put in the image. */
 export interface ExecutableSpec {
@@ -114,6 +124,7 @@ export type FileSpec =
       optional: boolean;
       source: Source;
     }
+  | { kind: 'content'; dest: string; content: string; mode?: number; source: Source }
   | { kind: 'link'; dest: string; link: string; source: Source }
   | { kind: 'dir'; dest: string; mode?: number; source: Source };
 

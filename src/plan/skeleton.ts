@@ -2,32 +2,20 @@
 // /etc/fstab for the chosen file system, /etc/hosts, /etc/mnttab, the mount points, and the
 // two host-built libraries OSv's own skeletons ship (libgcc_s.so.1, libenviron.so).
 
-import type { FilesystemKind } from '../config/types.js';
+import { defaultMounts, PSEUDO_MOUNTS, type FilesystemKind, type Mounts, type PseudoMount } from '../config/types.js';
 import type { HostStat } from '../hostfs.js';
 import type { PlanEntry } from './types.js';
 
-/**
- * fstab lines (device, mount point, type, options, dump, pass), the mount table OSv's own
- * fstab_rofs / fstab_ext carry. An ext root is writable, so it needs no ramfs for /tmp.
- */
-const FSTAB: Record<FilesystemKind, string[][]> = {
-  rofs: [
-    ['/dev/vblk0.1', '/', 'rofs'],
-    ['none', '/dev', 'devfs'],
-    ['none', '/proc', 'procfs'],
-    ['none', '/sys', 'sysfs'],
-    ['none', '/tmp', 'ramfs'],
-  ],
-  ext: [
-    ['/dev/vblk0.1', '/', 'ext'],
-    ['none', '/dev', 'devfs'],
-    ['none', '/proc', 'procfs'],
-    ['none', '/sys', 'sysfs'],
-  ],
-};
+/** The built-in file system each mount point of `image.mounts` gets. */
+const PSEUDO_FS: Record<PseudoMount, string> = { '/dev': 'devfs', '/proc': 'procfs', '/sys': 'sysfs', '/tmp': 'ramfs' };
 
-export function fstabText(fs: FilesystemKind): string {
-  return FSTAB[fs].map(([dev, dir, type]) => `${(dev as string).padEnd(12)} ${(dir as string).padEnd(10)} ${(type as string).padEnd(9)} defaults 0 0\n`).join('');
+/**
+ * fstab lines (device, mount point, type, options, dump, pass): the root, then the built-in
+ * file systems `mounts` keeps, in the order of OSv's own fstab_rofs / fstab_ext.
+ */
+export function fstabText(fs: FilesystemKind, mounts: Mounts = defaultMounts(fs)): string {
+  const rows = [['/dev/vblk0.1', '/', fs], ...PSEUDO_MOUNTS.filter((m) => mounts[m]).map((m) => ['none', m, PSEUDO_FS[m]])];
+  return rows.map(([dev, dir, type]) => `${dev!.padEnd(12)} ${dir!.padEnd(10)} ${type!.padEnd(9)} defaults 0 0\n`).join('');
 }
 
 export const HOSTS_TEXT = '127.0.0.1 localhost osv.local\n';
@@ -39,6 +27,8 @@ export function mountPoints(fs: FilesystemKind): string[] {
 
 export interface SkeletonInput {
   filesystem: FilesystemKind;
+  /** Which built-in file systems to mount (default: defaultMounts). */
+  mounts?: Mounts;
   /** libgcc_s.so.1 as found in the sysroot (undefined: not found). */
   libgcc?: { host: string; stat: HostStat };
   /** libenviron.so of the kernel bundle. */
@@ -47,14 +37,16 @@ export interface SkeletonInput {
 
 export function skeletonEntries(input: SkeletonInput): PlanEntry[] {
   const fsName = input.filesystem;
+  const mounts = input.mounts ?? defaultMounts(fsName);
   const text = (guest: string, data: string, reason: string): PlanEntry => {
     const content = Buffer.from(data);
     return { guest, kind: 'file', content, size: content.byteLength, mode: 0o644, why: [{ kind: 'skeleton', reason }] };
   };
   const out: PlanEntry[] = [
-    text('/etc/fstab', fstabText(fsName), `mount table for a ${fsName} root`),
+    text('/etc/fstab', fstabText(fsName, mounts), `mount table for a ${fsName} root`),
     text('/etc/hosts', HOSTS_TEXT, 'localhost name'),
-    { guest: '/etc/mnttab', kind: 'symlink', target: '/proc/mounts', why: [{ kind: 'skeleton', reason: 'mounted file systems, as /proc/mounts' }] },
+    // Without procfs the link would dangle.
+    ...(mounts['/proc'] ? [{ guest: '/etc/mnttab', kind: 'symlink', target: '/proc/mounts', why: [{ kind: 'skeleton', reason: 'mounted file systems, as /proc/mounts' }] } satisfies PlanEntry] : []),
     ...mountPoints(fsName).map((guest): PlanEntry => ({ guest, kind: 'dir', why: [{ kind: 'skeleton', reason: 'mount point' }] })),
   ];
   const hostFile = (guest: string, f: { host: string; stat: HostStat }, why: PlanEntry['why']): PlanEntry => ({

@@ -123,6 +123,11 @@ export function planFile(ctx: PlanContext, spec: FileSpec, key: string, prov: Pr
     add(ctx, { guest: dest, kind: 'dir', ...(spec.mode !== undefined ? { mode: spec.mode } : {}), why: [prov(key, spec.source)] });
     return;
   }
+  if (spec.kind === 'content') {
+    const content = Buffer.from(spec.content, 'utf8');
+    add(ctx, { guest: dest, kind: 'file', content, size: content.byteLength, mode: spec.mode ?? 0o644, why: [prov(key, spec.source)] });
+    return;
+  }
   const glob = hasGlob(spec.src);
   const sources = glob ? globInSysroot(ctx, spec.src) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.src)];
   if (glob && sources.length === 0) {

@@ -58,7 +58,7 @@ describe('as a process', () => {
   it('validate: a one-line summary and exit 0', async () => {
     const r = await osv(packageRoot, 'validate', '-c', 'osv.config.example.yaml');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('osv.config.example.yaml: valid (image "example", 3 programs, 3 libraries, 3 file entries, 1 module, runs: default, test)\n');
+    expect(r.stdout).toBe('osv.config.example.yaml: valid (image "example", 3 programs, 3 libraries, 4 file entries, 1 module, runs: default, test)\n');
     expect(r.code).toBe(0);
   });
 

@@ -70,7 +70,7 @@ describe('defaults and normalization', () => {
       arch: 'x86_64',
       sysroot: '/',
       filesystem: 'rofs',
-      image: { output: 'disk', format: 'raw' },
+      image: { output: 'disk', format: 'raw', mounts: { '/dev': true, '/proc': true, '/sys': true, '/tmp': true } },
       libraryPath: [],
     });
     expect(c.kernel).toEqual({ hiddenSymbols: false });
@@ -141,6 +141,27 @@ describe('defaults and normalization', () => {
       { path: path.join(dir, 'data.img'), format: 'raw', readonly: true },
     ]);
     expect(c.defaultRun.run.qemu).toBe(path.join(dir, 'qemu/bin/qemu-system-x86_64'));
+  });
+});
+
+describe('image.mounts and {dest, content} files', () => {
+  it('reads mounts over the defaults for the filesystem, and content with its variables expanded', async () => {
+    const dir = project({
+      'osv.yaml': ['filesystem: ext', 'vars: {port: 8080}', 'image:', '  mounts: {/proc: false, /tmp: true}', 'files:', '  - dest: /etc/app.conf', '    content: |', '      port = ${port}', '    mode: "0600"', 'cmd: [/hello]', ''].join('\n'),
+    });
+    const c = await load(dir);
+    expect(c.image.mounts).toEqual({ '/dev': true, '/proc': false, '/sys': true, '/tmp': true });
+    expect(c.files).toMatchObject([{ kind: 'content', dest: '/etc/app.conf', content: 'port = 8080\n', mode: 0o600 }]);
+    const ext = await load(project({ 'osv.yaml': 'filesystem: ext\ncmd: [/hello]\n' }));
+    expect(ext.image.mounts['/tmp']).toBe(false);
+  });
+
+  it('refuses a mount point osv does not know, and a content file that also names src', async () => {
+    const dir = project({ 'osv.yaml': ['image: {mounts: {/home: true}}', 'files: [{dest: /a, content: x, src: ./a}]', 'cmd: [/hello]', ''].join('\n') });
+    const r = await loadConfig({ cwd: dir, env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.errors.map((e) => `${e.source?.line}:${e.source?.column} ${e.message}`)).toEqual(['1:18 unknown key "/home" in image.mounts', '2:32 unknown key "src" in files[0]']);
   });
 });
 

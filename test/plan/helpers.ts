@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Config, ExecutableSpec, FileSpec, LibrarySpec, RunConfig, RunSettings } from '../../src/config/types.js';
+import { defaultMounts, type Config, type ExecutableSpec, type FileSpec, type LibrarySpec, type RunConfig, type RunSettings } from '../../src/config/types.js';
 import type { Source } from '../../src/diagnostics/error.js';
 
 export const src = (line = 1, column = 1, file = '/project/osv.yaml'): Source => ({ file, line, column });
@@ -48,7 +48,7 @@ export function makeConfig(over: ConfigOver = {}): Config {
     sysroot: '/',
     filesystem: 'rofs',
     kernel: { hiddenSymbols: false },
-    image: { output: 'disk', format: 'raw' },
+    image: { output: 'disk', format: 'raw', mounts: defaultMounts(rest.filesystem ?? 'rofs') },
     libraryPath: [],
     executables: [],
     libraries: [],

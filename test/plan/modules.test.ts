@@ -129,6 +129,32 @@ describe('skeleton', () => {
     expect(p.run.cmdline).toBe('--rootfs=ext /usr/bin/ls');
   });
 
+  it('image.mounts leaves a built-in file system out of fstab; without procfs there is no /etc/mnttab link', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], image: { output: 'disk', format: 'raw', mounts: { '/dev': true, '/proc': false, '/sys': true, '/tmp': true } } });
+    const fstab = entry(p, '/etc/fstab');
+    expect(fstab?.kind === 'file' && Buffer.from(fstab.content ?? []).toString()).toBe(
+      '/dev/vblk0.1 /          rofs      defaults 0 0\n' +
+        'none         /dev       devfs     defaults 0 0\n' +
+        'none         /sys       sysfs     defaults 0 0\n' +
+        'none         /tmp       ramfs     defaults 0 0\n',
+    );
+    expect(entry(p, '/proc')?.kind).toBe('dir');
+    expect(entry(p, '/etc/mnttab')).toBeUndefined();
+  });
+
+  it('ext: no ramfs on /tmp unless image.mounts asks for one', () => {
+    expect(fstabText('ext')).not.toContain('/tmp');
+    expect(fstabText('ext', { '/dev': true, '/proc': true, '/sys': true, '/tmp': true })).toMatch(/^none +\/tmp +ramfs +defaults 0 0$/m);
+  });
+
+  it('a {dest, content} file is planned with its bytes, its mode and its provenance', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [{ kind: 'content', dest: '/etc/app.conf', content: 'port = 8080\nname = é\n', mode: 0o600, source: src(12, 5) }] });
+    const e = entry(p, '/etc/app.conf');
+    expect(e).toMatchObject({ kind: 'file', mode: 0o600, size: Buffer.byteLength('port = 8080\nname = é\n'), why: [{ kind: 'config', key: 'files[0]' }] });
+    expect(e?.kind === 'file' && Buffer.from(e.content ?? []).toString()).toBe('port = 8080\nname = é\n');
+    expect(e?.kind === 'file' && e.host).toBeUndefined();
+  });
+
   it('a declared file replaces a skeleton file; a declared directory merges with a mount point', () => {
     writeFileSync(join(d, 'hosts'), '10.0.0.1 db\n');
     const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'hosts'), '/etc/hosts'), { kind: 'dir', dest: '/tmp', mode: 0o1777, source: src(30, 3) }] });

@@ -107,6 +107,23 @@ describe.runIf(node)('template:node', () => {
     expect(p.run.run.run.memory).toBe(1024 * 1024 * 1024);
   });
 
+  it('works around OSv: no procfs, a preload that ends the process on exit, and TZ set', async () => {
+    const p = await planProject(['extends: [template:node]', `vars: { node: ${node} }`, 'cmd: [/usr/bin/node, -e, "1"]', ''].join('\n'));
+    const g = byGuest(p);
+    const text = (guest: string): string => {
+      const e = g.get(guest);
+      return e?.kind === 'file' && e.content ? Buffer.from(e.content).toString() : '';
+    };
+    expect(text('/etc/fstab')).not.toContain('procfs');
+    expect(text('/etc/fstab')).toContain('sysfs');
+    expect(text('/usr/lib/osv-up/node-exit.cjs')).toContain("process.on('exit'");
+    expect(p.run.run.env).toMatchObject({ NODE_OPTIONS: '--max-old-space-size=384 --require /usr/lib/osv-up/node-exit.cjs', TZ: 'UTC' });
+    expect(p.run.cmdline).toContain('--env=NODE_OPTIONS=--max-old-space-size=384\\ --require\\ /usr/lib/osv-up/node-exit.cjs --env=TZ=UTC ');
+    // The preload runs the listeners after it, then exits; node itself accepts it.
+    const out = execFileSync(node!, ['-e', `${text('/usr/lib/osv-up/node-exit.cjs')}\nprocess.on('exit', (c) => console.log('later listener', c));`], { encoding: 'utf8' });
+    expect(out).toBe('later listener 0\n');
+  });
+
   it('ships libstdc++ for a kernel that hides its symbols', async () => {
     const needsStdcxx = execFileSync('readelf', ['-d', node!], { encoding: 'utf8' }).includes('[libstdc++.so.6]');
     const p = await planProject(['extends: [template:node]', `vars: { node: ${node} }`, 'kernel: { hiddenSymbols: true }', 'cmd: [/usr/bin/node, -e, "1"]', ''].join('\n'));
