@@ -3,9 +3,18 @@
 // and the kernel of a `disk` image from it (such an image carries neither).
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Arch, RunSettings } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 
-export const RECORD_VERSION = 2;
+export const RECORD_VERSION = 3;
+
+/** A run of the configuration as `osv run --run NAME` boots it: its command line and VM settings. */
+export interface RecordedRun {
+  name: string;
+  cmdline: string;
+  /** The VM settings (the kernel options are in the command line already). */
+  settings: Omit<RunSettings, 'kernelArgs'>;
+}
 
 export interface BuildRecord {
   version: number;
@@ -16,7 +25,13 @@ export interface BuildRecord {
   /** The environment variables the planner read (PATH for bare program names...), null = unset. */
   env: Array<[string, string | null]>;
   image: { path: string; size: number; mtimeMs: number };
+  /** The command line of `run` (the one a bootable image carries). */
   cmdline: string;
+  /** The run the image was built for. */
+  run: string;
+  /** Every run of the configuration: a `disk` image serves them all. */
+  runs: RecordedRun[];
+  arch: Arch;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
 }

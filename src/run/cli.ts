@@ -4,65 +4,36 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Accel, Arch, Hypervisor, Network, PortForward } from '../config/types.js';
+import type { Arch } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { readDiskInfo, type DiskInfo } from './disk-info.js';
-import { parsePort, parseSize } from '../config/values.js';
-import { readRecord } from '../image/record.js';
-import { diskOf, executeRun, prepareRun, type PreparedRun, type RunReport } from './runner.js';
+import { readRecord, recordPath, type BuildRecord, type RecordedRun } from '../image/record.js';
+import { resolveKernelPath } from '../kernel/local.js';
+import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
-import { oneOf, positive } from '../cli/flag-values.js';
+import { oneOf } from '../cli/flag-values.js';
+import { applyFlags, settingsFromFlags, type VmFlags } from './flag-settings.js';
 
-export interface RunCliOptions {
+export interface RunCliOptions extends VmFlags {
   kernel?: string;
   exec?: string;
-  port?: string[];
-  memory: string;
-  cpus: string;
-  accel: string;
-  hypervisor: string;
-  network: string;
+  run?: string;
   volume?: string[];
   boot?: string;
-  arch: string;
+  arch?: string;
   qemu?: string;
   ci?: boolean;
-  timeout?: string;
-  expect?: string;
   dryRun?: boolean;
   json?: boolean;
 }
 
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
-// ---- flag values -------------------------------------------------------------------------
+/** What `osv run` boots with when neither the build record nor a flag says otherwise. */
+const FALLBACK: RecordedRun['settings'] = { hypervisor: 'qemu', memory: 512 * 2 ** 20, cpus: 2, ports: [], accel: 'auto', network: { kind: 'user' }, volumes: [] };
 
-// The flags take the same syntax as osv.yaml (one parser for both), except that a bare
-// number of memory is MiB, as QEMU's -m reads it.
-
-/** `512M`, `2G`, `1024` (MiB, like QEMU's -m). */
-export function parseMemoryFlag(text: string): Result<number> {
-  const t = text.trim();
-  const r = parseSize(/^[0-9]+(\.[0-9]+)?$/.test(t) ? `${t}M` : t);
-  return r.ok ? ok(r.value) : err(usage(`invalid memory size "${text}"`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
-}
-
-/** `8080:80`, `8080:80/udp`, `0.0.0.0:8080:80`, `8080` (same both sides). */
-export function parsePortFlag(text: string): Result<PortForward> {
-  const r = parsePort(text.trim());
-  return r.ok ? ok(r.value) : err(usage(`-p: ${r.message}`));
-}
-
-/** `user`, `none`, `tap:NAME`, `bridge:NAME`. */
-export function parseNetworkFlag(text: string): Result<Network> {
-  if (text === 'user' || text === 'none') return ok({ kind: text });
-  const m = /^(tap|bridge):([A-Za-z0-9_.-]{1,15})$/.exec(text);
-  if (m) return ok({ kind: m[1] as 'tap' | 'bridge', name: m[2]! });
-  return err(usage(`invalid network "${text}"`, 'use user, none, tap:NAME or bridge:NAME'));
-}
-
-// ---- image and kernel ---------------------------------------------------------------------
+// ---- image, run and kernel ---------------------------------------------------------------
 
 /** The newest *.img / *.qcow2 / *.raw under .osv/ (two levels deep), for `osv run` without IMAGE. */
 export function newestImage(projectDir: string): string | undefined {
@@ -90,16 +61,35 @@ export function newestImage(projectDir: string): string | undefined {
   return best?.path;
 }
 
-function chooseBoot(info: DiskInfo, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
-  // A `disk` image carries neither kernel nor command line: `osv build` recorded both beside it.
-  const record = readRecord(info.path);
-  const kernel = opts.kernel ?? env['OSV_KERNEL'] ?? record?.kernel.elf;
+/** The recorded run to boot: --run NAME, else the one the image was built for. */
+function chooseRun(image: string, record: BuildRecord | undefined, name: string | undefined): Result<RecordedRun | undefined> {
+  if (name === undefined) return ok(record?.runs.find((r) => r.name === record.run));
+  if (!record) return err(usage(`--run needs the build record of ${image} (${recordPath(image)}), which is missing or from another osv version`, 'rebuild the image with `osv build`'));
+  const run = record.runs.find((r) => r.name === name);
+  return run ? ok(run) : err(usage(`${image} was built from a configuration without a run named "${name}"`, `runs: ${record.runs.map((r) => r.name).join(', ')}`));
+}
+
+/**
+ * --kernel or OSV_KERNEL, else the kernel the image was built with. A file is booted as given;
+ * a directory (an OSv build directory, as OSV_KERNEL may name) yields its loader-stripped.elf.
+ */
+function chooseKernel(opts: RunCliOptions, env: NodeJS.ProcessEnv, arch: Arch, record: BuildRecord | undefined): Result<string | undefined> {
+  const given = opts.kernel ?? env['OSV_KERNEL'];
+  if (given === undefined) return ok(record?.kernel.elf);
+  if (!statSync(given, { throwIfNoEntry: false })?.isDirectory()) return ok(resolve(given));
+  const files = resolveKernelPath(resolve(given), arch, opts.kernel !== undefined ? '--kernel' : 'OSV_KERNEL');
+  if (!files.ok) return files;
+  if (!files.value.elf) return err(usage(`direct kernel boot needs loader-stripped.elf, and ${given} has only loader.img`, 'point at an OSv build directory, or boot a bootable image with --boot image'));
+  return ok(files.value.elf);
+}
+
+function chooseBoot(info: DiskInfo, kernel: string | undefined, cmdline: string | undefined, opts: RunCliOptions, chosenRun: boolean): Result<Boot> {
   const disk: Disk = { path: info.path, format: info.format };
   const mode = opts.boot ?? (kernel ? 'kernel' : info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {
     if (info.bootable === false) return err(usage(`${info.path} has no kernel inside (a \`disk\` image), so it cannot boot by itself`, 'boot it directly: --kernel loader-stripped.elf (or set OSV_KERNEL)'));
-    if (opts.exec !== undefined) {
-      return err(usage('a bootable image runs the command line written inside it; -e needs direct kernel boot', 'add --kernel loader-stripped.elf (or set OSV_KERNEL) to boot with another command line'));
+    if (opts.exec !== undefined || chosenRun) {
+      return err(usage(`a bootable image runs the command line written inside it; ${opts.exec !== undefined ? '-e' : '--run'} needs direct kernel boot`, 'add --kernel loader-stripped.elf (or set OSV_KERNEL) to boot with another command line'));
     }
     return ok({ kind: 'image', disk });
   }
@@ -108,39 +98,31 @@ function chooseBoot(info: DiskInfo, opts: RunCliOptions, env: NodeJS.ProcessEnv)
     const why = info.bootable === false ? `${info.path} has no kernel inside (a \`disk\` image), so ` : '';
     return err(usage(`${why}direct kernel boot needs the OSv kernel (loader-stripped.elf)`, 'pass --kernel PATH or set OSV_KERNEL'));
   }
-  const cmdline = opts.exec ?? info.cmdline ?? record?.cmdline;
   if (cmdline === undefined) return err(usage(`no command line: ${info.path} does not carry one`, 'pass -e "--rootfs=rofs /program args"'));
-  return ok({ kind: 'kernel', kernel: resolve(kernel), cmdline, disk });
+  return ok({ kind: 'kernel', kernel, cmdline, disk });
 }
 
 async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
   const path = image ? resolve(image) : newestImage(process.cwd());
   if (!path) throw usage('no image given and none found under .osv/', 'build one with `osv build`, or pass the image path: osv run IMAGE');
+  const flags = settingsFromFlags(opts);
   const info = unwrap(readDiskInfo(path));
-  const boot = unwrap(chooseBoot(info, opts, env));
+  // A `disk` image carries neither kernel nor command line: `osv build` recorded both beside
+  // it, with every run's command line and VM settings.
+  const record = readRecord(path);
+  const run = unwrap(chooseRun(path, record, opts.run));
+  const arch = opts.arch !== undefined ? unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])) : (record?.arch ?? 'x86_64');
+  const kernel = unwrap(chooseKernel(opts, env, arch, record));
+  const cmdline = opts.exec ?? run?.cmdline ?? info.cmdline ?? record?.cmdline;
+  const boot = unwrap(chooseBoot(info, kernel, cmdline, opts, opts.run !== undefined));
+  const base = run?.settings ?? FALLBACK;
   const volumes = (opts.volume ?? []).map((v) => {
     const [p, flag] = v.split(/:(?=ro$)/);
-    return unwrap(diskOf(resolve(p!), undefined, flag === 'ro'));
+    return { path: resolve(p!), readonly: flag === 'ro' };
   });
-  const prepared = await prepareRun({
-    hypervisor: unwrap(oneOf<Hypervisor>('--hypervisor', opts.hypervisor, ['qemu', 'firecracker'])),
-    vm: {
-      arch: unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])),
-      boot,
-      memory: unwrap(parseMemoryFlag(opts.memory)),
-      cpus: unwrap(positive('--cpus', opts.cpus)),
-      network: unwrap(parseNetworkFlag(opts.network)),
-      ports: (opts.port ?? []).map((p) => unwrap(parsePortFlag(p))),
-      volumes,
-    },
-    accel: unwrap(oneOf<Accel>('--accel', opts.accel, ['auto', 'kvm', 'tcg'])),
-    ...(opts.qemu ? { qemu: opts.qemu } : {}),
-    ...(opts.ci ? { ci: true } : {}),
-    ...(opts.timeout !== undefined ? { timeout: unwrap(positive('--timeout', opts.timeout)) } : {}),
-    ...(opts.expect !== undefined ? { expect: opts.expect } : {}),
-    env,
-  });
-  return unwrap(prepared);
+  const settings = applyFlags({ ...base, volumes: [...base.volumes, ...volumes], kernelArgs: [] }, flags);
+  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env }));
+  return unwrap(await prepareRun(request));
 }
 
 function reportJson(prep: PreparedRun, report?: RunReport): string {

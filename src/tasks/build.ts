@@ -11,10 +11,10 @@ import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
-import { RECORD_VERSION } from '../image/record.js';
+import { RECORD_VERSION, type RecordedRun } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { recordingEnv } from './noop.js';
 import { progressReporter, type Reporter } from './report.js';
@@ -185,6 +185,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           env: c.envReads!,
           image: { path: image, size: st.size, mtimeMs: st.mtimeMs },
           cmdline: plan.run.cmdline,
+          run: plan.run.name,
+          runs: plan.runs.map(recordedRun),
+          arch: config.arch,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
         });
@@ -200,6 +203,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   }).run();
 
   return outcome(ctx, { image, output, format, started });
+}
+
+/** A planned run as the record keeps it: JSON only, no source positions. */
+function recordedRun(r: PlannedRun): RecordedRun {
+  const { kernelArgs: _kernelArgs, ...settings } = r.run.run;
+  return { name: r.name, cmdline: r.cmdline, settings: { ...settings, volumes: settings.volumes.map(({ source: _source, ...v }) => v) } };
 }
 
 function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number }): BuildOutcome {

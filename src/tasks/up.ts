@@ -1,27 +1,21 @@
 // `osv up` (and `osv test`, which is `osv up --ci`): validate, plan, build incrementally, boot,
 // stream the console, and turn what the console showed into an exit code.
 
-import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
+import type { RunSettings } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from './build.js';
 import { buildFromFlags, modeOf, noopBuild } from './build-command.js';
-import { oneOf, optional, positive } from '../cli/flag-values.js';
+import { oneOf, optional } from '../cli/flag-values.js';
+import { applyFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 
-export interface UpFlags {
+export interface UpFlags extends VmFlags {
   cwd: string;
   config?: string;
   run?: string;
   exec?: string;
   port: string[];
-  memory?: string;
-  cpus?: string;
-  accel?: string;
-  hypervisor?: string;
-  network?: string;
-  timeout?: string;
-  expect?: string;
   stopOnExpect?: boolean;
   boot?: string;
   ci?: boolean;
@@ -38,24 +32,6 @@ export interface UpFlags {
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'up.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
 
-/** The VM flags, parsed (and refused) before anything is built. */
-async function parseRunFlags(f: UpFlags): Promise<{ set: Partial<RunSettings>; ports: RunSettings['ports'] }> {
-  const { parseMemoryFlag, parsePortFlag, parseNetworkFlag } = await import('../run/cli.js');
-  const set: Partial<RunSettings> = {};
-  if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
-  const cpus = optional(f.cpus, (v) => positive('--cpus', v));
-  if (cpus !== undefined) set.cpus = Math.floor(cpus);
-  const accel = optional(f.accel, (v) => oneOf<Accel>('--accel', v, ['auto', 'kvm', 'tcg']));
-  if (accel) set.accel = accel;
-  const hv = optional(f.hypervisor, (v) => oneOf<Hypervisor>('--hypervisor', v, ['qemu', 'firecracker']));
-  if (hv) set.hypervisor = hv;
-  if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
-  const timeout = optional(f.timeout, (v) => positive('--timeout', v));
-  if (timeout !== undefined) set.timeout = timeout;
-  if (f.expect !== undefined) set.expect = f.expect;
-  return { set, ports: f.port.map((p) => unwrap(parsePortFlag(p))) };
-}
-
 /** "Failed looking up symbol X" -> which file needed X, from the symbol check. */
 function explainWith(report: CheckReport): (symbol: string) => string | undefined {
   return (symbol) => {
@@ -66,7 +42,8 @@ function explainWith(report: CheckReport): (symbol: string) => string | undefine
 
 export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const bootMode = optional(flags.boot, (v) => oneOf<'kernel' | 'image'>('--boot', v, ['kernel', 'image']));
-  const overrides = await parseRunFlags(flags);
+  // The VM flags are parsed (and refused) before anything is built.
+  const overrides = settingsFromFlags(flags);
   // An unchanged image boots without loading the configuration (CI always plans and checks).
   const noop = flags.ci ? undefined : await noopBuild(flags, env);
   const { arch, base, built, mode } = noop
@@ -78,7 +55,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
         mode: b.mode,
       }));
   // The run settings from osv.yaml, with the command-line flags on top.
-  const settings: RunSettings = { ...base, ...overrides.set, ports: [...base.ports, ...overrides.ports] };
+  const settings: RunSettings = applyFlags(base, overrides);
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newestImage, parseMemoryFlag, parseNetworkFlag, parsePortFlag } from '../../src/run/cli.js';
+import { newestImage } from '../../src/run/cli.js';
+import { parseMemoryFlag, parseNetworkFlag, parsePortFlag } from '../../src/run/flag-settings.js';
 import { canRun, cliFixture, OSV, qemu, type CliFixture } from './helpers/cli-env.js';
 import { buildBootDisk, hasGcc, tempDir } from './helpers/fake-guest.js';
 

@@ -18,20 +18,24 @@ export const command: CommandModule = {
           'OSv does not report the program\'s exit status, so the console is watched for OSv\'s failure lines ' +
           '(a file that failed to load, a missing symbol, an abort, an unknown option, a page fault): any of ' +
           'them, a timeout, an unmet --expect or a hypervisor error makes the command exit 4 with a one-line ' +
-          'reason. --ci also adds --power-off-on-abort to the kernel options.',
+          'reason. --ci also adds --power-off-on-abort to the kernel options.\n\n' +
+          'An image built by `osv build` boots with what its build record (IMAGE.build.json) says: the kernel, ' +
+          'the command line, and the run settings of osv.yaml (memory, CPUs, ports, volumes, timeout, expect); ' +
+          'flags override them and -p adds forwards. --run NAME picks another run of the same configuration.',
       )
       .argument('[image]', 'the disk image (default: newest .osv/**/*.img)')
       .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf (default: $OSV_KERNEL)')
-      .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one stored in the image)')
+      .option('--run <name>', 'a named run of the configuration the image was built from: its command line and VM settings')
+      .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one the image was built with)')
       .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp], ADDRESS:HOST:GUEST)', collect)
-      .option('-m, --memory <size>', 'guest memory (512M, 2G)', '512M')
-      .option('-c, --cpus <n>', 'virtual CPUs', '2')
-      .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg', 'auto')
-      .option('--hypervisor <name>', 'qemu or firecracker', 'qemu')
-      .option('--network <net>', 'user, none, tap:NAME or bridge:NAME', 'user')
+      .option('-m, --memory <size>', 'guest memory, e.g. 512M, 2G (default: the run\'s run.memory, else 512M)')
+      .option('-c, --cpus <n>', 'virtual CPUs (default: run.cpus, else 2)')
+      .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg (default: run.accel, else auto)')
+      .option('--hypervisor <name>', 'qemu or firecracker (default: run.hypervisor, else qemu)')
+      .option('--network <net>', 'user, none, tap:NAME or bridge:NAME (default: run.network, else user)')
       .option('--volume <path[:ro]>', 'attach another disk as the next virtio-blk device (repeatable)', collect)
       .option('--boot <mode>', 'kernel (direct kernel boot) or image (the image\'s own boot sector)')
-      .option('--arch <arch>', 'guest architecture: x86_64 or aarch64', 'x86_64')
+      .option('--arch <arch>', 'guest architecture: x86_64 or aarch64 (default: the image\'s)')
       .option('--qemu <path>', 'the QEMU binary (default: $OSV_QEMU, else qemu-system-<arch> on PATH)')
       .option('--ci', 'CI mode: add --power-off-on-abort and print the verdict')
       .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
@@ -43,6 +47,7 @@ export const command: CommandModule = {
         `
 Examples:
   $ osv run .osv/hello.img --kernel build/loader-stripped.elf
+  $ osv run --run test                                 boot the newest image with the \`test\` run's command
   $ OSV_KERNEL=~/osv/loader-stripped.elf osv run -e "--rootfs=rofs /hello"
   $ osv run app.img -p 8080:8000 -m 1G -c 4            forward localhost:8080 to the guest's port 8000
   $ osv run app.img --ci --timeout 30 --expect "^42$"  exit 0 only if the guest printed 42 and powered off

@@ -1,0 +1,65 @@
+// The VM flags that `osv run`, `osv up` and `osv test` share (-m, -c, -p, --accel, ...), parsed
+// into the RunSettings they override. One parser for the flags and for osv.yaml's values,
+// except that a bare memory number is MiB, as QEMU's -m reads it.
+
+import type { Accel, Hypervisor, Network, PortForward, RunSettings } from '../config/types.js';
+import { parsePort, parseSize } from '../config/values.js';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
+import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
+import { oneOf, optional, positive } from '../cli/flag-values.js';
+
+const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
+
+/** `512M`, `2G`, `1024` (MiB, like QEMU's -m). */
+export function parseMemoryFlag(text: string): Result<number> {
+  const t = text.trim();
+  const r = parseSize(/^[0-9]+(\.[0-9]+)?$/.test(t) ? `${t}M` : t);
+  return r.ok ? ok(r.value) : err(usage(`invalid memory size "${text}"`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
+}
+
+/** `8080:80`, `8080:80/udp`, `0.0.0.0:8080:80`, `8080` (same both sides). */
+export function parsePortFlag(text: string): Result<PortForward> {
+  const r = parsePort(text.trim());
+  return r.ok ? ok(r.value) : err(usage(`-p: ${r.message}`));
+}
+
+/** `user`, `none`, `tap:NAME`, `bridge:NAME`. */
+export function parseNetworkFlag(text: string): Result<Network> {
+  if (text === 'user' || text === 'none') return ok({ kind: text });
+  const m = /^(tap|bridge):([A-Za-z0-9_.-]{1,15})$/.exec(text);
+  if (m) return ok({ kind: m[1] as 'tap' | 'bridge', name: m[2]! });
+  return err(usage(`invalid network "${text}"`, 'use user, none, tap:NAME or bridge:NAME'));
+}
+
+export interface VmFlags {
+  port?: string[];
+  memory?: string;
+  cpus?: string;
+  accel?: string;
+  hypervisor?: string;
+  network?: string;
+  timeout?: string;
+  expect?: string;
+}
+
+/** The settings the flags set (absent flags leave theirs out), and the ports they add. Throws a usage error. */
+export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; ports: PortForward[] } {
+  const set: Partial<RunSettings> = {};
+  if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
+  const cpus = optional(f.cpus, (v) => positive('--cpus', v));
+  if (cpus !== undefined) set.cpus = Math.floor(cpus);
+  const accel = optional(f.accel, (v) => oneOf<Accel>('--accel', v, ['auto', 'kvm', 'tcg']));
+  if (accel) set.accel = accel;
+  const hv = optional(f.hypervisor, (v) => oneOf<Hypervisor>('--hypervisor', v, ['qemu', 'firecracker']));
+  if (hv) set.hypervisor = hv;
+  if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
+  const timeout = optional(f.timeout, (v) => positive('--timeout', v));
+  if (timeout !== undefined) set.timeout = timeout;
+  if (f.expect !== undefined) set.expect = f.expect;
+  return { set, ports: (f.port ?? []).map((p) => unwrap(parsePortFlag(p))) };
+}
+
+/** The flags over the configured settings: scalars replace, ports add up. */
+export function applyFlags(base: RunSettings, flags: { set: Partial<RunSettings>; ports: PortForward[] }): RunSettings {
+  return { ...base, ...flags.set, ports: [...base.ports, ...flags.ports] };
+}
