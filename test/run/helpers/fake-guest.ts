@@ -5,14 +5,24 @@
 // -no-reboot exits 0) or halt forever as OSv does after an abort.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export { hasGcc } from '../../helpers/tools.js';
 
+const made: string[] = [];
+// Each test file evaluates this module afresh (vitest isolates files), so this hook joins the
+// importing file's root suite and removes what its tests made.
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'osv-run-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export interface FakeKernelOptions {
