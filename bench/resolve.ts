@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeHostFs } from '../src/hostfs.js';
 import { resolveClosure } from '../src/resolve/index.js';
 import type { ResolveOptions } from '../src/resolve/types.js';
+import { EXTRA_CA, withoutExtraCa } from './node-env.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 // /usr/bin/python3 itself: the python3 first on PATH may be a pyenv shim (a shell script).
@@ -35,13 +36,13 @@ interface Timing {
   cpu: number | undefined;
 }
 
-function timeProcess(cmd: string, args: string[]): Timing | undefined {
+function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = ENV): Timing | undefined {
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let i = 0; i <= PROCESS_RUNS; i++) {
     const argv = hasTime ? ['-f', '@@%U %S', cmd, ...args] : args;
     const t0 = performance.now();
-    const r = spawnSync(hasTime ? '/usr/bin/time' : cmd, argv, { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(hasTime ? '/usr/bin/time' : cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const t = performance.now() - t0;
     const err = r.stderr?.toString() ?? '';
     if (r.status !== 0) {
@@ -115,6 +116,19 @@ export async function bench(): Promise<void> {
       `      osv is ${ratio(lddtreeProc, osvProc)} faster than lddtree` +
       (wallRatio === undefined ? '' : ` (target >= 3x wall: ${wallRatio >= 3 ? 'met' : 'MISSED'})`),
   );
+  const plain = withoutExtraCa(ENV);
+  if (plain) {
+    const osv2 = timeProcess(process.execPath, [cli, 'resolve', '/usr/bin/curl'], plain);
+    const floor2 = timeProcess(process.execPath, ['-e', '0'], plain);
+    if (osv2 && floor2) {
+      const r2 = lddtreeProc === undefined ? undefined : lddtreeProc.wall / osv2.wall;
+      console.log(
+        `  ${EXTRA_CA} is set here, and every Node.js process parses that bundle at start-up. Without it:\n` +
+          `      osv resolve curl ${show(osv2)}; node -e 0 alone ${show(floor2)}; osv is ${ratio(lddtreeProc, osv2)} faster than lddtree` +
+          (r2 === undefined ? '' : ` (target >= 3x wall: ${r2 >= 3 ? 'met' : 'MISSED'})`),
+      );
+    }
+  }
   const load = existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a';
   console.log(`  (load average during the run: ${load}; on a busy machine compare the cpu ratios)`);
 }

@@ -56,10 +56,12 @@ export async function main(argv: string[]): Promise<void> {
     }
   });
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  // Only the command being run is loaded (and registered); help and unknown words get them all.
+  // Only the command being run is loaded (and registered); help and unknown words get them all,
+  // a bare --version none.
   const wanted = commandWord(argv);
   const chosen = commands.filter(([name]) => name === wanted);
-  for (const [, load] of chosen.length === 1 ? chosen : commands) (await load()).register(program);
+  const versionOnly = wanted === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  for (const [, load] of chosen.length === 1 ? chosen : versionOnly ? [] : commands) (await load()).register(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {
