@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFirecracker, findQemu } from '../../src/run/binaries.js';
 import { firecrackerArgs, firecrackerBootArgs, firecrackerConfig } from '../../src/run/firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions, type NetFacts } from '../../src/run/netcheck.js';
-import { prepareRun } from '../../src/run/runner.js';
+import { accelCacheKey } from '../../src/run/accel.js';
+import { executeRun, prepareRun } from '../../src/run/runner.js';
 import type { VmSpec } from '../../src/run/spec.js';
 import { tempDir } from './helpers/fake-guest.js';
 
@@ -186,5 +187,61 @@ describe('missing hypervisor binaries', () => {
       expect((r.error as { code: string }).code).toBe('run.fc-needs-kvm');
       expect(r.error.message).toBe(`Firecracker needs KVM, and it cannot run OSv here: ${join(dir, 'no-kvm')} does not exist`);
     }
+  });
+});
+
+// Firecracker itself cannot run here (it is not packaged, and this machine has no usable
+// KVM). A stand-in binary on PATH takes its place: it checks the arguments, keeps the JSON
+// configuration it was given, prints an OSv-like console and exits 0, as Firecracker does when
+// OSv powers off. The KVM check is satisfied by a stand-in device file and a cached verdict.
+describe('a Firecracker run, with a stand-in firecracker binary', () => {
+  it('writes the configuration, runs `firecracker --no-api --config-file`, streams the console, then removes the file', async () => {
+    const dir = tempDir();
+    const k = join(dir, 'loader-stripped.elf');
+    writeFileSync(k, 'x');
+    const disk = join(dir, 'app.img');
+    writeFileSync(disk, Buffer.alloc(MiB));
+    writeFileSync(
+      join(dir, 'firecracker'),
+      [
+        '#!/bin/sh',
+        '[ "$1" = --no-api ] && [ "$2" = --config-file ] && [ $# -eq 3 ] || { echo "bad arguments: $*" >&2; exit 2; }',
+        `cp "$3" ${join(dir, 'seen.json')}`,
+        'echo "OSv v0.57.0 (stand-in)"',
+        'sed -n \'s/.*"boot_args": "\\(.*\\)".*/Cmdline: \\1/p\' "$3"',
+        'echo "Hello from C code"',
+        'exit 0',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const kvm = join(dir, 'kvm');
+    writeFileSync(kvm, '');
+    const cacheFile = join(dir, 'accel.json');
+    const qemu = findQemu('x86_64', { env: { PATH: process.env['PATH'] } });
+    if (qemu.ok) writeFileSync(cacheFile, JSON.stringify({ version: 1, entries: { [accelCacheKey(qemu.value, 'x86_64')]: { usable: true, probedAt: new Date().toISOString() } } }));
+    const prep = await prepareRun({
+      hypervisor: 'firecracker',
+      vm: { ...spec({ boot: { kind: 'kernel', kernel: k, cmdline: '--rootfs=rofs /hello', disk: { path: disk, format: 'raw' } }, network: { kind: 'none' }, memory: 256 * MiB, cpus: 2 }) },
+      accel: 'auto',
+      ci: true,
+      expect: '^Hello from C code$',
+      env: { PATH: `${dir}:${process.env['PATH']}` },
+      kvmDevice: kvm,
+      accelCacheFile: cacheFile,
+    });
+    if (!prep.ok) throw prep.error;
+    expect(prep.value.argv).toEqual([join(dir, 'firecracker'), '--no-api', '--config-file', prep.value.firecracker!.configFile]);
+    let out = '';
+    const report = await executeRun(prep.value, { stdout: { write: (c: Buffer | string) => ((out += c.toString()), true) }, stderr: { write: () => true } });
+    expect(report.verdict).toMatchObject({ ok: true, exitCode: 0 });
+    expect(out).toContain('Cmdline: --nopci --rootfs=rofs --power-off-on-abort /hello');
+    expect(JSON.parse(readFileSync(join(dir, 'seen.json'), 'utf8'))).toEqual({
+      'boot-source': { kernel_image_path: k, boot_args: '--nopci --rootfs=rofs --power-off-on-abort /hello' },
+      drives: [{ drive_id: 'rootfs', path_on_host: disk, is_root_device: false, is_read_only: false }],
+      'machine-config': { vcpu_count: 2, mem_size_mib: 256 },
+      'network-interfaces': [],
+    });
+    expect(existsSync(prep.value.firecracker!.configFile)).toBe(false);
   });
 });
