@@ -107,7 +107,13 @@ export interface ScanResult {
   consoleLines: number;
   /** Non-blank console lines after OSv's "Cmdline:" echo: the program's output (and OSv's later lines). */
   programLines: number;
+  /** The functions of the first `[backtrace]` OSv printed, innermost first (`mmu::procfs_maps[abi:cxx11]()`). */
+  backtrace: string[];
 }
+
+/** A frame of OSv's backtrace: `0x00000000402b5806 <mmu::procfs_maps[abi:cxx11]()+726>`. */
+const FRAME = /^0x[0-9a-f]+ <(.+?)(?:\+\d+)?>$/;
+const MAX_FRAMES = 32;
 
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
@@ -130,10 +136,12 @@ class LineSplitter {
 export class ConsoleScanner {
   private readonly streams: Record<ConsoleStream, LineSplitter> = { console: new LineSplitter(), stderr: new LineSplitter() };
   private sawCmdlineEcho = false;
+  /** Inside the first `[backtrace]` block. */
+  private inBacktrace = false;
   private readonly state: ScanResult;
 
   constructor(opts: ScannerOptions = {}) {
-    this.state = { failures: [], ignoredSymbols: [], consoleLines: 0, programLines: 0, ...(opts.expect ? { expect: opts.expect } : {}) };
+    this.state = { failures: [], ignoredSymbols: [], consoleLines: 0, programLines: 0, backtrace: [], ...(opts.expect ? { expect: opts.expect } : {}) };
   }
 
   /** Feed output as it arrives; returns what the new complete lines revealed. */
@@ -152,7 +160,7 @@ export class ConsoleScanner {
   }
 
   get result(): ScanResult {
-    return { ...this.state, failures: [...this.state.failures], ignoredSymbols: [...this.state.ignoredSymbols] };
+    return { ...this.state, failures: [...this.state.failures], ignoredSymbols: [...this.state.ignoredSymbols], backtrace: [...this.state.backtrace] };
   }
 
   private lines(raw: string[], stream: ConsoleStream): ScanEvent[] {
@@ -172,6 +180,12 @@ export class ConsoleScanner {
           continue;
         }
         if (this.sawCmdlineEcho) this.state.programLines++;
+        if (line === '[backtrace]') this.inBacktrace = this.state.backtrace.length === 0;
+        else if (this.inBacktrace) {
+          const frame = FRAME.exec(line);
+          if (frame && this.state.backtrace.length < MAX_FRAMES) this.state.backtrace.push(frame[1]!);
+          else if (!frame) this.inBacktrace = false;
+        }
         const ignored = /^(.+?): ignoring missing symbol (.+)$/.exec(line);
         if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]!.trim() });
         const ex = this.state.expect;

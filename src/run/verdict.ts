@@ -41,7 +41,19 @@ const quote = (line: string): string => JSON.stringify(line.length > 200 ? `${li
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 const lastLine = (scan: ScanResult): string => (scan.lastLine ? `; last console line: ${quote(scan.lastLine)}` : '; the console stayed silent');
 
-const hintFor = (f: ConsoleFinding, opts: VerdictOptions): string | undefined => {
+/** Failures whose backtrace names a known OSv problem, and what avoids it. */
+const KNOWN_BACKTRACES: Array<{ frame: RegExp; hint: string }> = [
+  {
+    // Seen with OSv v0.57.0-398: the first reader of /proc/self/maps after a System V shared
+    // memory segment was mapped (node's OpenSSL maps one) trips an assertion.
+    frame: /^mmu::procfs_maps\b/,
+    hint: 'OSv failed while writing /proc/self/maps (a kernel bug once the program maps shared memory); leave procfs out with `image: {mounts: {/proc: false}}` (template:node does: see docs/templates.md)',
+  },
+];
+
+const hintFor = (f: ConsoleFinding, scan: ScanResult, opts: VerdictOptions): string | undefined => {
+  const known = KNOWN_BACKTRACES.find((k) => scan.backtrace.some((fn) => k.frame.test(fn)));
+  if (known && (f.kind === 'assertion' || f.kind === 'abort' || f.kind === 'page-fault')) return known.hint;
   switch (f.kind) {
     case 'missing-symbol': {
       const who = f.symbol ? opts.explainSymbol?.(f.symbol) : undefined;
@@ -93,7 +105,7 @@ export function verdict(scan: ScanResult, exit: HypervisorExit, opts: VerdictOpt
   if (exit.stoppedBy === 'interrupt') return fail('interrupted', 'interrupted: the VM was stopped');
   const first = scan.failures[0];
   if (first) {
-    const hint = hintFor(first, opts);
+    const hint = hintFor(first, scan, opts);
     return fail('guest-failure', `${first.summary}: console line ${first.lineNo}: ${quote(first.line)}`, { finding: first, ...(hint ? { hint } : {}) });
   }
   if (exit.stoppedBy === 'timeout') {

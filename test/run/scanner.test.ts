@@ -198,6 +198,32 @@ describe('verdict', () => {
     if (!w.ok) expect(w.reason).toBe('QEMU exited with status 1: "could not open kernel file \'/k\': No such file or directory"');
   });
 
+  it('a backtrace through mmu::procfs_maps gets the hint that avoids it (node on OSv v0.57.0-398)', () => {
+    // The console as OSv v0.57.0-398 printed it for node 20 with procfs mounted.
+    const text = [
+      'OSv v0.57.0-398-g0e34e4dc',
+      'Cmdline: /usr/bin/node /app/server.js',
+      'syscall(): unimplemented system call 125',
+      'getauxval() stubbed',
+      'Assertion failed: px != 0 (/usr/include/boost/smart_ptr/intrusive_ptr.hpp: operator->: 199)',
+      '',
+      '[backtrace]',
+      '0x0000000040239628 <__assert_fail+24>',
+      '0x00000000402b5806 <mmu::procfs_maps[abi:cxx11]()+726>',
+      '0x00000000403bdedc <pseudofs::open(file*)+92>',
+      '0x00000000403fe974 <fopen64+68>',
+      '',
+    ].join('\r\n');
+    const scan = scanConsole(text);
+    expect(scan.backtrace).toEqual(['__assert_fail', 'mmu::procfs_maps[abi:cxx11]()', 'pseudofs::open(file*)', 'fopen64']);
+    const v = verdict(scan, qemuExit(0));
+    expect(v).toMatchObject({ ok: false, code: 'guest-failure', finding: { kind: 'assertion' } });
+    if (!v.ok) expect(v.hint).toContain('image: {mounts: {/proc: false}}');
+    // Another assertion gets no such hint.
+    const other = verdict(scanConsole(text.replace('mmu::procfs_maps[abi:cxx11]()', 'elf::object::relocate()')), qemuExit(0));
+    if (!other.ok) expect(other.hint).toBeUndefined();
+  });
+
   it('a guest stopped once its expected line appeared passes', () => {
     const r = scanConsole('Cmdline: /srv\nServing HTTP on 0.0.0.0\n', { expect: /Serving HTTP/ });
     expect(verdict(r, qemuExit(null, { signal: 'SIGTERM', stoppedBy: 'expect' }))).toMatchObject({ ok: true });
