@@ -3,7 +3,7 @@
 // of its inputs. A rebuild re-stats those paths; if every answer is the same, the plan would
 // be the same, and so would the image.
 
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { HostFs, HostStat } from '../hostfs.js';
 
 /** What a look at one path saw: enough to notice any change to it. */
@@ -84,8 +84,13 @@ export function firstChange(fs: HostFs, observations: Array<[string, string, Obs
   return undefined;
 }
 
+// node:crypto is loaded on first use: the no-op build never hashes, and loading it costs
+// about 7 ms of that path's budget.
+let crypto: typeof import('node:crypto') | undefined;
+
 export function sha256(...parts: Array<string | Uint8Array>): string {
-  const h = createHash('sha256');
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const h = crypto.createHash('sha256');
   for (const p of parts) {
     h.update(p);
     h.update('\0');

@@ -5,7 +5,6 @@
 // so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
 // schema and the task runner: what remains is Node's start-up and a few hundred stats.
 
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SEARCH_PLACES } from '../config/discover.js';
@@ -62,11 +61,16 @@ export function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; 
   return { env: proxy, read: () => (enumerated ? undefined : [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) };
 }
 
+/** 64-bit FNV-1a of the UTF-16 code units, as 16 hex digits: a file name, not a checksum. */
+function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) h = ((h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+
+/** Where the no-op record of this configuration file and these flags lives. */
 export function noopPath(configFile: string, flags: NoopFlags, toolVersion: string): string {
-  const h = createHash('sha256')
-    .update(JSON.stringify([VERSION, toolVersion, configFile, flags.run ?? null, flags.out ?? null, flags.format ?? null, flags.output ?? null, flags.check !== false]))
-    .digest('hex')
-    .slice(0, 16);
+  const h = fnv1a64(JSON.stringify([VERSION, toolVersion, configFile, flags.run ?? null, flags.out ?? null, flags.format ?? null, flags.output ?? null, flags.check !== false]));
   return join(dirname(configFile), '.osv', `noop-${h}.json`);
 }
 
