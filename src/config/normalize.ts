@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { report, displayFile, type LoadContext } from './context.js';
 import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
+import { DEFAULTS } from './defaults.js';
 import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
 import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
@@ -14,18 +15,7 @@ import { toSource, type Pos } from './texts.js';
 import type { Source } from '../diagnostics/error.js';
 import { defaultMounts, PSEUDO_MOUNTS, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Network, type PortForward, type RunConfig, type RunSettings, type Volume } from './types.js';
 
-export const DEFAULTS = {
-  arch: 'x86_64' as Arch,
-  sysroot: '/',
-  filesystem: 'rofs' as FilesystemKind,
-  hypervisor: 'qemu' as Hypervisor,
-  memory: 512 * 2 ** 20,
-  cpus: 2,
-  accel: 'auto' as Accel,
-  network: 'user',
-  output: 'disk' as ImageOutput,
-  format: 'raw' as ImageFormat,
-};
+export { DEFAULTS } from './defaults.js';
 
 /** The run keys a named run may set, merged over the top-level ones. */
 const RUN_KEYS = ['cmd', 'env', 'cwd', 'run'] as const;

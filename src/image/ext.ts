@@ -87,7 +87,8 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
         } else {
           const e = child.entry;
           if (e.content !== undefined) {
-            fs.writeFileSync(host, e.content, { mode: e.mode ?? 0o644 });
+            fs.writeFileSync(host, e.content);
+            fs.chmodSync(host, e.mode ?? 0o644); // the mode as declared, whatever the umask
             fs.utimesSync(host, FIXED_TIME, FIXED_TIME);
           } else {
             const src = fs.statSync(e.host);

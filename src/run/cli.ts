@@ -2,13 +2,15 @@
 // builds the RunRequest from the flags, and renders the verdict. src/cli/commands/run.ts
 // imports this lazily.
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Arch } from '../config/types.js';
+import type { Arch, Volume } from '../config/types.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { readDiskInfo, type DiskInfo } from './disk-info.js';
 import { readRecord, recordPath, type BuildRecord, type RecordedRun } from '../image/record.js';
+import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
@@ -31,7 +33,7 @@ export interface RunCliOptions extends VmFlags {
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
 /** What `osv run` boots with when neither the build record nor a flag says otherwise. */
-const FALLBACK: RecordedRun['settings'] = { hypervisor: 'qemu', memory: 512 * 2 ** 20, cpus: 2, ports: [], accel: 'auto', network: { kind: 'user' }, volumes: [] };
+const FALLBACK: RecordedRun['settings'] = { hypervisor: DEFAULTS.hypervisor, memory: DEFAULTS.memory, cpus: DEFAULTS.cpus, ports: [], accel: DEFAULTS.accel, network: { kind: 'user' }, volumes: [] };
 
 // ---- image, run and kernel ---------------------------------------------------------------
 
@@ -61,45 +63,79 @@ export function newestImage(projectDir: string): string | undefined {
   return best?.path;
 }
 
+/** Why a `disk` image's kernel or command line may be unknown: its record is from an older osv. */
+const staleHint = (image: string): string | undefined =>
+  existsSync(recordPath(image)) && !readRecord(image) ? `${recordPath(image)} is from an older osv-up: rebuild the image with \`osv build\`` : undefined;
+
 /** The recorded run to boot: --run NAME, else the one the image was built for. */
 function chooseRun(image: string, record: BuildRecord | undefined, name: string | undefined): Result<RecordedRun | undefined> {
   if (name === undefined) return ok(record?.runs.find((r) => r.name === record.run));
-  if (!record) return err(usage(`--run needs the build record of ${image} (${recordPath(image)}), which is missing or from another osv version`, 'rebuild the image with `osv build`'));
+  if (!record) return err(usage(`--run needs the build record of ${image} (${recordPath(image)}), which is missing or from an older osv-up`, 'rebuild the image with `osv build`'));
   const run = record.runs.find((r) => r.name === name);
   return run ? ok(run) : err(usage(`${image} was built from a configuration without a run named "${name}"`, `runs: ${record.runs.map((r) => r.name).join(', ')}`));
 }
 
+/** --kernel, else a non-empty OSV_KERNEL. */
+function givenKernel(opts: RunCliOptions, env: NodeJS.ProcessEnv): { path: string; what: string } | undefined {
+  if (opts.kernel !== undefined) return { path: opts.kernel, what: '--kernel' };
+  const fromEnv = env['OSV_KERNEL'];
+  return fromEnv ? { path: fromEnv, what: 'OSV_KERNEL' } : undefined;
+}
+
 /**
- * --kernel or OSV_KERNEL, else the kernel the image was built with. A file is booted as given;
- * a directory (an OSv build directory, as OSV_KERNEL may name) yields its loader-stripped.elf.
+ * The kernel ELF for direct boot. A given ELF file is booted as it is (QEMU judges it); a
+ * loader.img or an OSv build directory is looked up as kernel.path is, for its
+ * loader-stripped.elf. Nothing given: the kernel the image was built with.
  */
-function chooseKernel(opts: RunCliOptions, env: NodeJS.ProcessEnv, arch: Arch, record: BuildRecord | undefined): Result<string | undefined> {
-  const given = opts.kernel ?? env['OSV_KERNEL'];
-  if (given === undefined) return ok(record?.kernel.elf);
-  if (!statSync(given, { throwIfNoEntry: false })?.isDirectory()) return ok(resolve(given));
-  const files = resolveKernelPath(resolve(given), arch, opts.kernel !== undefined ? '--kernel' : 'OSV_KERNEL');
+function chooseKernel(given: { path: string; what: string } | undefined, arch: Arch, record: BuildRecord | undefined): Result<string | undefined> {
+  if (!given) return ok(record?.kernel.elf);
+  const p = resolve(given.path);
+  if (statSync(p, { throwIfNoEntry: false })?.isFile() && classifyFile(p).kind === 'elf') return ok(p);
+  const files = resolveKernelPath(p, arch, given.what);
   if (!files.ok) return files;
-  if (!files.value.elf) return err(usage(`direct kernel boot needs loader-stripped.elf, and ${given} has only loader.img`, 'point at an OSv build directory, or boot a bootable image with --boot image'));
+  if (!files.value.elf) return err(usage(`direct kernel boot needs loader-stripped.elf, and ${given.what} ${given.path} leads only to loader.img`, 'point it at an OSv build directory or at loader-stripped.elf'));
   return ok(files.value.elf);
 }
 
-function chooseBoot(info: DiskInfo, kernel: string | undefined, cmdline: string | undefined, opts: RunCliOptions, chosenRun: boolean): Result<Boot> {
+interface BootChoice {
+  info: DiskInfo;
+  record: BuildRecord | undefined;
+  run: RecordedRun | undefined;
+  arch: Arch;
+}
+
+function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
+  const { info } = c;
   const disk: Disk = { path: info.path, format: info.format };
-  const mode = opts.boot ?? (kernel ? 'kernel' : info.bootable === false ? 'kernel' : 'image');
+  const given = givenKernel(opts, env);
+  const mode = opts.boot ?? (given || c.record?.kernel.elf || info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {
     if (info.bootable === false) return err(usage(`${info.path} has no kernel inside (a \`disk\` image), so it cannot boot by itself`, 'boot it directly: --kernel loader-stripped.elf (or set OSV_KERNEL)'));
-    if (opts.exec !== undefined || chosenRun) {
-      return err(usage(`a bootable image runs the command line written inside it; ${opts.exec !== undefined ? '-e' : '--run'} needs direct kernel boot`, 'add --kernel loader-stripped.elf (or set OSV_KERNEL) to boot with another command line'));
-    }
+    // A bootable image runs the command line written in it: -e, or a run with another one, needs direct boot.
+    const other = opts.exec !== undefined ? '-e' : opts.run !== undefined && c.run?.cmdline !== info.cmdline ? '--run' : undefined;
+    if (other) return err(usage(`a bootable image runs the command line written inside it; ${other} needs direct kernel boot`, 'add --kernel loader-stripped.elf (or set OSV_KERNEL) to boot with another command line'));
     return ok({ kind: 'image', disk });
   }
   if (mode !== 'kernel') return err(usage(`--boot must be kernel or image, got "${mode}"`));
-  if (!kernel) {
+  const kernel = chooseKernel(given, c.arch, c.record);
+  if (!kernel.ok) return kernel;
+  if (!kernel.value) {
     const why = info.bootable === false ? `${info.path} has no kernel inside (a \`disk\` image), so ` : '';
-    return err(usage(`${why}direct kernel boot needs the OSv kernel (loader-stripped.elf)`, 'pass --kernel PATH or set OSV_KERNEL'));
+    return err(usage(`${why}direct kernel boot needs the OSv kernel (loader-stripped.elf)`, staleHint(info.path) ?? 'pass --kernel PATH or set OSV_KERNEL'));
   }
-  if (cmdline === undefined) return err(usage(`no command line: ${info.path} does not carry one`, 'pass -e "--rootfs=rofs /program args"'));
-  return ok({ kind: 'kernel', kernel, cmdline, disk });
+  const cmdline = opts.exec ?? c.run?.cmdline ?? info.cmdline ?? c.record?.cmdline;
+  if (cmdline === undefined) return err(usage(`no command line: ${info.path} does not carry one`, staleHint(info.path) ?? 'pass -e "--rootfs=rofs /program args"'));
+  return ok({ kind: 'kernel', kernel: kernel.value, cmdline, disk });
+}
+
+/** Recorded volumes, then --volume PATH[:ro]; a flag for a recorded path replaces it (to make it read-only, say). */
+function volumesWith(recorded: Volume[], flags: string[] | undefined): Volume[] {
+  const given = (flags ?? []).map((v): Volume => {
+    const [p, flag] = v.split(/:(?=ro$)/);
+    return { path: resolve(p!), readonly: flag === 'ro' };
+  });
+  const paths = new Set(given.map((v) => v.path));
+  return [...recorded.filter((v) => !paths.has(v.path)), ...given];
 }
 
 async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
@@ -111,16 +147,10 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   // it, with every run's command line and VM settings.
   const record = readRecord(path);
   const run = unwrap(chooseRun(path, record, opts.run));
-  const arch = opts.arch !== undefined ? unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])) : (record?.arch ?? 'x86_64');
-  const kernel = unwrap(chooseKernel(opts, env, arch, record));
-  const cmdline = opts.exec ?? run?.cmdline ?? info.cmdline ?? record?.cmdline;
-  const boot = unwrap(chooseBoot(info, kernel, cmdline, opts, opts.run !== undefined));
+  const arch = opts.arch !== undefined ? unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])) : (record?.arch ?? DEFAULTS.arch);
+  const boot = unwrap(chooseBoot({ info, record, run, arch }, opts, env));
   const base = run?.settings ?? FALLBACK;
-  const volumes = (opts.volume ?? []).map((v) => {
-    const [p, flag] = v.split(/:(?=ro$)/);
-    return { path: resolve(p!), readonly: flag === 'ro' };
-  });
-  const settings = applyFlags({ ...base, volumes: [...base.volumes, ...volumes], kernelArgs: [] }, flags);
+  const settings = applyFlags({ ...base, volumes: volumesWith(base.volumes, opts.volume), kernelArgs: [] }, flags);
   const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env }));
   return unwrap(await prepareRun(request));
 }

@@ -59,7 +59,13 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
   return { set, ports: (f.port ?? []).map((p) => unwrap(parsePortFlag(p))) };
 }
 
-/** The flags over the configured settings: scalars replace, ports add up. */
+const hostSide = (p: PortForward): string => `${p.hostAddress ?? '127.0.0.1'}:${p.host}/${p.protocol}`;
+
+/**
+ * The flags over the configured settings: scalars replace; -p adds a forward, or replaces the
+ * configured one of the same host address, port and protocol (so a forward can be remapped).
+ */
 export function applyFlags(base: RunSettings, flags: { set: Partial<RunSettings>; ports: PortForward[] }): RunSettings {
-  return { ...base, ...flags.set, ports: [...base.ports, ...flags.ports] };
+  const taken = new Set(flags.ports.map(hostSide));
+  return { ...base, ...flags.set, ports: [...base.ports.filter((p) => !taken.has(hostSide(p))), ...flags.ports] };
 }

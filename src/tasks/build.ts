@@ -205,10 +205,11 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   return outcome(ctx, { image, output, format, started });
 }
 
-/** A planned run as the record keeps it: JSON only, no source positions. */
+/** A planned run as the record keeps it: no source positions, no kernel options (they are in the command line). */
 function recordedRun(r: PlannedRun): RecordedRun {
   const { kernelArgs: _kernelArgs, ...settings } = r.run.run;
-  return { name: r.name, cmdline: r.cmdline, settings: { ...settings, volumes: settings.volumes.map(({ source: _source, ...v }) => v) } };
+  const plain = JSON.parse(JSON.stringify(settings, (k, v: unknown) => (k === 'source' ? undefined : v))) as RecordedRun['settings'];
+  return { name: r.name, cmdline: r.cmdline, settings: plain };
 }
 
 function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number }): BuildOutcome {

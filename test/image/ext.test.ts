@@ -86,6 +86,26 @@ describe.skipIf(!have)('ext4 through mke2fs -d', () => {
     expect(rep.value.totals.files).toBe(124);
   });
 
+  it('keeps the declared mode of generated files and copies whatever the umask', async () => {
+    const root = join(work, 'modes');
+    const copied = hostFile(root, '/copied', 'x\n');
+    const entries: ImageEntry[] = [
+      { kind: 'file', guest: '/written', content: Buffer.from('y\n'), size: 2, mode: 0o666 },
+      { ...copied, mode: 0o666 } as ImageEntry,
+    ];
+    const out = join(work, 'modes.ext');
+    const old = process.umask(0o022);
+    try {
+      const r = await writeExt(entries, out);
+      if (!r.ok) throw r.error;
+    } finally {
+      process.umask(old);
+    }
+    const stat = (p: string): string => execFileSync(findTool('debugfs')!, ['-R', `stat ${p}`, out], { encoding: 'utf8', stdio: 'pipe' });
+    expect(stat('/written')).toMatch(/Mode: +0666/);
+    expect(stat('/copied')).toMatch(/Mode: +0666/);
+  });
+
   it('composes a disk with the ext at 1 MiB in slot 2', async () => {
     const entries = entriesFor('disk');
     const out = join(work, 'ext-disk.raw');

@@ -1,9 +1,9 @@
 // `osv run` boots a built image with what its build record says: the run settings of osv.yaml
-// (memory, CPUs, ports, timeout), any named run's command line (--run), and the kernel of
-// OSV_KERNEL given as a build directory. Flags override; -p adds forwards.
+// (memory, CPUs, ports, volumes), any named run's command line (--run), and the kernel of
+// OSV_KERNEL given as a build directory or a loader.img. Flags override; -p adds or remaps forwards.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,12 +28,22 @@ describe.runIf(canRun)('osv run from the build record', () => {
     execFileSync('gcc', ['-static', '-o', join(dir, 'kernel', 'loader-stripped.elf'), join(dir, 'hello.c')]);
     writeFileSync(
       join(dir, 'osv.yaml'),
-      ['name: rec', 'cmd: [./hello, main]', 'run:', '  memory: 1G', '  cpus: 1', '  ports: ["8080:80"]', 'runs:', '  second:', '    cmd: [./hello, other]', '    run: {memory: 256M}', ''].join('\n'),
+      ['name: rec', 'cmd: [./hello, main]', 'run:', '  memory: 1G', '  cpus: 1', '  ports: ["8080:80"]', '  volumes: [./data.img]', 'runs:', '  second:', '    cmd: [./hello, other]', '    run: {memory: 256M}', ''].join('\n'),
     );
+    writeFileSync(join(dir, 'data.img'), Buffer.alloc(1024 * 1024));
+    // A loader.img beside it (a boot sector, and the kernel ELF from 64 KiB on) lets the same
+    // kernel build bootable images.
+    const img = Buffer.alloc(128 * 1024);
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    img.write('\x7fELF', 64 * 1024, 'latin1');
+    writeFileSync(join(dir, 'kernel', 'loader.img'), img);
     env = { ...process.env, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), OSV_KERNEL: join(dir, 'kernel'), CI: '1' };
     delete env['OSV_QEMU'];
-    const b = spawnSync(process.execPath, [OSV, 'build', '-q', '--no-check'], { cwd: dir, env, encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(b.stderr);
+    for (const extra of [[], ['--output', 'bootable', '-o', join(dir, 'boot.img')]]) {
+      const b = spawnSync(process.execPath, [OSV, 'build', '-q', '--no-check', ...extra], { cwd: dir, env, encoding: 'utf8' });
+      if (b.status !== 0) throw new Error(b.stderr);
+    }
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -53,11 +63,52 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(r.stdout).toContain("-append '--rootfs=rofs /hello other'");
   });
 
-  it('flags override the record; -p adds a forward', () => {
-    const r = run(['-m', '2G', '-c', '3', '-p', '9000:90']);
+  it('flags override the record; -p adds a forward or remaps a recorded one; --volume PATH:ro replaces a recorded volume', () => {
+    const img = join(dir, '.osv', 'rec.img');
+    const r = run([img, '-m', '2G', '-c', '3', '-p', '9000:90']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(' -m 2048M -smp 3 ');
     expect(r.stdout).toContain('hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:9000-:90');
+    expect(r.stdout).toContain(`file=${join(dir, 'data.img')},if=none,id=hd1,format=raw`);
+    const remap = run([img, '-p', '8080:8000', '--volume', `${join(dir, 'data.img')}:ro`]);
+    expect(remap.status, remap.stderr).toBe(0);
+    expect(remap.stdout).toContain('hostfwd=tcp:127.0.0.1:8080-:8000 ');
+    expect(remap.stdout).not.toContain('8080-:80,');
+    expect(remap.stdout.match(/data\.img/g)).toHaveLength(1);
+    expect(remap.stdout).toContain(`file=${join(dir, 'data.img')},if=none,id=hd1,format=raw,cache=writeback,readonly=on`);
+  });
+
+  it('a bootable image boots from its boot sector; --run of its own run is fine, of another run needs direct boot', () => {
+    const img = join(dir, 'boot.img');
+    const own = run([img, '--boot', 'image', '--run', 'default']);
+    expect(own.status, own.stderr).toBe(0);
+    expect(own.stdout).not.toContain('-kernel');
+    const other = run([img, '--boot', 'image', '--run', 'second']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain('a bootable image runs the command line written inside it; --run needs direct kernel boot');
+    // --boot image never looks at the kernel, even one that could not be booted directly.
+    const imgOnly = join(dir, 'img-only');
+    mkdirSync(imgOnly, { recursive: true });
+    writeFileSync(join(imgOnly, 'loader.img'), readFileSync(join(dir, 'kernel', 'loader.img')));
+    expect(run([img, '--boot', 'image'], { OSV_KERNEL: imgOnly }).status).toBe(0);
+  });
+
+  it('OSV_KERNEL naming a loader.img boots the loader-stripped.elf beside it; an empty one counts as unset', () => {
+    const viaImg = run([join(dir, '.osv', 'rec.img')], { OSV_KERNEL: join(dir, 'kernel', 'loader.img') });
+    expect(viaImg.status, viaImg.stderr).toBe(0);
+    expect(viaImg.stdout).toContain(`-kernel ${join(dir, 'kernel', 'loader-stripped.elf')} `);
+    const empty = run([join(dir, '.osv', 'rec.img')], { OSV_KERNEL: '' });
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toContain(`-kernel ${join(dir, 'kernel', 'loader-stripped.elf')} `);
+  });
+
+  it('a record from an older osv-up is named, with the fix', () => {
+    const img = join(dir, 'old.img');
+    copyFileSync(join(dir, '.osv', 'rec.img'), img);
+    writeFileSync(`${img}.build.json`, JSON.stringify({ version: 2, cmdline: '--rootfs=rofs /hello' }));
+    const r = run([img], { OSV_KERNEL: '' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`hint: ${img}.build.json is from an older osv-up: rebuild the image with \`osv build\``);
   });
 
   it('an unknown run is a usage error naming the runs there are', () => {

@@ -24,7 +24,7 @@ export const command: CommandModule = {
           'flags override them and -p adds forwards. --run NAME picks another run of the same configuration.',
       )
       .argument('[image]', 'the disk image (default: newest .osv/**/*.img)')
-      .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf (default: $OSV_KERNEL)')
+      .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf, or an OSv build directory (default: $OSV_KERNEL, else the kernel the image was built with)')
       .option('--run <name>', 'a named run of the configuration the image was built from: its command line and VM settings')
       .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one the image was built with)')
       .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp], ADDRESS:HOST:GUEST)', collect)

@@ -1,0 +1,17 @@
+// The values osv.yaml leaves to osv-up, in one place: the configuration normalizer fills them
+// in, and `osv run` falls back to the run settings among them for an image without a record.
+
+import type { Accel, Arch, FilesystemKind, Hypervisor, ImageFormat, ImageOutput } from './types.js';
+
+export const DEFAULTS = {
+  arch: 'x86_64' as Arch,
+  sysroot: '/',
+  filesystem: 'rofs' as FilesystemKind,
+  hypervisor: 'qemu' as Hypervisor,
+  memory: 512 * 2 ** 20,
+  cpus: 2,
+  accel: 'auto' as Accel,
+  network: 'user',
+  output: 'disk' as ImageOutput,
+  format: 'raw' as ImageFormat,
+};
