@@ -71,6 +71,14 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
     if (obj.root) {
       rootGuest = guest;
       ctx.resolvedRoots.add(guest);
+    } else {
+      // OSv looks a DT_NEEDED name up as written: a library needed under another name than its
+      // soname (linked against a file without DT_SONAME, or renamed since) gets that name too.
+      for (const name of obj.requestedAs ?? []) {
+        if (name === obj.soname || name.includes('/')) continue;
+        const alias = ctx.table.add({ guest: `/usr/lib/${name}`, kind: 'symlink', target: obj.soname, why: [why] });
+        if (alias) ctx.errors.push(alias);
+      }
     }
     if (!obj.root || obj.kind === 'shared-library') ctx.libraries.add(guest);
   }

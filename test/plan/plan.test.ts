@@ -1,10 +1,11 @@
 import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../src/plan/index.js';
 import { shortProvenance } from '../../src/plan/provenance.js';
 import type { Plan, PlanEntry } from '../../src/plan/types.js';
 import { buildProject, type Project } from './fixture.js';
-import { copy, exe, hasGcc, lib, makeConfig, tempDir } from './helpers.js';
+import { copy, exe, gcc, hasGcc, lib, makeConfig, tempDir } from './helpers.js';
 
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 
@@ -149,6 +150,26 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     const e = r.value.entries.find((x) => x.guest === '/libenviron.so');
     expect(e).toMatchObject({ kind: 'file', host: p.libbar, why: [{ kind: 'kernel' }] });
     expect(r.value.kernel.hiddenSymbols).toBe(true);
+  });
+});
+
+describe.runIf(hasGcc)('a library needed under another name than its soname', () => {
+  let t: ReturnType<typeof tempDir>;
+  afterAll(() => t?.cleanup());
+
+  it('is shipped under its soname, with a link for the name the program asks for', () => {
+    t = tempDir();
+    const d = t.path;
+    // prog was linked against a libv.so without DT_SONAME, so it needs "libv.so"; the library
+    // has been rebuilt since with the soname libv.so.1.
+    gcc(join(d, 'libv.so'), 'int v(void) { return 1; }\n', ['-shared', '-fPIC']);
+    gcc(join(d, 'prog'), 'int v(void);\nint main(void) { return v(); }\n', ['-fPIE', '-pie', `-L${d}`, '-lv', '-Wl,-rpath,$ORIGIN']);
+    gcc(join(d, 'libv.so'), 'int v(void) { return 2; }\n', ['-shared', '-fPIC', '-Wl,-soname,libv.so.1']);
+    const r = plan(makeConfig({ dir: d, cmd: [join(d, 'prog')] }), { env });
+    if (!r.ok) throw r.error;
+    const g = new Map(r.value.entries.map((e) => [e.guest, e]));
+    expect(g.get('/usr/lib/libv.so.1')).toMatchObject({ kind: 'file', host: join(d, 'libv.so') });
+    expect(g.get('/usr/lib/libv.so')).toMatchObject({ kind: 'symlink', target: 'libv.so.1', why: [{ kind: 'needed' }] });
   });
 });
 
