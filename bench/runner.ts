@@ -6,7 +6,7 @@
 // Run: node --import tsx bench/runner.ts
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeDisk } from '../src/image/disk.js';
@@ -56,6 +56,14 @@ async function guest(dir: string): Promise<{ kernel: string; image: string; what
 
 export async function bench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-bench-run-'));
+  try {
+    await measure(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(dir: string): Promise<void> {
   const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
   const g = await guest(dir);
   const cmdline = '--rootfs=rofs /hello';

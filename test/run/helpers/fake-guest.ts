@@ -14,10 +14,13 @@ export { hasGcc } from '../../helpers/tools.js';
 
 const made: string[] = [];
 // Each test file evaluates this module afresh (vitest isolates files), so this hook joins the
-// importing file's root suite and removes what its tests made.
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+// importing file's root suite and removes what its tests made. The benchmarks import this
+// module outside vitest and clean up themselves.
+if (process.env['VITEST']) {
+  afterAll(() => {
+    for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+}
 
 export function tempDir(prefix = 'osv-run-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
