@@ -47,6 +47,15 @@ export function readRecord(image: string): BuildRecord | undefined {
   }
 }
 
+/**
+ * The recorded run to boot as `name`: a `disk` image serves every run of its configuration (the
+ * command line is given to the hypervisor); a bootable one only the run written into it.
+ */
+export function recordedRunFor(r: BuildRecord, name: string, output: string): RecordedRun | undefined {
+  if (output === 'bootable' && r.run !== name) return undefined;
+  return r.runs.find((x) => x.name === name);
+}
+
 export function writeRecord(image: string, r: BuildRecord): void {
   const tmp = `${recordPath(image)}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(r) + '\n');

@@ -8,7 +8,8 @@ import { discoverConfig } from '../config/discover.js';
 import { nodeHostFs } from '../hostfs.js';
 import { build, formatBytes, toolVersion, type BuildOutcome } from './build.js';
 import { RecordingHostFs } from './fingerprint.js';
-import { noopHit, noopPath, recordingEnv, writeNoop, type NoopRecord } from './noop.js';
+import { noopHit, noopPath, recordingEnv, writeNoop } from './noop.js';
+import type { BuildRecord, RecordedRun } from '../image/record.js';
 import { realDeps } from './deps.js';
 import { progressReporter, reportMode, type ReportMode } from './report.js';
 import { oneOf, optional } from '../cli/flag-values.js';
@@ -65,7 +66,8 @@ export async function buildFromFlags(
     output: outcome.output,
     format: outcome.format,
     config,
-    run: { name: run.name, settings: run.run.run },
+    run: run.name,
+    key: outcome.key,
     kernel: outcome.kernel,
     configReads,
     env: envReads.read(),
@@ -76,7 +78,7 @@ export async function buildFromFlags(
 }
 
 /** The last build, when nothing it read has changed, found without loading the configuration. */
-export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; front: NoopRecord } | undefined> {
+export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
   if (opts.force) return undefined;
   const started = performance.now();
   const cwd = process.cwd();
@@ -84,19 +86,20 @@ export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEn
   if (file === undefined) return undefined;
   const hit = noopHit(noopPath(file, opts, toolVersion()), env);
   if (!hit) return undefined;
-  const { front, record } = hit;
+  const { front, record, run } = hit;
   const outcome: BuildOutcome = {
     image: front.image,
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
-    cmdline: record.cmdline,
+    cmdline: run.cmdline,
     kernel: record.kernel,
+    key: record.key,
     upToDate: true,
     fromRecords: true,
     totals: record.totals,
     ms: Math.round(performance.now() - started),
   };
-  return { outcome, front };
+  return { outcome, record, run };
 }
 
 export async function buildCommand(opts: BuildCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {

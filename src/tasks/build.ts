@@ -14,7 +14,7 @@ import type { KernelBundle } from '../kernel/types.js';
 import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
-import { RECORD_VERSION, type RecordedRun } from '../image/record.js';
+import { RECORD_VERSION, recordedRunFor, type RecordedRun } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { recordingEnv } from './noop.js';
 import { progressReporter, type Reporter } from './report.js';
@@ -58,6 +58,8 @@ export interface BuildOutcome {
   check?: CheckReport;
   /** Found up to date from the build records alone, without loading the configuration. */
   fromRecords?: boolean;
+  /** The build key of the image (its record's key). */
+  key: string;
   ms: number;
 }
 
@@ -106,7 +108,10 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const kernel = k.value;
   ctx.kernel = kernel;
   const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
-  ctx.key = buildKey({ config, kernel, run: runName, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
+  // A `disk` image is the same for every run (each run's program is in it; the command line goes
+  // to the hypervisor), so only a bootable image, which carries its command line, is per run.
+  const keyRun = output === 'bootable' ? runName : '';
+  ctx.key = buildKey({ config, kernel, run: keyRun, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
   if (!opts.force) {
     const s = staleReason(image, ctx.key, opts.env);
     if ('record' in s) ctx.upToDate = s.record;
@@ -116,7 +121,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
 
   if (ctx.upToDate && !opts.alwaysCheck) {
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
-    return outcome(ctx, { image, output, format, started });
+    return outcome(ctx, { image, output, format, started, runName });
   }
 
   const { Listr } = await import('listr2');
@@ -202,7 +207,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     ...reporter.listrOptions,
   }).run();
 
-  return outcome(ctx, { image, output, format, started });
+  return outcome(ctx, { image, output, format, started, runName });
 }
 
 /** A planned run as the record keeps it: no source positions, no kernel options (they are in the command line). */
@@ -212,15 +217,17 @@ function recordedRun(r: PlannedRun): RecordedRun {
   return { name: r.name, cmdline: r.cmdline, settings: plain };
 }
 
-function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number }): BuildOutcome {
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
     image: o.image,
     output: o.output,
     format: o.format,
-    cmdline: rec ? rec.cmdline : plan!.run.cmdline,
+    // The key matched, so the record holds this configuration's runs, this one among them.
+    cmdline: rec ? (recordedRunFor(rec, o.runName, o.output)?.cmdline ?? rec.cmdline) : plan!.run.cmdline,
     kernel: ctx.kernel!,
+    key: ctx.key!,
     upToDate: Boolean(rec),
     ...(ctx.reason && !rec ? { reason: ctx.reason } : {}),
     totals: rec ? rec.totals : { files: plan!.totals.files, bytes: plan!.totals.bytes, libraries: plan!.totals.libraries },

@@ -8,24 +8,25 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SEARCH_PLACES } from '../config/discover.js';
-import type { Arch, Config, RunSettings } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { lockPath } from '../kernel/lock.js';
-import type { BuildRecord } from '../image/record.js';
+import { recordedRunFor, type BuildRecord, type RecordedRun } from '../image/record.js';
 import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js';
 import { changedEnv, staleReason } from './build-cache.js';
 
-const VERSION = 2;
+const VERSION = 3;
 
 export interface NoopRecord {
   version: number;
   image: string;
   output: string;
   format: string;
-  /** What `osv up` needs of the configuration to boot the image. */
-  arch: Arch;
-  run: { name: string; settings: RunSettings };
+  /** The run asked for; its command line and VM settings are in the image's build record. */
+  run: string;
+  /** The build key of the image then: a record with another key is another build (another -o user, say). */
+  key: string;
   env: Array<[string, string | null]>;
   observations: Array<[string, string, Observation]>;
 }
@@ -75,7 +76,7 @@ export function noopPath(configFile: string, flags: NoopFlags, toolVersion: stri
 }
 
 /** The image's build record when nothing the build reads has changed; undefined otherwise. */
-export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopRecord; record: BuildRecord } | undefined {
+export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopRecord; record: BuildRecord; run: RecordedRun } | undefined {
   let front: NoopRecord;
   try {
     front = JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
@@ -86,7 +87,11 @@ export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopReco
   if (changedEnv(front.env, env) !== undefined) return undefined;
   if (firstChange(nodeHostFs, front.observations) !== undefined) return undefined;
   const image = staleReason(front.image, undefined, env);
-  return 'record' in image ? { front, record: image.record } : undefined;
+  // The image may have been rebuilt since with other flags or another configuration writing
+  // the same file: only the build this record saw answers.
+  if (!('record' in image) || image.record.key !== front.key) return undefined;
+  const run = recordedRunFor(image.record, front.run, front.output);
+  return run ? { front, record: image.record, run } : undefined;
 }
 
 /** After a build: what the configuration step read, for the next no-op. */
@@ -97,7 +102,8 @@ export function writeNoop(
     output: string;
     format: string;
     config: Config;
-    run: { name: string; settings: RunSettings };
+    run: string;
+    key: string;
     kernel: KernelBundle;
     configReads: RecordingHostFs;
     env: Array<[string, string | null]> | undefined;
@@ -115,8 +121,8 @@ export function writeNoop(
     image: r.image,
     output: r.output,
     format: r.format,
-    arch: r.config.arch,
     run: r.run,
+    key: r.key,
     env: r.env,
     observations: fs.observations(),
   };

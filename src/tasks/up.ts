@@ -47,7 +47,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
   // An unchanged image boots without loading the configuration (CI always plans and checks).
   const noop = flags.ci ? undefined : await noopBuild(flags, env);
   const { arch, base, built, mode } = noop
-    ? { arch: noop.front.arch, base: noop.front.run.settings, built: noop.outcome, mode: modeOf(flags, env) }
+    ? { arch: noop.record.arch, base: { ...noop.run.settings, kernelArgs: [] }, built: noop.outcome, mode: modeOf(flags, env) }
     : await buildFromFlags(flags, env, { ...(flags.ci ? { alwaysCheck: true } : {}), reporterOut: flags.json ? process.stderr : process.stdout }).then((b) => ({
         arch: b.config.arch,
         base: b.run.run.run,

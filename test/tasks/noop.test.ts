@@ -24,8 +24,8 @@ interface Outcome {
   cmdline: string;
 }
 
-function build(extraEnv: NodeJS.ProcessEnv = {}): Outcome {
-  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check'], { cwd: dir, env: { ...env, ...extraEnv }, encoding: 'utf8' });
+function build(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []): Outcome {
+  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check', ...args], { cwd: dir, env: { ...env, ...extraEnv }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`osv build failed (${r.status}): ${r.stderr}`);
   // JSON events (one per line), then the result as one indented document.
   const at = r.stdout.lastIndexOf('\n{\n');
@@ -91,6 +91,26 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(args).toContain('-smp 1');
     expect(args).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
     expect(args).toContain('-append --rootfs=rofs /hi bonjour');
+  });
+
+  it('one disk image serves every run; a bootable image written over it is not taken for it', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    appendFileSync(join(dir, 'osv.yaml'), 'runs: {other: {cmd: [hi, other]}}\n');
+    // A stand-in loader.img (a boot sector, the kernel ELF at 64 KiB) for the bootable build.
+    const loader = Buffer.alloc(128 * 1024);
+    loader[510] = 0x55;
+    loader[511] = 0xaa;
+    loader.write('\x7fELF', 64 * 1024, 'latin1');
+    writeFileSync(join(dir, 'k2', 'loader.img'), loader);
+    expect(build(base)).toMatchObject({ upToDate: false, cmdline: '--rootfs=rofs /hi bonjour' });
+    // Another run of the same disk image: nothing to build, and its own command line.
+    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, cmdline: '--rootfs=rofs /hi other' });
+    expect(build(base)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi bonjour' });
+    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi other' });
+    // A bootable image written to the same file: the disk build's records no longer answer.
+    const img = join(dir, '.osv', 'demo.img');
+    expect(build(base, ['--output', 'bootable', '-o', img, '--force'])).toMatchObject({ upToDate: false });
+    expect(build(base)).toMatchObject({ upToDate: false, reason: 'the configuration, kernel or build options changed' });
   });
 
   it('an edited configuration file changes the build', () => {
