@@ -95,7 +95,8 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
             if (src.size !== e.size) throw changed(e.host, e.guest, e.size);
             fs.copyFileSync(e.host, host, fs.constants.COPYFILE_FICLONE);
             if (e.mode !== undefined) fs.chmodSync(host, e.mode);
-            fs.utimesSync(host, src.atime, src.mtime);
+            // atime = mtime: reading the source (this very copy) moves its atime.
+            fs.utimesSync(host, src.mtime, src.mtime);
           }
           st.files++;
           st.dataBytes += e.size;
@@ -183,6 +184,8 @@ export async function writeExtInto(
       if (attempt >= 3) return r;
       size = roundUp(Math.ceil(size * 1.5), MiB);
     }
+    const pinned = await pinCtimes(stage, path, offset, opts.signal);
+    if (!pinned.ok) return pinned;
     return ok({
       bytes: size,
       blockSize: EXT_BLOCK,
@@ -195,6 +198,33 @@ export async function writeExtInto(
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/**
+ * mke2fs copies each staged file's ctime, which is when it was staged: set every inode's ctime
+ * to the fixed time, so that the same plan gives the same bytes. One debugfs process. Names
+ * with a double quote cannot be quoted for debugfs and keep theirs.
+ */
+async function pinCtimes(stage: string, path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
+  const commands: string[] = [];
+  const walk = (host: string, guest: string): void => {
+    for (const d of fs.readdirSync(host, { withFileTypes: true })) {
+      const g = guest === '/' ? `/${d.name}` : `${guest}/${d.name}`;
+      if (!g.includes('"')) commands.push(`sif "${g}" ctime ${FIXED_TIME}`);
+      if (d.isDirectory()) walk(join(host, d.name), g);
+    }
+  };
+  walk(stage, '/');
+  if (commands.length === 0) return ok(undefined);
+  const r = await runTool(TOOLS.debugfs, ['-w', '-f', '-', offset ? `${path}?offset=${offset}` : path], {
+    why: 'to fix the inode times of an ext4 image',
+    input: commands.join('\n') + '\n',
+    // It stamps the superblock's last-write time when it closes the filesystem.
+    env: { E2FSPROGS_FAKE_TIME: String(FIXED_TIME) },
+    ...(signal ? { signal } : {}),
+    failCode: 'image.debugfs-failed',
+  });
+  return r.ok ? ok(undefined) : r;
 }
 
 async function mke2fs(
