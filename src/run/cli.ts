@@ -15,7 +15,7 @@ import { resolveKernelPath } from '../kernel/local.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
 import { oneOf } from '../cli/flag-values.js';
-import { applyFlags, settingsFromFlags, type VmFlags } from './flag-settings.js';
+import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from './flag-settings.js';
 
 export interface RunCliOptions extends VmFlags {
   kernel?: string;
@@ -142,6 +142,7 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   const path = image ? resolve(image) : newestImage(process.cwd());
   if (!path) throw usage('no image given and none found under .osv/', 'build one with `osv build`, or pass the image path: osv run IMAGE');
   const flags = settingsFromFlags(opts);
+  const debug = debugFromFlags(opts);
   const info = unwrap(readDiskInfo(path));
   // A `disk` image carries neither kernel nor command line: `osv build` recorded both beside
   // it, with every run's command line and VM settings.
@@ -151,7 +152,7 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   const boot = unwrap(chooseBoot({ info, record, run, arch }, opts, env));
   const base = run?.settings ?? FALLBACK;
   const settings = applyFlags({ ...base, volumes: volumesWith(base.volumes, opts.volume), kernelArgs: [] }, flags);
-  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env }));
+  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug }));
   return unwrap(await prepareRun(request));
 }
 

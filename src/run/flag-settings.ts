@@ -7,6 +7,7 @@ import { parsePort, parseSize } from '../config/values.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { oneOf, optional, positive } from '../cli/flag-values.js';
+import type { DebugDevices } from './runner.js';
 
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
@@ -32,6 +33,9 @@ export function parseNetworkFlag(text: string): Result<Network> {
 }
 
 export interface VmFlags {
+  gdb?: string;
+  gdbWait?: boolean;
+  vnc?: string;
   port?: string[];
   memory?: string;
   cpus?: string;
@@ -60,6 +64,20 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
 }
 
 const hostSide = (p: PortForward): string => `${p.hostAddress ?? '127.0.0.1'}:${p.host}/${p.protocol}`;
+
+/** An integer in [min, max], for a flag. */
+function intIn(flag: string, value: string, min: number, max: number): Result<number> {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min && n <= max ? ok(n) : err(usage(`${flag} must be an integer from ${min} to ${max}, got "${value}"`));
+}
+
+/** --gdb PORT [--gdb-wait] and --vnc DISPLAY: QEMU's debugging devices, on 127.0.0.1. */
+export function debugFromFlags(f: VmFlags): DebugDevices {
+  if (f.gdbWait && f.gdb === undefined) throw usage('--gdb-wait needs --gdb PORT');
+  const gdb = optional(f.gdb, (v) => intIn('--gdb', v, 1, 65535));
+  const vnc = optional(f.vnc, (v) => intIn('--vnc', v, 0, 99));
+  return { ...(gdb !== undefined ? { gdb: { port: gdb, ...(f.gdbWait ? { waitForDebugger: true } : {}) } } : {}), ...(vnc !== undefined ? { vnc: { display: vnc } } : {}) };
+}
 
 /**
  * The flags over the configured settings: scalars replace; -p adds a forward, or replaces the

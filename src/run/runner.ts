@@ -27,6 +27,9 @@ import { verdict, type Verdict, type VerdictOptions } from './verdict.js';
 /** A VM whose acceleration is still to be decided. */
 export type VmDraft = Omit<VmSpec, 'accel'>;
 
+/** A gdb stub and a VNC display: only when asked for (--gdb, --vnc). */
+export type DebugDevices = Pick<VmSpec, 'gdb' | 'vnc'>;
+
 export interface RunRequest {
   hypervisor: Hypervisor;
   vm: VmDraft;
@@ -307,7 +310,7 @@ export function requestFromSettings(
   arch: VmSpec['arch'],
   boot: Boot,
   run: RunSettings,
-  opts: { ci?: boolean; env?: NodeJS.ProcessEnv } = {},
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices } = {},
 ): Result<RunRequest> {
   const volumes: Disk[] = [];
   for (const v of run.volumes) {
@@ -317,7 +320,7 @@ export function requestFromSettings(
   }
   return ok({
     hypervisor: run.hypervisor,
-    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes },
+    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes, ...opts.debug },
     accel: run.accel,
     ...(run.qemu ? { qemu: run.qemu } : {}),
     ...(run.timeout !== undefined ? { timeout: run.timeout } : {}),

@@ -30,5 +30,8 @@ export function runFlags(cmd: Command): Command {
     .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
     .option('--expect <regex>', 'fail unless a console line matches this regular expression')
     .option('--stop-on-expect', 'stop the VM and succeed as soon as the expected line appears (for servers, which never power off)')
+    .option('--gdb <port>', "QEMU's gdb stub on 127.0.0.1:PORT (then: gdb loader.elf -ex 'target remote :PORT')")
+    .option('--gdb-wait', 'with --gdb: start the guest paused until the debugger continues it')
+    .option('--vnc <display>', 'a VGA card and a VNC display on 127.0.0.1:DISPLAY (port 5900+DISPLAY)')
     .option('-n, --dry-run', 'build, then print the exact hypervisor command instead of running it');
 }

@@ -7,7 +7,7 @@ import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from './build.js';
 import { buildFromFlags, modeOf, noopBuild } from './build-command.js';
 import { oneOf, optional } from '../cli/flag-values.js';
-import { applyFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
+import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 
 export interface UpFlags extends VmFlags {
@@ -44,6 +44,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
   const bootMode = optional(flags.boot, (v) => oneOf<'kernel' | 'image'>('--boot', v, ['kernel', 'image']));
   // The VM flags are parsed (and refused) before anything is built.
   const overrides = settingsFromFlags(flags);
+  const debug = debugFromFlags(flags);
   // An unchanged image boots without loading the configuration (CI always plans and checks).
   const noop = flags.ci ? undefined : await noopBuild(flags, env);
   const { arch, base, built, mode } = noop
@@ -75,7 +76,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env }));
+  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug }));
   const prep = unwrap(await prepareRun(request));
 
   if (flags.dryRun) {

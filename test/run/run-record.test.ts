@@ -111,6 +111,20 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(r.stderr).toContain(`hint: ${img}.build.json is from an older osv-up: rebuild the image with \`osv build\``);
   });
 
+  it('--gdb PORT [--gdb-wait] and --vnc DISPLAY add the debugging devices; bad values are usage errors', () => {
+    const r = run(['--gdb', '1234', '--gdb-wait', '--vnc', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(' -gdb tcp:127.0.0.1:1234 -S -vnc 127.0.0.1:3 -device VGA');
+    expect(r.stdout).toContain(' -display none ');
+    expect(run([]).stdout).not.toMatch(/-gdb|-vnc/);
+    const wait = run(['--gdb-wait']);
+    expect(wait.status).toBe(2);
+    expect(wait.stderr.split('\n')[0]).toBe('error: --gdb-wait needs --gdb PORT');
+    const port = run(['--gdb', '70000']);
+    expect(port.status).toBe(2);
+    expect(port.stderr.split('\n')[0]).toBe('error: --gdb must be an integer from 1 to 65535, got "70000"');
+  });
+
   it('an unknown run is a usage error naming the runs there are', () => {
     const r = run(['--run', 'third']);
     expect(r.status).toBe(2);

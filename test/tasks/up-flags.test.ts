@@ -14,6 +14,7 @@ it.each([
   [['--accel', 'fast'], 'error: --accel must be one of auto, kvm, tcg, got "fast"'],
   [['-c', 'zero'], 'error: --cpus must be a positive number, got "zero"'],
   [['--boot', 'disk'], 'error: --boot must be one of kernel, image, got "disk"'],
+  [['--vnc', 'x'], 'error: --vnc must be an integer from 0 to 99, got "x"'],
 ])('osv up %j is refused before building', (args, message) => {
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
   const r = spawnSync(process.execPath, [OSV, 'up', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });

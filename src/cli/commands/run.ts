@@ -40,6 +40,9 @@ export const command: CommandModule = {
       .option('--ci', 'CI mode: add --power-off-on-abort and print the verdict')
       .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
       .option('--expect <regex>', 'fail unless a console line matches this regular expression')
+      .option('--gdb <port>', "QEMU's gdb stub on 127.0.0.1:PORT (then: gdb loader.elf -ex 'target remote :PORT')")
+      .option('--gdb-wait', 'with --gdb: start the guest paused until the debugger continues it')
+      .option('--vnc <display>', 'a VGA card and a VNC display on 127.0.0.1:DISPLAY (port 5900+DISPLAY)')
       .option('-n, --dry-run', 'print the exact hypervisor command (shell-quoted) and do nothing')
       .option('--json', 'print the command and the verdict as JSON (the console goes to stderr)')
       .addHelpText(
