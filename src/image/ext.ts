@@ -202,15 +202,16 @@ export async function writeExtInto(
 
 /**
  * mke2fs copies each staged file's ctime, which is when it was staged: set every inode's ctime
- * to the fixed time, so that the same plan gives the same bytes. One debugfs process. Names
- * with a double quote cannot be quoted for debugfs and keep theirs.
+ * to the fixed time, so that the same plan gives the same bytes. One debugfs process; inside
+ * its double quotes a quote is written twice. debugfs exits 0 even when a command fails, so
+ * anything on stderr but its banner is an error.
  */
 async function pinCtimes(stage: string, path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
   const commands: string[] = [];
   const walk = (host: string, guest: string): void => {
     for (const d of fs.readdirSync(host, { withFileTypes: true })) {
       const g = guest === '/' ? `/${d.name}` : `${guest}/${d.name}`;
-      if (!g.includes('"')) commands.push(`sif "${g}" ctime ${FIXED_TIME}`);
+      commands.push(`sif "${g.replaceAll('"', '""')}" ctime ${FIXED_TIME}`);
       if (d.isDirectory()) walk(join(host, d.name), g);
     }
   };
@@ -224,7 +225,12 @@ async function pinCtimes(stage: string, path: string, offset: number, signal?: A
     ...(signal ? { signal } : {}),
     failCode: 'image.debugfs-failed',
   });
-  return r.ok ? ok(undefined) : r;
+  if (!r.ok) return r;
+  const problems = r.value.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
+  if (problems.length > 0) {
+    return err(new OsvError({ code: 'image.debugfs-failed', message: `debugfs could not set the inode times of ${path}`, details: problems.slice(0, 5), exitCode: ExitCode.buildFailed }));
+  }
+  return ok(undefined);
 }
 
 async function mke2fs(

@@ -14,6 +14,8 @@ export interface RecordedRun {
   cmdline: string;
   /** The VM settings (the kernel options are in the command line already). */
   settings: Omit<RunSettings, 'kernelArgs'>;
+  /** The symbol check passed for this run's programs (it judges the other runs' more leniently). */
+  checked?: boolean;
 }
 
 export interface BuildRecord {

@@ -2,6 +2,8 @@
 // Roots go where they were declared; every needed library goes to /usr/lib/<soname>, where
 // OSv's loader looks (it searches / then /usr/lib). Kernel-provided libraries are not shipped.
 
+import { checkGuestName } from './guest-path.js';
+import { posix } from 'node:path';
 import { OsvError } from '../diagnostics/error.js';
 import type { ResolvedObject, ResolveRoot } from '../resolve/types.js';
 import type { PlanContext } from './context.js';
@@ -71,14 +73,14 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
     if (obj.root) {
       rootGuest = guest;
       ctx.resolvedRoots.add(guest);
-    } else {
-      // OSv looks a DT_NEEDED name up as written: a library needed under another name than its
-      // soname (linked against a file without DT_SONAME, or renamed since) gets that name too.
-      for (const name of obj.requestedAs ?? []) {
-        if (name === obj.soname || name.includes('/')) continue;
-        const alias = ctx.table.add({ guest: `/usr/lib/${name}`, kind: 'symlink', target: obj.soname, why: [why] });
-        if (alias) ctx.errors.push(alias);
-      }
+    }
+    // OSv looks a DT_NEEDED (or dlopen) name up as written: a library asked for by another name
+    // than its file's soname (linked against a file without DT_SONAME, renamed since) gets a
+    // link with that name beside it.
+    for (const name of [...(obj.requestedAs ?? []), ...(obj.root && 'soname' in req.root ? [req.root.soname] : [])]) {
+      const dir = posix.dirname(guest);
+      if (name === posix.basename(guest) || name.includes('/') || name === '.' || name === '..' || checkGuestName(name)) continue;
+      ctx.aliases.push({ guest: dir === '/' ? `/${name}` : `${dir}/${name}`, kind: 'symlink', target: posix.basename(guest), why: [why] });
     }
     if (!obj.root || obj.kind === 'shared-library') ctx.libraries.add(guest);
   }

@@ -6,7 +6,7 @@ import type { OsvError } from '../diagnostics/error.js';
 import type { HostFs } from '../hostfs.js';
 import type { ResolveClosure, ResolveOptions } from '../resolve/types.js';
 import type { EntryTable } from './table.js';
-import type { KernelProvidedLibrary } from './types.js';
+import type { KernelProvidedLibrary, PlanEntry } from './types.js';
 
 export interface PlanContext {
   config: Config;
@@ -22,4 +22,9 @@ export interface PlanContext {
   libraries: Set<string>;
   /** Guest paths whose library closure has been resolved (so a program is not resolved twice). */
   resolvedRoots: Set<string>;
+  /**
+   * Links for libraries asked for by another name than their file's soname, added after every
+   * declared entry: a file declared at the same path wins, as over the skeleton.
+   */
+  aliases: PlanEntry[];
 }

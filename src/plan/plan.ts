@@ -52,6 +52,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     kernelProvided: new Map(),
     libraries: new Set(),
     resolvedRoots: new Set(),
+    aliases: [],
   };
 
   const runs = allRuns(ctx);
@@ -81,6 +82,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     if (st?.kind === 'file') libenviron = { host: options.kernel.libenviron, stat: st };
     else ctx.errors.push(new OsvError({ code: 'plan.not-found', message: `the kernel bundle's libenviron.so (${options.kernel.libenviron}) is missing`, hint: 'fetch or build the kernel again' }));
   }
+  for (const e of ctx.aliases) ctx.table.addDefault(e);
   for (const e of skeletonEntries({ filesystem: config.filesystem, mounts: config.image.mounts, ...(libgcc ? { libgcc } : {}), ...(libenviron ? { libenviron } : {}) })) ctx.table.addDefault(e);
   if (libgcc) ctx.libraries.add('/usr/lib/libgcc_s.so.1');
 

@@ -43,7 +43,7 @@ export function firecrackerConfig(spec: VmSpec): Result<FirecrackerConfig> {
     return err(fcError('fc-needs-kernel', 'Firecracker boots a kernel directly; it cannot boot an image from its boot sector', 'give the kernel ELF (--kernel or OSV_KERNEL, or `kernel:` in osv.yaml)'));
   }
   if (spec.cpus > FC_MAX_VCPUS) return err(fcError('fc-too-many-cpus', `Firecracker supports at most ${FC_MAX_VCPUS} vCPUs, got ${spec.cpus}`, `set cpus to ${FC_MAX_VCPUS} or fewer`));
-  if (spec.gdb || spec.vnc) return err(fcError('fc-no-debug', 'Firecracker has no gdb stub or VNC display', 'use `hypervisor: qemu` to debug'));
+  if (spec.gdb || spec.vnc) return err(fcError('fc-no-debug', 'Firecracker has no gdb stub or VNC display', 'debug under QEMU: --hypervisor qemu'));
   const disks = [...(boot.disk ? [{ disk: boot.disk, id: 'rootfs' }] : []), ...spec.volumes.map((disk, i) => ({ disk, id: `vol${i + 1}` }))];
   for (const { disk } of disks) {
     if (disk.format !== 'raw') {

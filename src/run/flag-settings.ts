@@ -67,8 +67,8 @@ const hostSide = (p: PortForward): string => `${p.hostAddress ?? '127.0.0.1'}:${
 
 /** An integer in [min, max], for a flag. */
 function intIn(flag: string, value: string, min: number, max: number): Result<number> {
-  const n = Number(value);
-  return Number.isInteger(n) && n >= min && n <= max ? ok(n) : err(usage(`${flag} must be an integer from ${min} to ${max}, got "${value}"`));
+  const n = /^[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
+  return n >= min && n <= max ? ok(n) : err(usage(`${flag} must be an integer from ${min} to ${max}, got "${value}"`));
 }
 
 /** --gdb PORT [--gdb-wait] and --vnc DISPLAY: QEMU's debugging devices, on 127.0.0.1. */

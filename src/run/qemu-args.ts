@@ -111,6 +111,7 @@ export function validateVmSpec(spec: VmSpec): OsvError[] {
   const disks = [...(spec.boot.disk ? [spec.boot.disk.path] : []), ...spec.volumes.map((v) => v.path)];
   const twice = disks.find((p, i) => disks.indexOf(p) !== i);
   if (twice) bad('disk-twice', `${twice} is attached twice`, 'attach each disk image once (QEMU locks the file)');
+  if (spec.vnc && spec.arch !== 'x86_64') bad('vnc-aarch64', 'a VNC display is only offered for x86_64 guests (OSv has no display driver on aarch64)', 'leave out --vnc; the console is on the terminal');
   if (spec.boot.kind === 'image' && spec.arch === 'aarch64') {
     bad('image-boot-aarch64', 'aarch64 images cannot boot from a boot sector under QEMU', 'boot the kernel directly (give the kernel: loader.img)');
   }

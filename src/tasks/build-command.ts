@@ -87,6 +87,8 @@ export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEn
   const hit = noopHit(noopPath(file, opts, toolVersion()), env);
   if (!hit) return undefined;
   const { front, record, run } = hit;
+  // A run the symbol check has not passed yet takes the full path, which checks it.
+  if (opts.check !== false && !run.checked) return undefined;
   const outcome: BuildOutcome = {
     image: front.image,
     output: front.output as ImageOutput,

@@ -112,14 +112,25 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // to the hypervisor), so only a bootable image, which carries its command line, is per run.
   const keyRun = output === 'bootable' ? runName : '';
   ctx.key = buildKey({ config, kernel, run: keyRun, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
+  let needsCheck = false;
   if (!opts.force) {
     const s = staleReason(image, ctx.key, opts.env);
-    if ('record' in s) ctx.upToDate = s.record;
-    else ctx.reason = s.reason;
+    if (!('record' in s)) ctx.reason = s.reason;
+    else {
+      const run = recordedRunFor(s.record, runName, output);
+      // The same configuration without this run's command line: plan it again (and fail there).
+      if (!run) ctx.reason = `the run "${runName}" is not in the last build`;
+      else {
+        ctx.upToDate = s.record;
+        // One disk image serves every run, but the symbol check is strict only for the run it
+        // was built for: check this one before it boots (the image itself is not rewritten).
+        needsCheck = !run.checked && !opts.noCheck && opts.checkPlan !== undefined;
+      }
+    }
   } else ctx.reason = 'forced (--force)';
   reporter.emit({ event: 'task', task: 'Kernel', status: 'done', title: kernelTitle });
 
-  if (ctx.upToDate && !opts.alwaysCheck) {
+  if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
     return outcome(ctx, { image, output, format, started, runName });
   }
@@ -191,7 +202,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           image: { path: image, size: st.size, mtimeMs: st.mtimeMs },
           cmdline: plan.run.cmdline,
           run: plan.run.name,
-          runs: plan.runs.map(recordedRun),
+          runs: plan.runs.map((r) => recordedRun(r, r.name === plan.run.name && c.check !== undefined)),
           arch: config.arch,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
@@ -207,14 +218,18 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     ...reporter.listrOptions,
   }).run();
 
+  // An up-to-date image whose run has now passed the check: remember it for the next build.
+  const rec = ctx.upToDate;
+  if (rec && ctx.check) writeRecord(image, { ...rec, runs: rec.runs.map((r) => (r.name === runName ? { ...r, checked: true } : r)) });
+
   return outcome(ctx, { image, output, format, started, runName });
 }
 
 /** A planned run as the record keeps it: no source positions, no kernel options (they are in the command line). */
-function recordedRun(r: PlannedRun): RecordedRun {
+function recordedRun(r: PlannedRun, checked: boolean): RecordedRun {
   const { kernelArgs: _kernelArgs, ...settings } = r.run.run;
   const plain = JSON.parse(JSON.stringify(settings, (k, v: unknown) => (k === 'source' ? undefined : v))) as RecordedRun['settings'];
-  return { name: r.name, cmdline: r.cmdline, settings: plain };
+  return { name: r.name, cmdline: r.cmdline, settings: plain, ...(checked ? { checked: true } : {}) };
 }
 
 function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
@@ -224,8 +239,8 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     image: o.image,
     output: o.output,
     format: o.format,
-    // The key matched, so the record holds this configuration's runs, this one among them.
-    cmdline: rec ? (recordedRunFor(rec, o.runName, o.output)?.cmdline ?? rec.cmdline) : plan!.run.cmdline,
+    // Up to date only when the record holds this run (see build()).
+    cmdline: rec ? recordedRunFor(rec, o.runName, o.output)!.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,
     key: ctx.key!,
     upToDate: Boolean(rec),

@@ -45,6 +45,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
   // The VM flags are parsed (and refused) before anything is built.
   const overrides = settingsFromFlags(flags);
   const debug = debugFromFlags(flags);
+  if ((debug.gdb || debug.vnc) && overrides.set.hypervisor === 'firecracker') throw usage('Firecracker has no gdb stub or VNC display', 'debug under QEMU: --hypervisor qemu');
   // An unchanged image boots without loading the configuration (CI always plans and checks).
   const noop = flags.ci ? undefined : await noopBuild(flags, env);
   const { arch, base, built, mode } = noop

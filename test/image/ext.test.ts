@@ -107,7 +107,7 @@ describe.skipIf(!have)('ext4 through mke2fs -d', () => {
   });
 
   it('the same entries give the same bytes, built a second apart (ctimes pinned)', async () => {
-    const entries = entriesFor('repro');
+    const entries = [...entriesFor('repro'), hostFile(join(work, 'repro'), '/odd names/q"uote a\\b é', 'odd\n')];
     const a = join(work, 'repro-a.ext');
     const b = join(work, 'repro-b.ext');
     const first = await writeExt(entries, a);

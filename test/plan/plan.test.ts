@@ -170,6 +170,20 @@ describe.runIf(hasGcc)('a library needed under another name than its soname', ()
     const g = new Map(r.value.entries.map((e) => [e.guest, e]));
     expect(g.get('/usr/lib/libv.so.1')).toMatchObject({ kind: 'file', host: join(d, 'libv.so') });
     expect(g.get('/usr/lib/libv.so')).toMatchObject({ kind: 'symlink', target: 'libv.so.1', why: [{ kind: 'needed' }] });
+    // A file declared at the link's path wins over the link, as over the skeleton.
+    gcc(join(d, 'other.so'), 'int w(void) { return 3; }\n', ['-shared', '-fPIC']);
+    const declared = plan(makeConfig({ dir: d, cmd: [join(d, 'prog')], files: [copy(join(d, 'other.so'), '/usr/lib/libv.so')] }), { env });
+    if (!declared.ok) throw declared.error;
+    expect(declared.value.entries.find((e) => e.guest === '/usr/lib/libv.so')).toMatchObject({ kind: 'file', host: join(d, 'other.so') });
+  });
+
+  it('a library declared by a name its file does not carry as soname (for dlopen) gets that name too', () => {
+    const d = t.path;
+    const r = plan(makeConfig({ dir: d, cmd: ['/usr/bin/true'], libraryPath: [d], libraries: [lib('libv.so')] }), { env });
+    if (!r.ok) throw r.error;
+    const g = new Map(r.value.entries.map((e) => [e.guest, e]));
+    expect(g.get('/usr/lib/libv.so.1')).toMatchObject({ kind: 'file', host: join(d, 'libv.so') });
+    expect(g.get('/usr/lib/libv.so')).toMatchObject({ kind: 'symlink', target: 'libv.so.1', why: [{ kind: 'config', key: 'libraries[0]' }] });
   });
 });
 

@@ -45,6 +45,11 @@ describe('qemuArgs: the facts', () => {
     ]);
   });
 
+  it('refuses a VNC display for an aarch64 guest', () => {
+    const errs = validateVmSpec(base({ arch: 'aarch64', vnc: { display: 1 } }));
+    expect(errs.map((e) => e.code)).toContain('run.vnc-aarch64');
+  });
+
   it('no gdb stub and no VNC unless asked', () => {
     const args = qemuArgs(base());
     expect(args).not.toContain('-gdb');

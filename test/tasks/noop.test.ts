@@ -123,3 +123,50 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(build(base).fromRecords).toBe(true);
   });
 });
+
+// One disk image serves every run, but the symbol check is strict only for the run it was built
+// for: another run reuses the image and is checked before it is reported ready.
+describe.runIf(hasGcc)('runs sharing one disk image', () => {
+  let d: string;
+  let denv: NodeJS.ProcessEnv;
+  const osv = (args: string[]) => spawnSync(process.execPath, [OSV, ...args], { cwd: d, env: denv, encoding: 'utf8' });
+  beforeAll(() => {
+    d = mkdtempSync(join(tmpdir(), 'osv-noop-runs-'));
+    const c = (name: string, text: string): string => (writeFileSync(join(d, `${name}.c`), text), join(d, `${name}.c`));
+    execFileSync('gcc', ['-fPIE', '-pie', '-o', join(d, 'hello'), c('hello', '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')]);
+    // bprog reads a variable of libd.so, which is gone after linking: a data symbol nobody provides.
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', join(d, 'libd.so'), c('d', 'int d = 7;\n')]);
+    execFileSync('gcc', ['-fPIE', '-pie', '-o', join(d, 'bprog'), c('bprog', 'extern int d;\nint main(void) { return d; }\n'), `-L${d}`, '-ld']);
+    rmSync(join(d, 'libd.so'));
+    // A stand-in kernel with a dynamic symbol table (what the check reads), like
+    // loader-stripped.elf: an executable that exports its symbols. It lacks libc's functions,
+    // which the check only warns about; the missing data symbol is an error.
+    execFileSync('mkdir', ['-p', join(d, 'k')]);
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', join(d, 'k', 'libkdep.so'), c('kdep', 'void kdep(void) {}\n')]);
+    execFileSync('gcc', ['-no-pie', '-rdynamic', '-nostdlib', '-o', join(d, 'k', 'loader-stripped.elf'), c('kernel', 'void kfunc(void) {}\nvoid _start(void) {}\n'), `-L${join(d, 'k')}`, '-Wl,--no-as-needed', '-l:libkdep.so']);
+    writeFileSync(join(d, 'osv.yaml'), 'name: runs\ncmd: [./hello]\nlibraries: [{name: libd.so, optional: true}]\nruns:\n  b: {cmd: [./bprog]}\n');
+    denv = { PATH: '/usr/bin:/bin', HOME: d, XDG_CACHE_HOME: join(d, 'cache'), OSV_KERNEL: join(d, 'k'), CI: '1' };
+  });
+  afterAll(() => rmSync(d, { recursive: true, force: true }));
+
+  it('a run the image was not checked for is checked before it counts as up to date', () => {
+    const first = osv(['build', '-q']);
+    expect(first.status, first.stderr).toBe(0);
+    const b = osv(['build', '-q', '--run', 'b']);
+    expect(b.status).not.toBe(0);
+    expect(b.stderr).toMatch(/symbol check found/);
+    expect(osv(['up', '--dry-run', '--run', 'b']).status).not.toBe(0);
+    // The default run stays checked and up to date, from the records.
+    const again = osv(['build', '--json']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout.slice(again.stdout.lastIndexOf('\n{\n') + 1))).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hello' });
+  });
+
+  it('a configuration whose top level has no cmd is not answered with a named run\'s command line', () => {
+    writeFileSync(join(d, 'osv.yaml'), 'name: runs\nruns:\n  web: {cmd: [./hello, web]}\n');
+    expect(osv(['build', '-q', '--run', 'web']).status).toBe(0);
+    const plain = osv(['build', '-q']);
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain('there is no cmd: nothing to run');
+  });
+});

@@ -15,6 +15,8 @@ it.each([
   [['-c', 'zero'], 'error: --cpus must be a positive number, got "zero"'],
   [['--boot', 'disk'], 'error: --boot must be one of kernel, image, got "disk"'],
   [['--vnc', 'x'], 'error: --vnc must be an integer from 0 to 99, got "x"'],
+  [['--gdb', '0x50'], 'error: --gdb must be an integer from 1 to 65535, got "0x50"'],
+  [['--gdb', '1234', '--hypervisor', 'firecracker'], 'error: Firecracker has no gdb stub or VNC display'],
 ])('osv up %j is refused before building', (args, message) => {
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
   const r = spawnSync(process.execPath, [OSV, 'up', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
