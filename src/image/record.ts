@@ -58,6 +58,18 @@ export function recordedRunFor(r: BuildRecord, name: string, output: string): Re
   return r.runs.find((x) => x.name === name);
 }
 
+/**
+ * Make `name` the record's current run (what `osv run` boots without --run), marking it
+ * checked when it has just passed the symbol check. Writes only when something changes.
+ */
+export function useRun(image: string, r: BuildRecord, name: string, checked = false): BuildRecord {
+  const run = r.runs.find((x) => x.name === name);
+  if (!run || (r.run === name && (!checked || run.checked))) return r;
+  const next: BuildRecord = { ...r, run: name, cmdline: run.cmdline, runs: r.runs.map((x) => (x.name === name && checked ? { ...x, checked: true } : x)) };
+  writeRecord(image, next);
+  return next;
+}
+
 export function writeRecord(image: string, r: BuildRecord): void {
   const tmp = `${recordPath(image)}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(r) + '\n');

@@ -115,7 +115,10 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   const draft: VmDraft = { ...req.vm, boot: finalBoot(req.vm.boot, req, notes) };
   const problems = [...missingFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
   if (problems.length > 0) return err(problems.length === 1 ? problems[0]! : new OsvErrors(problems));
-  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, ...(req.timeout !== undefined ? { timeoutMs: Math.round(req.timeout * 1000) } : {}) };
+  // A guest paused for a debugger would be stopped by the timeout while someone steps through it.
+  const timeout = req.timeout !== undefined && draft.gdb?.waitForDebugger ? undefined : req.timeout;
+  if (timeout === undefined && req.timeout !== undefined) notes.push(`--gdb-wait: no timeout (it would stop the guest while the debugger holds it; ${req.timeout} s was set)`);
+  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}) };
   const env = req.env ?? process.env;
   const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({

@@ -9,7 +9,7 @@ import { nodeHostFs } from '../hostfs.js';
 import { build, formatBytes, toolVersion, type BuildOutcome } from './build.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { noopHit, noopPath, recordingEnv, writeNoop } from './noop.js';
-import type { BuildRecord, RecordedRun } from '../image/record.js';
+import { useRun, type BuildRecord, type RecordedRun } from '../image/record.js';
 import { realDeps } from './deps.js';
 import { progressReporter, reportMode, type ReportMode } from './report.js';
 import { oneOf, optional } from '../cli/flag-values.js';
@@ -89,6 +89,7 @@ export async function noopBuild(opts: BuildCommandOptions, env: NodeJS.ProcessEn
   const { front, record, run } = hit;
   // A run the symbol check has not passed yet takes the full path, which checks it.
   if (opts.check !== false && !run.checked) return undefined;
+  useRun(front.image, record, run.name);
   const outcome: BuildOutcome = {
     image: front.image,
     output: front.output as ImageOutput,

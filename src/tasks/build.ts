@@ -14,7 +14,7 @@ import type { KernelBundle } from '../kernel/types.js';
 import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
-import { RECORD_VERSION, recordedRunFor, type RecordedRun } from '../image/record.js';
+import { RECORD_VERSION, recordedRunFor, useRun, type RecordedRun } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { recordingEnv } from './noop.js';
 import { progressReporter, type Reporter } from './report.js';
@@ -131,6 +131,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   reporter.emit({ event: 'task', task: 'Kernel', status: 'done', title: kernelTitle });
 
   if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
+    ctx.upToDate = useRun(image, ctx.upToDate, runName);
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
     return outcome(ctx, { image, output, format, started, runName });
   }
@@ -218,9 +219,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     ...reporter.listrOptions,
   }).run();
 
-  // An up-to-date image whose run has now passed the check: remember it for the next build.
-  const rec = ctx.upToDate;
-  if (rec && ctx.check) writeRecord(image, { ...rec, runs: rec.runs.map((r) => (r.name === runName ? { ...r, checked: true } : r)) });
+  // An up-to-date image: this run is now the current one, and checked if the check ran.
+  if (ctx.upToDate) ctx.upToDate = useRun(image, ctx.upToDate, runName, ctx.check !== undefined);
 
   return outcome(ctx, { image, output, format, started, runName });
 }

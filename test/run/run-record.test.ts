@@ -63,6 +63,21 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(r.stdout).toContain("-append '--rootfs=rofs /hello other'");
   });
 
+  it('without --run, boots the run the image was last built or found up to date for', () => {
+    const build = (args: string[]) => spawnSync(process.execPath, [OSV, 'build', '-q', '--no-check', ...args], { cwd: dir, env, encoding: 'utf8' });
+    const img = join(dir, '.osv', 'rec.img');
+    expect(build(['--run', 'second']).status).toBe(0);
+    expect(run([img]).stdout).toContain("-append '--rootfs=rofs /hello other'");
+    expect(build([]).status).toBe(0);
+    expect(run([img]).stdout).toContain("-append '--rootfs=rofs /hello main'");
+  });
+
+  it('--gdb-wait turns the timeout off, and says so', () => {
+    const r = spawnSync(process.execPath, [OSV, 'run', join(dir, '.osv', 'rec.img'), '--dry-run', '--gdb', '1234', '--gdb-wait', '--timeout', '5'], { cwd: dir, env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('osv: note: --gdb-wait: no timeout (it would stop the guest while the debugger holds it; 5 s was set)');
+  });
+
   it('flags override the record; -p adds a forward or remaps a recorded one; --volume PATH:ro replaces a recorded volume', () => {
     const img = join(dir, '.osv', 'rec.img');
     const r = run([img, '-m', '2G', '-c', '3', '-p', '9000:90']);
