@@ -76,10 +76,23 @@ export class RecordingHostFs implements HostFs {
   }
 }
 
-/** The first recorded observation that no longer holds, or undefined when all do. */
+/**
+ * The first recorded observation that no longer holds, or undefined when all do. Observations
+ * come sorted by path, and a path is often seen both ways (lstat, and stat or list): one lstat
+ * answers both unless the path is a symlink.
+ */
 export function firstChange(fs: HostFs, observations: Array<[string, string, Observation]>): string | undefined {
+  let last: { path: string; l?: HostStat | undefined; s?: HostStat | undefined } = { path: '\0' };
   for (const [op, path, before] of observations) {
-    if (look(fs, op as Op, path) !== before) return path;
+    if (path !== last.path) last = { path };
+    const seen = last;
+    const lstat = (): HostStat | undefined => ('l' in seen ? seen.l : (seen.l = fs.lstat(path)));
+    const stat = (): HostStat | undefined => {
+      if ('s' in seen) return seen.s;
+      const l = lstat();
+      return (seen.s = l && l.kind !== 'symlink' ? l : fs.stat(path));
+    };
+    if (signature(op as Op, op === 'lstat' ? lstat() : stat()) !== before) return path;
   }
   return undefined;
 }
