@@ -25,6 +25,17 @@ function time(argv: string[], cwd: string, env: NodeJS.ProcessEnv): number {
   return ms;
 }
 
+/** Medians of the no-op build and of `node -e ''`, interleaved so that both see the same load. */
+function noopAndFloor(build: string[], dir: string, env: NodeJS.ProcessEnv): { noop: number; floor: number } {
+  const noop: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    noop.push(time(build, dir, env));
+    floor.push(time([process.execPath, '-e', ''], dir, env));
+  }
+  return { noop: median(noop), floor: median(floor) };
+}
+
 export async function bench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-bench-build-'));
   try {
@@ -40,29 +51,15 @@ export async function bench(): Promise<void> {
     const build = [process.execPath, OSV, 'build', '-q', '--no-check'];
     const full: number[] = [];
     for (let i = 0; i < 3; i++) full.push(time([...build, '--force'], dir, env));
-    const noop: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      noop.push(time(build, dir, env));
-      floor.push(time([process.execPath, '-e', ''], dir, env));
-    }
     const f = median(full);
-    const n = median(noop);
-    const z = median(floor);
+    const { noop: n, floor: z } = noopAndFloor(build, dir, env);
     console.log(`python3 example (${RUNS} runs, medians):`);
     console.log(`  full build (--force)      ${f.toFixed(0)} ms`);
     console.log(`  no-op rebuild             ${n.toFixed(0)} ms   (${(f / n).toFixed(1)}x faster than the full build; target < 150 ms: ${n < 150 ? 'met' : 'NOT met'})`);
     console.log(`  node -e '' (floor)        ${z.toFixed(0)} ms   (no-op = ${(n / z).toFixed(2)}x the bare Node.js start)`);
     const plain = withoutExtraCa(env);
     if (plain) {
-      const noop2: number[] = [];
-      const floor2: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        noop2.push(time(build, dir, plain));
-        floor2.push(time([process.execPath, '-e', ''], dir, plain));
-      }
-      const n2 = median(noop2);
-      const z2 = median(floor2);
+      const { noop: n2, floor: z2 } = noopAndFloor(build, dir, plain);
       console.log(`  ${EXTRA_CA} is set here; every Node.js process parses that bundle at start-up (${(z - z2).toFixed(0)} ms). Without it:`);
       console.log(`  no-op rebuild             ${n2.toFixed(0)} ms   (target < 150 ms: ${n2 < 150 ? 'met' : 'NOT met'});  node -e '' ${z2.toFixed(0)} ms`);
     }
