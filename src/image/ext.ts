@@ -15,6 +15,7 @@ import type { ImageEntry } from './entries.js';
 import { badEntry, buildFailed, catchOsv, errnoCode } from './errors.js';
 import { buildTree, childrenOf, type TreeDir } from './tree.js';
 import { runTool, TOOLS } from './tools.js';
+import { device } from './extread.js';
 import { writeAtomically, tempPathFor } from './atomic.js';
 import { MiB, roundUp } from './sector.js';
 import type { WriteProgress } from './bufwriter.js';
@@ -55,6 +56,8 @@ interface Staged {
   /** Blocks the contents take, estimated from sizes (data, directories, long symlinks). */
   blocks: number;
   inodes: number;
+  /** Every staged path, as the image will have it (`/etc/fstab`), parents first. */
+  paths: string[];
 }
 
 /** Stage the tree into `dir` (which must exist and be empty). */
@@ -62,7 +65,7 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
   const tree = catchOsv(() => buildTree(entries));
   if (!tree.ok) return tree;
   const total = entries.reduce((s, e) => s + (e.kind === 'file' ? e.size : 0), 0);
-  const st: Staged = { files: 0, dirs: 1, symlinks: 0, dataBytes: 0, blocks: 1, inodes: 1 };
+  const st: Staged = { files: 0, dirs: 1, symlinks: 0, dataBytes: 0, blocks: 1, inodes: 1, paths: [] };
   const dirs: Array<{ path: string; node: TreeDir }> = [{ path: dir, node: tree.value }];
   try {
     for (let i = 0; i < dirs.length; i++) {
@@ -75,6 +78,7 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
         direntBytes += 8 + roundUp(child.name.length, 4);
         const host = join(path, name);
         st.inodes++;
+        st.paths.push(host.slice(dir.length));
         if (child.kind === 'dir') {
           fs.mkdirSync(host);
           dirs.push({ path: host, node: child });
@@ -184,7 +188,7 @@ export async function writeExtInto(
       if (attempt >= 3) return r;
       size = roundUp(Math.ceil(size * 1.5), MiB);
     }
-    const pinned = await pinCtimes(stage, path, offset, opts.signal);
+    const pinned = await pinCtimes(staged.value.paths, path, offset, opts.signal);
     if (!pinned.ok) return pinned;
     return ok({
       bytes: size,
@@ -206,18 +210,10 @@ export async function writeExtInto(
  * its double quotes a quote is written twice. debugfs exits 0 even when a command fails, so
  * anything on stderr but its banner is an error.
  */
-async function pinCtimes(stage: string, path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
-  const commands: string[] = [];
-  const walk = (host: string, guest: string): void => {
-    for (const d of fs.readdirSync(host, { withFileTypes: true })) {
-      const g = guest === '/' ? `/${d.name}` : `${guest}/${d.name}`;
-      commands.push(`sif "${g.replaceAll('"', '""')}" ctime ${FIXED_TIME}`);
-      if (d.isDirectory()) walk(join(host, d.name), g);
-    }
-  };
-  walk(stage, '/');
+async function pinCtimes(paths: readonly string[], path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
+  const commands = paths.map((g) => `sif "${g.replaceAll('"', '""')}" ctime ${FIXED_TIME}`);
   if (commands.length === 0) return ok(undefined);
-  const r = await runTool(TOOLS.debugfs, ['-w', '-f', '-', offset ? `${path}?offset=${offset}` : path], {
+  const r = await runTool(TOOLS.debugfs, ['-w', '-f', '-', device(path, offset)], {
     why: 'to fix the inode times of an ext4 image',
     input: commands.join('\n') + '\n',
     // It stamps the superblock's last-write time when it closes the filesystem.

@@ -69,7 +69,8 @@ export interface ExtNode {
   target?: string;
 }
 
-const device = (path: string, offset: number): string => (offset ? `${path}?offset=${offset}` : path);
+/** The e2fsprogs name of a filesystem at a byte offset inside an image file. */
+export const device = (path: string, offset: number): string => (offset ? `${path}?offset=${offset}` : path);
 const quote = (p: string): string => `"${p}"`;
 const join = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
