@@ -15,7 +15,7 @@ import { resolveKernelPath } from '../kernel/local.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
 import { oneOf } from '../cli/flag-values.js';
-import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from './flag-settings.js';
+import { applyFlags, debugFromFlags, settingsFromFlags, usage, type VmFlags } from './flag-settings.js';
 
 export interface RunCliOptions extends VmFlags {
   kernel?: string;
@@ -29,8 +29,6 @@ export interface RunCliOptions extends VmFlags {
   dryRun?: boolean;
   json?: boolean;
 }
-
-const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
 /** What `osv run` boots with when neither the build record nor a flag says otherwise. */
 const FALLBACK: RecordedRun['settings'] = { hypervisor: DEFAULTS.hypervisor, memory: DEFAULTS.memory, cpus: DEFAULTS.cpus, ports: [], accel: DEFAULTS.accel, network: { kind: 'user' }, volumes: [] };

@@ -9,7 +9,8 @@ import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { oneOf, optional, positive } from '../cli/flag-values.js';
 import type { DebugDevices } from './runner.js';
 
-const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
+/** A usage error of the VM flags (exit 2), as `osv run` reports them. */
+export const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'run.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 
 /** `512M`, `2G`, `1024` (MiB, like QEMU's -m). */
 export function parseMemoryFlag(text: string): Result<number> {
