@@ -3,7 +3,6 @@
 // before any planning: the last build's record lists every host path the planner looked at.
 
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -19,6 +18,7 @@ import { RecordingHostFs } from './fingerprint.js';
 import { recordingEnv } from './noop.js';
 import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
+import { toolVersion } from '../version.js';
 
 export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
 export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<CheckReport, OsvError>;
@@ -62,8 +62,6 @@ export interface BuildOutcome {
   key: string;
   ms: number;
 }
-
-export const toolVersion = (): string => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
   const suffix = output === 'bootable' && run !== 'default' ? `.${run}` : '';
@@ -280,4 +278,3 @@ const rel = (dir: string, p: string): string => {
   return r.startsWith('..') ? p : r;
 };
 
-export { formatBytes };

@@ -1,20 +1,32 @@
-// Flags shared by `osv build`, `osv up` and `osv test`, declared once.
+// Flags shared by `osv build`, `osv up` and `osv test`, declared once. The build flags are data
+// so that the no-op fast path (cli/fast-build.ts) can hand the same table to util.parseArgs
+// without loading commander.
 
 import type { Command } from 'commander';
 
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** A flag as commander spells it ("-o, --out <path>", "--no-check") and its help. */
+export type FlagSpec = readonly [flags: string, help: string];
+
+/** The program's own options, given before the command word. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [['-C, --dir <dir>', 'run as if osv was started in <dir> (like make -C and git -C)']];
+
+export const BUILD_FLAGS: readonly FlagSpec[] = [
+  ['--config <file>', 'the configuration file (default: osv.yaml found in this directory)'],
+  ['--run <name>', 'a named run from `runs:` (its command line, env and run settings)'],
+  ['-o, --out <path>', 'where to write the image (default: .osv/<name>.img)'],
+  ['--format <format>', 'raw (default; Firecracker needs raw) or qcow2'],
+  ['--output <layout>', 'disk (default: booted with the kernel given to the hypervisor) or bootable (one self-booting file)'],
+  ['--no-check', 'build even when the symbol check finds errors'],
+  ['--force', 'rebuild even when nothing changed'],
+  ['--json', 'machine-readable output: JSON events and a JSON result'],
+  ['-q, --quiet', 'no progress output'],
+];
+
 export function buildFlags(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'the configuration file (default: osv.yaml found in this directory)')
-    .option('--run <name>', 'a named run from `runs:` (its command line, env and run settings)')
-    .option('-o, --out <path>', 'where to write the image (default: .osv/<name>.img)')
-    .option('--format <format>', 'raw (default; Firecracker needs raw) or qcow2')
-    .option('--output <layout>', 'disk (default: booted with the kernel given to the hypervisor) or bootable (one self-booting file)')
-    .option('--no-check', 'build even when the symbol check finds errors')
-    .option('--force', 'rebuild even when nothing changed')
-    .option('--json', 'machine-readable output: JSON events and a JSON result')
-    .option('-q, --quiet', 'no progress output');
+  for (const [flags, help] of BUILD_FLAGS) cmd.option(flags, help);
+  return cmd;
 }
 
 export function runFlags(cmd: Command): Command {

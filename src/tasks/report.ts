@@ -1,6 +1,9 @@
 // How task progress reaches the user: listr2's live renderer on a terminal, plain lines when
 // not a TTY or under CI, JSON lines (one event per line, on stdout) for machines.
 
+import { formatBytes } from '../units.js';
+import type { BuildOutcome } from './build.js';
+
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export interface BuildEvent {
@@ -50,4 +53,19 @@ export function progressReporter(mode: ReportMode, out: { write(s: string): unkn
     case 'quiet':
       return { mode, emit, listrOptions: { renderer: 'silent' } };
   }
+}
+
+/** `osv build`'s last word: the outcome as JSON, or one line for people (none when quiet). */
+export function printBuildOutcome(outcome: BuildOutcome, opts: { json?: boolean }, mode: ReportMode): void {
+  if (opts.json) {
+    const { plan: _plan, check, ...rest } = outcome;
+    process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');
+    return;
+  }
+  if (mode === 'quiet') return;
+  const what = outcome.upToDate ? 'up to date' : 'built';
+  process.stdout.write(
+    `${outcome.image}: ${what} (${outcome.output}, ${outcome.format}; ${outcome.totals.files} files, ${formatBytes(outcome.totals.bytes)}) in ${outcome.ms} ms\n` +
+      `command line: ${outcome.cmdline}\n`,
+  );
 }

@@ -4,8 +4,9 @@
 import type { RunSettings } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
-import { formatBytes } from './build.js';
-import { buildFromFlags, modeOf, noopBuild } from './build-command.js';
+import { formatBytes } from '../units.js';
+import { buildFromFlags, modeOf } from './build-command.js';
+import { noopBuild } from './noop.js';
 import { oneOf, optional } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';

@@ -3,7 +3,7 @@
 // (a config file, an environment variable it used, PATH, the kernel) takes the full path.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,8 @@ interface Outcome {
   cmdline: string;
 }
 
-function build(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []): Outcome {
-  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check', ...args], { cwd: dir, env: { ...env, ...extraEnv }, encoding: 'utf8' });
+function build(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = [], cwd = dir): Outcome {
+  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check', ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`osv build failed (${r.status}): ${r.stderr}`);
   // JSON events (one per line), then the result as one indented document.
   const at = r.stdout.lastIndexOf('\n{\n');
@@ -121,6 +121,32 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(edited.upToDate).toBe(false);
     expect(edited.cmdline).toBe('--rootfs=rofs --env=A=b /hi bonjour');
     expect(build(base).fromRecords).toBe(true);
+  });
+
+  it('an up-to-date build is answered before commander is loaded, with -C DIR too', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    // A preloaded probe reports at exit whether commander (a CommonJS package) was ever loaded.
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`commander loaded: ${Object.keys(require.cache).some((k) => k.includes('/commander/'))}\\n`));\n");
+    const osv = (args: string[], cwd: string) => spawnSync(process.execPath, ['--require', probe, OSV, ...args], { cwd, env: { ...env, ...base }, encoding: 'utf8' });
+    const fast = osv(['-C', dir, 'build', '--json', '--no-check'], tmpdir());
+    expect(fast.status, fast.stderr).toBe(0);
+    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --env=A=b /hi bonjour' });
+    expect(fast.stderr).toBe('commander loaded: false\n');
+    // The probe does see commander where it is used: help is commander's.
+    const help = osv(['build', '--help'], dir);
+    expect(help.stdout).toContain('--no-check');
+    expect(help.stderr).toBe('commander loaded: true\n');
+  });
+
+  it('-o is read from the directory osv runs in: the same words elsewhere name another image', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    for (const sub of ['a', 'b']) mkdirSync(join(dir, sub), { recursive: true });
+    const args = ['--config', '../osv.yaml', '-o', 'out.img'];
+    expect(build(base, args, join(dir, 'a')).upToDate).toBe(false);
+    expect(build(base, args, join(dir, 'a')).fromRecords).toBe(true);
+    expect(build(base, args, join(dir, 'b')).upToDate).toBe(false);
+    expect(existsSync(join(dir, 'b', 'out.img'))).toBe(true);
   });
 });
 

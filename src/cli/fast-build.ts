@@ -1,0 +1,77 @@
+// `osv build` when nothing has changed, answered before commander is loaded. Commander alone
+// costs about a quarter of a no-op build's process (it requires node:child_process), and such a
+// build is the command people run most. Node's own util.parseArgs reads the same flag table
+// commander is given (tasks/flags.ts); whatever it does not take exactly as commander would
+// (help, a flag out of place, another command, a usage error) goes on to the full CLI, which
+// also reports every error, as does a build that is not up to date.
+
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BUILD_FLAGS, GLOBAL_FLAGS, type FlagSpec } from '../tasks/flags.js';
+import { noopBuild, type NoopFlags } from '../tasks/noop.js';
+import { printBuildOutcome, reportMode } from '../tasks/report.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** "-o, --out <path>" -> its long name, short letter and whether it takes a value. */
+function optionOf([flags]: FlagSpec): { long: string; short?: string; value: boolean } {
+  const m = /^(?:-([A-Za-z]), )?--([a-z][a-z-]*)( <[a-z]+>)?$/.exec(flags);
+  if (!m) throw new Error(`flag table: cannot read "${flags}"`);
+  return { long: m[2]!, ...(m[1] ? { short: m[1] } : {}), value: m[3] !== undefined };
+}
+
+function parseOptions(specs: readonly FlagSpec[]): Options {
+  const out: Options = {};
+  for (const spec of specs) {
+    const o = optionOf(spec);
+    out[o.long] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}) };
+  }
+  return out;
+}
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export type BuildArgs = NoopFlags & { config?: string; force?: boolean; json?: boolean; quiet?: boolean; dir?: string };
+
+/**
+ * `osv [-C DIR] build [build flags]` as commander would read it, or undefined for anything else.
+ * Values come out as commander's: camelCase names, `--no-check` as `check: false`.
+ */
+export function parseBuildArgs(args: string[]): BuildArgs | undefined {
+  const globals = parseOptions(GLOBAL_FLAGS);
+  const locals = parseOptions(BUILD_FLAGS);
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...globals, ...locals }, allowPositionals: true, strict: true, tokens: true });
+  } catch {
+    return undefined;
+  }
+  const positional = parsed.tokens.filter((t) => t.kind !== 'option');
+  if (positional.length !== 1 || positional[0]!.kind !== 'positional' || positional[0]!.value !== 'build') return undefined;
+  const at = positional[0]!.index;
+  const out: Record<string, string | boolean> = {};
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    // The program's options come before the command word, the command's after it.
+    if ((t.name in globals) !== t.index < at) return undefined;
+    if (t.name.startsWith('no-')) out[camel(t.name.slice(3))] = false;
+    else out[camel(t.name)] = t.value ?? true;
+  }
+  return out as BuildArgs;
+}
+
+/** True when the build was up to date and has been reported; false: run the full CLI. */
+export async function fastBuild(argv: string[]): Promise<boolean> {
+  const args = parseBuildArgs(argv.slice(2));
+  if (!args) return false;
+  const cwd = args.dir !== undefined ? resolve(args.dir) : process.cwd();
+  let noop;
+  try {
+    noop = await noopBuild({ ...args, cwd }, process.env);
+  } catch {
+    return false; // the full path meets the same problem and reports it
+  }
+  if (!noop) return false;
+  printBuildOutcome(noop.outcome, args, reportMode(args));
+  return true;
+}
