@@ -5,6 +5,7 @@
 // (help, a flag out of place, another command, a usage error) goes on to the full CLI, which
 // also reports every error, as does a build that is not up to date.
 
+import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BUILD_FLAGS, GLOBAL_FLAGS, type FlagSpec } from '../tasks/flags.js';
@@ -72,6 +73,21 @@ export async function fastBuild(argv: string[]): Promise<boolean> {
     return false; // the full path meets the same problem and reports it
   }
   if (!noop) return false;
-  printBuildOutcome(noop.outcome, args, reportMode(args));
+  printBuildOutcome(noop.outcome, args, reportMode(args), writeStdout);
   return true;
+}
+
+/**
+ * Standard output by file descriptor: process.stdout would load Node's stream machinery, 6 ms
+ * of this path. A descriptor left non-blocking by whoever shares it can refuse (EAGAIN): the
+ * rest then goes through process.stdout, which waits.
+ */
+function writeStdout(text: string): void {
+  let bytes = Buffer.from(text);
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(writeSync(1, bytes));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    process.stdout.write(bytes);
+  }
 }

@@ -56,15 +56,20 @@ export function progressReporter(mode: ReportMode, out: { write(s: string): unkn
 }
 
 /** `osv build`'s last word: the outcome as JSON, or one line for people (none when quiet). */
-export function printBuildOutcome(outcome: BuildOutcome, opts: { json?: boolean }, mode: ReportMode): void {
+export function printBuildOutcome(
+  outcome: BuildOutcome,
+  opts: { json?: boolean },
+  mode: ReportMode,
+  write: (s: string) => unknown = (s) => process.stdout.write(s),
+): void {
   if (opts.json) {
     const { plan: _plan, check, ...rest } = outcome;
-    process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');
+    write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');
     return;
   }
   if (mode === 'quiet') return;
   const what = outcome.upToDate ? 'up to date' : 'built';
-  process.stdout.write(
+  write(
     `${outcome.image}: ${what} (${outcome.output}, ${outcome.format}; ${outcome.totals.files} files, ${formatBytes(outcome.totals.bytes)}) in ${outcome.ms} ms\n` +
       `command line: ${outcome.cmdline}\n`,
   );

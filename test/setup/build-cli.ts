@@ -1,5 +1,6 @@
-// Tests that spawn `node bin/osv.js` need the compiled CLI in dist/. Build it once per run,
-// only when a source file is newer than the last build.
+// Tests that spawn `node bin/osv.js` need the compiled CLI in dist/ and the bundled no-op path
+// beside it (what `npm run build` makes). Build them once per run, only when a source file is
+// newer than the last build.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ export default function setup(): void {
   const root = join(import.meta.dirname, '..', '..');
   let built = 0;
   try {
-    built = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs;
+    built = Math.min(statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs, statSync(join(root, 'dist', 'fast-build.cjs')).mtimeMs);
   } catch {
     built = 0;
   }
@@ -26,4 +27,5 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, [join(root, 'scripts', 'bundle-fast-path.mjs')], { cwd: root, stdio: 'inherit' });
 }
