@@ -152,7 +152,7 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
     throw new OsvError({ code: 'init.unknown-template', message: `unknown template "${template}"${suggestion(template, names)}`, hint: `templates: ${[...names, 'none'].join(', ')}`, exitCode: 2 });
   }
   if (fs.existsSync(file) && !opts.force)
-    throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or -c FILE to write another file' });
+    throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or --config FILE to write another file' });
   const text = initText({ dir: path.dirname(file), command, ...(template !== 'none' ? { template, templateHasCmd: templateDefinesCmd(template) } : {}) });
   // What init writes must load: check it before touching the disk.
   const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });

@@ -22,7 +22,7 @@ const TEMPLATE_PREFIX = 'template:';
 export function readConfigFile(ctx: LoadContext, file: string, via?: Pos): PNode | undefined {
   const r = readText(ctx, file);
   if ('error' in r) {
-    report(ctx, 'config.read', `configuration file ${displayFile(ctx, file)} ${r.error}`, via, via ? undefined : `check the path given to -c/--config`);
+    report(ctx, 'config.read', `configuration file ${displayFile(ctx, file)} ${r.error}`, via, via ? undefined : `check the path given to --config`);
     return undefined;
   }
   if (r.badByteAt !== undefined) {

@@ -82,7 +82,7 @@ export async function findConfigFile(opts: Pick<LoadOptions, 'cwd' | 'configFile
       new OsvError({
         code: 'config.not-found',
         message: `no configuration file in ${opts.cwd}`,
-        hint: `create one with \`osv init\`, or pass -c FILE (looked for ${SEARCH_PLACES.slice(0, -1).join(', ')} and package.json#osv)`,
+        hint: `create one with \`osv init\`, or pass --config FILE (looked for ${SEARCH_PLACES.slice(0, -1).join(', ')} and package.json#osv)`,
       }),
     ]),
   );

@@ -201,7 +201,7 @@ describe('osv init', () => {
 
     const again = await failure(initCommand([], {}, io(dir)));
     expect(again.exitCode).toBe(1);
-    expect(again.text).toBe('error: osv.yaml already exists\n  hint: use --force to overwrite it, or -c FILE to write another file');
+    expect(again.text).toBe('error: osv.yaml already exists\n  hint: use --force to overwrite it, or --config FILE to write another file');
 
     const forced = io(dir);
     await initCommand(['./build/server'], { force: true, template: 'none', json: true }, forced);
