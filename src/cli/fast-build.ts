@@ -1,16 +1,18 @@
-// `osv build` when nothing has changed, answered before commander is loaded. Commander alone
-// costs about a quarter of a no-op build's process (it requires node:child_process), and such a
-// build is the command people run most. Node's own util.parseArgs reads the same flag table
-// commander is given (tasks/flags.ts); whatever it does not take exactly as commander would
-// (help, a flag out of place, another command, a usage error) goes on to the full CLI, which
-// also reports every error, as does a build that is not up to date.
+// `osv build` when nothing has changed: the command people run most, answered before the CLI
+// proper is loaded. bin/osv.js requires this module bundled into one CommonJS file
+// (scripts/bundle-fast-path.mjs), so such a build never loads commander (it requires
+// node:child_process), Node's ES-module loader or its streams: together about half of the
+// process's own time. Node's util.parseArgs reads the same flag table commander is given
+// (tasks/flags.ts). Whatever it does not take exactly as commander would (help, a flag out of
+// place, another command, a usage error) goes on to the full CLI, as does a build that is not up
+// to date; the full CLI reports every error.
 
 import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BUILD_FLAGS, GLOBAL_FLAGS, type FlagSpec } from '../tasks/flags.js';
 import { noopBuild, type NoopFlags } from '../tasks/noop.js';
-import { printBuildOutcome, reportMode } from '../tasks/report.js';
+import { printBuildOutcome } from '../tasks/report.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -73,21 +75,25 @@ export async function fastBuild(argv: string[]): Promise<boolean> {
     return false; // the full path meets the same problem and reports it
   }
   if (!noop) return false;
-  printBuildOutcome(noop.outcome, args, reportMode(args), writeStdout);
+  // Only --json and --quiet change the last word; reportMode would also look at process.stderr,
+  // whose stream costs as much as process.stdout's.
+  printBuildOutcome(noop.outcome, args, args.quiet ? 'quiet' : 'plain', writeStdout);
   return true;
 }
 
 /**
  * Standard output by file descriptor: process.stdout would load Node's stream machinery, 6 ms
  * of this path. A descriptor left non-blocking by whoever shares it can refuse (EAGAIN): the
- * rest then goes through process.stdout, which waits.
+ * rest then goes through process.stdout, which waits. A reader that has gone (EPIPE) is not
+ * an error of the build.
  */
 function writeStdout(text: string): void {
   let bytes = Buffer.from(text);
   try {
     while (bytes.length > 0) bytes = bytes.subarray(writeSync(1, bytes));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    process.stdout.write(bytes);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN') process.stdout.write(bytes);
+    else if (code !== 'EPIPE') throw e;
   }
 }
