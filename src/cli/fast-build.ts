@@ -8,7 +8,6 @@
 // to date; the full CLI reports every error.
 
 import { writeSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BUILD_FLAGS, GLOBAL_FLAGS, type FlagSpec } from '../tasks/flags.js';
 import { noopBuild, type NoopFlags } from '../tasks/noop.js';
@@ -55,8 +54,9 @@ export function parseBuildArgs(args: string[]): BuildArgs | undefined {
   const out: Record<string, string | boolean> = {};
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;
-    // The program's options come before the command word, the command's after it.
-    if ((t.name in globals) !== t.index < at) return undefined;
+    // Commander takes the program's options on either side of the command word, the
+    // command's only after it.
+    if (!(t.name in globals) && t.index < at) return undefined;
     if (t.name.startsWith('no-')) out[camel(t.name.slice(3))] = false;
     else out[camel(t.name)] = t.value ?? true;
   }
@@ -67,14 +67,20 @@ export function parseBuildArgs(args: string[]): BuildArgs | undefined {
 export async function fastBuild(argv: string[]): Promise<boolean> {
   const args = parseBuildArgs(argv.slice(2));
   if (!args) return false;
-  const cwd = args.dir !== undefined ? resolve(args.dir) : process.cwd();
+  // -C as commander applies it, so that relative paths in the records resolve the same; on a
+  // miss the full CLI applies it again, from where osv started.
+  const started = process.cwd();
   let noop;
   try {
-    noop = await noopBuild({ ...args, cwd }, process.env);
+    if (args.dir !== undefined) process.chdir(args.dir);
+    noop = await noopBuild(args, process.env);
   } catch {
-    return false; // the full path meets the same problem and reports it
+    noop = undefined; // the full path meets the same problem and reports it
   }
-  if (!noop) return false;
+  if (!noop) {
+    process.chdir(started);
+    return false;
+  }
   // Only --json and --quiet change the last word; reportMode would also look at process.stderr,
   // whose stream costs as much as process.stdout's.
   printBuildOutcome(noop.outcome, args, args.quiet ? 'quiet' : 'plain', writeStdout);

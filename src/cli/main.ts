@@ -41,6 +41,10 @@ function commandWord(argv: string[]): string | undefined {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that has gone (`osv build --json | head -1`) ends the output, not the command.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   const program = new Command('osv')
     .description('Build and run OSv unikernel images from a declarative osv.yaml')
     .version(toolVersion(), '-V, --version')

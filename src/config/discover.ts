@@ -1,5 +1,5 @@
 // Find the configuration file with cosmiconfig: these names, in this order, in the working
-// directory only (a predictable rule; -c/--config names any other file). cosmiconfig only
+// directory only (a predictable rule; --config names any other file). cosmiconfig only
 // finds the file: we parse it ourselves to keep line and column positions.
 
 import { statSync } from 'node:fs';
@@ -24,7 +24,7 @@ export async function discoverConfig(cwd: string): Promise<string | undefined> {
   // none of cosmiconfig's start-up time, a third of a no-op build's).
   const first = path.join(cwd, SEARCH_PLACES[0]!);
   if (statSync(first, { throwIfNoEntry: false })?.isFile()) return first;
-  // imported here: with -c/--config, or an osv.yaml present, the search is skipped
+  // imported here: with --config, or an osv.yaml present, the search is skipped
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('osv', {
     searchPlaces: SEARCH_PLACES,

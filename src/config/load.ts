@@ -21,7 +21,7 @@ import type { Config } from './types.js';
 export interface LoadOptions {
   /** Where discovery starts, and the base of a relative configFile. */
   cwd: string;
-  /** -c/--config: this file instead of discovery. */
+  /** --config: this file instead of discovery. */
   configFile?: string;
   /** The environment for ${env:NAME}; default process.env. */
   env?: Record<string, string | undefined>;

@@ -58,7 +58,7 @@ export async function buildFromFlags(
     reporter: progressReporter(mode, extra.reporterOut),
     ...(await realDeps()),
   });
-  writeNoop(noopPath(config.file, opts, toolVersion(), cwd), {
+  writeNoop(noopPath(config.file, opts, toolVersion()), {
     image: outcome.image,
     output: outcome.output,
     format: outcome.format,

@@ -71,10 +71,9 @@ function fnv1a64(text: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** Where the no-op record of this configuration file and these flags lives (-o taken from `cwd`). */
-export function noopPath(configFile: string, flags: NoopFlags, toolVersion: string, cwd: string): string {
-  const out = flags.out !== undefined ? resolve(cwd, flags.out) : null;
-  const h = fnv1a64(JSON.stringify([VERSION, toolVersion, configFile, flags.run ?? null, out, flags.format ?? null, flags.output ?? null, flags.check !== false]));
+/** Where the no-op record of this configuration file and these flags lives. */
+export function noopPath(configFile: string, flags: NoopFlags, toolVersion: string): string {
+  const h = fnv1a64(JSON.stringify([VERSION, toolVersion, configFile, flags.run ?? null, flags.out ?? null, flags.format ?? null, flags.output ?? null, flags.check !== false]));
   return join(dirname(configFile), '.osv', `noop-${h}.json`);
 }
 
@@ -98,14 +97,14 @@ export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopReco
 }
 
 /** The last build, when nothing it read has changed, found without loading the configuration. */
-export async function noopBuild(opts: NoopFlags & { config?: string; force?: boolean; cwd?: string }, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
+export async function noopBuild(opts: NoopFlags & { config?: string; force?: boolean }, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
   if (opts.force) return undefined;
   // Date.now, not performance.now: the `performance` global loads perf_hooks (2 ms here).
   const started = Date.now();
-  const cwd = opts.cwd ?? process.cwd();
+  const cwd = process.cwd();
   const file = opts.config !== undefined ? resolve(cwd, opts.config) : await discoverConfig(cwd);
   if (file === undefined) return undefined;
-  const hit = noopHit(noopPath(file, opts, toolVersion(), cwd), env);
+  const hit = noopHit(noopPath(file, opts, toolVersion()), env);
   if (!hit) return undefined;
   const { front, record, run } = hit;
   // A run the symbol check has not passed yet takes the full path, which checks it.

@@ -22,7 +22,7 @@ export interface Planned {
   sysroot?: string;
 }
 
-/** `explicit` is -c/--config (an error when missing); otherwise the configuration is discovered from cwd. */
+/** `explicit` is --config (an error when missing); otherwise the configuration is discovered from cwd. */
 export async function loadPlanned(explicit: string | undefined, cwd: string): Promise<Planned> {
   const found = await findConfigFile({ cwd, ...(explicit !== undefined ? { configFile: explicit } : {}) });
   if (!found.ok) {

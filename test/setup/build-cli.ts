@@ -22,7 +22,7 @@ export default function setup(): void {
   } catch {
     built = 0;
   }
-  if (built >= newestMtime(join(root, 'src'))) return;
+  if (built >= Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'scripts')))) return;
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',

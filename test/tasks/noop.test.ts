@@ -123,30 +123,41 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(build(base).fromRecords).toBe(true);
   });
 
-  it('an up-to-date build is answered before commander is loaded, with -C DIR too', () => {
-    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
-    // A preloaded probe reports at exit whether commander (a CommonJS package) was ever loaded.
+  // A preloaded probe reports at exit whether commander (a CommonJS package) was ever loaded.
+  function probed(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv) {
     const probe = join(dir, 'probe.cjs');
     writeFileSync(probe, "process.on('exit', () => process.stderr.write(`commander loaded: ${Object.keys(require.cache).some((k) => k.includes('/commander/'))}\\n`));\n");
-    const osv = (args: string[], cwd: string) => spawnSync(process.execPath, ['--require', probe, OSV, ...args], { cwd, env: { ...env, ...base }, encoding: 'utf8' });
-    const fast = osv(['-C', dir, 'build', '--json', '--no-check'], tmpdir());
+    return spawnSync(process.execPath, ['--require', probe, OSV, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  }
+
+  it('an up-to-date build is answered before commander is loaded, with -C DIR too', () => {
+    const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
+    const fast = probed(['-C', dir, 'build', '--json', '--no-check'], tmpdir(), base);
     expect(fast.status, fast.stderr).toBe(0);
     expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --env=A=b /hi bonjour' });
     expect(fast.stderr).toBe('commander loaded: false\n');
     // The probe does see commander where it is used: help is commander's.
-    const help = osv(['build', '--help'], dir);
+    const help = probed(['build', '--help'], dir, base);
     expect(help.stdout).toContain('--no-check');
     expect(help.stderr).toBe('commander loaded: true\n');
   });
 
-  it('-o is read from the directory osv runs in: the same words elsewhere name another image', () => {
+  it('-C DIR with a relative -o is read from inside DIR, on the fast path as on the full one', () => {
     const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
     for (const sub of ['a', 'b']) mkdirSync(join(dir, sub), { recursive: true });
     const args = ['--config', '../osv.yaml', '-o', 'out.img'];
     expect(build(base, args, join(dir, 'a')).upToDate).toBe(false);
-    expect(build(base, args, join(dir, 'a')).fromRecords).toBe(true);
+    const fast = probed(['-C', join(dir, 'a'), 'build', '--json', '--no-check', ...args], tmpdir(), base);
+    expect(fast.status, fast.stderr).toBe(0);
+    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, image: 'out.img' });
+    expect(fast.stderr).toBe('commander loaded: false\n');
+    // The same words in another directory name another image.
     expect(build(base, args, join(dir, 'b')).upToDate).toBe(false);
     expect(existsSync(join(dir, 'b', 'out.img'))).toBe(true);
+    // A -C that cannot be entered is commander's usage error, even where the records would answer.
+    const missing = probed(['-C', join(dir, 'nowhere'), 'build', '--json', '--no-check', '--config', join(dir, 'osv.yaml')], dir, base);
+    expect(missing.status).toBe(2);
+    expect(missing.stdout).toContain('no such directory'); // --json: the error is JSON on stdout
   });
 });
 
