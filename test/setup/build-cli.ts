@@ -23,9 +23,6 @@ export default function setup(): void {
     built = 0;
   }
   if (built >= Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'scripts')))) return;
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  execFileSync(process.execPath, [join(root, 'scripts', 'bundle-fast-path.mjs')], { cwd: root, stdio: 'inherit' });
+  // package.json's build script is the one list of build steps (tsc, then the bundle).
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }
