@@ -70,7 +70,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
       ['/usr/lib/plugin.so', 'file', p.plugin, ['libraries[0]']],
     ];
     expect(rows(r.value)).toEqual(expected);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app "x y"');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app "x y" !');
     expect(r.value.kernelProvided.map((k) => k.soname)).toEqual(['ld-linux-x86-64.so.2', 'libc.so.6']);
     expect(r.value.totals).toMatchObject({ symlinks: 2, libraries: 3 + libgccRows.length });
     // The chain and the rule are recorded for `osv why`.
@@ -91,7 +91,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     if (!r.ok) throw r.error;
     expect(r.value.entries.filter((e) => e.kind === 'file' && e.host === p.app).map((e) => e.guest)).toEqual(['/opt/app/bin/app']);
     expect(r.value.entries.find((e) => e.guest === '/opt/app/bin/app')?.why.map(shortProvenance)).toEqual(['executables[0]', 'cmd[0]']);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /opt/app/bin/app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /opt/app/bin/app !');
   });
 
   it('resolves the libraries of a cmd[0] that a files entry copied', () => {
@@ -103,13 +103,13 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
   it('places a relative cmd[0] against the project directory at /<name>', () => {
     const r = plan(makeConfig({ dir: p.dir, cmd: ['./app'] }), { env });
     if (!r.ok) throw r.error;
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app !');
   });
 
   it('uses a bare cmd[0] that an entry provides at /<name>, as OSv looks in / first', () => {
     const r = plan(makeConfig({ dir: '/elsewhere', executables: [exe(p.app)], cmd: ['app'] }), { env: { PATH: '/nonexistent' } });
     if (!r.ok) throw r.error;
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app !');
   });
 
   it('plans one image for every named run, each with its own command line', () => {
@@ -118,8 +118,8 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     const r = plan(config, { env, run: 'test' });
     if (!r.ok) throw r.error;
     expect(r.value.runs.map((x) => [x.name, x.cmdline])).toEqual([
-      ['default', '--rootfs=rofs --env=MODE=prod /app'],
-      ['test', '--rootfs=rofs --env=MODE=test /usr/bin/ls -a /'],
+      ['default', '--rootfs=rofs --verbose --env=MODE=prod /app !'],
+      ['test', '--rootfs=rofs --verbose --env=MODE=test /usr/bin/ls -a / !'],
     ]);
     expect(r.value.run.name).toBe('test');
     expect(r.value.entries.map((e) => e.guest)).toEqual(expect.arrayContaining(['/app', '/usr/bin/ls']));
@@ -197,7 +197,7 @@ describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', (
     expect(libs).toContain('/usr/lib/libselinux.so.1');
     expect(libs).not.toContain('/usr/lib/libc.so.6');
     expect(r.value.kernelProvided.map((k) => k.soname)).toContain('libc.so.6');
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /ls -a /');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /ls -a / !');
   });
 
   it.runIf(existsSync('/usr/lib/python3.11/os.py'))('plans python3 with its standard library tree', () => {
@@ -213,6 +213,6 @@ describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', (
       expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/sitecustomize.py')?.kind).toBe('file');
     }
     expect(r.value.totals.files).toBeGreaterThan(1000);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /usr/bin/python3 -c print(6*7)');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /usr/bin/python3 -c print(6*7) !');
   });
 });
