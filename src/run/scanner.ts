@@ -122,6 +122,8 @@ export interface ScanResult {
   consoleLines: number;
   /** Non-blank console lines after OSv's "Cmdline:" echo, OSv's debug lines left out: the program's output. */
   programLines: number;
+  /** "could not load NAME" (--verbose): a DT_NEEDED library OSv did not find; the first symbol from it fails. */
+  unloadedLibraries: string[];
   /** OSv's debug log was on (a line only --verbose prints appeared): OSv will report the exit status. */
   kernelLog: boolean;
   /** Each "program exited with status N" / "program PATH returned N", in order. */
@@ -189,6 +191,7 @@ export class ConsoleScanner {
       programLines: 0,
       kernelLog: false,
       exitStatuses: [],
+      unloadedLibraries: [],
       backtrace: [],
       ...(opts.expect ? { expect: opts.expect } : {}),
     };
@@ -211,7 +214,7 @@ export class ConsoleScanner {
 
   get result(): ScanResult {
     const s = this.state;
-    return { ...s, failures: [...s.failures], ignoredSymbols: [...s.ignoredSymbols], exitStatuses: [...s.exitStatuses], backtrace: [...s.backtrace] };
+    return { ...s, failures: [...s.failures], ignoredSymbols: [...s.ignoredSymbols], exitStatuses: [...s.exitStatuses], unloadedLibraries: [...s.unloadedLibraries], backtrace: [...s.backtrace] };
   }
 
   private lines(raw: string[], stream: ConsoleStream): ScanEvent[] {
@@ -244,6 +247,8 @@ export class ConsoleScanner {
           if (frame && this.state.backtrace.length < MAX_FRAMES) this.state.backtrace.push(frame[1]!);
           else if (!frame) this.inBacktrace = false;
         }
+        const unloaded = /^could not load (\S+)$/.exec(line);
+        if (unloaded) this.state.unloadedLibraries.push(unloaded[1]!);
         const ignored = /^(.+?): ignoring missing symbol (.+)$/.exec(line);
         if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]!.trim() });
         const ex = this.state.expect;

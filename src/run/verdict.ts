@@ -67,6 +67,8 @@ const hintFor = (f: ConsoleFinding, scan: ScanResult, opts: VerdictOptions): str
   if (known && (f.kind === 'assertion' || f.kind === 'abort' || f.kind === 'page-fault')) return known.hint;
   switch (f.kind) {
     case 'missing-symbol': {
+      if (scan.unloadedLibraries.length > 0)
+        return `OSv could not load ${scan.unloadedLibraries.join(', ')}, which the program needs: ship ${scan.unloadedLibraries.length === 1 ? 'it' : 'them'} (\`osv plan\` shows what is in the image; a file copied with \`resolve: false\` gets no libraries)`;
       const who = f.symbol ? opts.explainSymbol?.(f.symbol) : undefined;
       return who
         ? `${f.symbol} is needed by ${who}; ship the library that defines it, or avoid the call (OSv lacks some Linux functions)`

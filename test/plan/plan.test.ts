@@ -1,4 +1,4 @@
-import { existsSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../src/plan/index.js';
@@ -98,6 +98,46 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     const r = plan(makeConfig({ dir: '/elsewhere', files: [copy(p.app, '/bin/app')], cmd: ['/bin/app'] }), { env });
     if (!r.ok) throw r.error;
     expect(r.value.entries.map((e) => e.guest)).toContain('/usr/lib/libfoo.so.1');
+  });
+
+  it('ships the libraries of ELF objects a files tree copies, with the file that needed them as provenance; resolve: false copies them bare', () => {
+    // A tree as a runtime's library directory is: a plugin (needs libbar through its RUNPATH,
+    // which is not in the tree), a program, a static program and a text file.
+    const tree = join(p.dir, 'tree');
+    mkdirSync(join(tree, 'bin'), { recursive: true });
+    copyFileSync(p.plugin, join(tree, 'plugin.so'));
+    gcc(join(tree, 'bin', 'tool'), 'int foo(void);\nint main(void) { return foo(); }\n', ['-fPIE', '-pie', `-L${join(p.dir, 'lib')}`, '-l:libfoo.so.1', `-Wl,-rpath,${join(p.dir, 'lib')}`]);
+    chmodSync(join(tree, 'bin', 'tool'), 0o755);
+    gcc(join(tree, 'bin', 'static'), 'int main(void) { return 0; }\n', ['-static']);
+    writeFileSync(join(tree, 'notes.txt'), 'text\n');
+    const ok = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt')] }), { env });
+    if (!ok.ok) throw ok.error;
+    const g = new Map(ok.value.entries.map((e) => [e.guest, e]));
+    // A program in the tree gets its closure (found through its RUNPATH), named as what needed it.
+    expect(g.get('/usr/lib/libfoo.so.1')?.why[0]).toMatchObject({ kind: 'needed', chain: ['tool'], rule: 'runpath', declaredBy: { kind: 'config', key: 'files[0]', detail: `in tree ${tree}` } });
+    expect(g.get('/usr/lib/libbar.so.1')?.why[0]).toMatchObject({ kind: 'needed', chain: ['tool', 'libfoo.so.1'], declaredBy: { kind: 'config', key: 'files[0]' } });
+    // The plugin's RUNPATH ($ORIGIN/lib) has no lib/ beside it in the tree: a warning, not an error.
+    expect(ok.value.warnings).toContainEqual(expect.stringMatching(/^library libbar\.so\.1 not found, needed by plugin\.so \(files\[0\], in tree .*\): not shipped; the guest fails if it loads plugin\.so$/));
+    // The static program and the text file are copied as they are, without complaint.
+    expect(g.get('/opt/bin/static')?.kind).toBe('file');
+    expect(ok.value.warnings.filter((w) => /static|notes/.test(w))).toEqual([]);
+    const bare = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt', { resolve: false })] }), { env });
+    if (!bare.ok) throw bare.error;
+    const fromTree = (e: PlanEntry): boolean => e.why.some((w) => w.kind === 'needed' && w.declaredBy?.kind === 'config' && w.declaredBy.key === 'files[0]');
+    expect(ok.value.entries.filter(fromTree).length).toBeGreaterThan(0);
+    expect(bare.value.entries.filter(fromTree)).toEqual([]);
+    expect(bare.value.warnings.filter((w) => w.includes('plugin.so'))).toEqual([]);
+    expect(bare.value.entries.find((e) => e.guest === '/opt/plugin.so')?.kind).toBe('file');
+  });
+
+  it('a library that an object in a files tree needs and nobody has is a warning, not an error', () => {
+    const tree = join(p.dir, 'tree-missing');
+    mkdirSync(tree, { recursive: true });
+    const gone = gcc(join(p.dir, 'libgone.so'), 'int gone(void) { return 1; }\n', ['-shared', '-fPIC', '-Wl,-soname,libgone.so']);
+    gcc(join(tree, 'needs-gone.so'), 'int gone(void);\nint f(void) { return gone(); }\n', ['-shared', '-fPIC', gone]);
+    const r = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt')] }), { env });
+    if (!r.ok) throw r.error;
+    expect(r.value.warnings.find((w) => w.startsWith('library libgone.so not found, needed by needs-gone.so'))).toMatch(/files\[0\].*not shipped; the guest fails if it loads needs-gone\.so$/);
   });
 
   it('places a relative cmd[0] against the project directory at /<name>', () => {

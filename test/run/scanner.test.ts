@@ -156,9 +156,21 @@ const RECORDED_EXPECTED: Record<string, { exit: HypervisorExit; code?: VerdictCo
   'non-ascii-cmdline.quiet.txt': { exit: qemuExit(0), code: 'guest-failure', kind: 'bad-cmdline', upExit: 126 },
   'ext-c-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
   'ext-c-ok.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
+  'python-no-stdlib.txt': { exit: qemuExit(0), code: 'exit-status', kind: 'exit-status', status: 1, upExit: 1 },
+  'java-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
+  'missing-library.txt': { exit: qemuExit(0), code: 'guest-failure', kind: 'missing-symbol', upExit: 126 },
 };
 
 describe('verdicts of the transcripts recorded from a real kernel', () => {
+  it('missing-library.txt: the library OSv could not load is named in the hint', () => {
+    const scan = scanConsole(readFileSync(join(RECORDED, 'missing-library.txt')));
+    expect(scan.unloadedLibraries).toEqual(['libgone.so']);
+    const v = verdict(scan, qemuExit(0));
+    expect(!v.ok && v.hint).toMatch(/^OSv could not load libgone\.so, which the program needs/);
+  });
+  it('java-ok.txt: the loader\'s unbound symbols are noted, not failures', () => {
+    expect(scanConsole(readFileSync(join(RECORDED, 'java-ok.txt'))).ignoredSymbols.length).toBeGreaterThan(0);
+  });
   it('has an expectation for every recorded transcript', () => {
     expect(readdirSync(RECORDED).filter((f) => f.endsWith('.txt') && !(f in RECORDED_EXPECTED))).toEqual([]);
   });

@@ -169,7 +169,7 @@ describe.runIf(javaHome)('template:java', () => {
     try {
       fs.symlinkSync(join(javaHome!, 'bin', 'java'), join(bin, 'alt-java'));
       fs.symlinkSync('alt-java', join(bin, 'java'));
-      const noHome = { ...process.env, PATH: `relative/bin:${bin}:/usr/bin:/bin` };
+      const noHome: NodeJS.ProcessEnv = { ...process.env, PATH: `relative/bin:${bin}:/usr/bin:/bin` };
       delete noHome['JAVA_HOME'];
       const p = await planProject(['extends: [template:java]', ''].join('\n'), noHome);
       expect(byGuest(p).get('/usr/lib/jvm/java/lib/server/libjvm.so')).toMatchObject({ kind: 'file', host: fs.realpathSync(join(javaHome!, 'lib/server/libjvm.so')) });
