@@ -36,6 +36,8 @@ export interface BuildRecord {
   arch: Arch;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
+  /** With `from:`: the image's manifest digest and its ExposedPorts (`osv up -P`). */
+  from?: { reference: string; digest: string; exposedPorts: string[] };
 }
 
 export const recordPath = (image: string): string => `${image}.build.json`;

@@ -228,7 +228,7 @@ export class MergedFs implements HostFs {
   }
 
   /** Where the bytes of the file `path` leads to live. */
-  origin(path: string): ImageFileOrigin | undefined {
+  locate(path: string): ImageFileOrigin | undefined {
     const r = this.tryResolve(path, true);
     if (!r || r.node.kind !== 'file') return undefined;
     const d = r.node.data!;
@@ -236,7 +236,7 @@ export class MergedFs implements HostFs {
   }
 
   open(path: string): HostFile {
-    const o = this.origin(path);
+    const o = this.locate(path);
     if (!o) {
       const st = this.stat(path);
       throw new FsError(st ? 'EISDIR' : 'ENOENT', `${st ? 'not a regular file' : 'no such file'}: ${path}`);

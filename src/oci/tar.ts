@@ -118,6 +118,18 @@ export class TarParser {
     }
   }
 
+  /** Bytes of member data due next (0 when a header is due): a reader with random access may skip them. */
+  get dataDue(): number {
+    return this.state.kind === 'skip' ? this.state.left : 0;
+  }
+
+  /** Pass over the member data due next without reading it. */
+  skipData(): void {
+    if (this.state.kind !== 'skip') return;
+    this.offset += this.state.left;
+    this.state = { kind: 'header' };
+  }
+
   /** The stream ended: it must end between members. */
   end(): void {
     if (this.state.kind === 'skip' || this.state.kind === 'meta' || this.partialLen !== 0)

@@ -7,6 +7,6 @@ export async function realDeps(): Promise<{ resolveKernel: KernelResolver; check
   const [{ resolveKernel }, { checkPlan }] = await Promise.all([import('../kernel/resolve.js'), import('../check/index.js')]);
   return {
     resolveKernel: (config, env) => resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir }, env),
-    checkPlan: (plan, kernel) => checkPlan(plan, kernel),
+    checkPlan: (plan, kernel, fs) => checkPlan(plan, kernel, fs),
   };
 }

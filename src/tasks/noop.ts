@@ -120,6 +120,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     upToDate: true,
     fromRecords: true,
     totals: record.totals,
+    ...(record.from ? { exposedPorts: record.from.exposedPorts } : {}),
     ms: Date.now() - started,
   };
   return { outcome, record, run };

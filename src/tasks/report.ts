@@ -7,7 +7,7 @@ import type { BuildOutcome } from './build.js';
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export interface BuildEvent {
-  event: 'task' | 'progress' | 'result' | 'note';
+  event: 'task' | 'progress' | 'result' | 'note' | 'pull';
   [k: string]: unknown;
 }
 

@@ -1,0 +1,100 @@
+// `from:` in the task layer, where the effects are: which digest a build uses (osv.lock's, or
+// the registry's answer now, pinned in the lock), getting that image into the cache, and
+// opening it as the planner's view of the host with the image's config defaults applied.
+
+import { ExitCode, OsvError } from '../diagnostics/error.js';
+import type { Config } from '../config/types.js';
+import { IMAGE_ROOT } from '../config/types.js';
+import { applyImageDefaults } from '../config/image-defaults.js';
+import { nodeHostFs, type HostFs } from '../hostfs.js';
+import { ContentStore, ociCacheDir } from '../oci/cache.js';
+import type { Digest } from '../oci/digest.js';
+import { lockedDigest, readImageLocks, writeImageLock } from '../oci/lock.js';
+import { formatPlatform, platformFor } from '../oci/manifest.js';
+import { ImageMountFs } from '../oci/mount.js';
+import { isCached, openImage, pullImage, type OpenedImage, type PullProgress } from '../oci/pull.js';
+import { openSource, type ImageSource } from '../oci/source.js';
+import type { PlanImage } from '../plan/types.js';
+
+export interface ImageChoice {
+  /** The manifest digest to build from. */
+  digest: Digest;
+  platform: string;
+  /** Read from osv.lock (false: resolved now). */
+  locked: boolean;
+}
+
+export interface ChooseOptions {
+  env: NodeJS.ProcessEnv;
+  /** --locked: a reference missing from osv.lock is an error, never resolved. */
+  locked?: boolean;
+  /** Resolve again even when locked (`osv pull`). */
+  update?: boolean;
+  /** Write what was resolved to osv.lock (builds and pulls do; `osv plan` does not). */
+  writeLock: boolean;
+  signal?: AbortSignal;
+}
+
+export const storeFor = (env: NodeJS.ProcessEnv): ContentStore => new ContentStore(ociCacheDir(env));
+
+export async function sourceFor(config: Config, opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<ImageSource> {
+  return openSource(config.from!.reference, config.dir, { env: opts.env, ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
+/** The digest the build uses: osv.lock's entry, else the reference resolved now (and locked). */
+export async function chooseImage(config: Config, opts: ChooseOptions): Promise<ImageChoice> {
+  const from = config.from!;
+  const platform = formatPlatform(platformFor(config.arch));
+  const locks = readImageLocks(config.dir);
+  if (!locks.ok) throw locks.error;
+  const pinned = lockedDigest(locks.value, from.text, platform);
+  if (pinned && !opts.update) return { digest: pinned, platform, locked: true };
+  if (!pinned && opts.locked)
+    throw new OsvError({
+      code: 'oci.not-locked',
+      message: `--locked: osv.lock has no digest for ${from.text} (${platform})`,
+      hint: 'run `osv pull` and commit osv.lock',
+      source: from.source,
+      exitCode: ExitCode.invalidInput,
+    });
+  const source = await sourceFor(config, opts);
+  const digest = await source.resolve(platformFor(config.arch));
+  if (opts.writeLock) {
+    const w = writeImageLock(config.dir, from.text, platform, digest);
+    if (!w.ok) throw w.error;
+  }
+  return { digest, platform, locked: false };
+}
+
+/** The image in the cache, pulled first when it is not. */
+export async function ensureImage(config: Config, choice: ImageChoice, opts: { env: NodeJS.ProcessEnv; progress?: PullProgress; signal?: AbortSignal }): Promise<void> {
+  const store = storeFor(opts.env);
+  if (isCached(store, choice.digest)) return;
+  const source = await sourceFor(config, opts);
+  await pullImage(source, choice.digest, platformFor(config.arch), store, opts.progress ?? {}, opts.signal);
+}
+
+export interface PreparedImage {
+  image: OpenedImage;
+  /** The host with the image mounted at the sysroot. */
+  fs: HostFs;
+  /** The configuration with the image's Entrypoint, Cmd, Env and WorkingDir filled in. */
+  config: Config;
+  plan: { plan: PlanImage; notes: string[] };
+}
+
+/** Open a cached image for planning (no network). */
+export function prepareImage(config: Config, choice: ImageChoice, env: NodeJS.ProcessEnv, host: HostFs = nodeHostFs): PreparedImage {
+  const from = config.from!;
+  const image = openImage(storeFor(env), choice.digest, from.text);
+  const c = image.config;
+  return {
+    image,
+    fs: new ImageMountFs(host, IMAGE_ROOT, image, from.text),
+    config: applyImageDefaults(config, { ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}), ...(c.cmd ? { cmd: c.cmd } : {}), env: c.env, ...(c.workingDir ? { workingDir: c.workingDir } : {}) }),
+    plan: {
+      plan: { reference: from.text, digest: choice.digest, platform: choice.platform, layers: image.record.layers.map((l) => ({ digest: l.digest, size: l.size })), exposedPorts: c.exposedPorts },
+      notes: image.notes,
+    },
+  };
+}
