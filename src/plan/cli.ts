@@ -11,6 +11,8 @@ import { normalizeGuestPath } from './guest-path.js';
 import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
+import type { HostFs } from '../hostfs.js';
+import { imageForPlanning } from '../tasks/from-image.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
@@ -40,19 +42,21 @@ async function localKernel(config: Config): Promise<KernelView> {
   return config.kernel.path !== undefined ? { note: r.error.message } : {};
 }
 
-async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView }> {
-  const config = await load(opts);
-  const kernel = await localKernel(config);
-  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env });
+async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView; fs?: HostFs }> {
+  const loaded = await load(opts);
+  const kernel = await localKernel(loaded);
+  const image = await imageForPlanning(loaded, process.env);
+  const config = image?.config ?? loaded;
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
   if (!r.ok) throw r.error;
-  return { plan: r.value, kernel };
+  return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }
 
 export async function planCommand(opts: PlanCommandOptions): Promise<void> {
-  const { plan: p, kernel } = await planFor(opts);
+  const { plan: p, kernel, fs: hostFs } = await planFor(opts);
   // The symbol check's one-line summary (it reads the same files; a failure to check is said, not fatal).
   const { checkPlan } = await import('../check/index.js');
-  const checked = checkPlan(p, kernel.bundle);
+  const checked = checkPlan(p, kernel.bundle, hostFs);
   const symbols = checked.ok ? checked.value.summary : `not checked: ${checked.error.message}`;
   if (opts.json) out(JSON.stringify({ ...(planJson(p) as object), check: checked.ok ? { summary: checked.value.summary, totals: checked.value.totals } : { error: checked.error.message } }, null, 2));
   else out(renderPlan(p, { all: opts.all === true, kernel, symbols }));

@@ -83,6 +83,26 @@ export interface PreparedImage {
   plan: { plan: PlanImage; notes: string[] };
 }
 
+/**
+ * For `osv plan`, `why`, `check`, `manifest`: the image the build would use (osv.lock's digest,
+ * or the reference resolved now, not written to the lock: planning changes no project file),
+ * pulled into the cache when missing (the cache is not the project's), opened.
+ */
+export async function imageForPlanning(config: Config, env: NodeJS.ProcessEnv): Promise<PreparedImage | undefined> {
+  if (!config.from) return undefined;
+  const choice = await chooseImage(config, { env, writeLock: false });
+  await ensureImage(config, choice, {
+    env,
+    progress: {
+      onManifest: (layers) => {
+        const missing = layers.filter((l) => !l.cached).length;
+        if (missing > 0) process.stderr.write(`osv: pulling ${config.from!.text}: ${missing} of ${layers.length} layers\n`);
+      },
+    },
+  });
+  return prepareImage(config, choice, env);
+}
+
 /** Open a cached image for planning (no network). */
 export function prepareImage(config: Config, choice: ImageChoice, env: NodeJS.ProcessEnv, host: HostFs = nodeHostFs): PreparedImage {
   const from = config.from!;
