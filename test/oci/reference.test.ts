@@ -1,0 +1,132 @@
+// Image references, Docker's naming rules, the choice of plain HTTP, challenges and where
+// credentials are found. No public registry is reachable here: docker.io references are
+// checked for their parsing and normalisation only.
+
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findCredential, parseChallenge, Secret } from '../../src/oci/auth.js';
+import { apiHost, formatReference, isPlainHttpHost, parseReference } from '../../src/oci/reference.js';
+import { parseManifest, platformFor, selectPlatform } from '../../src/oci/manifest.js';
+
+const D = `sha256:${'a'.repeat(64)}`;
+
+describe('image references', () => {
+  it.each([
+    ['redis', 'docker.io/library/redis:latest'],
+    ['redis:7', 'docker.io/library/redis:7'],
+    ['library/redis:7', 'docker.io/library/redis:7'],
+    ['docker.io/library/redis:7', 'docker.io/library/redis:7'],
+    ['index.docker.io/redis:7', 'docker.io/library/redis:7'],
+    ['docker://redis:7', 'docker.io/library/redis:7'],
+    ['bitnami/redis:7.2-debian-12', 'docker.io/bitnami/redis:7.2-debian-12'],
+    [`ghcr.io/o/r@${D}`, `ghcr.io/o/r@${D}`],
+    [`ghcr.io/o/r:v1@${D}`, `ghcr.io/o/r:v1@${D}`],
+    ['localhost/app', 'localhost/app:latest'],
+    ['localhost:5000/a/b/c:t', 'localhost:5000/a/b/c:t'],
+    ['127.0.0.1:5000/app:1', '127.0.0.1:5000/app:1'],
+    ['[::1]:5000/app:1', '[::1]:5000/app:1'],
+    ['registry.example.com:8443/team/app__x:1.0', 'registry.example.com:8443/team/app__x:1.0'],
+  ])('%s is %s', (text, full) => {
+    const r = parseReference(text);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(formatReference(r.value)).toBe(full);
+  });
+
+  it('the digest wins over the tag; Docker Hub answers on registry-1.docker.io', () => {
+    const r = parseReference(`redis:7@${D}`);
+    expect(r.ok && r.value.transport === 'registry' && r.value.digest).toBe(D);
+    expect(apiHost('docker.io')).toBe('registry-1.docker.io');
+    expect(apiHost('ghcr.io')).toBe('ghcr.io');
+  });
+
+  it.each([
+    ['Redis:7', /not a valid repository name/],
+    ['redis:', /not a valid tag/],
+    ['redis:-x', /not a valid tag/],
+    [`redis@sha256:${'A'.repeat(64)}`, /not a sha256 digest/],
+    ['redis@sha512:abc', /not a sha256 digest/],
+    ['a//b', /not a valid repository name/],
+    [' redis', /surrounding blanks/],
+    ['oci:', /needs a path/],
+    ['docker-archive:x.tar:@@', /repo:tag/],
+  ])('%s is refused', (text, why) => {
+    const r = parseReference(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(why);
+  });
+
+  it('layouts and archives: the path ends at the first colon', () => {
+    expect(parseReference('oci:./layout:v1')).toEqual({ ok: true, value: { transport: 'oci', path: './layout', tag: 'v1' } });
+    expect(parseReference('oci-archive:/tmp/a.tar')).toEqual({ ok: true, value: { transport: 'oci-archive', path: '/tmp/a.tar' } });
+    expect(parseReference('docker-archive:app.tar:example.com/app:1')).toEqual({ ok: true, value: { transport: 'docker-archive', path: 'app.tar', ref: 'example.com/app:1' } });
+  });
+
+  it('plain HTTP only for localhost and loopback addresses', () => {
+    for (const h of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000']) expect(isPlainHttpHost(h), h).toBe(true);
+    for (const h of ['docker.io', '10.0.0.1:5000', '128.0.0.1', 'localhost.example.com', '[::2]:5000']) expect(isPlainHttpHost(h), h).toBe(false);
+  });
+});
+
+describe('manifests and platforms', () => {
+  const index = (platforms: Array<[string, string, string?]>): Buffer =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: platforms.map(([os, architecture, variant], i) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${String(i).repeat(64)}`, size: 1, platform: { os, architecture, ...(variant ? { variant } : {}) } })) }));
+
+  it('picks the first matching platform, skips attestations, and says what an index offers', () => {
+    const parsed = parseManifest(index([['unknown', 'unknown'], ['linux', 'arm64', 'v8'], ['linux', 'amd64']]), 'img');
+    if (!parsed.ok || parsed.value.kind !== 'index') throw new Error('not an index');
+    expect(selectPlatform(parsed.value, platformFor('x86_64'), 'img')).toMatchObject({ ok: true, value: { digest: `sha256:${'2'.repeat(64)}` } });
+    expect(selectPlatform(parsed.value, platformFor('aarch64'), 'img')).toMatchObject({ ok: true, value: { digest: `sha256:${'1'.repeat(64)}` } });
+    const only = parseManifest(index([['linux', 'arm', 'v7'], ['unknown', 'unknown']]), 'img');
+    if (!only.ok || only.value.kind !== 'index') throw new Error('not an index');
+    const miss = selectPlatform(only.value, platformFor('x86_64'), 'img');
+    expect(miss.ok).toBe(false);
+    if (!miss.ok) expect(miss.error.details).toEqual(['it offers: linux/arm/v7']);
+  });
+
+  it('refuses schema 1', () => {
+    const r = parseManifest(Buffer.from('{"schemaVersion":1,"fsLayers":[]}'), 'old');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('oci.schema1');
+  });
+});
+
+describe('authentication', () => {
+  const home = mkdtempSync(join(tmpdir(), 'osv-auth-'));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('parses challenges, quoted values with commas included', () => {
+    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/redis:pull,push"')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/redis:pull,push' },
+    });
+    expect(parseChallenge('Basic realm="test"')).toEqual({ scheme: 'basic', params: { realm: 'test' } });
+  });
+
+  it("finds Docker Hub's entry under its v1 URL, and never shows a secret", async () => {
+    const dir = join(home, 'docker');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('me:s3cret').toString('base64') }, 'https://ghcr.io': { identitytoken: 'tok' } } }));
+    const env = { HOME: home, DOCKER_CONFIG: dir };
+    const hub = await findCredential('docker.io', env);
+    expect(hub?.username).toBe('me');
+    expect(hub?.secret.reveal()).toBe('s3cret');
+    expect(JSON.stringify(hub)).not.toContain('s3cret');
+    expect(inspect(hub)).not.toContain('s3cret');
+    expect(String(new Secret('x'))).toBe('[redacted]');
+    expect((await findCredential('ghcr.io', env))?.identityToken).toBe(true);
+    expect(await findCredential('quay.io', env)).toBeUndefined();
+  });
+
+  it('$REGISTRY_AUTH_FILE first, then docker, then $XDG_RUNTIME_DIR/containers/auth.json', async () => {
+    const runtime = join(home, 'run');
+    mkdirSync(join(runtime, 'containers'), { recursive: true });
+    writeFileSync(join(runtime, 'containers', 'auth.json'), JSON.stringify({ auths: { 'quay.io': { auth: Buffer.from('podman:p').toString('base64') } } }));
+    const explicit = join(home, 'explicit.json');
+    writeFileSync(explicit, JSON.stringify({ auths: { 'quay.io': { auth: Buffer.from('explicit:e').toString('base64') } } }));
+    expect((await findCredential('quay.io', { HOME: home, XDG_RUNTIME_DIR: runtime }))?.username).toBe('podman');
+    expect((await findCredential('quay.io', { HOME: home, XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: explicit }))?.username).toBe('explicit');
+  });
+});
