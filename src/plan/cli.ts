@@ -75,7 +75,7 @@ export interface ManifestCommandOptions {
  * names them by absolute path, so FILE works as OSv's append.manifest as it is.
  */
 export async function manifestCommand(opts: ManifestCommandOptions): Promise<void> {
-  const { plan: p } = await planFor(opts);
+  const { plan: p, fs: view } = await planFor(opts);
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
   const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${p.run.cmdline}`] });
@@ -88,7 +88,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
       fs.rmSync(inlineDir, { recursive: true, force: true });
       for (const f of w.value.inline) {
         fs.mkdirSync(path.dirname(f.host), { recursive: true });
-        fs.writeFileSync(f.host, f.content);
+        fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
       fs.writeFileSync(file, w.value.text);
     } catch (e) {
