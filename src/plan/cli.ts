@@ -12,7 +12,7 @@ import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
 import type { HostFs } from '../hostfs.js';
-import { imageForPlanning } from '../tasks/from-image.js';
+import { imageForPlanning, withImageOrigins } from '../tasks/from-image.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
@@ -48,7 +48,7 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
   const image = await imageForPlanning(loaded, process.env);
   const config = image?.config ?? loaded;
   const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
-  if (!r.ok) throw r.error;
+  if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }
 

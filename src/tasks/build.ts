@@ -162,7 +162,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
         const rec = new RecordingHostFs(c.prepared?.fs ?? nodeHostFs, c.prepared ? IMAGE_ROOT : undefined);
         const env = recordingEnv(opts.env);
         const p = plan(c.prepared?.config ?? config, { run: runName, kernel: c.kernel!, fs: rec, env: env.env, ...(c.prepared ? { image: c.prepared.plan } : {}) });
-        if (!p.ok) throw p.error;
+        if (!p.ok) throw c.prepared ? (await import('./from-image.js')).withImageOrigins(p.error, c.prepared.fs) : p.error;
         c.plan = p.value;
         c.observations = rec.observations();
         // An enumerated environment cannot be summarised: record a variable that never matches.

@@ -2,7 +2,7 @@
 // the registry's answer now, pinned in the lock), getting that image into the cache, and
 // opening it as the planner's view of the host with the image's config defaults applied.
 
-import { ExitCode, OsvError } from '../diagnostics/error.js';
+import { ExitCode, OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Config } from '../config/types.js';
 import { IMAGE_ROOT } from '../config/types.js';
 import { applyImageDefaults } from '../config/image-defaults.js';
@@ -101,6 +101,25 @@ export async function imageForPlanning(config: Config, env: NodeJS.ProcessEnv): 
     },
   });
   return prepareImage(config, choice, env);
+}
+
+/**
+ * Planning errors about files of the image (a static or musl program, a script, a missing
+ * library) name the image and the layer each such file comes from.
+ */
+export function withImageOrigins(e: unknown, fs: HostFs): unknown {
+  const errors = e instanceof OsvErrors ? e.errors : e instanceof OsvError ? [e] : undefined;
+  if (!errors) return e;
+  const explained = errors.map((x) => {
+    const paths = [...new Set([x.message, ...x.details].flatMap((t) => t.match(new RegExp(`${IMAGE_ROOT}/[^\\s,:;()'"]+`, 'g')) ?? []))];
+    const lines = paths.flatMap((p) => {
+      const o = fs.origin?.(p);
+      return o ? [`${p.slice(IMAGE_ROOT.length)} is in the image ${o.image} (${o.digest}), layer ${o.layer} (${o.layerDigest})${o.path !== p.slice(IMAGE_ROOT.length) ? `, as ${o.path}` : ''}`] : [];
+    });
+    if (lines.length === 0) return x;
+    return new OsvError({ code: x.code, message: x.message, details: [...x.details, ...lines], ...(x.hint ? { hint: x.hint } : {}), ...(x.source ? { source: x.source } : {}), exitCode: x.exitCode, cause: x });
+  });
+  return e instanceof OsvErrors ? new OsvErrors(explained) : explained[0];
 }
 
 /** Open a cached image for planning (no network). */

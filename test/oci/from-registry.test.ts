@@ -181,7 +181,7 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     const first = readFileSync(image);
     const seen = proxy.requests.length;
     const noop = await osv(dir, ['build', '--no-check', '--json']);
-    expect(result(noop)).toMatchObject({ upToDate: true });
+    expect(result(noop)).toMatchObject({ upToDate: true, fromRecords: true });
     expect((await osv(dir, ['build', '--no-check', '--force', '--locked'])).code).toBe(0);
     expect(proxy.requests.length).toBe(seen);
     rmSync(cache, { recursive: true, force: true });
@@ -333,6 +333,29 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     // nothing unfinished is left in the cache
     expect(existsSync(join(cache, 'osv-up', 'oci', 'tmp')) ? readdirSync(join(cache, 'osv-up', 'oci', 'tmp')) : []).toEqual([]);
     rmSync(victim, { recursive: true, force: true });
+  });
+
+  it('a static-only or musl image: an error naming the program, the image and the layer', async () => {
+    const src = join(work, 'plain.c');
+    writeFileSync(src, 'int main(void) { return 0; }\n');
+    const img = umociImage(work, 'odd', [
+      (root) => {
+        mkdirSync(join(root, 'bin'), { recursive: true });
+        execFileSync('gcc', ['-static', '-o', join(root, 'bin/static'), src]);
+        // linked as Alpine's programs are: musl's dynamic linker as the interpreter
+        execFileSync('gcc', ['-o', join(root, 'bin/musl'), '-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1', src]);
+      },
+    ]);
+    push(img.ref, reg, 'public/odd:1');
+    const dir = project('odd', `name: odd\nfrom: ${proxy.host}/public/odd:1\ncmd: [/bin/static]\n`);
+    const st = await osv(dir, ['plan']);
+    expect(st.code).toBe(1);
+    expect(st.stderr).toContain('image:/bin/static is a statically linked executable');
+    expect(st.stderr).toMatch(new RegExp(`/bin/static is in the image ${proxy.host.replace(/\./g, '\\.')}/public/odd:1 \\(sha256:[0-9a-f]{64}\\), layer 1 \\(sha256:[0-9a-f]{64}\\)`));
+    writeFileSync(join(dir, 'osv.yaml'), `name: odd\nfrom: ${proxy.host}/public/odd:1\ncmd: [/bin/musl]\n`);
+    const musl = await osv(dir, ['plan']);
+    expect(musl.code).toBe(1);
+    expect(musl.stderr).toContain(`cmd[0]: /bin/musl in the image ${proxy.host}/public/odd:1 is linked against musl (its interpreter is /lib/ld-musl-x86_64.so.1)`);
   });
 
   it('two builds pulling one image at once both succeed; a killed pull leaves nothing a later build trusts; cache ls and prune', async () => {

@@ -130,3 +130,28 @@ describe('authentication', () => {
     expect((await findCredential('quay.io', { HOME: home, XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: explicit }))?.username).toBe('explicit');
   });
 });
+
+describe('from: in osv.yaml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'osv-from-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = async (yaml: string) => {
+    writeFileSync(join(dir, 'osv.yaml'), yaml);
+    const { loadConfig } = await import('../../src/config/index.js');
+    return loadConfig({ cwd: dir, env: {} });
+  };
+
+  it('needs no cmd (the image may have one), resolves layout paths against the file, and refuses sysroot beside it', async () => {
+    const ok = await load('name: a\nfrom: oci:./layout:v1\n');
+    expect(ok.ok).toBe(true);
+    if (ok.ok) {
+      expect(ok.value.from).toMatchObject({ text: 'oci:./layout:v1', reference: { transport: 'oci', path: join(dir, 'layout'), tag: 'v1' } });
+      expect(ok.value.sysroot).toBe('/@image');
+    }
+    const both = await load('name: a\nfrom: redis:7\nsysroot: /srv/root\n');
+    expect(both.ok).toBe(false);
+    if (!both.ok) expect(both.error.message).toContain('sysroot and from cannot be used together');
+    const bad = await load('name: a\nfrom: Redis:7\n');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect((bad.error as { errors: Array<{ message: string; source?: { line: number } }> }).errors[0]).toMatchObject({ message: expect.stringContaining('is not a valid repository name'), source: { line: 2 } });
+  });
+});
