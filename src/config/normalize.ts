@@ -87,7 +87,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     }
   }
   // With an image, its Entrypoint and Cmd may be the command: the planner says when neither is.
-  if (!from) checkCommand(ctx, tree, defaultRun, named, runsNode);
+  if (!get('from')) checkCommand(ctx, tree, defaultRun, named, runsNode);
   checkDestinations(ctx, r, executables, libraries, files, modules);
 
   return {

@@ -6,3 +6,6 @@ export const hasTool = (cmd: string): boolean => spawnSync(cmd, ['--version'], {
 
 /** gcc compiles the ELF fixtures; no fixture binary is ever committed. */
 export const hasGcc = hasTool('gcc');
+
+/** Whether a program is on PATH (for tools without a --version, such as htpasswd). */
+export const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;

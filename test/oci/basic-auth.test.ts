@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeBuildDir } from '../kernel/helpers.js';
 import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
-import { hasGcc, hasTool } from '../helpers/tools.js';
+import { hasGcc, onPath } from '../helpers/tools.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
-const reason = registryToolsReason ?? (!hasTool('htpasswd') ? 'htpasswd is not installed (apache2-utils)' : !hasGcc ? 'gcc is not installed' : undefined);
+const reason = registryToolsReason ?? (!onPath('htpasswd') ? 'htpasswd is not installed (apache2-utils)' : !hasGcc ? 'gcc is not installed' : undefined);
 if (reason) console.warn(`skipped: from: with Basic auth: ${reason}`);
 
 const PASSWORD = 'basic-secret-42';

@@ -61,7 +61,7 @@ describe.skipIf(reason !== undefined)('examples/python-from-image against a stan
     const r = spawnSync(process.execPath, [OSV, 'plan', '--json'], { cwd: dir, encoding: 'utf8', env: env() });
     expect(r.status, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout) as { run: { cmdline: string }; entries: Array<{ guest: string; origin?: { layer: number } }> };
-    expect(p.run.cmdline).toMatch(/^--rootfs=rofs --verbose --env=LANG=C\.UTF-8 --env=PATH=\S+ --env=PYTHON_VERSION=3\.11 \/usr\/local\/bin\/python3 -c /);
+    expect(p.run.cmdline).toMatch(/^--rootfs=rofs --verbose --env=PATH=\/usr\/local\/bin:\S+ --env=LANG=C\.UTF-8 --env=PYTHON_VERSION=3\.11 \/usr\/local\/bin\/python3 -c /);
     const guests = new Map(p.entries.map((e) => [e.guest, e]));
     expect(guests.get('/usr/local/bin/python3')?.origin?.layer).toBe(2);
     expect(guests.get('/usr/local/lib/python3.11/os.py')?.origin?.layer).toBe(2);
