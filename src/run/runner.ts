@@ -357,7 +357,7 @@ export function requestFromSettings(
   }
   return ok({
     hypervisor: run.hypervisor,
-    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes, ...opts.debug },
+    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes, ...(run.machine ? { machine: run.machine } : {}), ...opts.debug },
     accel: run.accel,
     ...(run.qemu ? { qemu: run.qemu } : {}),
     // In CI a run that never ends must fail, so it always has a limit.

@@ -1,7 +1,7 @@
 // What a VM run needs, independent of the hypervisor: the input of qemuArgs() and
 // firecrackerConfig(). Plain data, built by the caller (osv run / osv up) from a RunConfig.
 
-import type { Arch, ImageFormat, Network, PortForward } from '../config/types.js';
+import type { Arch, ImageFormat, Machine, Network, PortForward } from '../config/types.js';
 
 export type { Network, PortForward };
 
@@ -10,6 +10,8 @@ export interface Disk {
   path: string;
   format: ImageFormat;
   readonly?: boolean;
+  /** Writes go to a throwaway overlay (QEMU's snapshot=on), as KubeVirt does with a containerDisk. */
+  snapshot?: boolean;
 }
 
 /**
@@ -43,6 +45,11 @@ export interface VmSpec {
   ports: PortForward[];
   /** Extra disks after the root disk (vblk1, vblk2, ...). */
   volumes: Disk[];
+  /**
+   * x86 only: `pc` (default; legacy PCI, transitional virtio) or `q35`, KubeVirt's machine: every
+   * virtio device behind its own PCIe root port, modern-only (disable-legacy=on).
+   */
+  machine?: Machine;
   /** Decided by decideAccel(); never 'auto' here. */
   accel: 'kvm' | 'tcg';
   diskCache?: DiskCache;
