@@ -42,13 +42,13 @@ export interface AssembleInput {
   diskFile: string;
 }
 
-export async function assembleImage(store: ContentStore, input: AssembleInput, signal?: AbortSignal): Promise<AssembledImage & { reused: { kernel: boolean; disk: boolean } }> {
+export async function assembleImage(store: ContentStore, input: AssembleInput, hashFile?: (path: string) => string, signal?: AbortSignal): Promise<AssembledImage & { reused: { kernel: boolean; disk: boolean } }> {
   checkStandaloneQcow2(input.diskFile);
   const kernelEntries = entriesFor(input.meta.kernel.path, input.kernelFile);
   const diskEntries = entriesFor(input.meta.disk.path, input.diskFile);
   const [kernel, disk] = await Promise.all([
-    layerKey(kernelEntries).then((k) => writeLayer(store, k, kernelEntries, signal)),
-    layerKey(diskEntries).then((k) => writeLayer(store, k, diskEntries, signal)),
+    layerKey(kernelEntries, hashFile).then((k) => writeLayer(store, k, kernelEntries, signal)),
+    layerKey(diskEntries, hashFile).then((k) => writeLayer(store, k, diskEntries, signal)),
   ]);
   const layer = (role: 'kernel' | 'disk', l: BuiltLayer): ImageBlob => ({ role, mediaType: l.mediaType, digest: l.digest, size: l.size, file: store.blobPath(l.digest) });
   const layers = [layer('kernel', kernel), layer('disk', disk)];

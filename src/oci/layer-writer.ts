@@ -36,11 +36,14 @@ export async function fileSha256(path: string): Promise<string> {
   return h.digest();
 }
 
-/** What a layer is made of, as one digest: equal keys, equal layers. */
-export async function layerKey(entries: readonly TarWriteEntry[]): Promise<Digest> {
+/**
+ * What a layer is made of, as one digest: equal keys, equal layers. `hashFile` gives a host
+ * file's sha256 (hex); the default reads it, a caller may remember hashes by stat.
+ */
+export async function layerKey(entries: readonly TarWriteEntry[], hashFile: (path: string) => Promise<string> | string = fileSha256): Promise<Digest> {
   const parts: unknown[] = [WRITER, GZIP_LEVEL];
   for (const e of entries) {
-    const content = e.type === 'dir' ? '' : e.data ? sha256Digest(e.data) : await fileSha256(e.path!);
+    const content = e.type === 'dir' ? '' : e.data ? sha256Digest(e.data) : await hashFile(e.path!);
     parts.push([e.name, e.type, e.mode, e.uid, e.gid, content]);
   }
   return sha256Digest(JSON.stringify(parts));

@@ -1,7 +1,7 @@
 // Sending an assembled image to a registry: every blob first (a HEAD skips what the repository
 // has; a blob this machine pushed to another repository of the same registry is mounted from
 // there instead of uploaded), the config, then the manifest under its tag. The manifest goes
-// last, so a failed push never leaves a tag naming missing blobs. Blob uploads run two at a
+// last, so a failed push never leaves a tag naming missing blobs. Blob uploads run three at a
 // time. Which repositories hold which blobs is remembered in the image cache, only as a hint
 // for mounts (a mount the registry refuses falls back to an upload).
 
@@ -86,8 +86,7 @@ async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, moun
   return { ...base, action: 'uploaded' };
 }
 
-export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}): Promise<PushResult> {
-  const client = new RegistryClient(ref.registry, opts);
+export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}, client = new RegistryClient(ref.registry, opts)): Promise<PushResult> {
   const repo = ref.repository;
   const hints = readHints(store, ref.registry);
   const blobs = [...img.layers, img.config];
@@ -100,7 +99,7 @@ export async function pushToRegistry(ref: RegistryReference, img: AssembledImage
       pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? []);
     }
   };
-  await Promise.all([worker(), worker()]);
+  await Promise.all([worker(), worker(), worker()]);
   const tag = ref.tag ?? 'latest';
   const digest = await client.putManifest(repo, tag, img.manifest.bytes!, img.manifest.mediaType);
   rememberHints(store, ref.registry, repo, blobs.map((b) => b.digest));

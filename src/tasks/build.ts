@@ -3,7 +3,7 @@
 // before any planning: the last build's record lists every host path the planner looked at.
 
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
@@ -73,6 +73,11 @@ export interface BuildOutcome {
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
   const suffix = output === 'bootable' && run !== 'default' ? `.${run}` : '';
   return join(config.dir, '.osv', `${config.name}${suffix}.${format === 'qcow2' ? 'qcow2' : 'img'}`);
+}
+
+/** The inverse of defaultImagePath for a `disk` image: the project directory and name. */
+export function projectOfImage(image: string): { dir: string; name: string } {
+  return { dir: dirname(dirname(image)), name: basename(image).replace(/\.(img|qcow2)$/, '') };
 }
 
 function readTexts(files: string[]): string[] {

@@ -15,6 +15,7 @@ import { formatReference, parseReference, type ImageReference } from '../oci/ref
 import { formatBytes } from '../units.js';
 import { toolVersion } from '../version.js';
 import { buildFromFlags } from './build-command.js';
+import { projectOfImage } from './build.js';
 import type { RecordedRun } from '../image/record.js';
 import { reportMode } from './report.js';
 
@@ -74,12 +75,22 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const log = (s: string): void => {
     if (mode !== 'json' && mode !== 'quiet') process.stderr.write(s + '\n');
   };
+  // Connecting and logging in to the registry overlaps with the build check and the layers.
+  let client: import('../oci/registry.js').RegistryClient | undefined;
+  if (target.transport === 'registry') {
+    const { RegistryClient } = await import('../oci/registry.js');
+    client = new RegistryClient(target.registry, { env });
+    void client.prepare(target.repository);
+  }
   // The image holds the disk without a kernel (KubeVirt boots the kernel from /boot) as qcow2.
-  const { config, outcome } = await buildFromFlags(
-    { ...opts, output: 'disk', format: 'qcow2', ...(mode === 'plain' ? { quiet: true } : {}) },
-    env,
-    { reporterOut: process.stderr },
-  );
+  // An unchanged build is found from its records alone, as `osv build` finds it.
+  const flags = { ...opts, output: 'disk', format: 'qcow2' };
+  const { noopBuild } = await import('./noop.js');
+  const noop = await noopBuild(flags, env);
+  const built = noop
+    ? { outcome: noop.outcome, arch: noop.record.arch, ...projectOfImage(noop.outcome.image) }
+    : await buildFromFlags({ ...flags, ...(mode === 'plain' ? { quiet: true } : {}) }, env, { reporterOut: process.stderr }).then((b) => ({ outcome: b.outcome, arch: b.config.arch, dir: b.config.dir, name: b.config.name }));
+  const { outcome } = built;
   log(`osv: ${outcome.upToDate ? 'image up to date' : 'built'} ${outcome.image} (${outcome.totals.files} files, ${formatBytes(outcome.totals.bytes)})`);
   const record = readRecord(outcome.image);
   if (!record) throw new OsvError({ code: 'push.no-record', message: `${outcome.image} has no build record beside it`, hint: 'rebuild with `osv build --format qcow2 --force`', exitCode: ExitCode.buildFailed });
@@ -90,22 +101,23 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const version = outcome.kernel.tag ?? outcome.kernel.version ?? kernelVersionString(elf);
   const meta: OsvImageMeta = {
     tool: toolVersion(),
-    name: config.name,
-    arch: config.arch,
+    name: built.name,
+    arch: built.arch,
     kernel: { path: KERNEL_PATH, sha256: `sha256:${outcome.kernel.sha256s?.elf ?? cachedSha256(elf, env)}`, ...(version ? { version } : {}) },
-    disk: { path: diskPathFor(config.name) },
+    disk: { path: diskPathFor(built.name) },
     run: record.run,
     runs: record.runs.map(portableRun),
     ...(record.from ? { from: { reference: record.from.reference, digest: record.from.digest } } : {}),
   };
   const store = new ContentStore(ociCacheDir(env));
   const { assembleImage } = await import('../oci/assemble.js');
-  const img = await assembleImage(store, { meta, kernelFile: elf, diskFile: outcome.image });
+  // File hashes are remembered by stat (path, size, mtime, inode): an unchanged disk is not read again.
+  const img = await assembleImage(store, { meta, kernelFile: elf, diskFile: outcome.image }, (p) => `sha256:${cachedSha256(p, env)}`);
   const label = formatReference(target);
   let result: PushResult;
   if (target.transport === 'registry') {
     const { pushToRegistry } = await import('../oci/push.js');
-    result = await pushToRegistry(target, img, store, { env });
+    result = await pushToRegistry(target, img, store, { env }, client);
   } else if (target.transport === 'oci') {
     const { writeLayoutDir } = await import('../oci/layout-writer.js');
     result = writeLayoutDir(resolve(target.path), target.tag, img, label);
@@ -115,7 +127,7 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   }
   const reference = target.transport === 'registry' ? formatReference({ ...target, tag: target.tag ?? 'latest', digest: result.digest }) : undefined;
   const rec: PushRecord = { version: 1, target: result.target, ...(reference ? { reference } : {}), digest: result.digest };
-  const recPath = pushRecordPath(config.dir, config.name);
+  const recPath = pushRecordPath(built.dir, built.name);
   writeFileSync(`${recPath}.tmp-${process.pid}`, JSON.stringify(rec, null, 1) + '\n');
   renameSync(`${recPath}.tmp-${process.pid}`, recPath);
   if (opts.json) {

@@ -4,7 +4,7 @@
 // digest; a second application on the same kernel uploads no kernel blob (skipped in the same
 // repository, mounted across repositories); oci: and oci-archive: targets hold the same image.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool, onPath } from '../helpers/tools.js';
+import { startTokenProxy, type TokenProxy } from '../helpers/token-proxy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
@@ -197,5 +198,51 @@ describe.skipIf(reason !== undefined)('osv push to a registry with Basic auth', 
     } finally {
       writeFileSync(join(work, 'docker', 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`alice:${PASSWORD}`).toString('base64') } } }));
     }
+  });
+});
+
+describe.skipIf(reason !== undefined)('osv push through a Bearer token service', () => {
+  let work: string;
+  let reg: Registry;
+  let proxy: TokenProxy;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'osv-push-bearer-'));
+    reg = await startRegistry();
+    proxy = await startTokenProxy(reg, 'carol', 'bearer-pass-3');
+    mkdirSync(join(work, 'docker'));
+    writeFileSync(join(work, 'docker', 'config.json'), JSON.stringify({ auths: { [proxy.host]: { auth: Buffer.from('carol:bearer-pass-3').toString('base64') } } }));
+    env = { PATH: process.env['PATH'], HOME: work, DOCKER_CONFIG: join(work, 'docker'), XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: kernel, CI: '1' };
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await reg?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('asks for push scope, and for pull on the source repository when it mounts a blob from there', async () => {
+    const dir = join(work, 'app');
+    cpSync(join(ROOT, 'examples', 'hello-c'), dir, { recursive: true });
+    execFileSync('make', ['-s'], { cwd: dir });
+    // The token service runs in this process: the CLI runs asynchronously, so that it can answer.
+    const push = async (target: string): Promise<PushJson> => {
+      const child = spawn(process.execPath, [OSV, 'push', target, '--json'], { cwd: dir, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
+      return JSON.parse(stdout) as PushJson;
+    };
+    const a = await push(`${proxy.host}/team/a:1`);
+    const tokens = () => proxy.requests.filter((r) => r.startsWith('GET /token')).map((r) => new URL(r.slice(4), 'http://x').searchParams.getAll('scope'));
+    expect(tokens().some((s) => s.includes('repository:team/a:pull,push'))).toBe(true);
+    const b = await push(`${proxy.host}/team/b:1`);
+    expect(b.digest).toBe(a.digest);
+    expect(b.blobs.filter((x) => x.role !== 'manifest').map((x) => x.action)).toEqual(['mounted', 'mounted', 'mounted']);
+    expect(tokens().some((s) => s.includes('repository:team/b:pull,push') && s.includes('repository:team/a:pull'))).toBe(true);
+    execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/b:1`]);
   });
 });
