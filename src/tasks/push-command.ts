@@ -3,7 +3,7 @@
 // or an oci-archive tarball. Prints the pushed digest (with --json, every blob and what
 // happened to it). The last push is recorded in .osv/<name>.push.json for `osv export kubevirt`.
 
-import { writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { readRecord } from '../image/record.js';
@@ -69,6 +69,23 @@ function portableRun(r: RecordedRun): PortableRun {
   };
 }
 
+/** The version string in a kernel ELF, remembered by the kernel's sha256 (reading it costs a 7 MB scan). */
+async function kernelVersion(store: ContentStore, sha: string, elf: string): Promise<string | undefined> {
+  const memo = join(store.root, 'kernel-versions', `${sha}.txt`);
+  try {
+    return readFileSync(memo, 'utf8') || undefined;
+  } catch {
+    const { kernelVersionString } = await import('../kernel/version-string.js');
+    const v = kernelVersionString(elf);
+    try {
+      store.writeFile(memo, v ?? '');
+    } catch {
+      // only a memo
+    }
+    return v;
+  }
+}
+
 export async function pushCommand(targetText: string, opts: PushCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const target = parseTarget(targetText);
   const mode = reportMode(opts, env);
@@ -97,19 +114,19 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const elf = outcome.kernel.elf;
   if (!elf) throw new OsvError({ code: 'push.no-kernel-elf', message: 'the kernel bundle has no loader-stripped.elf, which KubeVirt and `osv run REF` boot directly', hint: 'point kernel.path (or OSV_KERNEL) at an OSv build directory or at loader-stripped.elf', exitCode: ExitCode.invalidInput });
   const { cachedSha256 } = await import('../kernel/hash.js');
-  const { kernelVersionString } = await import('../kernel/version-string.js');
-  const version = outcome.kernel.tag ?? outcome.kernel.version ?? kernelVersionString(elf);
+  const store = new ContentStore(ociCacheDir(env));
+  const kernelSha = outcome.kernel.sha256s?.elf ?? cachedSha256(elf, env);
+  const version = outcome.kernel.tag ?? outcome.kernel.version ?? (await kernelVersion(store, kernelSha, elf));
   const meta: OsvImageMeta = {
     tool: toolVersion(),
     name: built.name,
     arch: built.arch,
-    kernel: { path: KERNEL_PATH, sha256: `sha256:${outcome.kernel.sha256s?.elf ?? cachedSha256(elf, env)}`, ...(version ? { version } : {}) },
+    kernel: { path: KERNEL_PATH, sha256: `sha256:${kernelSha}`, ...(version ? { version } : {}) },
     disk: { path: diskPathFor(built.name) },
     run: record.run,
     runs: record.runs.map(portableRun),
     ...(record.from ? { from: { reference: record.from.reference, digest: record.from.digest } } : {}),
   };
-  const store = new ContentStore(ociCacheDir(env));
   const { assembleImage } = await import('../oci/assemble.js');
   // File hashes are remembered by stat (path, size, mtime, inode): an unchanged disk is not read again.
   const img = await assembleImage(store, { meta, kernelFile: elf, diskFile: outcome.image }, (p) => `sha256:${cachedSha256(p, env)}`);
