@@ -140,6 +140,12 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     // redirects to the CDN never carried the credentials or the token
     expect(proxy.requests.some((q) => q.startsWith('CDN GET'))).toBe(true);
     expect(proxy.cdnAuthorized).toBe(0);
+    // -P forwards each port the image exposes from the same host port (here: the command only)
+    const up = await osv(dir, ['up', '-P', '--dry-run', '--no-check', '--json', '--accel', 'tcg']);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    const command = (result(up)['command'] as string[]).join(' ');
+    expect(command).toContain('hostfwd=tcp:127.0.0.1:8080-:8080');
+    expect(command).toContain('hostfwd=udp:127.0.0.1:53-:53');
   });
 
   it('plan and why name the image and the layer of each file; whiteouts, hard links, absolute symlinks and opaque directories are applied as the spec says', async () => {
