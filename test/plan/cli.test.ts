@@ -1,5 +1,5 @@
 // `osv plan`, `osv manifest` and `osv why` as a user runs them: the built CLI in a project dir.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,23 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     const unknown = run(p.dir, 'plan', '--run', 'nope');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('nope');
+  });
+
+  it('a cmd or env word OSv cannot parse (non-ASCII) fails at plan time, in plan and in osv test', () => {
+    const bad = join(p.dir, 'cafe.yaml');
+    writeFileSync(bad, 'cmd: [./app, "caf\u00e9"]\n');
+    const plan = run(p.dir, 'plan', '-c', bad);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(/cafe\.yaml:1:\d+: error: cmd\[1\] "café" contains "é" \(U\+00E9\), which OSv cannot take/);
+    expect(plan.stderr).toContain('use ASCII in cmd');
+    // osv test resolves the kernel before planning: any x86_64 executable ELF passes for one here,
+    // since the plan fails before anything boots.
+    const kernel = join(t.path, 'kernel.elf');
+    execFileSync('gcc', ['-no-pie', '-o', kernel, '-x', 'c', '-'], { input: 'int main(void) { return 0; }\n' });
+    writeFileSync(bad, `kernel:\n  path: ${kernel}\ncmd: [./app]\nenv:\n  SPACE: "a\u00a0b"\n`);
+    const test = run(p.dir, 'test', '--config', bad);
+    expect(test.code).toBe(1);
+    expect(test.stderr).toContain('env.SPACE "a\u00a0b" contains "\u00a0" (U+00A0)');
   });
 
   it('manifest -o writes the manifest and its generated files; OSv syntax throughout', () => {
