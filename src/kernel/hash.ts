@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import { cacheRoot } from './cache.js';
 
 interface Entry {
@@ -59,9 +60,7 @@ export function cachedSha256(path: string, env: NodeJS.ProcessEnv = process.env)
   for (const k of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete cache[k];
   try {
     fs.mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(cache));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(cache));
   } catch {
     // a read-only cache only costs speed
   }

@@ -4,7 +4,8 @@
 // `osv run`, `osv up` and `osv test` share both.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
@@ -225,7 +226,8 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
   let outputClosed = false;
   let onOutputError = (_e: NodeJS.ErrnoException): void => undefined;
 
-  if (prep.firecracker) writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
+  // 0600, created exclusively: the config holds the boot command line, and with it the environment.
+  if (prep.firecracker) writeFileAtomic(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n', { mode: 0o600 });
   try {
     const child = supervise({
       argv: prep.argv,

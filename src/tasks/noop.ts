@@ -5,7 +5,8 @@
 // so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
 // schema and the task runner: what remains is Node's start-up and a few hundred stats.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { dirname, join, resolve } from 'node:path';
 import { discoverConfig, SEARCH_PLACES } from '../config/discover.js';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -159,9 +160,8 @@ export function writeNoop(
   };
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(front) + '\n');
-    renameSync(tmp, file);
+    // 0600: the environment it records may hold secrets (docs/security.md).
+    writeFileAtomic(file, JSON.stringify(front) + '\n', { mode: 0o600 });
   } catch {
     // only an optimisation: the next build takes the full path
   }

@@ -1,7 +1,8 @@
 // The trace command's body: find the configuration and its plan, trace, print, and --write.
 
 import * as fs from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
 import { kernelSonames } from '../resolve/kernel-libraries.js';
 import type { Arch } from '../config/types.js';
@@ -76,9 +77,7 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
     const result = addToConfig(text, writeGroups(report), planned.file);
     if (result.mode !== 'unchanged') {
       // Write beside the file and rename, so an interrupted write never leaves half a config.
-      const tmp = join(dirname(planned.file), `.${Date.now()}.osv-trace.tmp`);
-      fs.writeFileSync(tmp, result.text, { mode: fs.statSync(planned.file).mode & 0o777 });
-      fs.renameSync(tmp, planned.file);
+      writeFileAtomic(planned.file, result.text, { mode: fs.statSync(planned.file).mode & 0o777 });
     }
     wrote = { file: planned.file, added: result.added.length, mode: result.mode };
   }
