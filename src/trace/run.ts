@@ -171,9 +171,10 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
   };
   let killTimer: NodeJS.Timeout | undefined;
   const timer = opts.duration !== undefined ? setTimeout(() => stop('duration'), opts.duration * 1000) : undefined;
+  // A closed terminal (SIGHUP) stops the run like Ctrl-C: nothing is left running or in /tmp.
   const onInt = (): void => stop('interrupt');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onInt);
+  const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of STOP_SIGNALS) process.on(s, onInt);
   try {
     const exit = await new Promise<RawTrace['exit']>((res, rej) => {
       child.once('error', rej);
@@ -204,8 +205,7 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
     });
   } finally {
     if (timer) clearTimeout(timer);
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onInt);
+    for (const s of STOP_SIGNALS) process.off(s, onInt);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
