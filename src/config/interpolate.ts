@@ -37,6 +37,9 @@ export function readPlainScalar(text: string): ScalarValue {
   return text;
 }
 
+/** `text` as a string value that interpolates back to itself: every `$` written `$$`. */
+export const escapeInterpolation = (text: string): string => text.replaceAll('$', '$$$$');
+
 export class Interpolator {
   private readonly cache = new Map<string, string | undefined>();
   private readonly resolving: string[] = [];
