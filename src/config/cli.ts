@@ -101,7 +101,7 @@ export interface InitCliOptions {
 
 /** HostFs that sees `file` with `text` in it: validate what init would write before writing. */
 function withFile(base: HostFs, file: string, text: string): HostFs {
-  const stat: HostStat = { kind: 'file', size: Buffer.byteLength(text), mtimeMs: Date.now(), ino: 0, dev: 0, mode: 0o644 };
+  const stat: HostStat = { kind: 'file', size: Buffer.byteLength(text), mtimeMs: Date.now(), ctimeMs: Date.now(), ino: 0, dev: 0, mode: 0o644 };
   return {
     ...base,
     lstat: (p) => (p === file ? stat : base.lstat(p)),

@@ -108,6 +108,7 @@ export async function pathCommand(opts: ProjectOpts & { json?: boolean; offline?
   if (b.img) out(b.img);
   if (b.libenviron) out(b.libenviron);
   process.stderr.write(`origin: ${b.origin}${b.version ? ` ${b.version}` : ''}${b.tag && b.tag !== b.version ? ` (${b.tag})` : ''}; sha256 ${b.sha256}\n`);
+  if (b.note) process.stderr.write(`note: ${b.note}\n`);
 }
 
 export async function rmCommand(version: string | undefined, opts: { all?: boolean; json?: boolean }): Promise<void> {

@@ -105,7 +105,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
-  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
+  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})${kernel.note ? `; ${kernel.note}` : ''}`;
   // A `disk` image is the same for every run (each run's program is in it; the command line goes
   // to the hypervisor), so only a bootable image, which carries its command line, is per run.
   const keyRun = output === 'bootable' ? runName : '';

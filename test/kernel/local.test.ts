@@ -108,6 +108,58 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
     expect(cachedSha256(f, env)).toBe(real);
   });
 
+  it('an in-place edit with the mtime put back is seen: the cache keys on the ctime, a pin is hashed afresh (issue #20)', async () => {
+    const dir = fakeBuildDir(work, 'edited.x64', { img: false, env: false });
+    const f = join(dir, 'loader-stripped.elf');
+    const good = sha(f);
+    const choice = { kernel: { path: dir, sha256: good, hiddenSymbols: false }, arch: 'x86_64' as const };
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    expect((await resolveKernel(choice, env)).ok).toBe(true);
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    const before = fs.statSync(f);
+    const bytes = fs.readFileSync(f);
+    bytes[bytes.length - 1] ^= 0xff; // same size, other bytes
+    fs.writeFileSync(f, bytes);
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    expect(fs.statSync(f).mtimeMs).toBe(before.mtimeMs);
+    const r = await resolveKernel(choice, env);
+    expect(!r.ok && r.error.code).toBe('kernel.sha256-mismatch');
+    expect(cachedSha256(f, env)).toBe(sha(f));
+    // Even a planted cache entry with every stat field right does not pass a pin.
+    const cacheFile = join(cacheRoot(env), 'sha256-cache.json');
+    const cache = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
+    cache[f]!.sha256 = good;
+    fs.writeFileSync(cacheFile, JSON.stringify(cache));
+    const again = await resolveKernel(choice, env);
+    expect(!again.ok && again.error.code).toBe('kernel.sha256-mismatch');
+  });
+
+  it('kernel.sha256 pins one file: the unpinned loader.img and libenviron.so beside it are not used, and it says so (issue #20)', async () => {
+    const elf = await resolveKernel({ kernel: { path: build, sha256: sha(join(build, 'loader-stripped.elf')), hiddenSymbols: false }, arch: 'x86_64' }, env);
+    if (!elf.ok) throw elf.error;
+    expect(elf.value.elf).toBe(join(build, 'loader-stripped.elf'));
+    expect(elf.value.img).toBeUndefined();
+    expect(elf.value.libenviron).toBeUndefined();
+    expect(elf.value.sha256s).toEqual({ elf: sha(join(build, 'loader-stripped.elf')) });
+    expect(elf.value.note).toBe('kernel.sha256 pins loader-stripped.elf; the unpinned loader.img and libenviron.so beside it are not used');
+    const img = await resolveKernel({ kernel: { path: build, sha256: sha(join(build, 'loader.img')), hiddenSymbols: false }, arch: 'x86_64' }, env);
+    if (!img.ok) throw img.error;
+    expect(img.value).toMatchObject({ img: join(build, 'loader.img'), sha256: sha(join(build, 'loader.img')) });
+    expect(img.value.elf).toBeUndefined();
+    expect(img.value.libenviron).toBeUndefined();
+  });
+
+  it('OSV_KERNEL says which pins it skips (issue #20)', async () => {
+    const pinned = { kernel: { path: build, sha256: '0'.repeat(64), hiddenSymbols: false }, arch: 'x86_64' as const };
+    const r = await resolveKernel(pinned, { ...env, OSV_KERNEL: build });
+    if (!r.ok) throw r.error;
+    expect(r.value.note).toBe("OSV_KERNEL overrides osv.yaml's kernel: not checked against kernel.sha256");
+    const locked = await resolveKernel({ kernel: { version: 'v0.57.0', hiddenSymbols: false }, arch: 'x86_64', dir: work }, { ...env, OSV_KERNEL: build });
+    expect(locked.ok && locked.value.note).toBe("OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock");
+    const unpinned = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'x86_64' }, { ...env, OSV_KERNEL: build });
+    expect(unpinned.ok && unpinned.value.note).toBeUndefined();
+  });
+
   it('says what to configure when there is no kernel at all', async () => {
     const r = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'x86_64' }, env);
     expect(!r.ok && r.error.code).toBe('kernel.none');

@@ -171,6 +171,23 @@ describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
     expect(!again.ok && again.error.details.join('\n')).toContain(`osv.lock pins ${sha(fake.elf)}`);
   });
 
+  it('refuses a cached kernel edited in place with its mtime put back (the lock is checked against the bytes, issue #20)', async () => {
+    const { env, project } = sandbox(fake.base);
+    const choice = { kernel: { version: 'v9.9.9', hiddenSymbols: false }, arch: 'x86_64' as const, dir: project };
+    const r = await resolveKernel(choice, env);
+    if (!r.ok) throw r.error;
+    const f = r.value.elf!;
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    expect((await resolveKernel(choice, env)).ok).toBe(true); // the cache now holds the hash at that mtime
+    const before = fs.statSync(f);
+    const bytes = fs.readFileSync(f);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(f, bytes);
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    const again = await resolveKernel(choice, env);
+    expect(!again.ok && again.error.code).toBe('kernel.lock-mismatch');
+  });
+
   it('pins what "latest" resolved to, and selects hidden-symbol assets for hidden kernels', async () => {
     const { env, project } = sandbox(fake.base);
     const r = await resolveKernel({ kernel: { version: 'latest', hiddenSymbols: true }, arch: 'x86_64', dir: project }, env);
