@@ -150,7 +150,7 @@ export function manualDownloadError(
   }
   return new OsvError({
     code: 'kernel.download-failed',
-    message: `cannot download the OSv kernel ${version} (${arch}): ${problem.reason.startsWith('HTTP') ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
+    message: `cannot download the OSv kernel ${version} (${arch}): ${/^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
     details,
     hint: 'with the files in place the build uses them and pins their sha256 in osv.lock; or build OSv and set kernel.path (or OSV_KERNEL) to its build/last directory',
     exitCode: ExitCode.buildFailed,

@@ -118,7 +118,7 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
     fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
     const before = fs.statSync(f);
     const bytes = fs.readFileSync(f);
-    bytes[bytes.length - 1] ^= 0xff; // same size, other bytes
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // same size, other bytes
     fs.writeFileSync(f, bytes);
     fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
     expect(fs.statSync(f).mtimeMs).toBe(before.mtimeMs);
