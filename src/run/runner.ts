@@ -15,6 +15,7 @@ import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecisi
 import { findFirecracker, findQemu } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
 import { readDiskInfo } from './disk-info.js';
+import { externalFilesError } from '../image/qcow2.js';
 import { firecrackerArgs, firecrackerConfig, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
 import { qemuArgs, validateVmSpec } from './qemu-args.js';
@@ -102,6 +103,12 @@ function missingFiles(vm: VmDraft): OsvError[] {
     .map(([what, p]) => runError(`${what}-missing`, `${what} ${p} does not exist`, what === 'kernel' ? 'give the kernel ELF with --kernel or OSV_KERNEL' : undefined));
 }
 
+/** qcow2 disks that would let the guest read other host files (backing or data files). */
+function externalFiles(vm: VmDraft): OsvError[] {
+  const disks: Array<[string, Disk]> = [...(vm.boot.disk ? [['image', vm.boot.disk] as [string, Disk]] : []), ...vm.volumes.map((v): [string, Disk] => ['volume', v])];
+  return disks.flatMap(([what, d]) => (d.format === 'qcow2' && existsSync(d.path) ? [externalFilesError(d.path, what)].filter((e): e is OsvError => e !== undefined) : []));
+}
+
 type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs'>;
 
 export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, OsvError | OsvErrors>> {
@@ -114,7 +121,7 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   }
   if (req.timeout !== undefined && !(req.timeout > 0)) return err(runError('bad-timeout', `timeout must be a positive number of seconds, got ${req.timeout}`));
   const draft: VmDraft = { ...req.vm, boot: finalBoot(req.vm.boot, req, notes) };
-  const problems = [...missingFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
+  const problems = [...missingFiles(draft), ...externalFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
   if (problems.length > 0) return err(problems.length === 1 ? problems[0]! : new OsvErrors(problems));
   // A guest paused for a debugger would be stopped by the timeout while someone steps through it.
   const timeout = req.timeout !== undefined && draft.gdb?.waitForDebugger ? undefined : req.timeout;
