@@ -51,3 +51,52 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
     expect(r.stdout).toContain(`file=${plain},if=none,id=hd0,format=qcow2`);
   });
 });
+
+describe.skipIf(!canRun)('the build record is data', () => {
+  let f: CliFixture;
+  let marker = '';
+  let evil = '';
+  beforeAll(() => {
+    f = cliFixture();
+    marker = join(f.dir, 'ran');
+    evil = join(f.dir, 'not-qemu.sh');
+    writeFileSync(evil, `#!/bin/sh\necho ran > ${marker}\n`);
+    chmodSync(evil, 0o755);
+    const settings = { hypervisor: 'qemu', memory: 256 * 1024 * 1024, cpus: 1, ports: [], accel: 'tcg', network: { kind: 'user' }, volumes: [], qemu: evil };
+    writeFileSync(
+      `${f.disk}.build.json`,
+      JSON.stringify({
+        version: 3,
+        key: 'k',
+        observations: [],
+        env: [],
+        image: { path: f.disk, size: 0, mtimeMs: 0 },
+        cmdline: '--rootfs=rofs /hello',
+        run: 'default',
+        runs: [{ name: 'default', cmdline: '--rootfs=rofs /hello', settings }],
+        arch: 'x86_64',
+        kernel: { elf: f.hello, sha256: '0'.repeat(64), origin: 'path', hiddenSymbols: false },
+        totals: { files: 0, bytes: 0, libraries: 0 },
+      }),
+    );
+  });
+  const osv = (args: string[]) => spawnSync(process.execPath, [OSV, 'run', ...args], { encoding: 'utf8', env: f.env, timeout: 60_000, input: '', cwd: f.dir });
+
+  it('osv run IMAGE does not run the QEMU binary its record names, and says so', () => {
+    const dry = osv([f.disk, '--dry-run', '--accel', 'tcg']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout.startsWith(evil)).toBe(false);
+    expect(dry.stdout).toMatch(/^\S*qemu-system-x86_64 /);
+    expect(dry.stderr).toContain(`names the QEMU binary ${evil} (run.qemu); a record is not trusted to choose programs: pass --qemu ${evil} to use it`);
+    const real = osv([f.disk, '--accel', 'tcg']);
+    expect(real.status, real.stderr).toBe(0);
+    expect(real.stdout).toContain('Hello from C code');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('the user can still name it', () => {
+    const r = osv([f.disk, '--qemu', evil, '--dry-run', '--accel', 'tcg']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.startsWith(evil)).toBe(true);
+  });
+});
