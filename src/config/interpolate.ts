@@ -136,6 +136,8 @@ export class Interpolator {
         else if (env !== undefined) value = env;
         else
           report(this.ctx, 'config.undefined-env', `environment variable "${ref.name}" is not set`, this.refPos(node, token), `set it, or give a default: \${env:${ref.name}:-VALUE}`);
+        // A value from the host environment is a secret: masked wherever osv-up prints it.
+        if (env !== undefined && env !== '' && value === env) this.ctx.secrets.add(env);
       }
       if (value === undefined) failed = true;
       else out += value;

@@ -37,6 +37,8 @@ export interface BuildRecord {
   arch: Arch;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
+  /** Values from `${env:NAME}` in the command lines above: masked when printed (src/secrets.ts). */
+  secrets?: string[];
 }
 
 export const recordPath = (image: string): string => `${image}.build.json`;

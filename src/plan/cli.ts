@@ -2,6 +2,7 @@
 // They load the configuration, plan, and print; errors are thrown for the CLI to render.
 
 import * as fs from 'node:fs';
+import { maskText } from '../secrets.js';
 import * as path from 'node:path';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Config } from '../config/types.js';
@@ -74,7 +75,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
   const { plan: p } = await planFor(opts);
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
-  const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${p.run.cmdline}`] });
+  const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${maskText(p.run.cmdline, p.secrets)}`] });
   if (!w.ok) throw w.error;
   const warnings = [...p.warnings, ...w.value.warnings];
   if (file !== undefined && inlineDir !== undefined) {
@@ -94,16 +95,16 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
   if (opts.json) {
     out(
       JSON.stringify(
-        { ok: true, ...(file !== undefined ? { file } : { text: w.value.text }), generated: w.value.inline.map((f) => ({ guest: f.guest, host: f.host })), cmdline: p.run.cmdline, warnings },
+        { ok: true, ...(file !== undefined ? { file } : { text: maskText(w.value.text, p.secrets) }), generated: w.value.inline.map((f) => ({ guest: f.guest, host: f.host })), cmdline: maskText(p.run.cmdline, p.secrets), warnings: warnings.map((x) => maskText(x, p.secrets)) },
         null,
         2,
       ),
     );
     return;
   }
-  if (file === undefined) out(w.value.text);
+  if (file === undefined) out(maskText(w.value.text, p.secrets));
   else process.stderr.write(`wrote ${file} (${p.entries.length} plan entries)${w.value.inline.length > 0 ? ` and ${w.value.inline.length} generated files in ${inlineDir}/` : ''}\n`);
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of warnings) process.stderr.write(`warning: ${maskText(warning, p.secrets)}\n`);
 }
 
 export interface WhyCommandOptions {

@@ -5,6 +5,7 @@
 import { OsvError, type Source } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { err, ok } from '../diagnostics/result.js';
+import { maskText } from '../secrets.js';
 
 /** OSv refuses a command line of 1024 bytes or more (it must fit, NUL included, in 1024). */
 export const MAX_CMDLINE_BYTES = 1023;
@@ -21,6 +22,8 @@ export interface CmdlineInput {
   source?: Source;
   /** `cmd`, `runs.test.cmd`... for messages. */
   key: string;
+  /** Values never to quote in a message (src/secrets.ts). */
+  secrets?: readonly string[];
 }
 
 /** A loader option token: the loader splits on blanks, and a backslash escapes the next character. */
@@ -75,7 +78,7 @@ export function buildCmdline(input: CmdlineInput): Result<{ cmdline: string; war
     const bad = firstNonAscii(word);
     if (bad === undefined) continue;
     return fail(
-      `${what} ${JSON.stringify([...word].length > 40 ? `${[...word].slice(0, 40).join("")}…` : word)} contains ${JSON.stringify(bad)} (${codePoint(bad)}), which OSv cannot take on its command line: ` +
+      `${what} ${maskText(JSON.stringify([...word].length > 40 ? `${[...word].slice(0, 40).join('')}…` : word), input.secrets ?? [])} contains ${JSON.stringify(bad)} (${codePoint(bad)}), which OSv cannot take on its command line: ` +
         'it reads ASCII only, prints "Failed to parse command line." and powers off',
       what.startsWith(input.key)
         ? 'use ASCII in cmd; put other text in a file in the image (files: content) and pass its path'

@@ -16,6 +16,7 @@ import { findFirecracker, findQemu } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
 import { readDiskInfo } from './disk-info.js';
 import { externalFilesError } from '../image/qcow2.js';
+import { maskText } from '../secrets.js';
 import { firecrackerArgs, firecrackerConfig, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
 import { qemuArgs, validateVmSpec } from './qemu-args.js';
@@ -45,6 +46,8 @@ export interface RunRequest {
   /** A regular expression (source) some console line must match. */
   expect?: string;
   env?: NodeJS.ProcessEnv;
+  /** Values to show as *** in what is printed of the run (src/secrets.ts). */
+  secrets?: string[];
   /** Overrides for tests: the KVM device and the accel cache file. */
   kvmDevice?: string;
   accelCacheFile?: string;
@@ -54,8 +57,11 @@ export interface PreparedRun {
   hypervisor: Hypervisor;
   /** The exact command: [binary, ...args]. */
   argv: string[];
-  /** The same, shell-quoted, for --dry-run and messages. */
+  /** The same, shell-quoted, for --dry-run and messages, with the secrets masked. */
   commandLine: string;
+  /** argv with the secrets masked, for printing. */
+  shownArgv: string[];
+  secrets: string[];
   /** The VM as it will run (acceleration decided, CI options in the command line). */
   spec: VmSpec;
   accel?: AccelDecision;
@@ -109,7 +115,13 @@ function externalFiles(vm: VmDraft): OsvError[] {
   return disks.flatMap(([what, d]) => (d.format === 'qcow2' && existsSync(d.path) ? [externalFilesError(d.path, what)].filter((e): e is OsvError => e !== undefined) : []));
 }
 
-type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs'>;
+type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs' | 'secrets'>;
+
+/** The command as printed: shell-quoted, secrets masked. */
+const shown = (argv: string[], base: Base): Pick<PreparedRun, 'commandLine' | 'shownArgv'> => ({
+  commandLine: maskText(shellQuote(argv), base.secrets),
+  shownArgv: argv.map((a) => maskText(a, base.secrets)),
+});
 
 export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, OsvError | OsvErrors>> {
   const notes: string[] = [];
@@ -126,7 +138,7 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   // A guest paused for a debugger would be stopped by the timeout while someone steps through it.
   const timeout = req.timeout !== undefined && draft.gdb?.waitForDebugger ? undefined : req.timeout;
   if (timeout === undefined && req.timeout !== undefined) notes.push(`--gdb-wait: no timeout (it would stop the guest while the debugger holds it; ${req.timeout} s was set)`);
-  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}) };
+  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, secrets: req.secrets ?? [], ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}) };
   const env = req.env ?? process.env;
   const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({
@@ -149,7 +161,7 @@ async function prepareQemu(draft: VmDraft, base: Base, accel: Accel, ctx: AccelC
   if (netProblem) return err(netProblem);
   const spec: VmSpec = { ...draft, accel: decision.value.accel };
   const argv = [ctx.qemu, ...qemuArgs(spec)];
-  return ok({ ...base, hypervisor: 'qemu', argv, commandLine: shellQuote(argv), spec, accel: decision.value });
+  return ok({ ...base, hypervisor: 'qemu', argv, ...shown(argv, base), spec, accel: decision.value });
 }
 
 /** `probeCtx` when QEMU is installed (to probe KVM with it), else only the cheap KVM checks. */
@@ -166,7 +178,7 @@ async function prepareFirecracker(draft: VmDraft, base: Base, env: NodeJS.Proces
   if (noKvm) return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
   const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
   const argv = [fc.value, ...firecrackerArgs(configFile)];
-  return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
+  return ok({ ...base, hypervisor: 'firecracker', argv, ...shown(argv, base), spec, firecracker: { config: config.value, configFile } });
 }
 
 /** Why KVM cannot run OSv here, or undefined when it can. */
@@ -322,7 +334,7 @@ export function requestFromSettings(
   arch: VmSpec['arch'],
   boot: Boot,
   run: RunSettings,
-  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices } = {},
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices; secrets?: string[] } = {},
 ): Result<RunRequest> {
   const volumes: Disk[] = [];
   for (const v of run.volumes) {
@@ -339,5 +351,6 @@ export function requestFromSettings(
     ...(run.expect !== undefined ? { expect: run.expect } : {}),
     ...(opts.ci ? { ci: true } : {}),
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.secrets?.length ? { secrets: opts.secrets } : {}),
   });
 }

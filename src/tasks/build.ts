@@ -61,6 +61,8 @@ export interface BuildOutcome {
   /** The build key of the image (its record's key). */
   key: string;
   ms: number;
+  /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
+  secrets: string[];
 }
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
@@ -205,6 +207,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           arch: config.arch,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
+          secrets: plan.secrets,
         });
       },
     },
@@ -247,6 +250,7 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
     ms: Math.round(performance.now() - o.started),
+    secrets: rec ? (rec.secrets ?? []) : plan!.secrets,
   };
 }
 

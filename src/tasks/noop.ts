@@ -122,6 +122,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     fromRecords: true,
     totals: record.totals,
     ms: Date.now() - started,
+    secrets: record.secrets ?? [],
   };
   return { outcome, record, run };
 }
