@@ -83,7 +83,7 @@ export interface ReleaseRef {
 /** "v0.57.0", "latest", or "owner/repo@tag" (another fork or the nightly repository). */
 export function parseVersion(version: string): Result<ReleaseRef, OsvError> {
   const m = /^(?:([\w.-]+\/[\w.-]+)@)?([\w.+-]+)$/.exec(version.trim());
-  if (!m)
+  if (!m || /^\.+$/.test(m[2]!))
     return err(
       new OsvError({
         code: 'kernel.bad-version',

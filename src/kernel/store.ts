@@ -5,7 +5,7 @@
 // by hand are used like downloaded ones.
 
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -108,6 +108,7 @@ function safeReaddir(dir: string): string[] {
 /** Remove a cached version (all architectures). Returns the directories removed. */
 export function removeCached(version: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = join(kernelsDir(env), versionDirName(version));
+  if (dirname(dir) !== kernelsDir(env)) throw new Error(`internal: ${version} names no directory of ${kernelsDir(env)}`);
   if (!fs.existsSync(dir)) return [];
   fs.rmSync(dir, { recursive: true, force: true });
   return [dir];

@@ -323,6 +323,32 @@ describe.skipIf(!haveGcc)('osv kernel (the CLI)', () => {
     expect(r.stderr).toContain('kernel.path (or OSV_KERNEL)');
   });
 
+  it('rm refuses a version that is not one (.., ., a path) and leaves the cache root alone (issue #20)', async () => {
+    const { env } = sandbox(fake.base);
+    const pulled = await osv(['kernel', 'pull', 'v9.9.9'], env);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    for (const bad of ['..', '.', '../x', '/']) {
+      const rm = await osv(['kernel', 'rm', bad], env);
+      expect(rm.code, bad).toBe(2);
+      expect(rm.stderr).toContain(`${JSON.stringify(bad)} is not a kernel version`);
+    }
+    expect(fs.existsSync(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v9.9.9', 'x86_64', 'loader-stripped.elf'))).toBe(true);
+  });
+
+  it('pull in a project shows the sha256 each pin had and has now (issue #20)', async () => {
+    const { env, project } = sandbox(fake.base);
+    fs.writeFileSync(join(project, 'osv.yaml'), 'kernel: {version: v9.9.9}\ncmd: [/bin/true]\n');
+    const old = 'a'.repeat(64);
+    fs.writeFileSync(join(project, 'osv.lock'), JSON.stringify({ kernel: { version: 'v9.9.9', repo: 'cloudius-systems/osv', tag: 'v9.9.9', arch: 'x86_64', files: { elf: { sha256: old } } } }));
+    const r = await osv(['kernel', 'pull', 'v9.9.9'], env, project);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`  elf  sha256 ${old} -> ${sha(fake.elf)}`);
+    expect(r.stdout).toContain(`  img  sha256 (not pinned) -> ${sha(fake.img)}`);
+    const again = await osv(['kernel', 'pull', 'v9.9.9', '--json'], env, project);
+    expect(JSON.parse(again.stdout)).toMatchObject({ repinned: [] });
+    expect((await osv(['kernel', 'pull', 'v9.9.9'], env, project)).stdout).toContain('(unchanged)');
+  });
+
   it('pull, list --json, rm, and path with OSV_KERNEL work', async () => {
     const { env } = sandbox(fake.base);
     const pulled = await osv(['kernel', 'pull', 'v9.9.9', '--json'], env);
