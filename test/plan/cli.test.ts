@@ -1,6 +1,6 @@
 // `osv plan`, `osv manifest` and `osv why` as a user runs them: the built CLI in a project dir.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, type Project } from './fixture.js';
@@ -103,6 +103,22 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(text).toContain('/srv/empty: /\n');
     expect(readFileSync(`${out}.files/etc/fstab`, 'utf8')).toMatch(/^\/dev\/vblk0\.1 +\/ +rofs +defaults 0 0$/m);
     expect(existsSync(`${out}.files/etc/hosts`)).toBe(true);
+  });
+
+  it('manifest -o never deletes a FILE.files/ it did not write; its own it replaces (issue #20)', () => {
+    const out = join(t.path, 'shared-data');
+    mkdirSync(`${out}.files`);
+    writeFileSync(join(`${out}.files`, 'precious.txt'), 'mine\n');
+    const r = run(p.dir, 'manifest', '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${out}.files already exists and was not written by osv manifest`);
+    expect(readFileSync(join(`${out}.files`, 'precious.txt'), 'utf8')).toBe('mine\n');
+    rmSync(`${out}.files`, { recursive: true });
+    for (let i = 0; i < 2; i++) {
+      const ok = run(p.dir, 'manifest', '-o', out);
+      expect(ok.code, ok.stderr).toBe(0);
+    }
+    expect(existsSync(join(`${out}.files`, 'etc', 'hosts'))).toBe(true);
   });
 
   it('manifest -o into a missing directory is a clear error', () => {
