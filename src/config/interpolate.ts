@@ -40,6 +40,9 @@ export function readPlainScalar(text: string): ScalarValue {
 /** `text` as a string value that interpolates back to itself: every `$` written `$$`. */
 export const escapeInterpolation = (text: string): string => text.replaceAll('$', '$$$$');
 
+/** The longest string interpolation may make: a boot command line is 1 KiB, a file written from text rarely more than this. */
+export const MAX_EXPANDED = 1024 * 1024;
+
 export class Interpolator {
   private readonly cache = new Map<string, string | undefined>();
   private readonly resolving: string[] = [];
@@ -142,6 +145,11 @@ export class Interpolator {
       if (value === undefined) failed = true;
       else out += value;
       i = close + 1;
+      if (out.length > MAX_EXPANDED) {
+        report(this.ctx, 'config.interpolation-too-long', `${JSON.stringify(token)} makes this value longer than ${MAX_EXPANDED / 1024} KiB`, this.refPos(node, token), 'variables that repeat each other grow exponentially; keep long text in a file (files: src)');
+        this.ctx.poisoned.add(posKey(node.pos));
+        return undefined;
+      }
     }
     // The value is meaningless now: no other error is reported at this node.
     if (failed) this.ctx.poisoned.add(posKey(node.pos));
