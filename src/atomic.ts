@@ -7,6 +7,7 @@
 
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ExitCode, OsvError } from './diagnostics/error.js';
 
 const TMP_RE = /\.(\d+)-[0-9a-f]{8}\.tmp$/;
 
@@ -61,6 +62,25 @@ export function writeFileAtomic(dest: string, data: string | Uint8Array, opts: W
     removeQuietly(path);
     throw e;
   }
+}
+
+/**
+ * Make sure `dir`, a directory osv-up keeps its own files in (a project's .osv/), is a real
+ * directory, creating it if missing. A symlink there (a repository can ship one) is refused:
+ * it would send images and records out of the project.
+ */
+export function ensureOwnDir(dir: string): void {
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink())
+    throw new OsvError({
+      code: 'project.dir-symlink',
+      message: `${dir} is a symbolic link (to ${fs.readlinkSync(dir)}): osv-up writes its images and records only into a real directory of the project`,
+      hint: `remove the link (rm ${dir}); osv-up creates the directory itself`,
+      exitCode: ExitCode.invalidInput,
+    });
+  if (st && !st.isDirectory())
+    throw new OsvError({ code: 'project.dir-not-dir', message: `${dir} is not a directory`, hint: `move it away; osv-up keeps its files there`, exitCode: ExitCode.invalidInput });
+  if (!st) fs.mkdirSync(dir, { recursive: true });
 }
 
 const alive = (pid: number): boolean => {

@@ -2,7 +2,8 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -174,7 +175,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { composeDisk } = await import('../image/disk.js');
         const plan = c.plan!;
-        mkdirSync(join(config.dir, '.osv'), { recursive: true });
+        ensureOwnDir(join(config.dir, '.osv'));
         const kind = config.filesystem;
         const total = plan.totals.bytes;
         const r = await composeDisk({

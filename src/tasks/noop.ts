@@ -5,8 +5,8 @@
 // so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
 // schema and the task runner: what remains is Node's start-up and a few hundred stats.
 
-import { mkdirSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic.js';
+import { readFileSync } from 'node:fs';
+import { ensureOwnDir, writeFileAtomic } from '../atomic.js';
 import { dirname, join, resolve } from 'node:path';
 import { discoverConfig, SEARCH_PLACES } from '../config/discover.js';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -160,7 +160,7 @@ export function writeNoop(
     observations: fs.observations(),
   };
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    ensureOwnDir(dirname(file));
     // 0600: the environment it records may hold secrets (docs/security.md).
     writeFileAtomic(file, JSON.stringify(front) + '\n', { mode: 0o600 });
   } catch {

@@ -214,7 +214,6 @@ describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
     const f = r.value.elf!;
     fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
     expect((await resolveKernel(choice, env)).ok).toBe(true); // the cache now holds the hash at that mtime
-    const before = fs.statSync(f);
     const bytes = fs.readFileSync(f);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // same size, other bytes
     fs.writeFileSync(f, bytes);
