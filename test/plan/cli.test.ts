@@ -53,6 +53,11 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(r.stdout).toMatch(/^Totals: \d+ files/m);
   });
 
+  it('plan warns about a symlink in a files tree that points outside it, and says what it copies (issue #20)', () => {
+    const r = run(p.dir, 'plan');
+    expect(r.stdout).toContain(`${p.data}/link-out -> ../outside.txt points outside ${p.data}: ${p.outside} is copied to /srv/link-out; exclude the link (files[].exclude) if that is not meant`);
+  });
+
   it('plan --all lists tree members; --run selects the run; --json is the whole plan', () => {
     expect(run(p.dir, 'plan', '--all').stdout).toMatch(/^\/srv\/link-in +- +-> a\.txt +files\[0\]$/m);
     const sel = run(p.dir, 'plan', '--run', 'list');
