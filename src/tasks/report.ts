@@ -73,6 +73,8 @@ export function printBuildOutcome(
   const what = outcome.upToDate ? 'up to date' : 'built';
   write(
     `${outcome.image}: ${what} (${outcome.output}, ${outcome.format}; ${outcome.totals.files} files, ${formatBytes(outcome.totals.bytes)}) in ${outcome.ms} ms\n` +
-      `command line: ${cmdline}\n`,
+      `command line: ${cmdline}\n` +
+      // Said on every build, up to date or not: how the kernel was (not) checked.
+      (outcome.kernel.note ? `kernel: ${outcome.kernel.note}\n` : ''),
   );
 }

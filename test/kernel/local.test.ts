@@ -7,6 +7,8 @@ import { resolveKernel } from '../../src/kernel/resolve.js';
 import { resolveKernelPath } from '../../src/kernel/local.js';
 import { cachedSha256 } from '../../src/kernel/hash.js';
 import { cacheRoot } from '../../src/kernel/cache.js';
+import { printBuildOutcome } from '../../src/tasks/report.js';
+import type { BuildOutcome } from '../../src/tasks/build.js';
 import { fakeBuildDir, haveGcc, tempDir } from './helpers.js';
 
 if (!haveGcc) console.warn('skipped: gcc is not installed, so no kernel fixtures can be compiled');
@@ -157,6 +159,24 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
     expect(locked.ok && locked.value.note).toBe("OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock");
     const unpinned = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'x86_64' }, { ...env, OSV_KERNEL: build });
     expect(unpinned.ok && unpinned.value.note).toBeUndefined();
+  });
+
+  it('every build line, the no-op one too, repeats the kernel note (issue #20)', () => {
+    let text = '';
+    const outcome: BuildOutcome = {
+      image: '/p/.osv/a.img',
+      output: 'disk',
+      format: 'raw',
+      cmdline: '--rootfs=rofs /a',
+      kernel: { sha256: 'x', origin: 'env', hiddenSymbols: false, note: "OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock" },
+      upToDate: true,
+      totals: { files: 1, bytes: 1, libraries: 0 },
+      key: 'k',
+      ms: 1,
+      secrets: [],
+    };
+    printBuildOutcome(outcome, {}, 'plain', (s) => (text += s));
+    expect(text).toContain("\nkernel: OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock\n");
   });
 
   it('says what to configure when there is no kernel at all', async () => {

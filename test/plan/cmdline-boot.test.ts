@@ -1,5 +1,6 @@
 // The boot command line as OSv reads it: words that need quoting or escaping reach the program
-// byte for byte, and a word OSv cannot parse never reaches a boot (issue #20). Boots the kernel
+// byte for byte, and a word OSv cannot parse never reaches a boot; OSV_KERNEL boots in place of
+// a pinned kernel and says which pin it skipped (issue #20). Boots the kernel
 // named by OSV_KERNEL under QEMU through the CLI; skipped, with the reason printed, without one.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -37,12 +38,15 @@ describe.runIf(!reason)('the boot command line under a real OSv (OSV_KERNEL)', (
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('quoted and escaped ASCII words arrive byte for byte', { timeout: 120_000 }, () => {
-    writeFileSync(join(dir, 'osv.yaml'), `${JSON.stringify({ cmd: ['./args', ...ARGS], env: { TRICKY: ENV }, run: { timeout: 60 } })}\n`);
+    // kernel.sha256 that OSV_KERNEL's kernel cannot match: the override boots it, and says it skipped the pin.
+    const pin = { sha256: '0'.repeat(64) };
+    writeFileSync(join(dir, 'osv.yaml'), `${JSON.stringify({ kernel: pin, cmd: ['./args', ...ARGS], env: { TRICKY: ENV }, run: { timeout: 60 } })}\n`);
     const r = spawnSync(process.execPath, [OSV, 'test'], { cwd: dir, encoding: 'utf8', timeout: 110_000, env: { ...process.env, CI: '1' } });
     const out = `${r.stdout}\n${r.stderr}`;
     expect(r.status, out).toBe(0);
     ARGS.forEach((a, i) => expect(out, a).toContain(`arg${i + 1}=[${a}]`));
     expect(out).toContain(`env=[${ENV}]`);
+    expect(out).toContain("OSV_KERNEL overrides osv.yaml's kernel: not checked against kernel.sha256");
   });
 
   it('a non-ASCII word is refused before anything boots', { timeout: 60_000 }, () => {
