@@ -38,7 +38,7 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
     dir = mkdtempSync(join(tmpdir(), 'osv-secrets-'));
     writeFileSync(join(dir, 'app.c'), 'int main(void) { return 0; }\n');
     execFileSync('gcc', ['-fPIE', '-pie', '-o', 'app', 'app.c'], { cwd: dir });
-    const kernel = fakeBuildDir(dir, 'kernel', { img: false, env: false });
+    const kernel = fakeBuildDir(dir, 'kernel', { env: false });
     mkdirSync(join(dir, 'cache'));
     writeFileSync(
       join(dir, 'osv.yaml'),
@@ -63,6 +63,9 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
       ['up --dry-run --json', osv('up', '--no-check', '--dry-run', '--json')],
       ['run --dry-run', osv('run', '--dry-run')],
       ['run --dry-run --json', osv('run', '--dry-run', '--json')],
+      ['build a bootable image', osv('build', '--no-check', '--output', 'bootable', '-o', 'boot.img')],
+      ['inspect it', osv('inspect', 'boot.img')],
+      ['inspect --json', osv('inspect', 'boot.img', '--json')],
     ];
     for (const [what, r] of printed) {
       expect(r.code, `${what}: ${r.out}`).toBe(0);
@@ -71,13 +74,16 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
     expect(printed[0]![1].out).toContain('--env=TOKEN=*** --env=PLAIN=visible /app "--token=***"');
     expect(printed[7]![1].out).toContain('command line: --rootfs=rofs --env=TOKEN=*** --env=PLAIN=visible /app "--token=***"');
     expect(printed[10]![1].out).toContain('--env=TOKEN=***');
+    expect(printed[15]![1].out).toContain('cmdline:    --rootfs=rofs --env=TOKEN=***');
+    // The bootable image itself carries the value: the guest needs it (docs/security.md).
+    expect(readFileSync(join(dir, 'boot.img')).includes('s3cr3t')).toBe(true);
     const osvDir = join(dir, '.osv');
-    const records = readdirSync(osvDir).filter((n) => n.endsWith('.json'));
-    expect(records.some((n) => n.endsWith('.build.json'))).toBe(true);
-    expect(records.some((n) => n.startsWith('noop-'))).toBe(true);
-    for (const n of records) expect(statSync(join(osvDir, n)).mode & 0o777, n).toBe(0o600);
+    const records = [...readdirSync(osvDir).filter((n) => n.endsWith('.json')).map((n) => join(osvDir, n)), join(dir, 'boot.img.build.json')];
+    expect(records.filter((n) => n.endsWith('.build.json'))).toHaveLength(2);
+    expect(records.some((n) => n.includes('/noop-'))).toBe(true);
+    for (const n of records) expect(statSync(n).mode & 0o777, n).toBe(0o600);
     // The guest still gets the value: the record that boots it holds the real command line.
-    const record = readFileSync(join(osvDir, records.find((n) => n.endsWith('.build.json'))!), 'utf8');
+    const record = readFileSync(records.find((n) => n.endsWith('.build.json'))!, 'utf8');
     expect(record).toContain('s3cr3t');
   });
 });
