@@ -83,6 +83,9 @@ async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
     }
     res.writeHead(404).end();
   });
+  // Idle keep-alive connections stay open longer than any test: a connection the server closes
+  // just as fetch reuses it would fail that request (ECONNRESET) after a slow test.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   fake.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise((r) => server.close(() => r()));
