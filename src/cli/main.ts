@@ -70,11 +70,19 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
-    if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode === 0 ? 0 : ExitCode.usage;
-      return;
-    }
-    const json = argv.includes('--json');
-    process.exitCode = reportFailure(e, json);
+    const code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : ExitCode.usage) : reportFailure(e, argv.includes('--json'));
+    process.exitCode = OWN_FAILURES.has(code) && passesProgramStatus(program, wanted, argv) ? ExitCode.osvFailed : code;
   }
+}
+
+const OWN_FAILURES = new Set<number>([ExitCode.invalidInput, ExitCode.usage, ExitCode.buildFailed, ExitCode.guestFailed]);
+
+/**
+ * `osv up` and `osv run` exit with the program's own status, like `docker run`; so that a
+ * program's 1 or 2 is not taken for osv-up's, their own failures exit 125 (not under --ci).
+ */
+function passesProgramStatus(program: Command, word: string | undefined, argv: string[]): boolean {
+  if (word !== 'up' && word !== 'run') return false;
+  const ci = program.commands.find((c) => c.name() === word)?.opts<{ ci?: boolean }>().ci ?? argv.includes('--ci');
+  return !ci;
 }

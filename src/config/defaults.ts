@@ -14,4 +14,6 @@ export const DEFAULTS = {
   network: 'user',
   output: 'disk' as ImageOutput,
   format: 'raw' as ImageFormat,
+  /** `osv test` and `--ci` without run.timeout: a run that never ends is a failure, not a pass. */
+  ciTimeoutSeconds: 60,
 };

@@ -1,4 +1,5 @@
-// `${NAME}` (from vars), `${env:NAME}`, `${env:NAME:-default}` and `$$` in string values.
+// `${NAME}` (from vars), `${env:NAME}`, `${env:NAME:-default}` (the default may hold references
+// itself), `${home:PROG}` (program-home.ts) and `$$` in string values.
 // Runs on the merged tree, so a template can use a variable the project file defines.
 // Variables may use other variables; a cycle is an error. Keys are never interpolated.
 
@@ -6,12 +7,17 @@ import { posKey, report, type LoadContext } from './context.js';
 import { isPMap, type PEntry, type PMap, type PNode, type PScalar, type ScalarValue } from './tree.js';
 import { suggestion } from './suggest.js';
 import type { Pos } from './texts.js';
+import { programHome } from './program-home.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-type Ref = { kind: 'var'; name: string } | { kind: 'env'; name: string; fallback?: string } | { kind: 'bad' };
+type Ref = { kind: 'var'; name: string } | { kind: 'env'; name: string; fallback?: string } | { kind: 'home'; name: string } | { kind: 'bad' };
 
 function parseRef(body: string): Ref {
+  if (body.startsWith('home:')) {
+    const name = body.slice(5);
+    return /^[A-Za-z0-9_.+-]+$/.test(name) ? { kind: 'home', name } : { kind: 'bad' };
+  }
   if (body.startsWith('env:')) {
     const rest = body.slice(4);
     const dash = rest.indexOf(':-');
@@ -105,7 +111,28 @@ export class Interpolator {
 
   /** The string with every reference replaced; undefined after reporting an error. */
   expand(node: PScalar): string | undefined {
-    const s = node.value as string;
+    const out = this.expandText(node.value as string, node);
+    // The value is meaningless now: no other error is reported at this node.
+    if (out === undefined) this.ctx.poisoned.add(posKey(node.pos));
+    return out;
+  }
+
+  /** The `}` that closes the `${` at `open`, counting nested `${...}` (in a default). */
+  private static closing(s: string, open: number): number {
+    let depth = 0;
+    for (let i = open + 2; i < s.length; i++) {
+      if (s[i] === '$' && s[i + 1] === '{') {
+        depth++;
+        i++;
+      } else if (s[i] === '}') {
+        if (depth === 0) return i;
+        depth--;
+      }
+    }
+    return -1;
+  }
+
+  private expandText(s: string, node: PScalar): string | undefined {
     if (!s.includes('$')) return s;
     let out = '';
     let failed = false;
@@ -121,7 +148,7 @@ export class Interpolator {
         i += 2;
         continue;
       }
-      const close = s.indexOf('}', i + 2);
+      const close = Interpolator.closing(s, i);
       if (close < 0) {
         report(this.ctx, 'config.interpolation', `unterminated "\${" in ${JSON.stringify(s)}`, this.refPos(node, s.slice(i)), 'close it with }, or write $$ for a literal $');
         return undefined;
@@ -130,12 +157,17 @@ export class Interpolator {
       const ref = parseRef(s.slice(i + 2, close));
       let value: string | undefined;
       if (ref.kind === 'bad') {
-        report(this.ctx, 'config.interpolation', `invalid reference "${token}"`, this.refPos(node, token), 'write ${NAME}, ${env:NAME} or ${env:NAME:-default}; $$ is a literal $');
+        report(this.ctx, 'config.interpolation', `invalid reference "${token}"`, this.refPos(node, token), 'write ${NAME}, ${env:NAME}, ${env:NAME:-default} or ${home:PROGRAM}; $$ is a literal $');
       } else if (ref.kind === 'var') {
         value = this.variable(ref.name, node, token);
+      } else if (ref.kind === 'home') {
+        const home = programHome(this.ctx.fs, this.ctx.env, ref.name);
+        if (home.ok) value = home.home;
+        else report(this.ctx, 'config.no-program-home', `${token}: ${home.why}`, this.refPos(node, token), `install ${ref.name}, put it on PATH, or set the value yourself`);
       } else {
         const env = this.ctx.env[ref.name];
-        if (ref.fallback !== undefined) value = env === undefined || env === '' ? ref.fallback : env;
+        // The default is expanded only when it is used: an unused ${home:PROG} need not exist.
+        if (ref.fallback !== undefined) value = env === undefined || env === '' ? this.expandText(ref.fallback, node) : env;
         else if (env !== undefined) value = env;
         else
           report(this.ctx, 'config.undefined-env', `environment variable "${ref.name}" is not set`, this.refPos(node, token), `set it, or give a default: \${env:${ref.name}:-VALUE}`);
@@ -151,8 +183,6 @@ export class Interpolator {
         return undefined;
       }
     }
-    // The value is meaningless now: no other error is reported at this node.
-    if (failed) this.ctx.poisoned.add(posKey(node.pos));
     return failed ? undefined : out;
   }
 

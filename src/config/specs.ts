@@ -129,6 +129,7 @@ export class SpecReader {
       if (src?.kind !== 'scalar' || !dest) return;
       const exclude = get('exclude');
       const optional = get('optional');
+      const resolve = get('resolve');
       out.push(this.withDest({
         kind: 'copy',
         src: this.hostPath(src, true),
@@ -137,6 +138,7 @@ export class SpecReader {
         exclude: exclude?.kind === 'seq' ? exclude.items.map((x) => (x.kind === 'scalar' ? String(x.value) : '')).filter(Boolean) : [],
         ...(mode !== undefined ? { mode } : {}),
         optional: optional?.kind === 'scalar' && optional.value === true,
+        resolve: !(resolve?.kind === 'scalar' && resolve.value === false),
         source,
       }, destNode));
     });

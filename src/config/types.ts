@@ -122,6 +122,8 @@ export type FileSpec =
       mode?: number;
       /** A missing source is not an error. */
       optional: boolean;
+      /** ELF objects copied get their library closure (default true). */
+      resolve: boolean;
       source: Source;
     }
   | { kind: 'content'; dest: string; content: string; mode?: number; source: Source }

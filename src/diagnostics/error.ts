@@ -14,6 +14,14 @@ export const ExitCode = {
   usage: 2,
   buildFailed: 3,
   guestFailed: 4,
+  // `osv up` and `osv run` (not --ci) exit with the program's own status, as `docker run`
+  // does; these three, from docker's range, are what they keep for themselves.
+  /** osv-up or the hypervisor failed: invalid input, usage, the build, QEMU itself. */
+  osvFailed: 125,
+  /** The guest failed without an exit status: an OSv failure line, a timeout, no status reported. */
+  noStatus: 126,
+  /** OSv could not load the program (not in the image, or not an ELF it loads). */
+  programNotLoaded: 127,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -22,6 +22,12 @@ export interface ClosureRequest {
   host?: string;
   /** Permission bits for the root (files[].mode-like override); libraries keep the host's. */
   mode?: number;
+  /**
+   * The root is a file `files` copied, data as far as the user said: a root the resolver
+   * cannot load (static, another machine, not a program) stays a plain copy, and a library
+   * that cannot be found is a warning, not an error.
+   */
+  copied?: boolean;
 }
 
 /** A root given by host path, as the resolver wants it: relative to the sysroot when inside it. */
@@ -36,6 +42,10 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
   if ('path' in req.root && req.host !== undefined && sysroot !== '/' && !isUnder(sysroot, req.host)) {
     // The resolver works inside the sysroot (the program's $ORIGIN, RPATH and libraries all
     // live there); a program outside it would mix two file systems.
+    if (req.copied) {
+      ctx.warnings.push(`${describeProvenance(req.declared)}: ${req.host} is outside the sysroot ${sysroot}: the libraries it needs are not looked up`);
+      return undefined;
+    }
     ctx.errors.push(
       new OsvError({
         code: 'plan.outside-sysroot',
@@ -48,7 +58,7 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
   }
   const r = ctx.resolve([req.root], { ...ctx.resolveOptions, optional: [...(ctx.resolveOptions.optional ?? []), ...(req.optional && 'soname' in req.root ? [req.root.soname] : [])] }, ctx.fs);
   if (!r.ok) {
-    ctx.errors.push(withScriptHint(ctx, req, r.error));
+    if (!req.copied) ctx.errors.push(withScriptHint(ctx, req, r.error));
     return undefined;
   }
   let rootGuest: string | undefined;
@@ -72,7 +82,8 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
     if (e) ctx.errors.push(e);
     if (obj.root) {
       rootGuest = guest;
-      ctx.resolvedRoots.add(guest);
+      // A copied file's missing libraries were only warnings: as a program it is checked again.
+      if (!req.copied) ctx.resolvedRoots.add(guest);
     }
     // OSv looks a DT_NEEDED (or dlopen) name up as written: a library asked for by another name
     // than its file's soname (linked against a file without DT_SONAME, renamed since) gets a
@@ -89,6 +100,10 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
     const text = `${m.soname} not found${chain ? `, needed by ${chain}` : ''}`;
     if (m.optional) {
       ctx.warnings.push(`${text} (optional, not shipped)`);
+      continue;
+    }
+    if (req.copied) {
+      ctx.warnings.push(`library ${text} (${describeProvenance(req.declared)}): not shipped; the guest fails if it loads ${chain ? m.chain[0] : 'it'}`);
       continue;
     }
     const source = sourceOf(req.declared);

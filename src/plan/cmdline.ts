@@ -26,6 +26,14 @@ export interface CmdlineInput {
   secrets?: readonly string[];
 }
 
+/**
+ * The terminator that makes the program end as a Linux process does (facts §5.4): when main
+ * returns, OSv stops the program's other threads. Without it OSv waits for every thread the
+ * program started, and a JVM (whose daemon threads never end) or node (its inspector thread)
+ * keeps the VM running after its work is done.
+ */
+export const END_WITH_MAIN = '!';
+
 /** A loader option token: the loader splits on blanks, and a backslash escapes the next character. */
 export function escapeOption(token: string): string {
   return token.replace(/[\\ \t\n]/g, (c) => `\\${c}`);
@@ -116,7 +124,7 @@ export function buildCmdline(input: CmdlineInput): Result<{ cmdline: string; war
     }
   }
   const app = input.argv.map(quoteWord).join(' ');
-  const cmdline = app === '' ? tokens.join(' ') : `${tokens.join(' ')} ${app}`;
+  const cmdline = app === '' ? tokens.join(' ') : `${tokens.join(' ')} ${app} ${END_WITH_MAIN}`;
   if (cmdline.includes('\0')) return fail(`the command line contains a NUL byte`, 'remove the NUL byte from cmd, env or cwd');
   const bytes = Buffer.byteLength(cmdline);
   if (bytes > MAX_CMDLINE_BYTES) {

@@ -80,12 +80,18 @@ function runEnv(ctx: PlanContext, run: RunConfig): Array<[string, string]> {
   return [...env];
 }
 
+/**
+ * Kernel options every run gets. OSv reports the program's exit status on the console only
+ * with --verbose (facts §13); the runner reads it there and hides the rest of the debug log.
+ */
+const STATUS_OPTIONS = ['--verbose'];
+
 export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, program: string): PlannedRun | undefined {
   const args = run.cmd?.slice(1) ?? [];
   const cmdSource = runSource(ctx, name, run, 'cmd');
   const built = buildCmdline({
     rootfs: ctx.config.filesystem,
-    kernelArgs: run.run.kernelArgs,
+    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs],
     env: runEnv(ctx, run),
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],

@@ -12,7 +12,7 @@ import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
 import { lookupOnPath } from './path-lookup.js';
 import { copyTree } from './tree.js';
-import type { Provenance } from './types.js';
+import type { PlanEntry, Provenance } from './types.js';
 
 /** Makes the provenance of one declaration (`files[2]`), optionally with a detail. */
 export type ProvenanceOf = (key: string, source: Source | undefined, detail?: string) => Provenance;
@@ -135,10 +135,27 @@ export function planFile(ctx: PlanContext, spec: FileSpec, key: string, prov: Pr
     return;
   }
   const exclude = compileExclude(spec.exclude);
+  // ELF objects among the copied files get their libraries afterwards (spec.resolve).
+  const objects: Array<{ guest: string; host: string; mode: number | undefined; why: Provenance }> = [];
+  const emit = (entry: PlanEntry): void => {
+    add(ctx, entry);
+    if (spec.resolve && entry.kind === 'file' && entry.host !== undefined && mayBeElfObject(ctx, entry.host, entry.mode ?? 0)) objects.push({ guest: entry.guest, host: entry.host, mode: entry.mode, why: entry.why[0]! });
+  };
   for (const src of sources) {
     // A glob puts each match inside dest; a plain source becomes dest itself.
     const guest = glob ? guestJoin(dest, posix.basename(src)) : dest;
-    copySource(ctx, spec, src, guest, exclude, key, glob ? (d) => prov(key, spec.source, d ? `matched ${src}, ${d}` : `matched ${src}`) : (d) => prov(key, spec.source, d || undefined));
+    copySource(ctx, spec, src, guest, exclude, key, glob ? (d) => prov(key, spec.source, d ? `matched ${src}, ${d}` : `matched ${src}`) : (d) => prov(key, spec.source, d || undefined), emit);
+  }
+  for (const o of objects) addClosure(ctx, { root: pathRoot(ctx, o.host), host: o.host, guest: () => o.guest, declared: o.why, copied: true, ...(o.mode !== undefined ? { mode: o.mode } : {}) });
+}
+
+/** Cheap first look: named like a library or executable, and starting with the ELF magic. */
+function mayBeElfObject(ctx: PlanContext, host: string, mode: number): boolean {
+  if (!/\.so(\.[0-9]+)*$/.test(host) && (mode & 0o111) === 0) return false;
+  try {
+    return ctx.fs.readRange(host, 0, 4).toString('latin1') === '\x7fELF';
+  } catch {
+    return false;
   }
 }
 
@@ -150,6 +167,7 @@ function copySource(
   exclude: (rel: string) => boolean,
   key: string,
   why: (detail: string) => Provenance,
+  emit: (entry: PlanEntry) => void,
 ): void {
   const real = realpath(ctx.fs, src, ctx.config.sysroot);
   if (!real.ok) {
@@ -159,7 +177,7 @@ function copySource(
   }
   const st = ctx.fs.stat(real.path);
   if (st?.kind === 'file') {
-    add(ctx, { guest, kind: 'file', host: real.path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: spec.mode ?? st.mode, why: [why('')] });
+    emit({ guest, kind: 'file', host: real.path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: spec.mode ?? st.mode, why: [why('')] });
     return;
   }
   if (st?.kind !== 'dir') {
@@ -175,7 +193,7 @@ function copySource(
     exclude,
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     why,
-    emit: (entry) => add(ctx, entry),
+    emit,
     errors: ctx.errors,
     warnings: ctx.warnings,
   });

@@ -12,6 +12,7 @@ import { readDiskInfo, type DiskInfo } from './disk-info.js';
 import { readRecord, recordPath, type BuildRecord, type RecordedRun } from '../image/record.js';
 import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
+import { exitStatusOf, runOutcome } from './outcome.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
 import type { Boot, Disk } from './spec.js';
 import { oneOf } from '../cli/flag-values.js';
@@ -26,6 +27,7 @@ export interface RunCliOptions extends VmFlags {
   arch?: string;
   qemu?: string;
   ci?: boolean;
+  kernelLog?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -170,10 +172,12 @@ function reportJson(prep: PreparedRun, report?: RunReport): string {
       notes: prep.notes,
       ...(report
         ? {
+            exitStatus: exitStatusOf(report.verdict),
             verdict: report.verdict,
             exit: report.exit,
             ...(report.firstProgramLineMs !== undefined ? { firstProgramLineMs: report.firstProgramLineMs } : {}),
             ignoredSymbols: report.scan.ignoredSymbols,
+            kernelLog: report.kernelLog,
           }
         : {}),
     },
@@ -200,21 +204,8 @@ export async function runRunCommand(image: string | undefined, opts: RunCliOptio
     ...(opts.json ? { stdout: process.stderr } : {}),
     handleSignals: true,
     forwardStdin: Boolean(process.stdin.isTTY),
+    ...(opts.kernelLog ? { kernelLog: true } : {}),
   });
   if (opts.json) process.stdout.write(reportJson(prep, report) + '\n');
-  const v = report.verdict;
-  if (v.ok) {
-    if (opts.ci && !opts.json) process.stderr.write(`osv: passed: ${v.reason}\n`);
-    return;
-  }
-  if (v.code === 'interrupted') {
-    if (!opts.json) process.stderr.write('osv: interrupted\n');
-    process.exitCode = ExitCode.interrupted;
-    return;
-  }
-  if (opts.json) {
-    process.exitCode = v.exitCode;
-    return;
-  }
-  throw new OsvError({ code: `run.${v.code}`, message: v.reason, ...(v.hint ? { hint: v.hint } : {}), exitCode: v.exitCode });
+  process.exitCode = runOutcome(report.verdict, { ci: Boolean(opts.ci), json: Boolean(opts.json) });
 }

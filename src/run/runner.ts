@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../atomic.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecision } from './accel.js';
@@ -24,7 +25,7 @@ import { ConsoleScanner, type ScanEvent, type ScanResult } from './scanner.js';
 import { shellQuote } from './shell-quote.js';
 import type { Boot, Disk, VmSpec } from './spec.js';
 import { supervise, type ChildExit } from './supervisor.js';
-import { TerminalFilter } from './terminal.js';
+import { ConsoleView } from './console-view.js';
 import { verdict, type Verdict, type VerdictOptions } from './verdict.js';
 
 /** A VM whose acceleration is still to be decided. */
@@ -43,6 +44,8 @@ export interface RunRequest {
   ci?: boolean;
   /** Seconds. */
   timeout?: number;
+  /** The timeout is CI's default, not one the user set (the failure says so). */
+  defaultTimeout?: boolean;
   /** A regular expression (source) some console line must match. */
   expect?: string;
   env?: NodeJS.ProcessEnv;
@@ -69,6 +72,7 @@ export interface PreparedRun {
   firecracker?: { config: FirecrackerConfig; configFile: string };
   expect?: RegExp;
   timeoutMs?: number;
+  defaultTimeout?: boolean;
   ci: boolean;
   /** One-line notes for the user (e.g. why TCG was chosen). */
   notes: string[];
@@ -90,7 +94,9 @@ function finalBoot(boot: Boot, req: RunRequest, notes: string[]): Boot {
     if (req.ci) notes.push('the image boots with the command line stored in it; failures are still caught on the console');
     return boot;
   }
-  let cmdline = boot.cmdline;
+  // OSv reports the program's exit status only with --verbose (facts §13); the plan puts it in
+  // every command line, and a command line given with -e or recorded by an older osv-up gets it here.
+  let cmdline = addKernelOptions(boot.cmdline, ['--verbose']);
   // Without it an aborted OSv halts and the hypervisor never exits (facts §13).
   if (req.ci) cmdline = addKernelOptions(cmdline, ['--power-off-on-abort']);
   const net = req.vm.network;
@@ -115,7 +121,7 @@ function externalFiles(vm: VmDraft): OsvError[] {
   return disks.flatMap(([what, d]) => (d.format === 'qcow2' && existsSync(d.path) ? [externalFilesError(d.path, what)].filter((e): e is OsvError => e !== undefined) : []));
 }
 
-type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs' | 'secrets'>;
+type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs' | 'defaultTimeout' | 'secrets'>;
 
 /** The command as printed: shell-quoted, secrets masked. */
 const shown = (argv: string[], base: Base): Pick<PreparedRun, 'commandLine' | 'shownArgv'> => ({
@@ -138,7 +144,7 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   // A guest paused for a debugger would be stopped by the timeout while someone steps through it.
   const timeout = req.timeout !== undefined && draft.gdb?.waitForDebugger ? undefined : req.timeout;
   if (timeout === undefined && req.timeout !== undefined) notes.push(`--gdb-wait: no timeout (it would stop the guest while the debugger holds it; ${req.timeout} s was set)`);
-  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, secrets: req.secrets ?? [], ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}) };
+  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, secrets: req.secrets ?? [], ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000), ...(req.defaultTimeout ? { defaultTimeout: true } : {}) } : {}) };
   const env = req.env ?? process.env;
   const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({
@@ -201,6 +207,10 @@ export interface RunIo extends VerdictOptions {
   failureGraceMs?: number;
   /** Stop the VM (and pass) as soon as the expected line appears, e.g. for servers in CI. */
   stopOnExpect?: boolean;
+  /** Show OSv's debug lines on the console too (`--kernel-log`); they are hidden by default. */
+  kernelLog?: boolean;
+  /** Write LF for the console's CR LF (default: when stdout is not a terminal). */
+  plainNewlines?: boolean;
   onSpawn?(pid: number): void;
   onEvent?(e: ScanEvent): void;
 }
@@ -213,7 +223,13 @@ export interface RunReport {
   firstProgramLineMs?: number;
   /** Milliseconds from spawn to the expected line. */
   expectMs?: number;
+  /** OSv's debug lines (shown or not), the last MAX_KERNEL_LOG_LINES of them. */
+  kernelLog: string[];
 }
+
+const MAX_KERNEL_LOG_LINES = 2000;
+/** How long a line beginning that may be a kernel line is held back before it is shown anyway. */
+const HOLD_MS = 100;
 
 /** Passes the hypervisor's stderr through line by line, minus its own "terminating on signal" note. */
 class StderrRelay {
@@ -225,6 +241,11 @@ class StderrRelay {
     if (this.text.length < 65536) this.text += chunk.toString('utf8');
     const lines = s.split('\n');
     this.partial = last ? '' : (lines.pop() ?? '');
+    // An endless line is passed on in pieces rather than kept whole.
+    if (this.partial.length > 65536) {
+      lines.push(this.partial);
+      this.partial = '';
+    }
     for (const l of lines) if (l !== '' && !/terminating on signal/.test(l)) this.out.write(`${l}\n`);
   }
 }
@@ -235,7 +256,15 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const scanner = new ConsoleScanner(prep.expect ? { expect: prep.expect } : {});
-  const filter = new TerminalFilter();
+  const kernelLog: string[] = [];
+  const view = new ConsoleView({
+    hideKernelLog: !io.kernelLog,
+    plainNewlines: io.plainNewlines ?? !(stdout as { isTTY?: boolean }).isTTY,
+    onKernelLine: (line) => {
+      if (kernelLog.push(line) > MAX_KERNEL_LOG_LINES) kernelLog.shift();
+    },
+  });
+  let holdTimer: NodeJS.Timeout | undefined;
   const relay = new StderrRelay(stderr);
   let lastByte = 0x0a;
   let start = Date.now();
@@ -258,11 +287,9 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
         io.onSpawn?.(pid);
       },
       onStdout: (chunk) => {
-        const out = filter.write(chunk);
-        if (out.length > 0) {
-          if (!outputClosed) stdout.write(out);
-          lastByte = out[out.length - 1]!;
-        }
+        clearTimeout(holdTimer);
+        show(view.write(chunk));
+        if (view.holding) holdTimer = setTimeout(() => show(view.release()), HOLD_MS);
         handle(scanner.feed(chunk));
         if (firstProgramLineMs === undefined && scanner.programLines > 0) firstProgramLineMs = Date.now() - start;
       },
@@ -271,6 +298,11 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
         handle(scanner.feed(chunk, 'stderr'));
       },
     });
+    function show(out: Buffer): void {
+      if (out.length === 0) return;
+      if (!outputClosed) stdout.write(out);
+      lastByte = out[out.length - 1]!;
+    }
     function handle(events: ScanEvent[]): void {
       for (const e of events) {
         io.onEvent?.(e);
@@ -292,9 +324,10 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
     stdout.on?.('error', onOutputError);
     const exit = await child.done;
     clearTimeout(failureTimer);
+    clearTimeout(holdTimer);
     handle(scanner.end());
     relay.push(Buffer.alloc(0), true);
-    const tail = filter.flush();
+    const tail = view.flush();
     stdout.removeListener?.('error', onOutputError);
     if (!outputClosed && tail.length > 0) stdout.write(tail);
     if (!outputClosed && lastByte !== 0x0a && tail.length === 0) stdout.write('\n'); // the verdict starts on its own line
@@ -310,11 +343,12 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
         stderr: relay.text,
         ...(finalExit.stoppedBy ? { stoppedBy: finalExit.stoppedBy } : {}),
         ...(prep.timeoutMs !== undefined ? { timeoutMs: prep.timeoutMs } : {}),
+        ...(prep.defaultTimeout ? { defaultTimeout: true } : {}),
         ...(finalExit.spawnError ? { spawnError: finalExit.spawnError } : {}),
       },
       io,
     );
-    return { verdict: v, exit: finalExit, scan, ...(firstProgramLineMs !== undefined ? { firstProgramLineMs } : {}), ...(expectMs !== undefined ? { expectMs } : {}) };
+    return { verdict: v, exit: finalExit, scan, kernelLog, ...(firstProgramLineMs !== undefined ? { firstProgramLineMs } : {}), ...(expectMs !== undefined ? { expectMs } : {}) };
   } finally {
     if (prep.firecracker) rmSync(prep.firecracker.configFile, { force: true });
   }
@@ -347,7 +381,8 @@ export function requestFromSettings(
     vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes, ...opts.debug },
     accel: run.accel,
     ...(run.qemu ? { qemu: run.qemu } : {}),
-    ...(run.timeout !== undefined ? { timeout: run.timeout } : {}),
+    // In CI a run that never ends must fail, so it always has a limit.
+    ...(run.timeout !== undefined ? { timeout: run.timeout } : opts.ci ? { timeout: DEFAULTS.ciTimeoutSeconds, defaultTimeout: true } : {}),
     ...(run.expect !== undefined ? { expect: run.expect } : {}),
     ...(opts.ci ? { ci: true } : {}),
     ...(opts.env ? { env: opts.env } : {}),

@@ -5,6 +5,7 @@
 // that plus the hypervisor's exit into pass/fail.
 
 import { StringDecoder } from 'node:string_decoder';
+import { isKernelLogLine } from './kernel-log.js';
 
 export type FailureKind =
   | 'load-failed'
@@ -16,6 +17,7 @@ export type FailureKind =
   | 'empty-cmdline'
   | 'exit-status'
   | 'bad-console'
+  | 'bad-cmdline'
   | 'not-bootable'
   | 'kvm-error';
 
@@ -23,7 +25,7 @@ export interface ConsoleFinding {
   kind: FailureKind;
   /** The console line as the user saw it, escape sequences stripped. */
   line: string;
-  /** 1-based line number within its stream. */
+  /** 1-based line number within its stream, as the user sees it (OSv's hidden debug lines not counted). */
   lineNo: number;
   /** What it means, in a few words. */
   summary: string;
@@ -67,7 +69,14 @@ const RULES: Rule[] = [
   { stream: 'console', re: /^program exited with status (-?\d+)/, make: (m) => exitStatus(Number(m[1]), 'the program exited') },
   { stream: 'console', re: /^program (\S+) returned (-?\d+)/, make: (m) => exitStatus(Number(m[2]), `${m[1]} returned`) },
   { stream: 'console', re: /^page fault\b/i, make: () => ({ kind: 'page-fault', summary: 'the guest hit a page fault' }) },
-  { stream: 'console', re: /^Assertion failed\b|Assertion `.*' failed\.?$/, make: () => ({ kind: 'assertion', summary: 'an assertion failed in the guest' }) },
+  // glibc's form ("prog: file:line: fn: Assertion `x' failed."); [^`]* keeps the match linear
+  // on a long line full of "Assertion `" (each attempt stops at the next backtick).
+  { stream: 'console', re: /^Assertion failed\b|Assertion `[^`]*' failed\.?$/, make: () => ({ kind: 'assertion', summary: 'an assertion failed in the guest' }) },
+  {
+    stream: 'console',
+    re: /^Failed to parse command line\.?$/,
+    make: () => ({ kind: 'bad-cmdline', summary: 'OSv could not parse its command line (a character it cannot take, or unbalanced quotes)' }),
+  },
   { stream: 'console', re: /^Unknown console/, make: () => ({ kind: 'bad-console', summary: 'OSv does not know the --console value' }) },
   { stream: 'console', re: /^Aborted\b|^\[backtrace\]$/, make: () => ({ kind: 'abort', summary: 'the guest aborted' }) },
   { stream: 'console', re: /^No bootable device|^Boot failed: /, make: () => ({ kind: 'not-bootable', summary: 'the disk is not bootable (no boot sector): boot the kernel directly' }) },
@@ -75,7 +84,7 @@ const RULES: Rule[] = [
 ];
 
 /** ESC sequences: CSI, OSC, and two-byte ones such as ESC c (reset), then other controls. */
-const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])/g;
+const ANSI = /\x1b(?:\[[0-?]{0,64}[ -/]{0,8}[@-~]|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)|[ -/]{0,8}[0-~])/g;
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 export function stripAnsi(s: string): string {
@@ -92,6 +101,12 @@ export interface ExpectMatch {
   lineNo: number;
 }
 
+export interface ExitStatusLine {
+  status: number;
+  line: string;
+  lineNo: number;
+}
+
 export type ScanEvent = { type: 'failure'; finding: ConsoleFinding } | { type: 'expect'; match: ExpectMatch };
 
 /** The state of a scan; a snapshot of it is what verdict() reads. */
@@ -102,34 +117,62 @@ export interface ScanResult {
   expectMatch?: ExpectMatch;
   /** "PATH: ignoring missing symbol NAME" lines (--verbose): not failures, but worth a note. */
   ignoredSymbols: Array<{ object: string; symbol: string }>;
-  /** The last non-blank console line, for timeout and expectation messages. */
+  /** The last non-blank console line that is not OSv's debug log, for timeout and expectation messages. */
   lastLine?: string;
   consoleLines: number;
-  /** Non-blank console lines after OSv's "Cmdline:" echo: the program's output (and OSv's later lines). */
+  /** Non-blank console lines after OSv's "Cmdline:" echo, OSv's debug lines left out: the program's output. */
   programLines: number;
+  /** "could not load NAME" (--verbose): a DT_NEEDED library OSv did not find; the first symbol from it fails. */
+  unloadedLibraries: string[];
+  /** OSv's debug log was on (a line only --verbose prints appeared): OSv will report the exit status. */
+  kernelLog: boolean;
+  /** Each "program exited with status N" / "program PATH returned N", in order. */
+  exitStatuses: ExitStatusLine[];
   /** The functions of the first `[backtrace]` OSv printed, innermost first (`mmu::procfs_maps[abi:cxx11]()`). */
   backtrace: string[];
 }
+
+/** OSv's report of the program's end (--verbose): exit() called, or main returned nonzero. */
+const EXIT_STATUS = /^program exited with status (-?\d+)$|^program \S+ returned (-?\d+)$/;
 
 /** A frame of OSv's backtrace: `0x00000000402b5806 <mmu::procfs_maps[abi:cxx11]()+726>`. */
 const FRAME = /^0x[0-9a-f]+ <(.+?)(?:\+\d+)?>$/;
 const MAX_FRAMES = 32;
 
+/**
+ * Only this much of a line is kept and scanned. OSv's own lines are short; a guest that prints
+ * megabytes without a newline (a progress bar, a binary dump) must cost linear time and
+ * bounded memory, so the rest of such a line is counted past, not stored.
+ */
+export const MAX_SCANNED_LINE = 4096;
+
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
+  /** The current line so far, at most MAX_SCANNED_LINE characters of it. */
   private partial = '';
   lineNo = 0;
   /** Complete lines in the chunk (without their terminators). */
   push(chunk: string | Buffer): string[] {
-    const text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    return parts;
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const lines: string[] = [];
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      lines.push(this.take(text.slice(from, nl)));
+      this.partial = '';
+      from = nl + 1;
+    }
+    this.partial = this.take(text.slice(from));
+    return lines;
   }
   flush(): string[] {
-    const rest = this.partial + this.decoder.end();
+    const rest = this.take(this.decoder.end());
     this.partial = '';
     return rest === '' ? [] : [rest];
+  }
+  /** The current line with `more` appended, cut at the limit. */
+  private take(more: string): string {
+    const room = MAX_SCANNED_LINE - this.partial.length;
+    return room <= 0 ? this.partial : this.partial + (more.length > room ? more.slice(0, room) : more);
   }
 }
 
@@ -141,7 +184,17 @@ export class ConsoleScanner {
   private readonly state: ScanResult;
 
   constructor(opts: ScannerOptions = {}) {
-    this.state = { failures: [], ignoredSymbols: [], consoleLines: 0, programLines: 0, backtrace: [], ...(opts.expect ? { expect: opts.expect } : {}) };
+    this.state = {
+      failures: [],
+      ignoredSymbols: [],
+      consoleLines: 0,
+      programLines: 0,
+      kernelLog: false,
+      exitStatuses: [],
+      unloadedLibraries: [],
+      backtrace: [],
+      ...(opts.expect ? { expect: opts.expect } : {}),
+    };
   }
 
   /** Feed output as it arrives; returns what the new complete lines revealed. */
@@ -160,7 +213,8 @@ export class ConsoleScanner {
   }
 
   get result(): ScanResult {
-    return { ...this.state, failures: [...this.state.failures], ignoredSymbols: [...this.state.ignoredSymbols], backtrace: [...this.state.backtrace] };
+    const s = this.state;
+    return { ...s, failures: [...s.failures], ignoredSymbols: [...s.ignoredSymbols], exitStatuses: [...s.exitStatuses], unloadedLibraries: [...s.unloadedLibraries], backtrace: [...s.backtrace] };
   }
 
   private lines(raw: string[], stream: ConsoleStream): ScanEvent[] {
@@ -171,21 +225,30 @@ export class ConsoleScanner {
       const line = stripAnsi(r).trimEnd();
       if (line === '') continue;
       if (stream === 'console') {
+        const kernel = isKernelLogLine(line);
+        if (kernel) {
+          this.state.kernelLog = true;
+          // Line numbers count the lines the user sees, and OSv's debug lines are hidden.
+          splitter.lineNo--;
+        } else this.state.lastLine = line;
         this.state.consoleLines = splitter.lineNo;
-        this.state.lastLine = line;
         // OSv echoes its command line once at boot; a pattern must not match the echo of the
         // program's own arguments, nor an "Aborted" that is only an argument.
         if (!this.sawCmdlineEcho && line.startsWith('Cmdline: ')) {
           this.sawCmdlineEcho = true;
           continue;
         }
-        if (this.sawCmdlineEcho) this.state.programLines++;
+        if (this.sawCmdlineEcho && !kernel) this.state.programLines++;
+        const status = EXIT_STATUS.exec(line);
+        if (status) this.state.exitStatuses.push({ status: Number(status[1] ?? status[2]), line, lineNo: splitter.lineNo });
         if (line === '[backtrace]') this.inBacktrace = this.state.backtrace.length === 0;
         else if (this.inBacktrace) {
           const frame = FRAME.exec(line);
           if (frame && this.state.backtrace.length < MAX_FRAMES) this.state.backtrace.push(frame[1]!);
           else if (!frame) this.inBacktrace = false;
         }
+        const unloaded = /^could not load (\S+)$/.exec(line);
+        if (unloaded) this.state.unloadedLibraries.push(unloaded[1]!);
         const ignored = /^(.+?): ignoring missing symbol (.+)$/.exec(line);
         if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]!.trim() });
         const ex = this.state.expect;

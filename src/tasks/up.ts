@@ -10,6 +10,7 @@ import { noopBuild } from './noop.js';
 import { oneOf, optional } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
+import { exitStatusOf, runOutcome } from '../run/outcome.js';
 
 export interface UpFlags extends VmFlags {
   cwd: string;
@@ -18,6 +19,7 @@ export interface UpFlags extends VmFlags {
   exec?: string;
   port: string[];
   stopOnExpect?: boolean;
+  kernelLog?: boolean;
   boot?: string;
   ci?: boolean;
   dryRun?: boolean;
@@ -95,6 +97,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     handleSignals: true,
     forwardStdin: Boolean(process.stdin.isTTY) && !flags.ci,
     ...(flags.stopOnExpect ? { stopOnExpect: true } : {}),
+    ...(flags.kernelLog ? { kernelLog: true } : {}),
     ...(built.check ? { explainSymbol: explainWith(built.check) } : {}),
   });
   const v = report.verdict;
@@ -106,21 +109,14 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
           image: built.image,
           upToDate: built.upToDate,
           commandLine: prep.commandLine,
+          exitStatus: exitStatusOf(v),
           verdict: v,
           ...(report.firstProgramLineMs !== undefined ? { firstProgramLineMs: report.firstProgramLineMs } : {}),
+          kernelLog: report.kernelLog,
         },
         null,
         2,
       ) + '\n',
     );
-  if (v.ok) {
-    if (flags.ci && !flags.json) process.stderr.write(`osv: passed: ${v.reason}\n`);
-    return ExitCode.ok;
-  }
-  if (v.code === 'interrupted') {
-    if (!flags.json) process.stderr.write('osv: interrupted\n');
-    return ExitCode.interrupted;
-  }
-  if (flags.json) return v.exitCode;
-  throw new OsvError({ code: `run.${v.code}`, message: v.reason, ...(v.hint ? { hint: v.hint } : {}), exitCode: v.exitCode });
+  return runOutcome(v, { ci: Boolean(flags.ci), json: Boolean(flags.json) });
 }

@@ -72,9 +72,9 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
       for (const spelling of [SECRET, 's3cr3t']) expect(r.out, what).not.toContain(spelling);
     }
     expect(printed[0]![1].out).toContain('--env=TOKEN=*** --env=PLAIN=visible /app "--token=***"');
-    expect(printed[7]![1].out).toContain('command line: --rootfs=rofs --env=TOKEN=*** --env=PLAIN=visible /app "--token=***"');
+    expect(printed[7]![1].out).toContain('command line: --rootfs=rofs --verbose --env=TOKEN=*** --env=PLAIN=visible /app "--token=***" !');
     expect(printed[10]![1].out).toContain('--env=TOKEN=***');
-    expect(printed[15]![1].out).toContain('cmdline:    --rootfs=rofs --env=TOKEN=***');
+    expect(printed[15]![1].out).toContain('cmdline:    --rootfs=rofs --verbose --env=TOKEN=***');
     // The bootable image itself carries the value: the guest needs it (docs/security.md).
     expect(readFileSync(join(dir, 'boot.img')).includes('s3cr3t')).toBe(true);
     const osvDir = join(dir, '.osv');

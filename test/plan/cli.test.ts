@@ -48,8 +48,8 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(r.stdout).toContain('Plan for "demo": x86_64, rofs root, disk image (raw)');
     expect(r.stdout).toMatch(/^\/usr\/lib\/libfoo\.so\.1 +\S+ KiB +\S*\/lib\/libfoo\.so\.1 +needed by app$/m);
     expect(r.stdout).toMatch(/^\/srv\/ +\S+ B +\(6 entries below; --all lists them\) +files\[0\]$/m);
-    expect(r.stdout).toContain('Boot command line (run "default"):\n  --rootfs=rofs --env=MODE=a\\ b /app "hello world"\n');
-    expect(r.stdout).toContain('  list: --rootfs=rofs --env=MODE=a\\ b /ls -a /');
+    expect(r.stdout).toContain('Boot command line (run "default"):\n  --rootfs=rofs --verbose --env=MODE=a\\ b /app "hello world" !\n');
+    expect(r.stdout).toContain('  list: --rootfs=rofs --verbose --env=MODE=a\\ b /ls -a / !');
     expect(r.stdout).toMatch(/^Totals: \d+ files/m);
   });
 
@@ -61,9 +61,9 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
   it('plan --all lists tree members; --run selects the run; --json is the whole plan', () => {
     expect(run(p.dir, 'plan', '--all').stdout).toMatch(/^\/srv\/link-in +- +-> a\.txt +files\[0\]$/m);
     const sel = run(p.dir, 'plan', '--run', 'list');
-    expect(sel.stdout).toContain('Boot command line (run "list"):\n  --rootfs=rofs --env=MODE=a\\ b /ls -a /\n');
+    expect(sel.stdout).toContain('Boot command line (run "list"):\n  --rootfs=rofs --verbose --env=MODE=a\\ b /ls -a / !\n');
     const j = JSON.parse(run(p.dir, 'plan', '--json').stdout) as { run: { cmdline: string }; entries: Array<{ guest: string; content?: string }> };
-    expect(j.run.cmdline).toBe('--rootfs=rofs --env=MODE=a\\ b /app "hello world"');
+    expect(j.run.cmdline).toBe('--rootfs=rofs --verbose --env=MODE=a\\ b /app "hello world" !');
     expect(j.entries.find((e) => e.guest === '/etc/hosts')?.content).toBe('127.0.0.1 localhost osv.local\n');
   });
 

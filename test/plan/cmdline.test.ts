@@ -23,10 +23,10 @@ describe('loader options', () => {
 
   it('orders --rootfs, kernel args, env (as given), cwd, then the program', () => {
     expect(line({ kernelArgs: ['--verbose', '--power-off-on-abort'], env: [['B', '2'], ['A', 'x y']], cwd: '/srv', argv: ['/app', 'arg'] })).toBe(
-      '--rootfs=rofs --verbose --power-off-on-abort --env=B=2 --env=A=x\\ y --cwd=/srv /app arg',
+      '--rootfs=rofs --verbose --power-off-on-abort --env=B=2 --env=A=x\\ y --cwd=/srv /app arg !',
     );
-    expect(line({ rootfs: 'ext' })).toBe('--rootfs=ext /app');
-    expect(line({ env: [['EMPTY', '']] })).toBe('--rootfs=rofs --env=EMPTY= /app');
+    expect(line({ rootfs: 'ext' })).toBe('--rootfs=ext /app !');
+    expect(line({ env: [['EMPTY', '']] })).toBe('--rootfs=rofs --env=EMPTY= /app !');
   });
 
   it.each<[Partial<CmdlineInput>, string]>([
@@ -37,13 +37,13 @@ describe('loader options', () => {
     [{ env: [['A=B', 'x']] as Array<[string, string]> }, 'environment variable name "A=B" is empty or contains "="'],
     [{ cwd: '' }, 'cwd is empty'],
     [{ argv: ['/app', 'a\0b'] }, 'the command line contains a NUL byte'],
-    [{ argv: ['/app', 'x'.repeat(1010)] }, 'the boot command line is 1029 bytes; OSv accepts at most 1023'],
+    [{ argv: ['/app', 'x'.repeat(1010)] }, 'the boot command line is 1031 bytes; OSv accepts at most 1023'],
   ])('refuses case %#', (over, message) => {
     expect(failure(over)).toBe(message);
   });
 
   it('accepts exactly 1023 bytes', () => {
-    const arg = 'x'.repeat(1023 - '--rootfs=rofs /app '.length);
+    const arg = 'x'.repeat(1023 - '--rootfs=rofs /app  !'.length);
     expect(Buffer.byteLength(line({ argv: ['/app', arg] }))).toBe(1023);
     expect(failure({ argv: ['/app', `${arg}x`] })).toBe('the boot command line is 1024 bytes; OSv accepts at most 1023');
   });
@@ -75,7 +75,7 @@ describe('application words (OSv command syntax)', () => {
   it('warns about $ (OSv expands it with no escape) unless the variable is set in env', () => {
     const r = build({ argv: ['/app', '$HOME', 'cost$5', '$PORT'], env: [['PORT', '8080']] });
     if (!r.ok) throw r.error;
-    expect(r.value.cmdline).toBe('--rootfs=rofs --env=PORT=8080 /app $HOME cost$5 $PORT');
+    expect(r.value.cmdline).toBe('--rootfs=rofs --env=PORT=8080 /app $HOME cost$5 $PORT !');
     expect(r.value.warnings).toEqual([
       'cmd: OSv replaces everything from "$" to the end of the word in "$HOME" with the value of the variable "HOME" (empty when unset; there is no escape)',
       'cmd: OSv replaces everything from "$" to the end of the word in "cost$5" with the value of the variable "5" (empty when unset; there is no escape)',

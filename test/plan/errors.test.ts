@@ -256,7 +256,7 @@ describe('planner errors', () => {
   it('a boot command line over OSv\'s limit', () => {
     const [e] = errorsOf({ cmd: ['/usr/bin/ls', 'x'.repeat(1100)] });
     expect(e?.code).toBe('plan.cmdline-too-long');
-    expect(e?.message).toBe('the boot command line is 1126 bytes; OSv accepts at most 1023');
+    expect(e?.message).toBe('the boot command line is 1138 bytes; OSv accepts at most 1023');
   });
 
   it('a kernel bundle whose libenviron.so vanished', () => {

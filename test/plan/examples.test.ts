@@ -17,7 +17,7 @@ if (examples.length === 0) console.warn('skipped: no examples/*/osv.yaml yet');
 const expected: Record<string, { paths: string[]; cmdline: string }> = {
   'hello-c': {
     paths: ['/data', '/dev', '/etc', '/etc/fstab', '/etc/hosts', '/etc/mnttab', '/hello', '/proc', '/sys', '/tmp', '/usr', '/usr/lib'],
-    cmdline: '--rootfs=rofs /hello world',
+    cmdline: '--rootfs=rofs --verbose /hello world !',
   },
 };
 

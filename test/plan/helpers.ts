@@ -72,6 +72,7 @@ export const copy = (s: string, dest: string, over: Partial<Extract<FileSpec, { 
   dest,
   exclude: [],
   optional: false,
+  resolve: true,
   source: src(9, 3),
   ...over,
 });

@@ -55,7 +55,7 @@ describe('modules', () => {
     const p = planOk({ cmd: ['/usr/bin/ls'], env: { MODE: 'run' }, modules: [osvUp({ executables: [exe('/usr/bin/ls', '/bin/ls')] })] });
     expect(entry(p, '/srv/www/index.html')?.why).toEqual([{ kind: 'module', module: 'web', key: 'files[0]', source: src(9, 3), detail: `in tree ${d}/web/static` }]);
     expect(entry(p, '/bin/ls')?.why[0]).toMatchObject({ kind: 'module', module: 'web', key: 'executables[0]' });
-    expect(p.run.cmdline).toBe('--rootfs=rofs --env=PORT=8080 --env=MODE=run /usr/bin/ls');
+    expect(p.run.cmdline).toBe('--rootfs=rofs --verbose --env=PORT=8080 --env=MODE=run /usr/bin/ls !');
   });
 
   it('an OSv-style module is read with ${MODULE_DIR}, %(libgcc_s_dir)s, ** and ->', () => {
@@ -126,7 +126,7 @@ describe('skeleton', () => {
     const p = planOk({ cmd: ['/usr/bin/ls'], filesystem: 'ext' });
     expect(fstabText('ext').split('\n')[0]).toBe('/dev/vblk0.1 /          ext       defaults 0 0');
     expect(entry(p, '/data')).toBeUndefined();
-    expect(p.run.cmdline).toBe('--rootfs=ext /usr/bin/ls');
+    expect(p.run.cmdline).toBe('--rootfs=ext --verbose /usr/bin/ls !');
   });
 
   it('image.mounts leaves a built-in file system out of fstab; without procfs there is no /etc/mnttab link', () => {

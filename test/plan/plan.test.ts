@@ -1,4 +1,4 @@
-import { existsSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../src/plan/index.js';
@@ -70,7 +70,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
       ['/usr/lib/plugin.so', 'file', p.plugin, ['libraries[0]']],
     ];
     expect(rows(r.value)).toEqual(expected);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app "x y"');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app "x y" !');
     expect(r.value.kernelProvided.map((k) => k.soname)).toEqual(['ld-linux-x86-64.so.2', 'libc.so.6']);
     expect(r.value.totals).toMatchObject({ symlinks: 2, libraries: 3 + libgccRows.length });
     // The chain and the rule are recorded for `osv why`.
@@ -91,7 +91,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     if (!r.ok) throw r.error;
     expect(r.value.entries.filter((e) => e.kind === 'file' && e.host === p.app).map((e) => e.guest)).toEqual(['/opt/app/bin/app']);
     expect(r.value.entries.find((e) => e.guest === '/opt/app/bin/app')?.why.map(shortProvenance)).toEqual(['executables[0]', 'cmd[0]']);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /opt/app/bin/app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /opt/app/bin/app !');
   });
 
   it('resolves the libraries of a cmd[0] that a files entry copied', () => {
@@ -100,16 +100,56 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     expect(r.value.entries.map((e) => e.guest)).toContain('/usr/lib/libfoo.so.1');
   });
 
+  it('ships the libraries of ELF objects a files tree copies, with the file that needed them as provenance; resolve: false copies them bare', () => {
+    // A tree as a runtime's library directory is: a plugin (needs libbar through its RUNPATH,
+    // which is not in the tree), a program, a static program and a text file.
+    const tree = join(p.dir, 'tree');
+    mkdirSync(join(tree, 'bin'), { recursive: true });
+    copyFileSync(p.plugin, join(tree, 'plugin.so'));
+    gcc(join(tree, 'bin', 'tool'), 'int foo(void);\nint main(void) { return foo(); }\n', ['-fPIE', '-pie', `-L${join(p.dir, 'lib')}`, '-l:libfoo.so.1', `-Wl,-rpath,${join(p.dir, 'lib')}`]);
+    chmodSync(join(tree, 'bin', 'tool'), 0o755);
+    gcc(join(tree, 'bin', 'static'), 'int main(void) { return 0; }\n', ['-static']);
+    writeFileSync(join(tree, 'notes.txt'), 'text\n');
+    const ok = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt')] }), { env });
+    if (!ok.ok) throw ok.error;
+    const g = new Map(ok.value.entries.map((e) => [e.guest, e]));
+    // A program in the tree gets its closure (found through its RUNPATH), named as what needed it.
+    expect(g.get('/usr/lib/libfoo.so.1')?.why[0]).toMatchObject({ kind: 'needed', chain: ['tool'], rule: 'runpath', declaredBy: { kind: 'config', key: 'files[0]', detail: `in tree ${tree}` } });
+    expect(g.get('/usr/lib/libbar.so.1')?.why[0]).toMatchObject({ kind: 'needed', chain: ['tool', 'libfoo.so.1'], declaredBy: { kind: 'config', key: 'files[0]' } });
+    // The plugin's RUNPATH ($ORIGIN/lib) has no lib/ beside it in the tree: a warning, not an error.
+    expect(ok.value.warnings).toContainEqual(expect.stringMatching(/^library libbar\.so\.1 not found, needed by plugin\.so \(files\[0\], in tree .*\): not shipped; the guest fails if it loads plugin\.so$/));
+    // The static program and the text file are copied as they are, without complaint.
+    expect(g.get('/opt/bin/static')?.kind).toBe('file');
+    expect(ok.value.warnings.filter((w) => /static|notes/.test(w))).toEqual([]);
+    const bare = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt', { resolve: false })] }), { env });
+    if (!bare.ok) throw bare.error;
+    const fromTree = (e: PlanEntry): boolean => e.why.some((w) => w.kind === 'needed' && w.declaredBy?.kind === 'config' && w.declaredBy.key === 'files[0]');
+    expect(ok.value.entries.filter(fromTree).length).toBeGreaterThan(0);
+    expect(bare.value.entries.filter(fromTree)).toEqual([]);
+    expect(bare.value.warnings.filter((w) => w.includes('plugin.so'))).toEqual([]);
+    expect(bare.value.entries.find((e) => e.guest === '/opt/plugin.so')?.kind).toBe('file');
+  });
+
+  it('a library that an object in a files tree needs and nobody has is a warning, not an error', () => {
+    const tree = join(p.dir, 'tree-missing');
+    mkdirSync(tree, { recursive: true });
+    const gone = gcc(join(p.dir, 'libgone.so'), 'int gone(void) { return 1; }\n', ['-shared', '-fPIC', '-Wl,-soname,libgone.so']);
+    gcc(join(tree, 'needs-gone.so'), 'int gone(void);\nint f(void) { return gone(); }\n', ['-shared', '-fPIC', gone]);
+    const r = plan(makeConfig({ dir: p.dir, cmd: [p.app], files: [copy(tree, '/opt')] }), { env });
+    if (!r.ok) throw r.error;
+    expect(r.value.warnings.find((w) => w.startsWith('library libgone.so not found, needed by needs-gone.so'))).toMatch(/files\[0\].*not shipped; the guest fails if it loads needs-gone\.so$/);
+  });
+
   it('places a relative cmd[0] against the project directory at /<name>', () => {
     const r = plan(makeConfig({ dir: p.dir, cmd: ['./app'] }), { env });
     if (!r.ok) throw r.error;
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app !');
   });
 
   it('uses a bare cmd[0] that an entry provides at /<name>, as OSv looks in / first', () => {
     const r = plan(makeConfig({ dir: '/elsewhere', executables: [exe(p.app)], cmd: ['app'] }), { env: { PATH: '/nonexistent' } });
     if (!r.ok) throw r.error;
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /app');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /app !');
   });
 
   it('plans one image for every named run, each with its own command line', () => {
@@ -118,8 +158,8 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
     const r = plan(config, { env, run: 'test' });
     if (!r.ok) throw r.error;
     expect(r.value.runs.map((x) => [x.name, x.cmdline])).toEqual([
-      ['default', '--rootfs=rofs --env=MODE=prod /app'],
-      ['test', '--rootfs=rofs --env=MODE=test /usr/bin/ls -a /'],
+      ['default', '--rootfs=rofs --verbose --env=MODE=prod /app !'],
+      ['test', '--rootfs=rofs --verbose --env=MODE=test /usr/bin/ls -a / !'],
     ]);
     expect(r.value.run.name).toBe('test');
     expect(r.value.entries.map((e) => e.guest)).toEqual(expect.arrayContaining(['/app', '/usr/bin/ls']));
@@ -197,7 +237,7 @@ describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', (
     expect(libs).toContain('/usr/lib/libselinux.so.1');
     expect(libs).not.toContain('/usr/lib/libc.so.6');
     expect(r.value.kernelProvided.map((k) => k.soname)).toContain('libc.so.6');
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /ls -a /');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /ls -a / !');
   });
 
   it.runIf(existsSync('/usr/lib/python3.11/os.py'))('plans python3 with its standard library tree', () => {
@@ -213,6 +253,6 @@ describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', (
       expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/sitecustomize.py')?.kind).toBe('file');
     }
     expect(r.value.totals.files).toBeGreaterThan(1000);
-    expect(r.value.run.cmdline).toBe('--rootfs=rofs /usr/bin/python3 -c print(6*7)');
+    expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /usr/bin/python3 -c print(6*7) !');
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newestImage } from '../../src/run/cli.js';
 import { parseMemoryFlag, parseNetworkFlag, parsePortFlag } from '../../src/run/flag-settings.js';
-import { canRun, cliFixture, OSV, qemu, type CliFixture } from './helpers/cli-env.js';
+import { canRun, cliFixture, OSV, qemu, VERBOSE_END, VERBOSE_HEAD, type CliFixture } from './helpers/cli-env.js';
 import { buildBootDisk, hasGcc, tempDir } from './helpers/fake-guest.js';
 
 if (!canRun) console.warn(`skipped: osv run CLI tests need qemu-system-x86_64 (${qemu ?? 'missing'}) and gcc (${hasGcc})`);
@@ -47,14 +47,14 @@ describe.skipIf(!canRun)('osv run', () => {
     const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello a b', '-p', '8080:80', '--ci', '--dry-run', '--accel', 'tcg']);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(
-      `${qemu} -accel tcg -cpu max -m 512M -smp 2 -nographic -nodefaults -serial stdio -no-reboot -kernel ${hello} -append '--rootfs=rofs --power-off-on-abort /hello a b' ` +
+      `${qemu} -accel tcg -cpu max -m 512M -smp 2 -nographic -nodefaults -serial stdio -no-reboot -kernel ${hello} -append '--rootfs=rofs --verbose --power-off-on-abort /hello a b' ` +
         `-drive file=${disk},if=none,id=hd0,format=raw,cache=writeback -device virtio-blk-pci,id=blk0,drive=hd0 ` +
         '-netdev user,id=un0,net=192.168.122.0/24,host=192.168.122.1,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=un0,romfile= -device virtio-rng-pci\n',
     );
     // The printed command runs as is.
     const again = spawnSync('sh', ['-c', r.stdout.trim()], { encoding: 'utf8', timeout: 30_000, input: '' });
     expect(again.status).toBe(0);
-    expect(again.stdout).toContain('Cmdline: --rootfs=rofs --power-off-on-abort /hello a b');
+    expect(again.stdout).toContain('Cmdline: --rootfs=rofs --verbose --power-off-on-abort /hello a b');
   });
 
   it('--dry-run --json describes the run', () => {
@@ -70,22 +70,49 @@ describe.skipIf(!canRun)('osv run', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Hello from C code');
     if (!existsSync('/dev/kvm')) expect(r.stderr).toContain('osv: note: KVM is not usable here: /dev/kvm does not exist; using TCG software emulation (slower)');
-    expect(r.stderr).toContain('osv: passed: the guest powered off normally; /Hello/ matched "Hello from C code"');
+    expect(r.stderr).toContain('osv: passed: the program exited with status 0; /Hello/ matched "Hello from C code"');
+    // Only the program's lines and OSv's usual ones: the debug lines --verbose adds are hidden.
+    expect(r.stdout).not.toMatch(/VFS: |ROFS: |Powering off/);
+    const plain = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello']);
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).not.toContain('passed');
   });
 
-  it('a guest failure: exit 4 and a one-line reason', () => {
+  it('the program\'s exit status is the exit code, like docker run; --ci fails on it naming the status', () => {
+    const r = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('osv: the program exited with status 3\n');
+    expect(r.stderr).not.toContain('error');
+    // A pipe gets LF line endings, so that `osv run | grep '^Hello from C code$'` works.
+    expect(r.stdout).toMatch(/^Hello from C code$/m);
+    expect(r.stdout).not.toContain('\r');
+    const ci = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello', '--ci']);
+    expect(ci.status).toBe(4);
+    expect(ci.stderr).toContain('error: the program exited with status 3: console line 5: "program exited with status 3"');
+    const json = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello', '--json']);
+    expect(json.status).toBe(3);
+    const j = JSON.parse(json.stdout) as { exitStatus: number; kernelLog: string[] };
+    expect(j.exitStatus).toBe(3);
+    expect(j.kernelLog).toContain('program exited with status 3');
+  });
+
+  it('a guest failure without a status: 126 and a one-line reason; --ci: 4', () => {
     const r = osv([disk, '--kernel', hang, '-e', '/x', '--timeout', '4', '--accel', 'tcg']);
-    expect(r.status).toBe(4);
+    expect(r.status).toBe(126);
     expect(r.stderr).toContain('error: timed out after 4 s; last console line: "waiting"\n');
+    const ci = osv([disk, '--kernel', hang, '-e', '/x', '--timeout', '4', '--accel', 'tcg', '--ci']);
+    expect(ci.status).toBe(4);
   });
 
-  it('usage errors exit 2 and say what to do', () => {
+  it('usage errors exit 125 (2 under --ci) and say what to do', () => {
+    expect(osv([disk, '-e', '/x', '--ci']).status).toBe(2);
     const noKernel = osv([disk, '-e', '/x']);
-    expect(noKernel.status).toBe(2);
+    expect(noKernel.status).toBe(125);
     expect(noKernel.stderr).toContain(`error: ${disk} has no kernel inside (a \`disk\` image), so direct kernel boot needs the OSv kernel (loader-stripped.elf)`);
     expect(noKernel.stderr).toContain('hint: pass --kernel PATH or set OSV_KERNEL');
     const badPort = osv([disk, '--kernel', hello, '-e', '/x', '-p', 'x']);
-    expect(badPort.status).toBe(2);
+    expect(badPort.status).toBe(125);
+    expect(osv([disk, '--bogus']).status).toBe(125);
     expect(badPort.stderr).toContain('error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"');
   });
 
@@ -98,7 +125,7 @@ describe.skipIf(!canRun)('osv run', () => {
     const project = tempDir();
     const osvDir = join(project, '.osv');
     spawnSync('mkdir', ['-p', osvDir]);
-    const img = buildBootDisk(osvDir, 'app', 'booted by itself\n');
+    const img = buildBootDisk(osvDir, 'app', `${VERBOSE_HEAD}Cmdline: /app\nbooted by itself\n${VERBOSE_END}`);
     // Make it look like an OSv bootable image: a kernel ELF after the boot sector at 64 KiB.
     const bytes = readFileSync(img);
     readFileSync(hello).copy(bytes, 65536);

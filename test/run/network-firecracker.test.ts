@@ -208,8 +208,10 @@ describe('a Firecracker run, with a stand-in firecracker binary', () => {
         '[ "$1" = --no-api ] && [ "$2" = --config-file ] && [ $# -eq 3 ] || { echo "bad arguments: $*" >&2; exit 2; }',
         `cp "$3" ${join(dir, 'seen.json')}`,
         'echo "OSv v0.57.0 (stand-in)"',
+        'echo "VFS: mounting rofs at /rofs"',
         'sed -n \'s/.*"boot_args": "\\(.*\\)".*/Cmdline: \\1/p\' "$3"',
         'echo "Hello from C code"',
+        'echo "Powering off."',
         'exit 0',
         '',
       ].join('\n'),
@@ -235,9 +237,10 @@ describe('a Firecracker run, with a stand-in firecracker binary', () => {
     let out = '';
     const report = await executeRun(prep.value, { stdout: { write: (c: Buffer | string) => ((out += c.toString()), true) }, stderr: { write: () => true } });
     expect(report.verdict).toMatchObject({ ok: true, exitCode: 0 });
-    expect(out).toContain('Cmdline: --nopci --rootfs=rofs --power-off-on-abort /hello');
+    expect(out).toContain('Cmdline: --nopci --rootfs=rofs --verbose --power-off-on-abort /hello');
+    expect(out).not.toContain('Powering off.');
     expect(JSON.parse(readFileSync(join(dir, 'seen.json'), 'utf8'))).toEqual({
-      'boot-source': { kernel_image_path: k, boot_args: '--nopci --rootfs=rofs --power-off-on-abort /hello' },
+      'boot-source': { kernel_image_path: k, boot_args: '--nopci --rootfs=rofs --verbose --power-off-on-abort /hello' },
       drives: [{ drive_id: 'rootfs', path_on_host: disk, is_root_device: false, is_read_only: false }],
       'machine-config': { vcpu_count: 2, mem_size_mib: 256 },
       'network-interfaces': [],

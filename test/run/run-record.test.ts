@@ -52,7 +52,7 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(' -m 1024M -smp 1 ');
     expect(r.stdout).toContain(`-kernel ${join(dir, 'kernel', 'loader-stripped.elf')} `);
-    expect(r.stdout).toContain("-append '--rootfs=rofs /hello main'");
+    expect(r.stdout).toContain("-append '--rootfs=rofs --verbose /hello main !'");
     expect(r.stdout).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
   });
 
@@ -60,16 +60,16 @@ describe.runIf(canRun)('osv run from the build record', () => {
     const r = run(['--run', 'second']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(' -m 256M -smp 1 ');
-    expect(r.stdout).toContain("-append '--rootfs=rofs /hello other'");
+    expect(r.stdout).toContain("-append '--rootfs=rofs --verbose /hello other !'");
   });
 
   it('without --run, boots the run the image was last built or found up to date for', () => {
     const build = (args: string[]) => spawnSync(process.execPath, [OSV, 'build', '-q', '--no-check', ...args], { cwd: dir, env, encoding: 'utf8' });
     const img = join(dir, '.osv', 'rec.img');
     expect(build(['--run', 'second']).status).toBe(0);
-    expect(run([img]).stdout).toContain("-append '--rootfs=rofs /hello other'");
+    expect(run([img]).stdout).toContain("-append '--rootfs=rofs --verbose /hello other !'");
     expect(build([]).status).toBe(0);
-    expect(run([img]).stdout).toContain("-append '--rootfs=rofs /hello main'");
+    expect(run([img]).stdout).toContain("-append '--rootfs=rofs --verbose /hello main !'");
   });
 
   it('--gdb-wait turns the timeout off, and says so', () => {
@@ -99,7 +99,7 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(own.status, own.stderr).toBe(0);
     expect(own.stdout).not.toContain('-kernel');
     const other = run([img, '--boot', 'image', '--run', 'second']);
-    expect(other.status).toBe(2);
+    expect(other.status).toBe(125);
     expect(other.stderr).toContain('a bootable image runs the command line written inside it; --run needs direct kernel boot');
     // --boot image never looks at the kernel, even one that could not be booted directly.
     const imgOnly = join(dir, 'img-only');
@@ -120,9 +120,9 @@ describe.runIf(canRun)('osv run from the build record', () => {
   it('a record from an older osv-up is named, with the fix', () => {
     const img = join(dir, 'old.img');
     copyFileSync(join(dir, '.osv', 'rec.img'), img);
-    writeFileSync(`${img}.build.json`, JSON.stringify({ version: 2, cmdline: '--rootfs=rofs /hello' }));
+    writeFileSync(`${img}.build.json`, JSON.stringify({ version: 2, cmdline: '--rootfs=rofs --verbose /hello' }));
     const r = run([img], { OSV_KERNEL: '' });
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(125);
     expect(r.stderr).toContain(`hint: ${img}.build.json is from an older osv-up: rebuild the image with \`osv build\``);
   });
 
@@ -133,23 +133,23 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(r.stdout).toContain(' -display none ');
     expect(run([]).stdout).not.toMatch(/-gdb|-vnc/);
     const wait = run(['--gdb-wait']);
-    expect(wait.status).toBe(2);
+    expect(wait.status).toBe(125);
     expect(wait.stderr.split('\n')[0]).toBe('error: --gdb-wait needs --gdb PORT');
     const port = run(['--gdb', '70000']);
-    expect(port.status).toBe(2);
+    expect(port.status).toBe(125);
     expect(port.stderr.split('\n')[0]).toBe('error: --gdb must be an integer from 1 to 65535, got "70000"');
   });
 
   it('an unknown run is a usage error naming the runs there are', () => {
     const r = run(['--run', 'third']);
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(125);
     expect(r.stderr).toContain('was built from a configuration without a run named "third"');
     expect(r.stderr).toContain('hint: runs: default, second');
   });
 
   it('OSV_KERNEL naming a directory without a kernel is a clear error', () => {
     const r = run([], { OSV_KERNEL: dir });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     expect(r.stderr.split('\n')[0]).toBe(`error: OSV_KERNEL ${dir} has no OSv kernel`);
   });
 });

@@ -10,10 +10,11 @@ import { executeRun, prepareRun, type RunIo, type RunRequest } from '../../src/r
 import { supervise } from '../../src/run/supervisor.js';
 import { buildFakeKernel, hasGcc, replayParts, tempDir } from './helpers/fake-guest.js';
 
-const FIXTURES = '/work/shared/fixtures/console';
+// Consoles recorded from a real OSv kernel (transcripts/README.md).
+const TRANSCRIPTS = join(import.meta.dirname, 'transcripts');
 const qemu = which('qemu-system-x86_64');
-const canRun = Boolean(qemu) && hasGcc && existsSync(FIXTURES);
-if (!canRun) console.warn(`skipped: runner tests need qemu-system-x86_64 (${qemu ?? 'missing'}), gcc (${hasGcc}) and ${FIXTURES}`);
+const canRun = Boolean(qemu) && hasGcc;
+if (!canRun) console.warn(`skipped: runner tests need qemu-system-x86_64 (${qemu ?? 'missing'}) and gcc (${hasGcc})`);
 
 const MiB = 1024 * 1024;
 const gone = (pid: number): boolean => !existsSync(`/proc/${pid}`);
@@ -35,11 +36,18 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
   let disk = '';
   let cache = '';
   beforeAll(() => {
-    const replay = (fixture: string, end: 'reset' | 'halt'): string =>
-      buildFakeKernel(dir, fixture.replace('.txt', ''), { ...replayParts(readFileSync(join(FIXTURES, fixture), 'utf8')), end });
-    kernels['hello'] = replay('ok-hello.txt', 'reset');
-    kernels['noprog'] = replay('fail-no-program.txt', 'reset');
-    kernels['symbol'] = replay('fail-ls-l-symbol.txt', 'halt');
+    const replay = (transcript: string, end: 'reset' | 'halt'): string =>
+      buildFakeKernel(dir, transcript.replace(/\.txt$/, '').replace(/\W/g, '-'), { ...replayParts(readFileSync(join(TRANSCRIPTS, transcript), 'utf8')), end });
+    kernels['hello'] = replay('c-ok.txt', 'reset');
+    kernels['quiet'] = replay('c-ok.quiet.txt', 'reset');
+    kernels['exit3'] = replay('c-exit3.txt', 'reset');
+    kernels['noprog'] = replay('no-program.txt', 'reset');
+    kernels['symbol'] = buildFakeKernel(dir, 'symbol', {
+      head: 'OSv v0.57.0 (fake)\n',
+      echo: true,
+      tail: '/usr/lib/libselinux.so.1: failed looking up symbol lgetxattr\n\n[backtrace]\n0x00000000402c721a <elf::object::symbol(unsigned int, bool)+426>\n',
+      end: 'halt',
+    });
     kernels['silent'] = buildFakeKernel(dir, 'silent', { head: 'OSv v0.57.0 (fake)\n', echo: true, tail: 'Serving HTTP on 0.0.0.0 port 8000\n', end: 'halt' });
     disk = join(dir, 'app.img');
     writeFileSync(disk, Buffer.alloc(MiB));
@@ -73,24 +81,57 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
   };
 
   it('a program that prints and powers off passes; the console streams without the screen-clearing escapes', async () => {
-    const r = await run(request('hello', { ci: true, expect: '^Hello from C code$' }));
+    const r = await run(request('hello', { ci: true, expect: '^mode ok$' }), { plainNewlines: false });
     if (!existsSync('/dev/kvm')) expect(r.prep.accel).toMatchObject({ accel: 'tcg', how: 'precheck' });
-    expect(r.report.verdict).toEqual({ ok: true, exitCode: 0, reason: 'the guest powered off normally; /^Hello from C code$/ matched "Hello from C code"' });
-    // CI mode put --power-off-on-abort before the program, and the guest saw it.
-    expect(r.stdout).toContain('Cmdline: --rootfs=rofs --power-off-on-abort /hello\r\n');
-    expect(r.stdout).toContain('Hello from C code\r\n');
+    expect(r.report.verdict).toMatchObject({ ok: true, exitCode: 0, reason: 'the program exited with status 0; /^mode ok$/ matched "mode ok"', status: { known: true, status: 0 } });
+    // --verbose (for the status) and CI's --power-off-on-abort went before the program, and the guest saw them.
+    expect(r.stdout).toContain('Cmdline: --rootfs=rofs --verbose --power-off-on-abort /hello\r\n');
+    expect(r.stdout).toContain('mode ok\r\n');
     expect(r.stdout).not.toMatch(/\x1bc|\x1b\[2J|\x1b\[\?7l/);
+    // OSv's debug lines are in the report, not on the console.
+    expect(r.stdout).not.toMatch(/VFS: |ROFS: |Powering off|dhcp\]/);
+    expect(r.report.kernelLog).toContain('Powering off.');
     expect(r.report.firstProgramLineMs).toBeGreaterThan(0);
     expect(r.report.exit).toMatchObject({ exitCode: 0, signal: null });
     expect(r.report.exit.stoppedBy).toBeUndefined();
     expect(gone(r.pid)).toBe(true);
   });
 
+  it('a program exiting 3 fails CI naming the status; LF line endings for a pipe; --kernel-log shows the debug lines', async () => {
+    const r = await run(request('exit3'), { plainNewlines: true });
+    expect(r.report.verdict).toMatchObject({ ok: false, exitCode: 4, code: 'exit-status', status: { known: true, status: 3 } });
+    expect(r.stdout).toContain('mode exit3\n');
+    expect(r.stdout).not.toContain('\r');
+    expect(r.stdout).not.toContain('program exited with status 3');
+    const loud = await run(request('exit3'), { kernelLog: true, plainNewlines: true });
+    expect(loud.stdout).toContain('mode exit3\nprogram exited with status 3\n');
+  });
+
+  it('a quiet power-off without OSv\'s status report fails as unknown, never as status 0', async () => {
+    const r = await run(request('quiet'));
+    expect(r.report.exit.exitCode).toBe(0);
+    expect(r.report.verdict).toMatchObject({ ok: false, code: 'status-unknown', status: { known: false } });
+  });
+
+  it('QEMU killed from outside (as the OOM killer would) is a failure, not a clean end', async () => {
+    const prep = await prepareRun(request('silent', { timeout: 30 }));
+    if (!prep.ok) throw prep.error;
+    const report = await executeRun(prep.value, {
+      stdout: new Capture(),
+      stderr: new Capture(),
+      onEvent: () => undefined,
+      onSpawn: (pid) => setTimeout(() => process.kill(pid, 'SIGKILL'), 1500),
+    });
+    expect(report.exit).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
+    expect(report.exit.stoppedBy).toBeUndefined();
+    expect(report.verdict).toMatchObject({ ok: false, exitCode: 4, code: 'hypervisor-failed', reason: 'QEMU was killed by SIGKILL', status: { known: false } });
+  });
+
   it('"Failed to load object" fails with the line quoted, although QEMU exits 0', async () => {
     const r = await run(request('noprog'));
     expect(r.report.exit.exitCode).toBe(0);
     expect(r.report.verdict).toMatchObject({ ok: false, exitCode: 4, code: 'guest-failure' });
-    if (!r.report.verdict.ok) expect(r.report.verdict.reason).toContain('"Failed to load object: /nonexistent. Powering off."');
+    expect(!r.report.verdict.ok && r.report.verdict.reason).toContain('"Failed to load object: /nonexistent. Powering off."');
   });
 
   it('a guest that halts after a failure line is stopped soon after it, not at the timeout', async () => {
@@ -99,7 +140,7 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(r.report.exit.stoppedBy).toBe('failure');
     expect(r.report.verdict).toMatchObject({ ok: false, code: 'guest-failure', finding: { kind: 'missing-symbol', symbol: 'lgetxattr' } });
-    if (!r.report.verdict.ok) expect(r.report.verdict.hint).toContain('lgetxattr is needed by /usr/lib/libselinux.so.1');
+    expect(!r.report.verdict.ok && r.report.verdict.hint).toContain('lgetxattr is needed by /usr/lib/libselinux.so.1');
     expect(r.stdout).toContain('[backtrace]'); // the grace period let the backtrace through
     expect(r.stderr).not.toContain('terminating on signal');
     expect(gone(r.pid)).toBe(true);
@@ -110,7 +151,7 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
     const r = await run(request('silent', { timeout: 5, expect: 'never' }));
     expect(r.report.exit.stoppedBy).toBe('timeout');
     expect(r.report.verdict).toMatchObject({ ok: false, exitCode: 4, code: 'timeout' });
-    if (!r.report.verdict.ok) expect(r.report.verdict.reason).toBe('timed out after 5 s before /never/ appeared; last console line: "Serving HTTP on 0.0.0.0 port 8000"');
+    expect(!r.report.verdict.ok && r.report.verdict.reason).toBe('timed out after 5 s before /never/ appeared; last console line: "Serving HTTP on 0.0.0.0 port 8000"');
     expect(gone(r.pid)).toBe(true);
   });
 
@@ -124,7 +165,7 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
   it('an expectation that never appears fails even on a clean power-off', async () => {
     const r = await run(request('hello', { expect: '^Goodbye' }));
     expect(r.report.verdict).toMatchObject({ ok: false, code: 'expect-missing' });
-    if (!r.report.verdict.ok) expect(r.report.verdict.reason).toContain('last console line: "Hello from C code"');
+    expect(!r.report.verdict.ok && r.report.verdict.reason).toContain('last console line: "mode ok"');
   });
 
   describe('a forwarded host port that is taken', () => {
@@ -140,7 +181,7 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
       const req = request('hello');
       const r = await run({ ...req, vm: { ...req.vm, network: { kind: 'user' }, ports: [{ host: port, guest: 80, protocol: 'tcp' }] } });
       expect(r.report.verdict).toMatchObject({ ok: false, code: 'hypervisor-failed', hint: 'free the port or forward a different host port (-p HOST:GUEST)' });
-      if (!r.report.verdict.ok) expect(r.report.verdict.reason).toMatch(new RegExp(`^host port ${port}/tcp on 127\\.0\\.0\\.1 is already in use`));
+      expect(!r.report.verdict.ok && r.report.verdict.reason).toMatch(new RegExp(`^host port ${port}/tcp on 127\\.0\\.0\\.1 is already in use`));
       expect(r.stderr).toContain('Could not set up host forwarding rule'); // QEMU's own words reach the terminal too
     });
   });
@@ -165,8 +206,7 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
   it('a missing kernel file is an input error before QEMU starts', async () => {
     const req = request('hello');
     const r = await prepareRun({ ...req, vm: { ...req.vm, boot: { kind: 'kernel', kernel: join(dir, 'nope.elf'), cmdline: '/x' } } });
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.message).toBe(`kernel ${join(dir, 'nope.elf')} does not exist`);
+    expect(!r.ok && r.error.message).toBe(`kernel ${join(dir, 'nope.elf')} does not exist`);
     const bad = await prepareRun({ ...req, expect: '(' });
     expect(!bad.ok && (bad.error as { code: string }).code).toBe('run.bad-expect');
   });

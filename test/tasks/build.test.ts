@@ -52,7 +52,7 @@ describe('osv build pipeline', () => {
     expect(out.upToDate).toBe(false);
     expect(out.reason).toBe('no previous build');
     expect(out.image).toBe(join(dir, '.osv', 'demo.img'));
-    expect(out.cmdline).toBe('--rootfs=rofs /hello "two words"');
+    expect(out.cmdline).toBe('--rootfs=rofs --verbose /hello "two words" !');
 
     const head = Buffer.alloc(512);
     const fd = readFileSync(out.image).subarray(0, 512);
@@ -105,7 +105,7 @@ describe('osv build pipeline', () => {
     const out = await buildHere();
     expect(out.upToDate).toBe(false);
     expect(out.reason).toBe('the configuration, kernel or build options changed');
-    expect(out.cmdline).toBe('--rootfs=rofs --env=GREETING=hello /hello "two words"');
+    expect(out.cmdline).toBe('--rootfs=rofs --verbose --env=GREETING=hello /hello "two words" !');
   });
 
   it('keeps the last good image when a build fails half-way', async () => {

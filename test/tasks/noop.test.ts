@@ -58,17 +58,17 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
   it('the first build plans; the next one is answered from the records', () => {
     const first = build();
     expect(first.upToDate).toBe(false);
-    expect(first.cmdline).toBe('--rootfs=rofs /hi hello');
+    expect(first.cmdline).toBe('--rootfs=rofs --verbose /hi hello !');
     const second = build();
-    expect(second).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi hello' });
+    expect(second).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi hello !' });
   });
 
   it('an environment variable the configuration used changes the build', () => {
     const changed = build({ GREETING: 'bonjour' });
     expect(changed.upToDate).toBe(false);
     // A value from the environment is a secret: the build prints ***, the image gets the value.
-    expect(changed.cmdline).toBe('--rootfs=rofs /hi ***');
-    expect(recordedCmdline()).toBe('--rootfs=rofs /hi bonjour');
+    expect(changed.cmdline).toBe('--rootfs=rofs --verbose /hi *** !');
+    expect(recordedCmdline()).toBe('--rootfs=rofs --verbose /hi bonjour !');
     expect(build({ GREETING: 'bonjour' }).fromRecords).toBe(true);
   });
 
@@ -95,7 +95,7 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(args).toContain('-m 256');
     expect(args).toContain('-smp 1');
     expect(args).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
-    expect(args).toContain('-append --rootfs=rofs /hi ***');
+    expect(args).toContain('-append --rootfs=rofs --verbose /hi *** !');
   });
 
   it('one disk image serves every run; a bootable image written over it is not taken for it', () => {
@@ -107,11 +107,11 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     loader[511] = 0xaa;
     loader.write('\x7fELF', 64 * 1024, 'latin1');
     writeFileSync(join(dir, 'k2', 'loader.img'), loader);
-    expect(build(base)).toMatchObject({ upToDate: false, cmdline: '--rootfs=rofs /hi ***' });
+    expect(build(base)).toMatchObject({ upToDate: false, cmdline: '--rootfs=rofs --verbose /hi *** !' });
     // Another run of the same disk image: nothing to build, and its own command line.
-    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, cmdline: '--rootfs=rofs /hi other' });
-    expect(build(base)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi ***' });
-    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hi other' });
+    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, cmdline: '--rootfs=rofs --verbose /hi other !' });
+    expect(build(base)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi *** !' });
+    expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi other !' });
     // A bootable image written to the same file: the disk build's records no longer answer.
     const img = join(dir, '.osv', 'demo.img');
     expect(build(base, ['--output', 'bootable', '-o', img, '--force'])).toMatchObject({ upToDate: false });
@@ -124,8 +124,8 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     appendFileSync(join(dir, 'osv.yaml'), 'env: {A: b}\n');
     const edited = build(base);
     expect(edited.upToDate).toBe(false);
-    expect(edited.cmdline).toBe('--rootfs=rofs --env=A=b /hi ***');
-    expect(recordedCmdline()).toBe('--rootfs=rofs --env=A=b /hi bonjour');
+    expect(edited.cmdline).toBe('--rootfs=rofs --verbose --env=A=b /hi *** !');
+    expect(recordedCmdline()).toBe('--rootfs=rofs --verbose --env=A=b /hi bonjour !');
     expect(build(base).fromRecords).toBe(true);
   });
 
@@ -140,7 +140,7 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
     const fast = probed(['-C', dir, 'build', '--json', '--no-check'], tmpdir(), base);
     expect(fast.status, fast.stderr).toBe(0);
-    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --env=A=b /hi ***' });
+    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose --env=A=b /hi *** !' });
     expect(fast.stderr).toBe('commander loaded: false\n');
     // The probe does see commander where it is used: help is commander's.
     const help = probed(['build', '--help'], dir, base);
@@ -202,7 +202,7 @@ describe.runIf(hasGcc)('runs sharing one disk image', () => {
     // The default run stays checked and up to date, from the records.
     const again = osv(['build', '--json']);
     expect(again.status, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout.slice(again.stdout.lastIndexOf('\n{\n') + 1))).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs /hello' });
+    expect(JSON.parse(again.stdout.slice(again.stdout.lastIndexOf('\n{\n') + 1))).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hello !' });
   });
 
   it('a configuration whose top level has no cmd is not answered with a named run\'s command line', () => {

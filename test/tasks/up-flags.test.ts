@@ -17,10 +17,12 @@ it.each([
   [['--vnc', 'x'], 'error: --vnc must be an integer from 0 to 99, got "x"'],
   [['--gdb', '0x50'], 'error: --gdb must be an integer from 1 to 65535, got "0x50"'],
   [['--gdb', '1234', '--hypervisor', 'firecracker'], 'error: Firecracker has no gdb stub or VNC display'],
-])('osv up %j is refused before building', (args, message) => {
+])('osv up %j is refused before building (exit 125: a usage error, not a program status; osv test: 2)', (args, message) => {
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
-  const r = spawnSync(process.execPath, [OSV, 'up', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
-  expect(r.status).toBe(2);
-  expect(r.stderr.split('\n')[0]).toBe(message);
-  expect(existsSync(join(dir, '.osv'))).toBe(false);
+  for (const [command, status] of [['up', 125], ['test', 2]] as const) {
+    const r = spawnSync(process.execPath, [OSV, command, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
+    expect([command, r.status]).toEqual([command, status]);
+    expect(r.stderr.split('\n')[0]).toBe(message);
+    expect(existsSync(join(dir, '.osv'))).toBe(false);
+  }
 });

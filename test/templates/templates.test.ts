@@ -160,11 +160,33 @@ describe.runIf(javaHome)('template:java', () => {
     expect(g.has('/usr/lib/libjli.so')).toBe(true);
     // No desktop libraries, no compiler files.
     expect([...g.keys()].filter((k) => /libawt_xawt|libsplashscreen|ct\.sym|src\.zip/.test(k))).toEqual([]);
-    expect(p.run.cmdline).toMatch(/\/usr\/lib\/jvm\/java\/bin\/java -XX:MaxRAMPercentage=75 -cp \/app\/hello\.jar -jar \/app\/hello\.jar$/);
+    expect(p.run.cmdline).toMatch(/\/usr\/lib\/jvm\/java\/bin\/java -XX:MaxRAMPercentage=75 -cp \/app\/hello\.jar -jar \/app\/hello\.jar !$/);
+  });
+
+  it('without JAVA_HOME, takes the JVM behind `java` on PATH, links followed (Debian without default-jre)', async () => {
+    // A PATH whose java is a chain of links, as /usr/bin/java -> /etc/alternatives/java -> the JVM.
+    const bin = fs.mkdtempSync(join(tmpdir(), 'osv-java-path-'));
+    try {
+      fs.symlinkSync(join(javaHome!, 'bin', 'java'), join(bin, 'alt-java'));
+      fs.symlinkSync('alt-java', join(bin, 'java'));
+      const noHome: NodeJS.ProcessEnv = { ...process.env, PATH: `relative/bin:${bin}:/usr/bin:/bin` };
+      delete noHome['JAVA_HOME'];
+      const p = await planProject(['extends: [template:java]', ''].join('\n'), noHome);
+      expect(byGuest(p).get('/usr/lib/jvm/java/lib/server/libjvm.so')).toMatchObject({ kind: 'file', host: fs.realpathSync(join(javaHome!, 'lib/server/libjvm.so')) });
+      // No java anywhere: the error names the reference and what to do.
+      const cwd = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-'));
+      dirs.push(cwd);
+      fs.writeFileSync(join(cwd, 'osv.yaml'), 'extends: [template:java]\n');
+      const none = await loadConfig({ cwd, env: { PATH: `${bin}-none` } });
+      expect(none.ok).toBe(false);
+      expect(!none.ok && none.error.errors.map((e) => e.message)).toContain('${home:java}: no java on PATH');
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('runs a main class on a class path instead', async () => {
     const p = await planProject(['extends: [template:java]', 'vars: { mainClass: com.example.Main, classpath: "/app/classes:/app/lib/*", args: --port 8080 }', ''].join('\n'), env);
-    expect(p.run.cmdline).toMatch(/ -cp "?\/app\/classes:\/app\/lib\/\*"? com\.example\.Main --port 8080$/);
+    expect(p.run.cmdline).toMatch(/ -cp "?\/app\/classes:\/app\/lib\/\*"? com\.example\.Main --port 8080 !$/);
   });
 });

@@ -15,10 +15,12 @@ export const command: CommandModule = {
           'the OSv kernel directly (--kernel or OSV_KERNEL), which reaches the program in about half a second ' +
           'even without KVM; a `bootable` image can also boot by itself (--boot image, slower). Ctrl-C stops the ' +
           'VM (exit 130).\n\n' +
-          'OSv does not report the program\'s exit status, so the console is watched for OSv\'s failure lines ' +
-          '(a file that failed to load, a missing symbol, an abort, an unknown option, a page fault): any of ' +
-          'them, a timeout, an unmet --expect or a hypervisor error makes the command exit 4 with a one-line ' +
-          'reason. --ci also adds --power-off-on-abort to the kernel options.\n\n' +
+          'Like `docker run`, the command exits with the program\'s own exit status, which OSv prints on its ' +
+          'console when booted with --verbose (osv-up adds it and hides the kernel\'s other debug lines; ' +
+          '--kernel-log shows them). Without a status it exits 125 (osv-up or the hypervisor failed), 127 (OSv ' +
+          'could not load the program) or 126 (a failure line such as a missing symbol or an abort, a timeout, ' +
+          'or a status OSv did not report). --ci gives a verdict instead: exit 0 on a pass, 4 on any failure, ' +
+          'a nonzero status included, with a one-line reason, and adds --power-off-on-abort.\n\n' +
           'An image built by `osv build` boots with what its build record (IMAGE.build.json) says: the kernel, ' +
           'the command line, and the run settings of osv.yaml (memory, CPUs, ports, volumes, timeout, expect); ' +
           'flags override them and -p adds forwards. --run NAME picks another run of the same configuration.',
@@ -37,8 +39,9 @@ export const command: CommandModule = {
       .option('--boot <mode>', 'kernel (direct kernel boot) or image (the image\'s own boot sector)')
       .option('--arch <arch>', 'guest architecture: x86_64 or aarch64 (default: the image\'s)')
       .option('--qemu <path>', 'the QEMU binary (default: $OSV_QEMU, else qemu-system-<arch> on PATH)')
-      .option('--ci', 'CI mode: add --power-off-on-abort and print the verdict')
-      .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds')
+      .option('--ci', 'CI mode: exit 0 only on a pass (0/4, like osv test), add --power-off-on-abort, and print the verdict')
+      .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds (default: the run\'s run.timeout; with --ci, 60)')
+      .option('--kernel-log', "show OSv's own debug lines on the console (hidden by default; --json reports them)")
       .option('--expect <regex>', 'fail unless a console line matches this regular expression')
       .option('--gdb <port>', "QEMU's gdb stub on 127.0.0.1:PORT (then: gdb loader.elf -ex 'target remote :PORT')")
       .option('--gdb-wait', 'with --gdb: start the guest paused until the debugger continues it')
@@ -57,8 +60,10 @@ Examples:
   $ osv run app.img --dry-run                          show the QEMU command line
   $ osv run app.img --hypervisor firecracker --network tap:fc0
 
-Exit codes: 0 the guest powered off normally (and --expect matched), 1 bad input, 2 usage,
-4 the guest failed (a failure line, a timeout, an unmet --expect, a hypervisor error), 130 Ctrl-C.`,
+Exit codes: the program's own status; 125 osv-up or the hypervisor failed (bad input, usage),
+126 no status (an OSv failure line, a timeout, an unmet --expect), 127 OSv could not load the
+program, 130 Ctrl-C. With --ci: 0 pass, 1 bad input, 2 usage, 4 the guest failed (a nonzero
+status, a failure line, a timeout, an unmet --expect, a hypervisor error), 130 Ctrl-C.`,
       )
       .action(async (image: string | undefined, opts) => {
         const { runRunCommand } = await import('../../run/cli.js');

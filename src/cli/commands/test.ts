@@ -11,9 +11,12 @@ export const command: CommandModule = {
           .command('test')
           .summary('build and boot in CI mode (same as osv up --ci)')
           .description(
-            'Build incrementally, check symbols, boot with --power-off-on-abort, and exit 0 only when the guest ' +
-              'powered off normally and every expectation (run.expect, run.timeout) held; otherwise exit 4 with a ' +
-              'one-line reason quoting the console line that decided it.',
+            'Build incrementally, check symbols, boot with --power-off-on-abort, and exit 0 only when the program ' +
+              'exited with status 0 (OSv reports it with --verbose, which osv-up adds), the guest powered off by ' +
+              'itself, no OSv failure line appeared and every expectation held; otherwise exit 4 with a one-line ' +
+              'reason naming the status or quoting the console line that decided it. A run that never ends fails ' +
+              'after run.timeout, by default 60 s (servers: --stop-on-expect). A status OSv did not report is a ' +
+              'failure, never a pass.',
           ),
       ),
     )
@@ -23,7 +26,11 @@ export const command: CommandModule = {
 Examples:
   $ osv test                              the default run
   $ osv test --run smoke --expect "ready"
-  $ osv test --json > result.json`,
+  $ osv test --json > result.json
+  $ osv test --run server --expect "listening" --stop-on-expect
+
+Exit status: 0 pass, 1 invalid input, 2 usage, 3 build failed, 4 the guest failed (a nonzero
+exit status, an OSv failure line, a timeout, an unmet expect, an unknown status), 130 interrupted.`,
       )
       .action(async (opts) => {
         const { up } = await import('../../tasks/up.js');

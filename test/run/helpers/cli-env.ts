@@ -14,21 +14,29 @@ export interface CliFixture {
   dir: string;
   /** A guest that prints "Hello from C code" and powers off. */
   hello: string;
+  /** The same, exiting with status 3. */
+  exit3: string;
   /** A guest that prints "waiting" and halts. */
   hang: string;
   disk: string;
   env: NodeJS.ProcessEnv;
 }
 
+/** What OSv v0.57 prints around the program when booted with --verbose (a few of its debug lines). */
+export const VERBOSE_HEAD = 'OSv v0.57.0 (fake)\n2 CPUs detected\nVFS: mounting rofs at /rofs\nBooted up in 0.00 ms\n';
+export const VERBOSE_END = 'VFS: unmounting /dev\nROFS: hit ratio is 93.10%\nPowering off.\n';
+
 export function cliFixture(): CliFixture {
   const dir = tempDir();
-  const hello = buildFakeKernel(dir, 'hello', { head: 'OSv v0.57.0 (fake)\n', echo: true, tail: 'Hello from C code\n', end: 'reset' });
-  const hang = buildFakeKernel(dir, 'hang', { head: 'OSv v0.57.0 (fake)\n', echo: true, tail: 'waiting\n', end: 'halt' });
+  // With the debug lines a --verbose OSv prints, so that a clean power-off tells status 0.
+  const hello = buildFakeKernel(dir, 'hello', { head: VERBOSE_HEAD, echo: true, tail: `Hello from C code\n${VERBOSE_END}`, end: 'reset' });
+  const exit3 = buildFakeKernel(dir, 'exit3', { head: VERBOSE_HEAD, echo: true, tail: `Hello from C code\nprogram exited with status 3\n${VERBOSE_END}`, end: 'reset' });
+  const hang = buildFakeKernel(dir, 'hang', { head: VERBOSE_HEAD, echo: true, tail: 'waiting\n', end: 'halt' });
   const disk = join(dir, 'app.img');
   writeFileSync(disk, Buffer.alloc(1024 * 1024));
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
   delete env['OSV_KERNEL'];
-  return { dir, hello, hang, disk, env };
+  return { dir, hello, exit3, hang, disk, env };
 }
 
 /** Processes whose parent is `ppid` and whose name starts with `prefix`. */

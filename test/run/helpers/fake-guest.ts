@@ -65,11 +65,17 @@ _start:
   ${o.end === 'reset' ? 'mov $0xfe, %al\n  out %al, $0x64' : 'cli'}
 1: hlt
   jmp 1b
-puts:
-  mov $0x3f8, %dx
+puts:                     /* as a UART driver does: wait until the transmitter is empty */
 2: lodsb
   test %al, %al
   jz 3f
+  mov %al, %ah
+  mov $0x3fd, %dx
+4: in %dx, %al
+  test $0x20, %al
+  jz 4b
+  mov %ah, %al
+  mov $0x3f8, %dx
   out %al, %dx
   jmp 2b
 3: ret
