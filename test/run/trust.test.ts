@@ -7,6 +7,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/image/tools.js';
+import { ExitCode } from '../../src/diagnostics/error.js';
 import { canRun, cliFixture, OSV, type CliFixture } from './helpers/cli-env.js';
 
 const qemuImg = findTool('qemu-img');
@@ -25,7 +26,8 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
 
   it('osv run refuses a qcow2 image with a backing file, before QEMU starts', () => {
     const r = osv(['run', evil, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--dry-run']);
-    expect(r.status).toBe(1);
+    // osv run keeps 125 for its own failures (the program's status is passed through).
+    expect(r.status).toBe(ExitCode.osvFailed);
     expect(r.stderr).toContain(`image ${evil} is a qcow2 image with backing file "/etc/hostname"`);
     expect(r.stderr).toContain('qemu-img convert -O qcow2');
     expect(r.stdout).toBe('');
@@ -33,7 +35,7 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
 
   it('osv run refuses it as a volume', () => {
     const r = osv(['run', f.disk, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--volume', evil, '--dry-run']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(ExitCode.osvFailed);
     expect(r.stderr).toContain(`volume ${evil} is a qcow2 image with backing file "/etc/hostname"`);
   });
 
