@@ -2,7 +2,8 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -61,6 +62,8 @@ export interface BuildOutcome {
   /** The build key of the image (its record's key). */
   key: string;
   ms: number;
+  /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
+  secrets: string[];
 }
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
@@ -105,7 +108,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
-  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
+  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})${kernel.note ? `; ${kernel.note}` : ''}`;
   // A `disk` image is the same for every run (each run's program is in it; the command line goes
   // to the hypervisor), so only a bootable image, which carries its command line, is per run.
   const keyRun = output === 'bootable' ? runName : '';
@@ -172,7 +175,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { composeDisk } = await import('../image/disk.js');
         const plan = c.plan!;
-        mkdirSync(join(config.dir, '.osv'), { recursive: true });
+        ensureOwnDir(join(config.dir, '.osv'));
         const kind = config.filesystem;
         const total = plan.totals.bytes;
         const r = await composeDisk({
@@ -205,6 +208,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           arch: config.arch,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
+          secrets: plan.secrets,
         });
       },
     },
@@ -247,6 +251,7 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
     ms: Math.round(performance.now() - o.started),
+    secrets: rec ? (rec.secrets ?? []) : plan!.secrets,
   };
 }
 

@@ -1,7 +1,7 @@
 // checkPlan on plans of gcc-compiled fixtures against a stand-in kernel: each program lacks
 // one kind of thing, and the report must say exactly that, at the right severity.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,20 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(d.ok).toBe(true);
     expect(objectOf(d, '/needs-data')).toMatchObject({ missing: [] });
     expect(objectOf(d, '/needs-data').unchecked).toBeGreaterThan(0);
+  });
+
+  it('writes its cache files through exclusive temp files, never through a planted symlink (issue #20)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'osv-symcache-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'precious\n');
+      for (const ext of ['json', 'names']) symlinkSync(victim, join(dir, `${kernel.sha256}.${ext}.${process.pid}.tmp`));
+      check(planOf(fx.f.ok), kernel, fileSymbolCache(dir));
+      expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+      expect(existsSync(join(dir, `${kernel.sha256}.json`))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('caches the kernel symbols by sha256 and survives a corrupt cache file', () => {

@@ -3,7 +3,7 @@
 // (a config file, an environment variable it used, PATH, the kernel) takes the full path.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,9 @@ function build(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = [], cwd = dir)
   const at = r.stdout.lastIndexOf('\n{\n');
   return JSON.parse(at < 0 ? r.stdout : r.stdout.slice(at + 1)) as Outcome;
 }
+
+/** The command line the image's record boots with (what is printed masks ${env:...} values). */
+const recordedCmdline = (): string => (JSON.parse(readFileSync(join(dir, '.osv', 'demo.img.build.json'), 'utf8')) as { cmdline: string }).cmdline;
 
 describe.runIf(hasGcc)('no-op builds from the records', () => {
   beforeAll(() => {
@@ -63,7 +66,9 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
   it('an environment variable the configuration used changes the build', () => {
     const changed = build({ GREETING: 'bonjour' });
     expect(changed.upToDate).toBe(false);
-    expect(changed.cmdline).toBe('--rootfs=rofs --verbose /hi bonjour !');
+    // A value from the environment is a secret: the build prints ***, the image gets the value.
+    expect(changed.cmdline).toBe('--rootfs=rofs --verbose /hi *** !');
+    expect(recordedCmdline()).toBe('--rootfs=rofs --verbose /hi bonjour !');
     expect(build({ GREETING: 'bonjour' }).fromRecords).toBe(true);
   });
 
@@ -90,7 +95,7 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     expect(args).toContain('-m 256');
     expect(args).toContain('-smp 1');
     expect(args).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
-    expect(args).toContain('-append --rootfs=rofs --verbose /hi bonjour !');
+    expect(args).toContain('-append --rootfs=rofs --verbose /hi *** !');
   });
 
   it('one disk image serves every run; a bootable image written over it is not taken for it', () => {
@@ -102,10 +107,10 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     loader[511] = 0xaa;
     loader.write('\x7fELF', 64 * 1024, 'latin1');
     writeFileSync(join(dir, 'k2', 'loader.img'), loader);
-    expect(build(base)).toMatchObject({ upToDate: false, cmdline: '--rootfs=rofs --verbose /hi bonjour !' });
+    expect(build(base)).toMatchObject({ upToDate: false, cmdline: '--rootfs=rofs --verbose /hi *** !' });
     // Another run of the same disk image: nothing to build, and its own command line.
     expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, cmdline: '--rootfs=rofs --verbose /hi other !' });
-    expect(build(base)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi bonjour !' });
+    expect(build(base)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi *** !' });
     expect(build(base, ['--run', 'other'])).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hi other !' });
     // A bootable image written to the same file: the disk build's records no longer answer.
     const img = join(dir, '.osv', 'demo.img');
@@ -119,7 +124,8 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     appendFileSync(join(dir, 'osv.yaml'), 'env: {A: b}\n');
     const edited = build(base);
     expect(edited.upToDate).toBe(false);
-    expect(edited.cmdline).toBe('--rootfs=rofs --verbose --env=A=b /hi bonjour !');
+    expect(edited.cmdline).toBe('--rootfs=rofs --verbose --env=A=b /hi *** !');
+    expect(recordedCmdline()).toBe('--rootfs=rofs --verbose --env=A=b /hi bonjour !');
     expect(build(base).fromRecords).toBe(true);
   });
 
@@ -134,7 +140,7 @@ describe.runIf(hasGcc)('no-op builds from the records', () => {
     const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
     const fast = probed(['-C', dir, 'build', '--json', '--no-check'], tmpdir(), base);
     expect(fast.status, fast.stderr).toBe(0);
-    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose --env=A=b /hi bonjour !' });
+    expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose --env=A=b /hi *** !' });
     expect(fast.stderr).toBe('commander loaded: false\n');
     // The probe does see commander where it is used: help is commander's.
     const help = probed(['build', '--help'], dir, base);
