@@ -94,7 +94,7 @@ function objectFindings(r: ObjectReport): Finding[] {
       ...at,
       message:
         `${label} needs ${plural(versions.length, 'symbol')} in a version nothing defines: ${shortList(versions.map(symbolText))}` +
-        ` (${first.name}@${first.version} is defined only as ${(first.offered ?? []).join(', ')})` +
+        ` (${first.version !== undefined ? symbolText(first) : `${first.name}, unversioned,`} is defined only as ${(first.offered ?? []).join(', ')})` +
         "; OSv's loader ignores versions and binds the version there is, which may behave differently (Linux's ld.so refuses to load it)",
       symbols: versions.map((m) => m.name),
     });

@@ -1,6 +1,7 @@
 // checkPlan on plans of gcc-compiled fixtures against a stand-in kernel: each program lacks
 // one kind of thing, and the report must say exactly that, at the right severity.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,36 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(w?.message).toContain('defined only as libver.so.1: VER_1');
     // ver_old@VER_1 of the same library is fine.
     expect(objectOf(r, '/usr/lib/libver.so.1').missing).toEqual([]);
+  });
+
+  it('does not let a hidden version (name@V) satisfy an unversioned reference; the default version (name@@V) does', () => {
+    // The host's dynamic linker, on the same files, is the oracle: it refuses hid_fn.
+    const host = spawnSync(fx.f.hidden, [], { encoding: 'utf8', env: { LD_BIND_NOW: '1' } });
+    expect(host.status).toBe(127);
+    expect(host.stderr).toContain('undefined symbol: hid_fn');
+    const r = check(planOf(fx.f.hidden));
+    expect(objectOf(r, '/hidden').missing).toEqual([
+      { name: 'hid_fn', kind: 'function', bind: 'plt', severity: 'warning', reason: 'version', offered: ['libhid.so.1: HID_2 (non-default)'] },
+    ]);
+    // hid_new is defined only as hid_new@@HID_3: found, nothing to report.
+    expect(r.symbolOwner('hid_new')).toMatchObject({ object: '/hidden' });
+    expect(r.symbolOwner('hid_new')?.missing).toBeUndefined();
+    const w = r.warnings.find((x) => x.code === 'check.missing-version');
+    expect(w).toMatchObject({ object: '/hidden', symbols: ['hid_fn'] });
+    expect(w?.message).toContain('(hid_fn, unversioned, is defined only as libhid.so.1: HID_2 (non-default))');
+  });
+
+  it('reports a load-time reference of unknown type that nothing defines as an error: the loader stops before main', () => {
+    // On the host, ld.so binds the GOT entry at load, fails, and main never runs.
+    const host = spawnSync(fx.f.unknownData, [], { encoding: 'utf8' });
+    expect(host.status).toBe(127);
+    expect(host.stdout).toBe('');
+    expect(host.stderr).toContain('undefined symbol: ext_var');
+    const r = check(planOf(fx.f.unknownData));
+    expect(objectOf(r, '/usr/lib/libuses.so.1').missing).toEqual([{ name: 'ext_var', kind: 'unknown', bind: 'load', severity: 'error', reason: 'undefined' }]);
+    expect(r.ok).toBe(false);
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'check.missing-data', object: '/usr/lib/libuses.so.1', symbols: ['ext_var'] })]);
+    expect(checkError(r)?.exitCode).toBe(1);
   });
 
   it('ignores weak undefined symbols', () => {

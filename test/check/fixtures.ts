@@ -25,7 +25,7 @@ export interface CheckFixtures {
   kernelElf: string;
   /** What the stand-in kernel exports (besides linker-made symbols). */
   kernelExports: string[];
-  f: Record<'ok' | 'needsFn' | 'needsData' | 'version' | 'weak' | 'stub' | 'plugin' | 'pluginMissing' | 'tree' | 'libok' | 'libhelper', string>;
+  f: Record<'ok' | 'needsFn' | 'needsData' | 'version' | 'hidden' | 'unknownData' | 'weak' | 'stub' | 'plugin' | 'pluginMissing' | 'tree' | 'libok' | 'libhelper', string>;
   cleanup(): void;
 }
 
@@ -52,6 +52,8 @@ export async function buildCheckFixtures(): Promise<CheckFixtures> {
   const A = d('app');
   const P = d('plugins');
   const T = d('tree', 'modules');
+  const H = d('hid');
+  const U = d('uses');
   const rpath = (...dirs: string[]): string => `-Wl,--enable-new-dtags,-rpath,${dirs.join(':')}`;
 
   // The stand-in kernel: an ET_EXEC exporting its symbols (-rdynamic), like loader-stripped.elf.
@@ -80,6 +82,10 @@ export async function buildCheckFixtures(): Promise<CheckFixtures> {
       `-Wl,--version-script,${verScript('ver2.map', 'VER_1 { global: ver_old; local: *; };\nVER_2 { global: ver_fn; } VER_1;\n')}`,
     ]),
     lib(join(d('gone'), 'libnotthere.so.1'), 'libnotthere.so.1', 'gone.c', 'int gone_fn(void) { return 4; }\n'),
+    lib(join(H, 'libhid.so.1'), 'libhid.so.1', 'hid1.c', 'int hid_fn(void) { return 5; }\nint hid_new(void) { return 6; }\n'),
+    // Linked without the library that defines ext_var: an undefined symbol of no type (NOTYPE),
+    // read through a GOT entry the loader fills at load time (GLOB_DAT).
+    lib(join(U, 'libuses.so.1'), 'libuses.so.1', 'uses.c', 'extern int ext_var;\nint uses_fn(void) { return ext_var; }\n'),
   ]);
 
   // Phase 2: libraries on top, and the programs.
@@ -95,6 +101,12 @@ export async function buildCheckFixtures(): Promise<CheckFixtures> {
     prog('needs-fn', 'int ghost_fn(void);\nint main(void) { return ghost_fn(); }\n', ghost).then(() => (f.needsFn = join(A, 'needs-fn'))),
     prog('needs-data', 'extern int ghost_data;\nint main(void) { return ghost_data; }\n', ghost).then(() => (f.needsData = join(A, 'needs-data'))),
     prog('version', 'int ver_fn(void);\nint main(void) { return ver_fn(); }\n', ['-L', V, '-l:libver.so.1', rpath(V)]).then(() => (f.version = join(A, 'version'))),
+    prog('hidden', 'int hid_fn(void);\nint hid_new(void);\nint main(void) { return hid_new() + hid_fn(); }\n', ['-L', H, '-l:libhid.so.1', rpath(H)]).then(
+      () => (f.hidden = join(A, 'hidden')),
+    ),
+    prog('unknown-data', '#include <stdio.h>\nint main(void) { puts("started"); return 0; }\n', ['-L', U, '-Wl,--no-as-needed', '-l:libuses.so.1', '-Wl,--allow-shlib-undefined', rpath(U)]).then(
+      () => (f.unknownData = join(A, 'unknown-data')),
+    ),
     prog('weak', 'extern int weak_fn(void) __attribute__((weak));\nextern int weak_data __attribute__((weak));\nint main(void) { return weak_fn ? weak_fn() + weak_data : 0; }\n').then(
       () => (f.weak = join(A, 'weak')),
     ),
@@ -113,6 +125,11 @@ export async function buildCheckFixtures(): Promise<CheckFixtures> {
     lib(join(G, 'libghost.so.1'), 'libghost.so.1', 'ghost2.c', 'int ghost_other = 0;\n'),
     lib(join(V, 'libver.so.1'), 'libver.so.1', 'ver1.c', 'int ver_old(void) { return 1; }\nint ver_fn(void) { return 2; }\n', [
       `-Wl,--version-script,${verScript('ver1.map', 'VER_1 { global: ver_old; ver_fn; local: *; };\n')}`,
+    ]),
+    // hid_fn stays only as a compatibility symbol of a later version (hid_fn@HID_2, not @@):
+    // glibc binds an unversioned reference to it only when it is the first version (index 2).
+    lib(join(H, 'libhid.so.1'), 'libhid.so.1', 'hid2.c', 'int hid_fn_compat(void) { return 5; }\n__asm__(".symver hid_fn_compat,hid_fn@HID_2");\nint hid_new(void) { return 6; }\nint hid_base(void) { return 7; }\n', [
+      `-Wl,--version-script,${verScript('hid.map', 'HID_1 { global: hid_base; local: *; };\nHID_2 { global: hid_fn; } HID_1;\nHID_3 { global: hid_new; } HID_2;\n')}`,
     ]),
   ]);
   return { dir, kernelDir: K, kernelElf, kernelExports, f, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
