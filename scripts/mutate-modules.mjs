@@ -10,7 +10,7 @@ export const modules = {
   },
   rofs: {
     mutate: ['src/image/rofs/**/*.ts'],
-    tests: ['test/image/rofs.test.ts', 'test/image/disk.test.ts'],
+    tests: ['test/image/rofs.test.ts', 'test/image/rofs-damage.test.ts', 'test/image/disk.test.ts'],
   },
   // The console verdict and scanner: their tests are test/run/scanner.test.ts and the runner's.
   verdict: {
