@@ -2,7 +2,7 @@
 export const modules = {
   resolve: {
     mutate: ['src/resolve/**/*.ts', '!src/resolve/cli.ts', '!src/resolve/index.ts', '!src/resolve/types.ts'],
-    tests: ['test/resolve/closure.test.ts', 'test/resolve/crafted.test.ts', 'test/resolve/ldcache.test.ts', 'test/resolve/ldd-diff.test.ts', 'test/resolve/sysroot.test.ts', 'test/plan/plan.test.ts', 'test/plan/errors.test.ts'],
+    tests: ['test/resolve/cli.test.ts', 'test/resolve/closure.test.ts', 'test/resolve/crafted.test.ts', 'test/resolve/ldcache.test.ts', 'test/resolve/ldd-diff.test.ts', 'test/resolve/sysroot.test.ts', 'test/plan/plan.test.ts', 'test/plan/errors.test.ts'],
   },
   check: {
     mutate: ['src/check/**/*.ts', '!src/check/cli.ts', '!src/check/index.ts', '!src/check/types.ts'],

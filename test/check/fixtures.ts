@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { fixtureOnce } from '../helpers/fixture-cache.js';
+
 export { hasGcc } from '../helpers/tools.js';
 
 const run = promisify(execFile);
@@ -32,7 +34,10 @@ export interface CheckFixtures {
 /** libc functions the fixtures (and the libgcc_s.so.1 every image ships) need from the kernel. */
 const LIBC = ['__libc_start_main', 'puts', 'fork', 'free', 'abort', 'strlen', 'memset', 'calloc', 'memcpy', 'malloc', 'realloc', '_dl_find_object'];
 
-export async function buildCheckFixtures(): Promise<CheckFixtures> {
+/** The fixtures, compiled for this run (under `npm run mutate`, once per mutation run). */
+export const buildCheckFixtures = (): Promise<CheckFixtures> => fixtureOnce('check-fixtures', compileCheckFixtures);
+
+async function compileCheckFixtures(): Promise<CheckFixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-check-'));
   const d = (...p: string[]): string => {
     const x = join(dir, ...p);

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { fixtureOnce } from '../helpers/fixture-cache.js';
 import { gccM32, gccStatic } from '../helpers/tools.js';
 
 export { gccM32, gccStatic, hasGcc } from '../helpers/tools.js';
@@ -48,7 +49,9 @@ async function prog(cwd: string, out: string, calls: string[], extra: string[]):
  * Build every fixture, in dependency phases; within a phase gcc runs in parallel (the
  * machine is shared and gcc spends most of its wall time waiting, not computing).
  */
-export async function buildFixtures(): Promise<Fixtures> {
+export const buildFixtures = (): Promise<Fixtures> => fixtureOnce('resolve-fixtures', compileFixtures);
+
+async function compileFixtures(): Promise<Fixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-resolve-'));
   const d = (...p: string[]): string => {
     const x = join(dir, ...p);
