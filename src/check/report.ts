@@ -37,7 +37,8 @@ function forOtherRun(r: ObjectReport, f: Finding): Finding {
   return { ...f, severity: 'warning', message: `${f.message} [not the selected run's program: ${how} checks it]` };
 }
 
-const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Missing symbols in byte order of their names. */
+export const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function objectFindings(r: ObjectReport): Finding[] {
   const out: Finding[] = [];

@@ -251,6 +251,41 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(r.error.message).not.toMatch(/RangeError|Buffer/);
   });
 
+  it('renders an image with every kind of warning as the user reads it, and each symbol by name with --verbose', () => {
+    const p = planOf(fx.f.many, { libraries: [lib(fx.f.pluginMissing)], files: [copy(fx.f.tree, '/tree')], runs: { data: runConfig([fx.f.needsData]) } });
+    const r = check(p);
+    expect(r.ok).toBe(true);
+    expect(r.totals).toEqual({ objects: 7, needs: 25, unchecked: 1, errors: 0, warnings: 4, missingFunctions: 12, missingData: 0, missingVersions: 0, missingLibraries: 1, stubCalls: 0, otherRunObjects: 1 });
+    const summary =
+      "symbols: no errors; 1 needed library not in the image, 12 functions OSv lacks (warnings: fail only if called), problems in 1 object of other runs' programs (check them with --run) [7 objects, 25 needed symbols; kernel 18 exports]";
+    const warnings = [
+      'many: 11 functions OSv lacks, 10 via PLT, 1 bound at load (a call through them faults) (fails only if called): many_0, many_1, many_2, many_3, many_4, many_5, many_6, many_7 (+3 more)',
+      "needs-data needs 1 data object that nothing in the image or the kernel defines: ghost_data; the loader aborts before the program starts [not the selected run's program: `osv check --run data` checks it]",
+      '/usr/lib/plugin-missing.so: 1 function OSv lacks, all via PLT (fails only if called): nowhere_fn',
+      '1 library loaded at run time needs libraries that are not in the image, so using it will fail: needs-gone.so (libnotthere.so.1); add the libraries under `libraries` to ship them',
+    ];
+    expect(renderCheck(r)).toBe([summary, ...warnings.map((w) => `warning: ${w}`), '(--verbose lists every symbol; --json gives all of it)'].join('\n'));
+    const many = [...Array.from({ length: 10 }, (_, i) => `many_${i}`), 'many_ptr'];
+    expect(r.warnings.find((w) => w.object === '/many')?.symbols).toEqual(many);
+    const verbose = renderCheck(r, { verbose: true, yellow: (s) => `<y>${s}</y>`, dim: (s) => `<d>${s}</d>` });
+    expect(verbose.split('\n')).toEqual([
+      summary,
+      ...warnings.map((w) => `<y>warning</y>: ${w}`),
+      '',
+      `many  <d>/many <- ${fx.f.many}; program, cmd[0] (/project/osv.yaml:2:1)</d>`,
+      ...many.map((n) => (n === 'many_ptr' ? '  W many_ptr  function, bound at load (GLOB_DAT/64)' : `  W ${n}  function, PLT (JUMP_SLOT)`)),
+      '',
+      `needs-data  <d>/needs-data <- ${fx.f.needsData}; other-program, runs.data.cmd[0] (/project/osv.yaml:2:1)</d>`,
+      `  E ghost_data  data, ${objectOf(r, '/needs-data').missing[0]!.bind === 'copy' ? 'COPY relocation (the loader aborts)' : 'bound at load (GLOB_DAT/64)'}`,
+      '',
+      `/tree/modules/needs-gone.so  <d>/tree/modules/needs-gone.so <- ${fx.dir}/tree/modules/needs-gone.so; dlopen, files[0], in tree ${fx.dir}/tree (/project/osv.yaml:9:3)</d>`,
+      '  library libnotthere.so.1: not in the image',
+      '',
+      `/usr/lib/plugin-missing.so  <d>/usr/lib/plugin-missing.so <- ${fx.f.pluginMissing}; dlopen, libraries[0] (/project/osv.yaml:7:3)</d>`,
+      '  W nowhere_fn  unknown, PLT (JUMP_SLOT)',
+    ]);
+  });
+
   it('renders a summary, one line per finding, and every symbol with --verbose', () => {
     const r = check(planOf(fx.f.needsData));
     const text = renderCheck(r);

@@ -27,7 +27,7 @@ export interface CheckFixtures {
   kernelElf: string;
   /** What the stand-in kernel exports (besides linker-made symbols). */
   kernelExports: string[];
-  f: Record<'ok' | 'needsFn' | 'needsData' | 'version' | 'hidden' | 'unknownData' | 'weak' | 'stub' | 'plugin' | 'pluginMissing' | 'tree' | 'libok' | 'libhelper', string>;
+  f: Record<'ok' | 'needsFn' | 'needsData' | 'many' | 'version' | 'hidden' | 'unknownData' | 'weak' | 'stub' | 'plugin' | 'pluginMissing' | 'tree' | 'libok' | 'libhelper', string>;
   cleanup(): void;
 }
 
@@ -59,6 +59,8 @@ async function compileCheckFixtures(): Promise<CheckFixtures> {
   const T = d('tree', 'modules');
   const H = d('hid');
   const U = d('uses');
+  const M = d('many');
+  const manyFns = Array.from({ length: 10 }, (_, i) => `many_${i}`);
   const rpath = (...dirs: string[]): string => `-Wl,--enable-new-dtags,-rpath,${dirs.join(':')}`;
 
   // The stand-in kernel: an ET_EXEC exporting its symbols (-rdynamic), like loader-stripped.elf.
@@ -87,6 +89,7 @@ async function compileCheckFixtures(): Promise<CheckFixtures> {
       `-Wl,--version-script,${verScript('ver2.map', 'VER_1 { global: ver_old; local: *; };\nVER_2 { global: ver_fn; } VER_1;\n')}`,
     ]),
     lib(join(d('gone'), 'libnotthere.so.1'), 'libnotthere.so.1', 'gone.c', 'int gone_fn(void) { return 4; }\n'),
+    lib(join(M, 'libmany.so.1'), 'libmany.so.1', 'many1.c', [...manyFns, 'many_ptr'].map((n) => `int ${n}(void) { return 1; }\n`).join('')),
     lib(join(H, 'libhid.so.1'), 'libhid.so.1', 'hid1.c', 'int hid_fn(void) { return 5; }\nint hid_new(void) { return 6; }\n'),
     // Linked without the library that defines ext_var: an undefined symbol of no type (NOTYPE),
     // read through a GOT entry the loader fills at load time (GLOB_DAT).
@@ -106,6 +109,12 @@ async function compileCheckFixtures(): Promise<CheckFixtures> {
     prog('needs-fn', 'int ghost_fn(void);\nint main(void) { return ghost_fn(); }\n', ghost).then(() => (f.needsFn = join(A, 'needs-fn'))),
     prog('needs-data', 'extern int ghost_data;\nint main(void) { return ghost_data; }\n', ghost).then(() => (f.needsData = join(A, 'needs-data'))),
     prog('version', 'int ver_fn(void);\nint main(void) { return ver_fn(); }\n', ['-L', V, '-l:libver.so.1', rpath(V)]).then(() => (f.version = join(A, 'version'))),
+    // Ten functions called through the PLT, and one whose address is stored (bound at load).
+    prog(
+      'many',
+      `${[...manyFns, 'many_ptr'].map((n) => `int ${n}(void);`).join('\n')}\nint (*volatile keep)(void) = many_ptr;\nint main(void) { return ${manyFns.map((n) => `${n}()`).join(' + ')}; }\n`,
+      ['-L', M, '-l:libmany.so.1', rpath(M)],
+    ).then(() => (f.many = join(A, 'many'))),
     prog('hidden', 'int hid_fn(void);\nint hid_new(void);\nint main(void) { return hid_new() + hid_fn(); }\n', ['-L', H, '-l:libhid.so.1', rpath(H)]).then(
       () => (f.hidden = join(A, 'hidden')),
     ),
@@ -131,6 +140,7 @@ async function compileCheckFixtures(): Promise<CheckFixtures> {
     lib(join(V, 'libver.so.1'), 'libver.so.1', 'ver1.c', 'int ver_old(void) { return 1; }\nint ver_fn(void) { return 2; }\n', [
       `-Wl,--version-script,${verScript('ver1.map', 'VER_1 { global: ver_old; ver_fn; local: *; };\n')}`,
     ]),
+    lib(join(M, 'libmany.so.1'), 'libmany.so.1', 'many2.c', 'int many_other(void) { return 2; }\n'),
     // hid_fn stays only as a compatibility symbol of a later version (hid_fn@HID_2, not @@):
     // glibc binds an unversioned reference to it only when it is the first version (index 2).
     lib(join(H, 'libhid.so.1'), 'libhid.so.1', 'hid2.c', 'int hid_fn_compat(void) { return 5; }\n__asm__(".symver hid_fn_compat,hid_fn@HID_2");\nint hid_new(void) { return 6; }\nint hid_base(void) { return 7; }\n', [
