@@ -2,7 +2,7 @@
 // one kind of thing, and the report must say exactly that, at the right severity.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { sha256File } from '../../src/kernel/hash.js';
 import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { copy, lib, makeConfig, runConfig, type ConfigOver } from '../plan/helpers.js';
+import { craftElf } from '../elf/craft.js';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
 
 if (!hasGcc) console.warn('skipped: test/check/check.test.ts needs gcc to compile its fixtures');
@@ -133,6 +134,30 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(checkError(r)?.exitCode).toBe(1);
   });
 
+  it("checks versions against the kernel's own: an older version is a mismatch, a non-default one is not exported, from the file and from the cache alike", () => {
+    const vk: KernelBundle = { elf: fx.versionedKernelElf, sha256: sha256File(fx.versionedKernelElf), origin: 'path', hiddenSymbols: false };
+    const p = planOf(fx.f.ok, { libraries: [lib(fx.f.kernelVersions)] });
+    const want = [
+      { name: 'kv_hid', version: 'GLIBC_9.9', from: 'libc.so.6', kind: 'function', bind: 'plt', severity: 'warning', reason: 'undefined' },
+      { name: 'kv_new', version: 'GLIBC_9.9', from: 'libc.so.6', kind: 'function', bind: 'plt', severity: 'warning', reason: 'version', offered: ['kernel: GLIBC_9.8'] },
+    ];
+    const byName = (r: CheckReport) => [...objectOf(r, '/usr/lib/kvuser.so').missing].sort((a, b) => a.name.localeCompare(b.name));
+    expect(byName(check(p, vk))).toEqual(want);
+    const dir = mkdtempSync(join(tmpdir(), 'osv-symcache-v-'));
+    try {
+      const first = check(p, vk, fileSymbolCache(dir));
+      expect(first.kernel.cached).toBe(false);
+      const again = check(p, vk, fileSymbolCache(dir));
+      expect(again.kernel.cached).toBe(true);
+      expect(byName(again)).toEqual(want);
+      expect(again.warnings.find((w) => w.code === 'check.missing-version')?.message).toBe(
+        "/usr/lib/kvuser.so needs 1 symbol in a version nothing defines: kv_new@GLIBC_9.9 (kv_new@GLIBC_9.9 is defined only as kernel: GLIBC_9.8); OSv's loader ignores versions and binds the version there is, which may behave differently (Linux's ld.so refuses to load it)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ignores weak undefined symbols', () => {
     const r = check(planOf(fx.f.weak));
     expect(objectOf(r, '/weak').missing).toEqual([]);
@@ -175,6 +200,34 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(objectOf(selected, '/needs-data').role).toBe('program');
   });
 
+  it('checks run-time libraries that need each other once each, a program in a tree as another program, and never a shipped copy of a kernel library', () => {
+    const tree = join(fx.dir, 'progs-tree');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'tool'), readFileSync(fx.f.needsFn));
+    chmodSync(join(tree, 'tool'), 0o755);
+    writeFileSync(join(tree, 'libc.so.6'), readFileSync(join(fx.dir, 'fakelibc', 'libc.so.6'))); // soname libc.so.6: a copy of the kernel's library
+    const r = check(planOf(fx.f.ok, { libraries: [lib(fx.f.cycleA), lib(fx.f.cycleB)], files: [copy(tree, '/progs')] }));
+    const roles = Object.fromEntries(r.perObject.map((o) => [o.guest, o.role]));
+    expect(roles).toEqual({
+      '/ok': 'program',
+      '/progs/tool': 'other-program',
+      '/usr/lib/libca.so.1': 'dlopen',
+      '/usr/lib/libcb.so.1': 'dlopen',
+      '/usr/lib/libgcc_s.so.1': 'dlopen',
+      '/usr/lib/libhelper.so.1': 'needed',
+      '/usr/lib/libok.so.1': 'needed',
+    });
+    expect(r.perObject.map((o) => o.guest)).not.toContain('/progs/libc.so.6');
+    // Each finds the other's function: both are loaded together.
+    expect(objectOf(r, '/usr/lib/libca.so.1').missing).toEqual([]);
+    expect(objectOf(r, '/usr/lib/libcb.so.1').missing).toEqual([]);
+    // The tree's program was copied without its libraries: reported, as another program's problem.
+    expect(r.warnings.map((w) => w.message)).toEqual([
+      "tool needs libghost.so.1, which is not in the image: OSv loads the program without it, and every symbol from it fails (not checked) [not the selected run's program: a run whose program it is checks it]",
+    ]);
+    expect(r.ok).toBe(true);
+  });
+
   it('groups run-time libraries whose own libraries are not in the image', () => {
     const r = check(planOf(fx.f.ok, { files: [copy(fx.f.tree, '/tree')] }));
     expect(objectOf(r, '/tree/modules/needs-gone.so')).toMatchObject({ role: 'dlopen', missingLibraries: ['libnotthere.so.1'], missing: [], unchecked: 1 });
@@ -195,6 +248,28 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     expect(w[0]?.message).toMatch(/^\/broken\/truncated\.so \(.*truncated\.so\) was not checked: .*truncated\.so: .*\(at byte offset \d+\)$/);
     expect(r.ok).toBe(true);
     expect(objectOf(r, '/ok').missing).toEqual([]);
+  });
+
+  it('opens only what OSv could load from a tree: a 32-bit object is reported, scripts, objects, static and tiny files are passed over', () => {
+    const tree = join(fx.dir, 'odd-tree');
+    mkdirSync(tree, { recursive: true });
+    const put = (name: string, bytes: Buffer | string, mode = 0o644): void => {
+      writeFileSync(join(tree, name), bytes);
+      chmodSync(join(tree, name), mode);
+    };
+    put('ok.so', readFileSync(fx.f.libhelper));
+    put('w32.so', craftElf({ cls: 32, le: true, machine: 3, soname: 'w32.so' }));
+    put('tool', craftElf({ cls: 64, le: true, type: 2 }), 0o755); // ET_EXEC without PT_DYNAMIC: static
+    put('obj.so', craftElf({ cls: 64, le: true, type: 1 })); // ET_REL: a .o named like a library
+    put('tiny.so', Buffer.from('\x7fELF\x02\x01', 'latin1'));
+    put('run.sh', '#!/bin/sh\nexit 0\n', 0o755);
+    put('data.bin', readFileSync(fx.f.libhelper)); // an ELF by content, but nothing says it is loaded
+    const r = check(planOf(fx.f.ok, { files: [copy(tree, '/odd')] }));
+    expect(r.perObject.map((o) => o.guest).filter((g) => g.startsWith('/odd/'))).toEqual(['/odd/ok.so']);
+    expect(r.warnings.filter((w) => w.code === 'check.unreadable').map((w) => w.message)).toEqual([
+      `/odd/w32.so (${join(tree, 'w32.so')}) was not checked: a 32-bit i386 object, which an x86_64 OSv cannot load`,
+    ]);
+    expect(r.ok).toBe(true);
   });
 
   it('without a kernel, says what it cannot check and still checks between libraries', () => {
