@@ -20,7 +20,9 @@ export default {
   concurrency: 2,
   timeoutMS: 60_000,
   timeoutFactor: 3,
-  tempDirName: '.stryker-tmp',
+  // One sandbox folder per module, so that two modules can run at once; neither copies the other's.
+  tempDirName: `.stryker-tmp/${name}`,
+  ignorePatterns: ['.stryker-tmp', 'reports', 'dist'],
   cleanTempDir: true,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
