@@ -53,7 +53,8 @@ export async function bench(): Promise<void> {
       const ldd = proc('ldd', [prog]);
       if (osv === undefined) continue;
       if (prog.endsWith('/curl')) curl = { osv, lddtree };
-      console.log(`  ${prog.padEnd(16)} osv resolve ${show(osv)};  lddtree ${show(lddtree)}: ${ratio(lddtree, osv)} osv's time;  ldd ${show(ldd)}: ${ratio(ldd, osv)} osv's time`);
+      const vsLddtree = lddtree ? `;  lddtree ${show(lddtree)}: ${ratio(lddtree, osv)} osv's time` : '';
+      console.log(`  ${prog.padEnd(16)} osv resolve ${show(osv)}${vsLddtree};  ldd ${show(ldd)}: ${ratio(ldd, osv)} osv's time`);
     }
     if (curl?.lddtree) {
       const w = curl.lddtree.wall / curl.osv.wall;
@@ -67,7 +68,7 @@ export async function bench(): Promise<void> {
         const r2 = curl.lddtree === undefined ? undefined : curl.lddtree.wall / osv2.wall;
         console.log(
           `  ${EXTRA_CA} is set here, and every Node.js process parses that bundle at start-up. Without it (whole process):\n` +
-            `      osv resolve curl ${show(osv2)}; node -e 0 ${show(floor2)}; lddtree curl: ${ratio(curl.lddtree, osv2)} osv's time` +
+            `      osv resolve curl ${show(osv2)}; node -e 0 ${show(floor2)}${curl.lddtree ? `; lddtree curl: ${ratio(curl.lddtree, osv2)} osv's time` : ''}` +
             (r2 === undefined ? '' : ` (target >= 3x wall: ${r2 >= 3 ? 'met' : 'MISSED'})`),
         );
       }
