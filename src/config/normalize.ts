@@ -115,6 +115,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     defaultRun,
     runs: named,
     loadedFiles,
+    secrets: [...ctx.secrets],
     sources: sourcesOf(index),
   };
 }

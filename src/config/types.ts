@@ -218,6 +218,8 @@ export interface Config {
   runs: Record<string, RunConfig>;
   /** Every file merged into this config, root last (extends chain), for cache keys and messages. */
   loadedFiles: string[];
+  /** Values read from the host environment by `${env:NAME}`: shown as *** in everything printed (src/secrets.ts). */
+  secrets: string[];
   /** JSON-pointer-ish key (`files/2/dest`) -> where it was written. */
   sources: Map<string, Source>;
 }

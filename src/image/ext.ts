@@ -17,6 +17,7 @@ import { buildTree, childrenOf, type TreeDir } from './tree.js';
 import { runTool, TOOLS } from './tools.js';
 import { device } from './extread.js';
 import { writeAtomically, tempPathFor } from './atomic.js';
+import { removeOnSignal } from '../atomic.js';
 import { MiB, roundUp } from './sector.js';
 import type { WriteProgress } from './bufwriter.js';
 import { interrupted } from './bufwriter.js';
@@ -187,6 +188,7 @@ export async function writeExtInto(
   } catch (e) {
     return err(buildFailed('image.stage-failed', `cannot create the staging directory ${stage}: ${errnoCode(e) ?? String(e)}`));
   }
+  const forget = removeOnSignal(stage);
   try {
     const staged = await stageTree(entries, stage, opts);
     if (!staged.ok) return staged;
@@ -226,6 +228,7 @@ export async function writeExtInto(
     });
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
+    forget();
   }
 }
 

@@ -2,7 +2,8 @@
 // produced. The build uses it to skip unchanged work; `osv run IMAGE` reads the command line
 // and the kernel of a `disk` image from it (such an image carries neither).
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import type { Arch, RunSettings } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 
@@ -38,6 +39,8 @@ export interface BuildRecord {
   totals: { files: number; bytes: number; libraries: number };
   /** With `from:`: the image's manifest digest and its ExposedPorts (`osv up -P`). */
   from?: { reference: string; digest: string; exposedPorts: string[] };
+  /** Values from `${env:NAME}` in the command lines above: masked when printed (src/secrets.ts). */
+  secrets?: string[];
 }
 
 export const recordPath = (image: string): string => `${image}.build.json`;
@@ -73,7 +76,6 @@ export function useRun(image: string, r: BuildRecord, name: string, checked = fa
 }
 
 export function writeRecord(image: string, r: BuildRecord): void {
-  const tmp = `${recordPath(image)}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(r) + '\n');
-  renameSync(tmp, recordPath(image));
+  // 0600: the command lines and environment it records may hold secrets (docs/security.md).
+  writeFileAtomic(recordPath(image), JSON.stringify(r) + '\n', { mode: 0o600 });
 }

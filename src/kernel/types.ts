@@ -19,4 +19,6 @@ export interface KernelBundle {
   sha256s?: { elf?: string; img?: string; libenviron?: string };
   /** The release tag `version` resolved to (e.g. "latest" -> "v0.57.0"). */
   tag?: string;
+  /** What the user must know about how this kernel was (not) checked, shown with it. */
+  note?: string;
 }

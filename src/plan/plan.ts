@@ -151,6 +151,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     totals,
     kernelProvided: [...ctx.kernelProvided.values()].sort((a, b) => (a.soname < b.soname ? -1 : a.soname > b.soname ? 1 : 0)),
     warnings: ctx.warnings,
+    secrets: config.secrets,
   });
 }
 

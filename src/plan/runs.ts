@@ -130,6 +130,7 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],
     key: runKey(name),
+    secrets: ctx.config.secrets,
     ...(cmdSource ? { source: cmdSource } : {}),
   });
   if (!built.ok) {

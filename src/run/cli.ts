@@ -150,17 +150,21 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   const run = unwrap(chooseRun(path, record, opts.run));
   const arch = opts.arch !== undefined ? unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])) : (record?.arch ?? DEFAULTS.arch);
   const boot = unwrap(chooseBoot({ info, record, run, arch }, opts, env));
-  const base = run?.settings ?? FALLBACK;
+  // The record is data: a program it names (run.qemu) runs only when the user names it too.
+  const { qemu: recordedQemu, ...base } = run?.settings ?? FALLBACK;
   const settings = applyFlags({ ...base, volumes: volumesWith(base.volumes, opts.volume), kernelArgs: [] }, flags);
-  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug }));
-  return unwrap(await prepareRun(request));
+  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, secrets: record?.secrets ?? [] }));
+  const prepared = unwrap(await prepareRun(request));
+  if (recordedQemu !== undefined && opts.qemu === undefined)
+    prepared.notes.push(`${recordPath(path)} names the QEMU binary ${recordedQemu} (run.qemu); a record is not trusted to choose programs: pass --qemu ${recordedQemu} to use it`);
+  return prepared;
 }
 
 function reportJson(prep: PreparedRun, report?: RunReport): string {
   return JSON.stringify(
     {
       ok: report ? report.verdict.ok : true,
-      command: prep.argv,
+      command: prep.shownArgv,
       commandLine: prep.commandLine,
       hypervisor: prep.hypervisor,
       ...(prep.accel ? { accel: prep.accel.accel } : {}),

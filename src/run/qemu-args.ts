@@ -19,11 +19,17 @@ function acceleration(spec: VmSpec): string[] {
   return spec.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host,+x2apic'] : ['-accel', 'tcg', '-cpu', 'max'];
 }
 
+/**
+ * A disk path as -drive file= takes it: QEMU reads "NAME:REST" as protocol NAME (nbd:, ssh:,
+ * json:...) unless a slash comes first, so a relative path is written ./PATH.
+ */
+const drivePath = (path: string): string => optValue(path.startsWith('/') ? path : `./${path}`);
+
 function drive(d: Disk, index: number, cache: string, bootindex: boolean): string[] {
   const ro = d.readonly ? ',readonly=on' : '';
   return [
     '-drive',
-    `file=${optValue(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,
+    `file=${drivePath(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,
     '-device',
     `virtio-blk-pci,id=blk${index},drive=hd${index}${bootindex ? ',bootindex=0' : ''}`,
   ];

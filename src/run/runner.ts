@@ -4,7 +4,8 @@
 // `osv run`, `osv up` and `osv test` share both.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
@@ -15,6 +16,8 @@ import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecisi
 import { findFirecracker, findQemu } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
 import { readDiskInfo } from './disk-info.js';
+import { externalFilesError } from '../image/qcow2.js';
+import { maskText } from '../secrets.js';
 import { firecrackerArgs, firecrackerConfig, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
 import { qemuArgs, validateVmSpec } from './qemu-args.js';
@@ -46,6 +49,8 @@ export interface RunRequest {
   /** A regular expression (source) some console line must match. */
   expect?: string;
   env?: NodeJS.ProcessEnv;
+  /** Values to show as *** in what is printed of the run (src/secrets.ts). */
+  secrets?: string[];
   /** Overrides for tests: the KVM device and the accel cache file. */
   kvmDevice?: string;
   accelCacheFile?: string;
@@ -55,8 +60,11 @@ export interface PreparedRun {
   hypervisor: Hypervisor;
   /** The exact command: [binary, ...args]. */
   argv: string[];
-  /** The same, shell-quoted, for --dry-run and messages. */
+  /** The same, shell-quoted, for --dry-run and messages, with the secrets masked. */
   commandLine: string;
+  /** argv with the secrets masked, for printing. */
+  shownArgv: string[];
+  secrets: string[];
   /** The VM as it will run (acceleration decided, CI options in the command line). */
   spec: VmSpec;
   accel?: AccelDecision;
@@ -107,7 +115,19 @@ function missingFiles(vm: VmDraft): OsvError[] {
     .map(([what, p]) => runError(`${what}-missing`, `${what} ${p} does not exist`, what === 'kernel' ? 'give the kernel ELF with --kernel or OSV_KERNEL' : undefined));
 }
 
-type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs' | 'defaultTimeout'>;
+/** qcow2 disks that would let the guest read other host files (backing or data files). */
+function externalFiles(vm: VmDraft): OsvError[] {
+  const disks: Array<[string, Disk]> = [...(vm.boot.disk ? [['image', vm.boot.disk] as [string, Disk]] : []), ...vm.volumes.map((v): [string, Disk] => ['volume', v])];
+  return disks.flatMap(([what, d]) => (d.format === 'qcow2' && existsSync(d.path) ? [externalFilesError(d.path, what)].filter((e): e is OsvError => e !== undefined) : []));
+}
+
+type Base = Pick<PreparedRun, 'expect' | 'ci' | 'notes' | 'timeoutMs' | 'defaultTimeout' | 'secrets'>;
+
+/** The command as printed: shell-quoted, secrets masked. */
+const shown = (argv: string[], base: Base): Pick<PreparedRun, 'commandLine' | 'shownArgv'> => ({
+  commandLine: maskText(shellQuote(argv), base.secrets),
+  shownArgv: argv.map((a) => maskText(a, base.secrets)),
+});
 
 export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, OsvError | OsvErrors>> {
   const notes: string[] = [];
@@ -119,12 +139,12 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   }
   if (req.timeout !== undefined && !(req.timeout > 0)) return err(runError('bad-timeout', `timeout must be a positive number of seconds, got ${req.timeout}`));
   const draft: VmDraft = { ...req.vm, boot: finalBoot(req.vm.boot, req, notes) };
-  const problems = [...missingFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
+  const problems = [...missingFiles(draft), ...externalFiles(draft), ...validateVmSpec({ ...draft, accel: 'tcg' })];
   if (problems.length > 0) return err(problems.length === 1 ? problems[0]! : new OsvErrors(problems));
   // A guest paused for a debugger would be stopped by the timeout while someone steps through it.
   const timeout = req.timeout !== undefined && draft.gdb?.waitForDebugger ? undefined : req.timeout;
   if (timeout === undefined && req.timeout !== undefined) notes.push(`--gdb-wait: no timeout (it would stop the guest while the debugger holds it; ${req.timeout} s was set)`);
-  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000), ...(req.defaultTimeout ? { defaultTimeout: true } : {}) } : {}) };
+  const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, secrets: req.secrets ?? [], ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000), ...(req.defaultTimeout ? { defaultTimeout: true } : {}) } : {}) };
   const env = req.env ?? process.env;
   const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({
@@ -147,7 +167,7 @@ async function prepareQemu(draft: VmDraft, base: Base, accel: Accel, ctx: AccelC
   if (netProblem) return err(netProblem);
   const spec: VmSpec = { ...draft, accel: decision.value.accel };
   const argv = [ctx.qemu, ...qemuArgs(spec)];
-  return ok({ ...base, hypervisor: 'qemu', argv, commandLine: shellQuote(argv), spec, accel: decision.value });
+  return ok({ ...base, hypervisor: 'qemu', argv, ...shown(argv, base), spec, accel: decision.value });
 }
 
 /** `probeCtx` when QEMU is installed (to probe KVM with it), else only the cheap KVM checks. */
@@ -164,7 +184,7 @@ async function prepareFirecracker(draft: VmDraft, base: Base, env: NodeJS.Proces
   if (noKvm) return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
   const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
   const argv = [fc.value, ...firecrackerArgs(configFile)];
-  return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
+  return ok({ ...base, hypervisor: 'firecracker', argv, ...shown(argv, base), spec, firecracker: { config: config.value, configFile } });
 }
 
 /** Why KVM cannot run OSv here, or undefined when it can. */
@@ -254,7 +274,8 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
   let outputClosed = false;
   let onOutputError = (_e: NodeJS.ErrnoException): void => undefined;
 
-  if (prep.firecracker) writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
+  // 0600, created exclusively: the config holds the boot command line, and with it the environment.
+  if (prep.firecracker) writeFileAtomic(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n', { mode: 0o600 });
   try {
     const child = supervise({
       argv: prep.argv,
@@ -347,7 +368,7 @@ export function requestFromSettings(
   arch: VmSpec['arch'],
   boot: Boot,
   run: RunSettings,
-  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices } = {},
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices; secrets?: string[] } = {},
 ): Result<RunRequest> {
   const volumes: Disk[] = [];
   for (const v of run.volumes) {
@@ -365,5 +386,6 @@ export function requestFromSettings(
     ...(run.expect !== undefined ? { expect: run.expect } : {}),
     ...(opts.ci ? { ci: true } : {}),
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.secrets?.length ? { secrets: opts.secrets } : {}),
   });
 }

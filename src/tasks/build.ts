@@ -2,7 +2,8 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -68,6 +69,8 @@ export interface BuildOutcome {
   /** With `from:`: the image's ExposedPorts (`osv up -P` forwards them). */
   exposedPorts?: string[];
   ms: number;
+  /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
+  secrets: string[];
 }
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
@@ -115,7 +118,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
-  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
+  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})${kernel.note ? `; ${kernel.note}` : ''}`;
   // The image's digest, from osv.lock (no network) or resolved now and locked: it is part of the key.
   if (config.from) {
     const { chooseImage } = await import('./from-image.js');
@@ -190,7 +193,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { composeDisk } = await import('../image/disk.js');
         const plan = c.plan!;
-        mkdirSync(join(config.dir, '.osv'), { recursive: true });
+        ensureOwnDir(join(config.dir, '.osv'));
         const kind = config.filesystem;
         const total = plan.totals.bytes;
         const r = await composeDisk({
@@ -224,6 +227,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
           ...(plan.image ? { from: { reference: plan.image.reference, digest: plan.image.digest, exposedPorts: plan.image.exposedPorts } } : {}),
+          secrets: plan.secrets,
         });
       },
     },
@@ -277,6 +281,7 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
     ms: Math.round(performance.now() - o.started),
+    secrets: rec ? (rec.secrets ?? []) : plan!.secrets,
   };
 }
 

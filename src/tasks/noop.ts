@@ -5,7 +5,8 @@
 // so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
 // schema and the task runner: what remains is Node's start-up and a few hundred stats.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { ensureOwnDir, writeFileAtomic } from '../atomic.js';
 import { dirname, join, resolve } from 'node:path';
 import { discoverConfig, SEARCH_PLACES } from '../config/discover.js';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -122,6 +123,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     totals: record.totals,
     ...(record.from ? { exposedPorts: record.from.exposedPorts } : {}),
     ms: Date.now() - started,
+    secrets: record.secrets ?? [],
   };
   return { outcome, record, run };
 }
@@ -159,10 +161,9 @@ export function writeNoop(
     observations: fs.observations(),
   };
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(front) + '\n');
-    renameSync(tmp, file);
+    ensureOwnDir(dirname(file));
+    // 0600: the environment it records may hold secrets (docs/security.md).
+    writeFileAtomic(file, JSON.stringify(front) + '\n', { mode: 0o600 });
   } catch {
     // only an optimisation: the next build takes the full path
   }

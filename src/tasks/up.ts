@@ -84,11 +84,11 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug }));
+  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug, secrets: built.secrets }));
   const prep = unwrap(await prepareRun(request));
 
   if (flags.dryRun) {
-    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.shownArgv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
     else {
       for (const n of prep.notes) process.stderr.write(`osv: note: ${n}\n`);
       process.stdout.write(prep.commandLine + '\n');

@@ -52,7 +52,7 @@ describe('discovery', () => {
     const file = '/virtual/project/osv.yaml';
     const fs: HostFs = {
       ...nodeHostFs,
-      stat: (p) => (p === file ? { kind: 'file', size: 1, mtimeMs: 0, ino: 1, dev: 1, mode: 0o644 } : nodeHostFs.stat(p)),
+      stat: (p) => (p === file ? { kind: 'file', size: 1, mtimeMs: 0, ctimeMs: 0, ino: 1, dev: 1, mode: 0o644 } : nodeHostFs.stat(p)),
       readFile: (p) => (p === file ? Buffer.from('cmd: [/virtual]\nfiles: [{src: ./a, dest: /a}]\n') : nodeHostFs.readFile(p)),
     };
     const c = await load('/virtual/project', { configFile: 'osv.yaml', fs });

@@ -97,6 +97,14 @@ describe('qemuArgs: the facts', () => {
     expect(values(args, '-device').filter((d) => d.startsWith('virtio-blk'))).toEqual(['virtio-blk-pci,id=blk0,drive=hd0', 'virtio-blk-pci,id=blk1,drive=hd1', 'virtio-blk-pci,id=blk2,drive=hd2']);
   });
 
+  it('a relative disk path with a colon is a file, not a QEMU protocol (issue #20)', () => {
+    const args = qemuArgs(base({ boot: { kind: 'image', disk: { path: 'nbd:evil:10809', format: 'raw' } }, volumes: [{ path: 'json:{}', format: 'raw' }] }));
+    expect(values(args, '-drive')).toEqual([
+      'file=./nbd:evil:10809,if=none,id=hd0,format=raw,cache=writeback',
+      'file=./json:{},if=none,id=hd1,format=raw,cache=writeback',
+    ]);
+  });
+
   it('image boot: no -kernel, the disk is the boot device', () => {
     const args = qemuArgs(base({ boot: { kind: 'image', disk: { path: '/i/app.img', format: 'qcow2' } } }));
     expect(args).not.toContain('-kernel');

@@ -37,6 +37,11 @@ export interface FakeKernelOptions {
   tail?: string;
   /** reset: power off (QEMU -no-reboot exits 0); halt: hang like an aborted OSv. */
   end: 'reset' | 'halt';
+  /**
+   * An ELF64 x86-64 file (its code still 32-bit, entered through the PVH note) like OSv's
+   * loader-stripped.elf, for what reads the kernel's architecture (osv build); else ELF32.
+   */
+  elf64?: boolean;
 }
 
 const asString = (s: string): string => s.replace(/\r?\n/g, '\r\n');
@@ -89,7 +94,7 @@ tail: .incbin "${name}.tail"
 `;
   writeFileSync(join(dir, `${name}.S`), src);
   const out = join(dir, `${name}.elf`);
-  execFileSync('gcc', ['-m32', '-nostdlib', '-static', '-no-pie', '-Wl,-Ttext=0x100000', '-Wl,--build-id=none', '-o', out, `${name}.S`], { cwd: dir });
+  execFileSync('gcc', [...(o.elf64 ? [] : ['-m32']), '-nostdlib', '-static', '-no-pie', '-Wl,-Ttext=0x100000', '-Wl,--build-id=none', '-o', out, `${name}.S`], { cwd: dir });
   return out;
 }
 
