@@ -4,7 +4,7 @@
 
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCredential, parseChallenge, Secret } from '../../src/oci/auth.js';
@@ -118,6 +118,25 @@ describe('authentication', () => {
     expect(String(new Secret('x'))).toBe('[redacted]');
     expect((await findCredential('ghcr.io', env))?.identityToken).toBe(true);
     expect(await findCredential('quay.io', env)).toBeUndefined();
+  });
+
+  it('runs a credential helper only by name, from an absolute PATH directory', async () => {
+    const dir = join(home, 'helpers');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const helper = (name: string): void =>
+      writeFileSync(join(bin, `docker-credential-${name}`), '#!/bin/sh\necho \'{"Username":"u","Secret":"from-helper"}\'\n', { mode: 0o755 });
+    helper('rel');
+    const config = (store: string): NodeJS.ProcessEnv => {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: store }));
+      return { HOME: home, DOCKER_CONFIG: dir };
+    };
+    // found through an absolute PATH entry
+    expect((await findCredential('quay.io', { ...config('rel'), PATH: bin }))?.secret.reveal()).toBe('from-helper');
+    // a relative PATH entry (resolved against the current directory) is never searched
+    await expect(findCredential('quay.io', { ...config('rel'), PATH: relative(process.cwd(), bin) })).rejects.toThrow(/docker-credential-rel .*is not installed/);
+    // a name with a slash would be a path: refused
+    await expect(findCredential('quay.io', { ...config('../helpers/bin/rel'), PATH: bin })).rejects.toThrow(/is not a program name/);
   });
 
   it('$REGISTRY_AUTH_FILE first, then docker, then $XDG_RUNTIME_DIR/containers/auth.json', async () => {
