@@ -173,4 +173,25 @@ describe('from: in osv.yaml', () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect((bad.error as { errors: Array<{ message: string; source?: { line: number } }> }).errors[0]).toMatchObject({ message: expect.stringContaining('is not a valid repository name'), source: { line: 2 } });
   });
+
+  it("the image's Entrypoint + Cmd, Env and WorkingDir fill in what osv.yaml leaves out; osv.yaml wins per variable", async () => {
+    const { applyImageDefaults } = await import('../../src/config/image-defaults.js');
+    const image = { entrypoint: ['/bin/app'], cmd: ['--serve'], env: ['A=image', 'B=image', 'PATH=/usr/bin'], workingDir: '/srv' };
+    const bare = await load('name: a\nfrom: redis:7\nenv: {A: mine}\n');
+    if (!bare.ok) throw bare.error;
+    const d = applyImageDefaults(bare.value, image).defaultRun;
+    expect(d.cmd).toEqual(['/bin/app', '--serve']);
+    expect(d.env).toEqual({ A: 'mine', B: 'image', PATH: '/usr/bin' });
+    expect(d.cwd).toBe('/srv');
+    expect(d.fromImage).toEqual({ cmd: true, cwd: true, env: ['B', 'PATH'] });
+    // osv.yaml's own cmd and cwd are kept; a named run gets the image's defaults under its own
+    const own = await load('name: a\nfrom: redis:7\ncmd: [/mine, x]\ncwd: /here\nruns:\n  other: {env: {B: run}}\n');
+    if (!own.ok) throw own.error;
+    const o = applyImageDefaults(own.value, image);
+    expect(o.defaultRun.cmd).toEqual(['/mine', 'x']);
+    expect(o.defaultRun.cwd).toBe('/here');
+    expect(o.runs['other']!.env).toEqual({ A: 'image', B: 'run', PATH: '/usr/bin' });
+    // an image without Entrypoint: Cmd[0] is the program
+    expect(applyImageDefaults(bare.value, { cmd: ['python3', '-V'], env: [] }).defaultRun.cmd).toEqual(['python3', '-V']);
+  });
 });
