@@ -3,10 +3,10 @@
 // and the kernel of a `disk` image from it (such an image carries neither).
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Arch, RunSettings } from '../config/types.js';
+import type { Arch, FilesystemKind, RunSettings } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 /** A run of the configuration as `osv run --run NAME` boots it: its command line and VM settings. */
 export interface RecordedRun {
@@ -34,6 +34,8 @@ export interface BuildRecord {
   /** Every run of the configuration: a `disk` image serves them all. */
   runs: RecordedRun[];
   arch: Arch;
+  /** The root file system: a run attaches a ROFS root read-only, an ext root through a throwaway overlay. */
+  filesystem: FilesystemKind;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
 }

@@ -14,7 +14,7 @@ import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
 import { exitStatusOf, runOutcome } from './outcome.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
-import type { Boot, Disk } from './spec.js';
+import { rootDisk, type Boot } from './spec.js';
 import { oneOf } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, usage, type VmFlags } from './flag-settings.js';
 
@@ -106,7 +106,7 @@ interface BootChoice {
 
 function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
   const { info } = c;
-  const disk: Disk = { path: info.path, format: info.format };
+  const disk = rootDisk(info.path, info.format, c.record?.filesystem);
   const given = givenKernel(opts, env);
   const mode = opts.boot ?? (given || c.record?.kernel.elf || info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {

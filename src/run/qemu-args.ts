@@ -20,7 +20,7 @@ function acceleration(spec: VmSpec): string[] {
 }
 
 function drive(d: Disk, index: number, cache: string, bootindex: boolean): string[] {
-  const ro = d.readonly ? ',readonly=on' : '';
+  const ro = d.readonly ? ',readonly=on' : d.snapshot ? ',snapshot=on' : '';
   return [
     '-drive',
     `file=${optValue(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,

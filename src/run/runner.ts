@@ -4,7 +4,7 @@
 // `osv run`, `osv up` and `osv test` share both.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
@@ -15,7 +15,7 @@ import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecisi
 import { findFirecracker, findQemu } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
 import { readDiskInfo } from './disk-info.js';
-import { firecrackerArgs, firecrackerConfig, type FirecrackerConfig } from './firecracker.js';
+import { firecrackerArgs, firecrackerConfig, snapshotCopies, type DiskCopy, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
 import { qemuArgs, validateVmSpec } from './qemu-args.js';
 import { ConsoleScanner, type ScanEvent, type ScanResult } from './scanner.js';
@@ -60,8 +60,11 @@ export interface PreparedRun {
   /** The VM as it will run (acceleration decided, CI options in the command line). */
   spec: VmSpec;
   accel?: AccelDecision;
-  /** Firecracker: the configuration, written to configFile when the run starts. */
-  firecracker?: { config: FirecrackerConfig; configFile: string };
+  /**
+   * Firecracker: the configuration, written to configFile when the run starts, and the
+   * temporary copies of the disks whose writes the run throws away (made then, removed after).
+   */
+  firecracker?: { config: FirecrackerConfig; configFile: string; copies: DiskCopy[] };
   expect?: RegExp;
   timeoutMs?: number;
   defaultTimeout?: boolean;
@@ -155,16 +158,19 @@ async function prepareFirecracker(draft: VmDraft, base: Base, env: NodeJS.Proces
   const fc = findFirecracker({ env });
   if (!fc.ok) return fc;
   const spec: VmSpec = { ...draft, accel: 'kvm' };
-  const config = firecrackerConfig(spec);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const copies = snapshotCopies(spec, tmpdir(), tag);
+  const config = firecrackerConfig(spec, copies);
   if (!config.ok) return config;
+  for (const c of copies) base.notes.push(`Firecracker has no disk overlays: it boots a copy of ${c.from} (${c.to}), removed after the run`);
   const netProblem = checkNetwork(draft.network, gatherNetFacts(draft.network));
   if (netProblem) return err(netProblem);
   // Firecracker is KVM only: make sure KVM can run OSv.
   const noKvm = probeCtx ? await kvmProblem(probeCtx) : kvmPrecheck(plainCtx);
   if (noKvm) return err(runError('fc-needs-kvm', `Firecracker needs KVM, and it cannot run OSv here: ${noKvm}`, 'use `hypervisor: qemu` (it falls back to software emulation)'));
-  const configFile = join(tmpdir(), `osv-up-firecracker-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+  const configFile = join(tmpdir(), `osv-up-firecracker-${tag}.json`);
   const argv = [fc.value, ...firecrackerArgs(configFile)];
-  return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile } });
+  return ok({ ...base, hypervisor: 'firecracker', argv, commandLine: shellQuote(argv), spec, firecracker: { config: config.value, configFile, copies } });
 }
 
 /** Why KVM cannot run OSv here, or undefined when it can. */
@@ -232,6 +238,15 @@ class StderrRelay {
 
 const SIGNALLED = /terminating on signal (1|2|15)\b/;
 
+function copyDisk(c: DiskCopy): void {
+  try {
+    copyFileSync(c.from, c.to, fsConstants.COPYFILE_FICLONE);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw runError('disk-copy-failed', `cannot copy ${c.from} to ${c.to} for Firecracker: ${code}`, code === 'ENOSPC' ? `free space in ${tmpdir()} (or set TMPDIR to a larger file system)` : undefined);
+  }
+}
+
 export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<RunReport> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
@@ -254,8 +269,12 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
   let outputClosed = false;
   let onOutputError = (_e: NodeJS.ErrnoException): void => undefined;
 
-  if (prep.firecracker) writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
   try {
+    if (prep.firecracker) {
+      writeFileSync(prep.firecracker.configFile, JSON.stringify(prep.firecracker.config, null, 2) + '\n');
+      // A reflink where the file system offers one (btrfs, xfs), else a full copy.
+      for (const c of prep.firecracker.copies) copyDisk(c);
+    }
     const child = supervise({
       argv: prep.argv,
       ...(prep.timeoutMs !== undefined ? { timeoutMs: prep.timeoutMs } : {}),
@@ -329,7 +348,7 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
     );
     return { verdict: v, exit: finalExit, scan, kernelLog, ...(firstProgramLineMs !== undefined ? { firstProgramLineMs } : {}), ...(expectMs !== undefined ? { expectMs } : {}) };
   } finally {
-    if (prep.firecracker) rmSync(prep.firecracker.configFile, { force: true });
+    if (prep.firecracker) for (const f of [prep.firecracker.configFile, ...prep.firecracker.copies.map((c) => c.to)]) rmSync(f, { force: true });
   }
 }
 

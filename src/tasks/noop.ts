@@ -114,6 +114,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     image: front.image,
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
+    filesystem: record.filesystem,
     cmdline: run.cmdline,
     kernel: record.kernel,
     key: record.key,

@@ -11,6 +11,7 @@ import { oneOf, optional } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 import { exitStatusOf, runOutcome } from '../run/outcome.js';
+import { rootDisk } from '../run/spec.js';
 
 export interface UpFlags extends VmFlags {
   cwd: string;
@@ -69,7 +70,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
 
   const { prepareRun, executeRun, requestFromSettings } = await import('../run/runner.js');
   const how = bootMode ?? (built.kernel.elf ? 'kernel' : 'image');
-  const disk = { path: built.image, format: built.format };
+  const disk = rootDisk(built.image, built.format, built.filesystem);
   let boot;
   if (how === 'kernel') {
     if (!built.kernel.elf)

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/run/binaries.js';
 import { checkNetwork, gatherNetFacts } from '../../src/run/netcheck.js';
 import { qemuArgs, validateVmSpec } from '../../src/run/qemu-args.js';
-import type { VmSpec } from '../../src/run/spec.js';
+import { rootDisk, type VmSpec } from '../../src/run/spec.js';
 import { buildBootDisk, buildFakeKernel, hasGcc, tempDir } from './helpers/fake-guest.js';
 
 const MiB = 1024 * 1024;
@@ -97,6 +97,15 @@ describe('qemuArgs: the facts', () => {
     expect(values(args, '-device').filter((d) => d.startsWith('virtio-blk'))).toEqual(['virtio-blk-pci,id=blk0,drive=hd0', 'virtio-blk-pci,id=blk1,drive=hd1', 'virtio-blk-pci,id=blk2,drive=hd2']);
   });
 
+  it('the root disk is never written: a ROFS root read-only, an ext root (or one of unknown kind) through a throwaway overlay', () => {
+    const drive = (fs?: 'rofs' | 'ext'): string[] => values(qemuArgs(base({ boot: { kind: 'kernel', kernel: '/k', cmdline: 'x', disk: rootDisk('/i/app.img', 'raw', fs) } })), '-drive');
+    expect(drive('rofs')).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,readonly=on']);
+    expect(drive('ext')).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,snapshot=on']);
+    expect(drive(undefined)).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,snapshot=on']);
+    const image = qemuArgs(base({ boot: { kind: 'image', disk: rootDisk('/i/app.qcow2', 'qcow2', 'ext') } }));
+    expect(values(image, '-drive')).toEqual(['file=/i/app.qcow2,if=none,id=hd0,format=qcow2,cache=writeback,snapshot=on']);
+  });
+
   it('image boot: no -kernel, the disk is the boot device', () => {
     const args = qemuArgs(base({ boot: { kind: 'image', disk: { path: '/i/app.img', format: 'qcow2' } } }));
     expect(args).not.toContain('-kernel');
@@ -154,12 +163,12 @@ describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots
   });
 
   const boot = (over: Partial<VmSpec> = {}): { status: number | null; stdout: string; stderr: string } => {
-    const spec = base({ boot: { kind: 'kernel', kernel, cmdline: '--rootfs=rofs --power-off-on-abort /hello', disk: { path: disk, format: 'raw' } }, memory: 64 * MiB, ...over });
+    const spec = base({ boot: { kind: 'kernel', kernel, cmdline: '--rootfs=rofs --power-off-on-abort /hello', disk: rootDisk(disk, 'raw', 'rofs') }, memory: 64 * MiB, ...over });
     const r = spawnSync(qemu!, qemuArgs(spec), { encoding: 'utf8', timeout: 45_000, input: '' });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
-  it('default options', () => {
+  it('default options; the root disk read-only', () => {
     const r = boot();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -194,9 +203,9 @@ describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots
     expect(r.stdout).toContain('Cmdline: --nomount /x');
   });
 
-  it('image boot from the disk\'s own boot sector', () => {
+  it('image boot from the disk\'s own boot sector, through a throwaway overlay', () => {
     const img = buildBootDisk(dir, 'bootable', 'booted from the boot sector\n');
-    const r = boot({ boot: { kind: 'image', disk: { path: img, format: 'raw' } } });
+    const r = boot({ boot: { kind: 'image', disk: rootDisk(img, 'raw', 'ext') } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Booting from Hard Disk'); // SeaBIOS prints a timing-dependent number of dots
