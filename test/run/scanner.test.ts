@@ -156,6 +156,8 @@ const RECORDED_EXPECTED: Record<string, { exit: HypervisorExit; code?: VerdictCo
   'non-ascii-cmdline.quiet.txt': { exit: qemuExit(0), code: 'guest-failure', kind: 'bad-cmdline', upExit: 126 },
   'ext-c-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
   'ext-c-ok.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
+  'volume-c-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
+  'volume-c-ok.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
   'python-no-stdlib.txt': { exit: qemuExit(0), code: 'exit-status', kind: 'exit-status', status: 1, upExit: 1 },
   'java-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
   'missing-library.txt': { exit: qemuExit(0), code: 'guest-failure', kind: 'missing-symbol', upExit: 126 },
