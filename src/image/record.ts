@@ -34,6 +34,8 @@ export interface BuildRecord {
   /** Every run of the configuration: a `disk` image serves them all. */
   runs: RecordedRun[];
   arch: Arch;
+  /** The configuration file and its directory, the project (named volumes belong to it). */
+  project: { dir: string; config: string };
   /** The root file system: a run attaches a ROFS root read-only, an ext root through a throwaway overlay. */
   filesystem: FilesystemKind;
   kernel: KernelBundle;

@@ -14,7 +14,6 @@ import { err, ok, type Result } from '../diagnostics/result.js';
 import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecision } from './accel.js';
 import { findFirecracker, findQemu } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
-import { readDiskInfo } from './disk-info.js';
 import { firecrackerArgs, firecrackerConfig, snapshotCopies, type DiskCopy, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
 import { qemuArgs, validateVmSpec } from './qemu-args.js';
@@ -37,6 +36,8 @@ export interface RunRequest {
   accel: Accel;
   /** `run.qemu` (explicit QEMU binary). */
   qemu?: string;
+  /** Loader options the run needs whatever the command line (the named volumes' --mount-fs). */
+  kernelOptions?: string[];
   /** CI mode: `--power-off-on-abort` is added to the kernel options. */
   ci?: boolean;
   /** Seconds. */
@@ -91,7 +92,7 @@ function finalBoot(boot: Boot, req: RunRequest, notes: string[]): Boot {
   }
   // OSv reports the program's exit status only with --verbose (facts §13); the plan puts it in
   // every command line, and a command line given with -e or recorded by an older osv-up gets it here.
-  let cmdline = addKernelOptions(boot.cmdline, ['--verbose']);
+  let cmdline = addKernelOptions(boot.cmdline, ['--verbose', ...(req.kernelOptions ?? [])]);
   // Without it an aborted OSv halts and the hypervisor never exits (facts §13).
   if (req.ci) cmdline = addKernelOptions(cmdline, ['--power-off-on-abort']);
   const net = req.vm.network;
@@ -104,7 +105,7 @@ function missingFiles(vm: VmDraft): OsvError[] {
   if (vm.boot.kind === 'kernel') files.push(['kernel', vm.boot.kernel]);
   const disk = vm.boot.disk;
   if (disk) files.push(['image', disk.path]);
-  for (const v of vm.volumes) files.push(['volume', v.path]);
+  for (const v of vm.volumes) if (!v.pending) files.push(['volume', v.path]);
   return files
     .filter(([, p]) => !existsSync(p))
     .map(([what, p]) => runError(`${what}-missing`, `${what} ${p} does not exist`, what === 'kernel' ? 'give the kernel ELF with --kernel or OSV_KERNEL' : undefined));
@@ -354,29 +355,17 @@ export async function executeRun(prep: PreparedRun, io: RunIo = {}): Promise<Run
 
 // ---- building a request from osv.yaml settings ---------------------------------------------
 
-/** A volume's format: as configured, else from its first bytes. */
-export function diskOf(path: string, format?: Disk['format'], readonly = false): Result<Disk> {
-  if (format) return ok({ path, format, readonly });
-  const info = readDiskInfo(path);
-  return info.ok ? ok({ path, format: info.value.format, readonly }) : info;
-}
-
 /** RunSettings (from osv.yaml, after CLI overrides) + how to boot -> a RunRequest. */
 export function requestFromSettings(
   arch: VmSpec['arch'],
   boot: Boot,
   run: RunSettings,
-  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices } = {},
-): Result<RunRequest> {
-  const volumes: Disk[] = [];
-  for (const v of run.volumes) {
-    const d = diskOf(v.path, v.format, v.readonly);
-    if (!d.ok) return d;
-    volumes.push(d.value);
-  }
-  return ok({
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices; volumes?: { disks: Disk[]; kernelOptions: string[] } } = {},
+): RunRequest {
+  return {
     hypervisor: run.hypervisor,
-    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes, ...opts.debug },
+    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes: opts.volumes?.disks ?? [], ...opts.debug },
+    ...(opts.volumes?.kernelOptions.length ? { kernelOptions: opts.volumes.kernelOptions } : {}),
     accel: run.accel,
     ...(run.qemu ? { qemu: run.qemu } : {}),
     // In CI a run that never ends must fail, so it always has a limit.
@@ -384,5 +373,5 @@ export function requestFromSettings(
     ...(run.expect !== undefined ? { expect: run.expect } : {}),
     ...(opts.ci ? { ci: true } : {}),
     ...(opts.env ? { env: opts.env } : {}),
-  });
+  };
 }

@@ -16,6 +16,8 @@ export interface Disk {
    * changes (QEMU `snapshot=on`; Firecracker, which has no overlays, boots a temporary copy).
    */
   snapshot?: boolean;
+  /** Made when the run starts (a named volume on first use): a dry run shows it before it exists. */
+  pending?: boolean;
 }
 
 /**

@@ -115,6 +115,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
     filesystem: record.filesystem,
+    project: record.project,
     cmdline: run.cmdline,
     kernel: record.kernel,
     key: record.key,

@@ -81,8 +81,11 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug }));
+  const { attachVolumes } = await import('../volumes/attach.js');
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: built.project.dir, config: built.project.config, run: flags.run ?? 'default', env, ...(flags.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug, volumes });
   const prep = unwrap(await prepareRun(request));
+  prep.notes.push(...volumes.notes);
 
   if (flags.dryRun) {
     if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');

@@ -1,0 +1,67 @@
+// run.volumes -> the disks a run attaches after the image, in order, and the loader options
+// that mount the named ones. Named volumes are made on first use (not by a dry run), refused
+// while another VM has them, and remembered as used by this configuration's run.
+
+import type { Volume } from '../config/types.js';
+import { OsvError } from '../diagnostics/error.js';
+import { err, ok, type Result } from '../diagnostics/result.js';
+import { escapeOption } from '../plan/cmdline.js';
+import { mountOptions } from '../plan/volume-mounts.js';
+import { readDiskInfo } from '../run/disk-info.js';
+import type { Disk } from '../run/spec.js';
+import { recordUse, updateMeta } from './meta.js';
+import { projectVolumesDir } from './paths.js';
+import { ensureVolume, inUse } from './store.js';
+
+export interface AttachContext {
+  /** The project directory: named volumes belong to it. */
+  project: string;
+  /** The configuration file and the run, for what `osv volume ls` says uses a volume. */
+  config?: string;
+  run: string;
+  env?: NodeJS.ProcessEnv;
+  /** Make nothing and record nothing (`--dry-run`). */
+  dryRun?: boolean;
+}
+
+export interface Attached {
+  disks: Disk[];
+  /** `--mount-fs` options for the named volumes, as command-line tokens. */
+  kernelOptions: string[];
+  notes: string[];
+}
+
+/** A disk image's format: as configured, else from its first bytes. */
+export function diskOf(path: string, format?: Disk['format'], readonly = false): Result<Disk> {
+  if (format) return ok({ path, format, readonly });
+  const info = readDiskInfo(path);
+  return info.ok ? ok({ path, format: info.value.format, readonly }) : info;
+}
+
+export async function attachVolumes(volumes: readonly Volume[], ctx: AttachContext): Promise<Result<Attached, OsvError>> {
+  const env = ctx.env ?? process.env;
+  const disks: Disk[] = [];
+  const notes: string[] = [];
+  const used: string[] = [];
+  for (const v of volumes) {
+    if (v.kind === 'disk') {
+      const d = diskOf(v.path, v.format, v.readonly);
+      if (!d.ok) return d;
+      disks.push(d.value);
+      continue;
+    }
+    const e = await ensureVolume(ctx.project, v, { env, ...(ctx.dryRun ? { dryRun: true } : {}) });
+    if (!e.ok) return e;
+    notes.push(...e.value.notes);
+    if (!e.value.pending && !ctx.dryRun && (await inUse(e.value.path)))
+      return err(new OsvError({ code: 'volume.in-use', message: `volume "${v.name}" is in use by another VM (${e.value.path})`, hint: 'a volume is attached to one VM at a time: stop the other run first' }));
+    if (v.readonly) notes.push(`volume "${v.name}" is read-only: the guest may write to ${v.dest}, but its writes are thrown away after the run (OSv cannot mount ext read-only)`);
+    disks.push({ path: e.value.path, format: 'raw', ...(v.readonly ? { snapshot: true } : {}), ...(e.value.pending ? { pending: true } : {}) });
+    used.push(v.name);
+  }
+  if (used.length > 0 && !ctx.dryRun) {
+    const use = { config: ctx.config ?? ctx.project, run: ctx.run, lastUsed: new Date().toISOString() };
+    updateMeta(projectVolumesDir(ctx.project, env), ctx.project, (m) => used.forEach((name) => recordUse(m, name, use)));
+  }
+  return ok({ disks, kernelOptions: mountOptions(volumes).map(escapeOption), notes });
+}
