@@ -3,6 +3,7 @@
 // anything; executeRun() starts it, streams the console, watches it, and returns the verdict.
 // `osv run`, `osv up` and `osv test` share both.
 
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { checkKvm, decideAccel, kvmPrecheck, type AccelContext, type AccelDecision } from './accel.js';
-import { findFirecracker, findQemu } from './binaries.js';
+import { findFirecracker, findQemu, which } from './binaries.js';
 import { addKernelOptions, hasKernelOption } from './cmdline.js';
 import { firecrackerArgs, firecrackerConfig, snapshotCopies, type DiskCopy, type FirecrackerConfig } from './firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions } from './netcheck.js';
@@ -239,12 +240,20 @@ class StderrRelay {
 
 const SIGNALLED = /terminating on signal (1|2|15)\b/;
 
+/**
+ * A disk copy for Firecracker: a reflink where the file system offers one, and holes kept
+ * otherwise. coreutils' cp does both (`--reflink=auto --sparse=always`: a 1 GiB volume, 49 MiB
+ * of it written, copies in 0.1 s into 0.4 MiB here); Node's copyFile fills the holes (9 s, 1 GiB).
+ */
 function copyDisk(c: DiskCopy): void {
+  const cp = which('cp');
+  const r = cp ? spawnSync(cp, ['--reflink=auto', '--sparse=always', '--', c.from, c.to], { encoding: 'utf8' }) : undefined;
+  if (r?.status === 0) return;
   try {
     copyFileSync(c.from, c.to, fsConstants.COPYFILE_FICLONE);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw runError('disk-copy-failed', `cannot copy ${c.from} to ${c.to} for Firecracker: ${code}`, code === 'ENOSPC' ? `free space in ${tmpdir()} (or set TMPDIR to a larger file system)` : undefined);
+    throw runError('disk-copy-failed', `cannot copy ${c.from} to ${c.to} for Firecracker: ${code}`, code === 'ENOSPC' ? `free space in ${tmpdir()} (or set TMPDIR to a larger file system)` : r?.stderr.trim() || undefined);
   }
 }
 
