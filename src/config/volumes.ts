@@ -3,7 +3,8 @@
 // §15, and modules/libext of OSv v0.57): its mount point must be a real directory of the image
 // that nothing else mounts over, and OSv's ext module holds a single ext file system at a time
 // (one static `ext4_fs`: a second ext mount replaces the first, which then shows the second's
-// files), so a run gets at most one named volume and none over an ext root.
+// files), so a run gets at most one writable named volume, and none over an ext root. A
+// read-only one is mounted as a ROFS copy (src/volumes/readonly.ts), which has no such limit.
 
 import { str, type Path, type PNode, type PScalar } from './tree.js';
 import { parseSize } from './values.js';
@@ -60,23 +61,24 @@ export function readVolumes(r: SpecReader, node: PNode | undefined, at: Path, ct
     volumes.push({ kind: 'disk', path: p, format: fmt ?? (p.endsWith('.qcow2') ? 'qcow2' : 'raw'), readonly: ro, source: toSource(v.pos) });
   });
   checkMountPoints(r, named, ctx.kernelArgs);
-  if (named.length > 0 && ctx.filesystem === 'ext') {
-    const first = named[0]!;
+  const writable = named.filter((n) => !n.volume.readonly);
+  if (writable.length > 0 && ctx.filesystem === 'ext') {
+    const first = writable[0]!;
     r.problem(
       first.node,
       first.at,
       'config.volume',
       `named volume "${first.volume.name}" needs filesystem: rofs: OSv's ext module mounts one ext file system at a time, and an ext root is one already`,
-      'use filesystem: rofs (the default) and keep the data that must survive in the volume; an ext root is writable only for the run',
+      'use filesystem: rofs (the default) and keep the data that must survive in the volume (an ext root is writable only for the run), or make the volume readonly',
     );
-  } else if (named.length > 1) {
-    const [first, second] = [named[0]!, named[1]!];
+  } else if (writable.length > 1) {
+    const [first, second] = [writable[0]!, writable[1]!];
     r.problem(
       second.node,
       second.at,
       'config.volume',
-      `a second named volume ("${second.volume.name}" after "${first.volume.name}"): OSv's ext module mounts one ext file system at a time, so the second mount would replace the first`,
-      'keep both data sets in one volume (in two directories of it), or give each to its own run (a named run adds its volumes to the top-level ones: declare them in the runs, not at the top)',
+      `a second writable named volume ("${second.volume.name}" after "${first.volume.name}"): OSv's ext module mounts one ext file system at a time, so the second mount would replace the first`,
+      'keep both data sets in one volume (in two directories of it), make one readonly, or give each to its own run (a named run adds its volumes to the top-level ones: declare them in the runs, not at the top)',
     );
   }
   return volumes;

@@ -12,9 +12,17 @@ export function namedVolumes(volumes: readonly Volume[]): Array<{ volume: NamedV
   return volumes.flatMap((volume, index) => (volume.kind === 'named' ? [{ volume, index }] : []));
 }
 
+/**
+ * The file system the guest mounts for a named volume: its ext4, or for a read-only one the
+ * ROFS copy of its files that the run attaches instead (src/volumes/readonly.ts).
+ */
+export const volumeFs = (v: NamedVolume): 'ext' | 'rofs' => (v.readonly ? 'rofs' : 'ext');
+
+const mountOption = (v: NamedVolume, index: number): string => `--mount-fs=${volumeFs(v)},${volumeDevice(index)},${v.dest}`;
+
 /** The loader options that mount a run's named volumes (OSv mounts them after the root and its fstab). */
 export function mountOptions(volumes: readonly Volume[]): string[] {
-  return namedVolumes(volumes).map(({ volume, index }) => `--mount-fs=ext,${volumeDevice(index)},${volume.dest}`);
+  return namedVolumes(volumes).map(({ volume, index }) => mountOption(volume, index));
 }
 
 /** What a KubeVirt VM needs for a named volume: its disk, the claim behind it, and the mount option. */
@@ -23,6 +31,8 @@ export interface ClusterVolume {
   disk: string;
   /** The PersistentVolumeClaim (or DataVolume) that holds the data across VM restarts. */
   claim: { name: string; size: string };
+  /** What the claim must hold: an ext4 (writable), or the ROFS copy of a read-only volume. */
+  fs: 'ext' | 'rofs';
   /** Goes into the VM's kernel arguments; the disk must be attached in the same order. */
   mountFs: string;
   readonly: boolean;
@@ -43,7 +53,8 @@ export function clusterVolumes(image: string, volumes: readonly Volume[]): Clust
   return namedVolumes(volumes).map(({ volume, index }) => ({
     disk: volume.name,
     claim: { name: `${prefix}-${volume.name}`, size: quantity(volume.size) },
-    mountFs: `--mount-fs=ext,${volumeDevice(index)},${volume.dest}`,
+    fs: volumeFs(volume),
+    mountFs: mountOption(volume, index),
     readonly: volume.readonly,
   }));
 }

@@ -1,6 +1,7 @@
-// What the image gets for named volumes: a mount point for each, and (over a ROFS root) OSv's
-// ext module from the kernel bundle, since OSv loads every /usr/lib/fs/*.so of the root before
-// it mounts anything else (facts §15). How the guest reaches them: volume-mounts.ts.
+// What the image gets for named volumes: a mount point for each, and (over a ROFS root, for a
+// writable volume) OSv's ext module from the kernel bundle, since OSv loads every
+// /usr/lib/fs/*.so of the root before it mounts anything else (facts §15). How the guest
+// reaches them: volume-mounts.ts.
 
 import { OsvError } from '../diagnostics/error.js';
 import type { RunConfig } from '../config/types.js';
@@ -8,7 +9,7 @@ import { EXT_MODULE_FILES, type KernelBundle } from '../kernel/types.js';
 import type { PlanContext } from './context.js';
 import { runSource } from './runs.js';
 import type { PlanEntry } from './types.js';
-import { namedVolumes } from './volume-mounts.js';
+import { namedVolumes, volumeFs } from './volume-mounts.js';
 
 const volumesKey = (run: string, index: number): string => (run === 'default' ? `run.volumes[${index}]` : `runs.${run}.run.volumes[${index}]`);
 
@@ -36,8 +37,10 @@ export function planVolumes(ctx: PlanContext, runs: ReadonlyArray<{ name: string
     const err = ctx.table.add({ guest: volume.dest, kind: 'dir', why: [{ kind: 'config', key, ...(source ? { source } : {}), detail: `mount point of volume "${volume.name}"` }] });
     if (err) ctx.errors.push(err);
   }
-  if (all.length === 0 || ctx.config.filesystem !== 'rofs') return;
-  const names = [...new Set(all.map((v) => `"${v.volume.name}"`))].join(', ');
+  // Read-only volumes are mounted as ROFS, which the kernel has; writable ones need the ext module.
+  const writable = all.filter((v) => volumeFs(v.volume) === 'ext');
+  if (writable.length === 0 || ctx.config.filesystem !== 'rofs') return;
+  const names = [...new Set(writable.map((v) => `"${v.volume.name}"`))].join(', ');
   if (!kernel) {
     ctx.warnings.push(`the named volume ${names} needs OSv's ext module from the kernel bundle, and the kernel is not on this machine yet: the plan lacks ${EXT_MODULE_FILES.libext.guest} and ${EXT_MODULE_FILES.liblwext4.guest}`);
     return;

@@ -1,6 +1,7 @@
 // run.volumes -> the disks a run attaches after the image, in order, and the loader options
 // that mount the named ones. Named volumes are made on first use (not by a dry run), refused
-// while another VM has them, and remembered as used by this configuration's run.
+// while another VM has them, and remembered as used by this configuration's run; a read-only
+// one is attached as its ROFS copy (readonly.ts).
 
 import type { Volume } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
@@ -11,6 +12,7 @@ import { readDiskInfo } from '../run/disk-info.js';
 import type { Disk } from '../run/spec.js';
 import { recordUse, updateMeta } from './meta.js';
 import { projectVolumesDir } from './paths.js';
+import { readOnlyCopy, readOnlyCopyPath } from './readonly.js';
 import { ensureVolume, inUse } from './store.js';
 
 export interface AttachContext {
@@ -55,9 +57,21 @@ export async function attachVolumes(volumes: readonly Volume[], ctx: AttachConte
     notes.push(...e.value.notes);
     if (!e.value.pending && !ctx.dryRun && (await inUse(e.value.path)))
       return err(new OsvError({ code: 'volume.in-use', message: `volume "${v.name}" is in use by another VM (${e.value.path})`, hint: 'a volume is attached to one VM at a time: stop the other run first' }));
-    if (v.readonly) notes.push(`volume "${v.name}" is read-only: the guest may write to ${v.dest}, but its writes are thrown away after the run (OSv cannot mount ext read-only)`);
-    disks.push({ path: e.value.path, format: 'raw', ...(v.readonly ? { snapshot: true } : {}), ...(e.value.pending ? { pending: true } : {}) });
     used.push(v.name);
+    if (!v.readonly) {
+      disks.push({ path: e.value.path, format: 'raw', ...(e.value.pending ? { pending: true } : {}) });
+      continue;
+    }
+    // Read-only: its files as a ROFS, made again when the volume changed (not by a dry run).
+    const home = projectVolumesDir(ctx.project, env);
+    if (e.value.pending || ctx.dryRun) {
+      disks.push({ path: readOnlyCopyPath(home, v.name), format: 'raw', readonly: true, ...(e.value.pending ? { pending: true } : {}) });
+      continue;
+    }
+    const copy = await readOnlyCopy(home, ctx.project, v.name, e.value.path);
+    if (!copy.ok) return copy;
+    if (copy.value.made) notes.push(`made the read-only copy of volume "${v.name}" (ROFS) at ${copy.value.path}`);
+    disks.push({ path: copy.value.path, format: 'raw', readonly: true });
   }
   if (used.length > 0 && !ctx.dryRun) {
     const use = { config: ctx.config ?? ctx.project, run: ctx.run, lastUsed: new Date().toISOString() };

@@ -2,16 +2,16 @@
 // src/cli/commands/volume.ts. A project's volumes are found from its configuration file (the
 // one `osv up` would use here, or -c FILE); `ls --all` lists every project's.
 
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { inspectImage } from '../image/inspect.js';
 import { printReport } from '../image/cli.js';
-import { runTool, TOOLS } from '../image/tools.js';
 import { formatBytes } from '../units.js';
 import { readMeta, volumeNames, type VolumeMeta } from './meta.js';
 import { projectPath, projectVolumesDir, volumeFile, volumesRoot } from './paths.js';
+import { dumpVolume } from './dump.js';
 import { inUse, readVolume, removeVolume } from './store.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -169,15 +169,7 @@ export async function exportCommand(name: string, target: string, opts: ProjectO
     throw usage(`${target} is ${statSync(to).isDirectory() ? 'a directory that is not empty' : 'not a directory'}`, 'export into a new or empty directory');
   if (await inUse(path)) throw new OsvError({ code: 'volume.in-use', message: `volume "${name}" is in use by a running VM: a copy now could catch it half-written`, hint: 'stop the VM and export again' });
   mkdirSync(to, { recursive: true });
-  // debugfs copies the tree out without mounting anything (no root needed); it reports its
-  // failures on stderr and exits 0, so anything there but its banner and the ownership it
-  // cannot give as another user is an error.
-  const r = unwrap(await runTool(TOOLS.debugfs, ['-R', `rdump / "${to.replaceAll('"', '""')}"`, path], { why: 'to copy the volume\'s files out', failCode: 'volume.export-failed' }));
-  const problems = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l) && !/while changing ownership/.test(l));
-  if (problems.length > 0) throw new OsvError({ code: 'volume.export-failed', message: `debugfs could not copy all of volume "${name}" to ${to}`, details: problems.slice(0, 5), exitCode: ExitCode.buildFailed });
-  // ext4's lost+found is the file system's, not the program's.
-  const lf = join(to, 'lost+found');
-  if (existsSync(lf) && readdirSync(lf).length === 0) rmdirSync(lf);
+  unwrap(await dumpVolume(path, name, to));
   if (opts.json) return json({ ok: true, volume: name, path, exportedTo: to });
   out(`exported volume "${name}" to ${to}`);
 }

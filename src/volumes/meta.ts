@@ -15,13 +15,15 @@ export interface VolumeUse {
 }
 
 export interface VolumeMeta {
-  /** ISO time. */
-  created: string;
+  /** ISO time (unknown when the volume was made before this file was). */
+  created?: string;
   /** Bytes asked for at creation. */
   size: number;
   /** The seed directory, if any. */
   from?: string;
   usedBy: VolumeUse[];
+  /** The volume file as its read-only (ROFS) copy was made from it. */
+  readOnlyCopy?: { size: number; mtimeMs: number; ino: number };
 }
 
 export interface ProjectMeta {

@@ -16,6 +16,7 @@ import { findTool, runTool, TOOLS } from '../image/tools.js';
 import { formatBytes } from '../units.js';
 import { updateMeta, volumeNames } from './meta.js';
 import { projectVolumesDir, volumeFile } from './paths.js';
+import { readOnlyCopyPath } from './readonly.js';
 
 const volumeError = (code: string, message: string, hint?: string, exitCode: ExitCode = ExitCode.invalidInput): OsvError =>
   new OsvError({ code: `volume.${code}`, message, ...(hint ? { hint } : {}), exitCode });
@@ -149,6 +150,7 @@ export async function removeVolume(projectDir: string, name: string, env: NodeJS
   if (await inUse(file.value)) return err(volumeError('in-use', `volume "${name}" is in use by a running VM (${file.value})`, 'stop the VM (Ctrl-C in its terminal) and try again'));
   unlinkSync(file.value);
   const home = dirname(file.value);
+  rmSync(readOnlyCopyPath(home, name), { force: true });
   // The last one gone: so is the project's directory.
   if (volumeNames(home).length === 0) rmSync(home, { recursive: true, force: true });
   else updateMeta(home, projectDir, (m) => delete m.volumes[name]);

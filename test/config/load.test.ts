@@ -166,6 +166,13 @@ describe('defaults and normalization', () => {
     expect(c.runs['other']!.run.volumes).toEqual([]);
     expect(plain(c.runs['fresh']!.run.volumes)).toEqual([disk, { kind: 'named', name: 'scratch', dest: '/scratch', size: 64 * MiB, readonly: true }]);
   });
+
+  it('read-only volumes are not held to the one-ext-file-system limit: beside a writable one, and over an ext root', async () => {
+    const rofs = await load(project({ 'osv.yaml': 'cmd: [a]\nrun:\n  volumes:\n    - {name: data, dest: /data}\n    - {name: conf, dest: /etc/app, readonly: true}\n    - {name: assets, dest: /srv, readonly: true}\n' }));
+    expect(rofs.defaultRun.run.volumes.map((v) => (v.kind === 'named' ? [v.name, v.readonly] : []))).toEqual([['data', false], ['conf', true], ['assets', true]]);
+    const ext = await load(project({ 'osv.yaml': 'cmd: [a]\nfilesystem: ext\nrun:\n  volumes: [{name: conf, dest: /etc/app, readonly: true}]\n' }));
+    expect(ext.defaultRun.run.volumes).toHaveLength(1);
+  });
 });
 
 describe('image.mounts and {dest, content} files', () => {

@@ -23,11 +23,14 @@ describe('volumes as the guest and a cluster see them', () => {
     expect(volumeDevice(0)).toBe('/dev/vblk1');
     expect(mountOptions(volumes)).toEqual(['--mount-fs=ext,/dev/vblk2,/data']);
     expect(mountOptions([disk('/v/raw.img')])).toEqual([]);
+    // A read-only volume is mounted as the ROFS copy of its files.
+    expect(mountOptions([named('data', '/data'), named('conf', '/etc/app', { readonly: true })])).toEqual(['--mount-fs=ext,/dev/vblk1,/data', '--mount-fs=rofs,/dev/vblk2,/etc/app']);
   });
 
   it('a cluster disk per named volume, backed by a claim named after the image, with the same mount option', () => {
-    expect(clusterVolumes('My_App', [disk('/v/raw.img'), named('redis-aof', '/data', { size: 512 * MiB, readonly: true })])).toEqual([
-      { disk: 'redis-aof', claim: { name: 'my-app-redis-aof', size: '512Mi' }, mountFs: '--mount-fs=ext,/dev/vblk2,/data', readonly: true },
+    expect(clusterVolumes('My_App', [disk('/v/raw.img'), named('redis-aof', '/data', { size: 512 * MiB }), named('conf', '/etc/app', { readonly: true })])).toEqual([
+      { disk: 'redis-aof', claim: { name: 'my-app-redis-aof', size: '512Mi' }, fs: 'ext', mountFs: '--mount-fs=ext,/dev/vblk2,/data', readonly: false },
+      { disk: 'conf', claim: { name: 'my-app-conf', size: '1Gi' }, fs: 'rofs', mountFs: '--mount-fs=rofs,/dev/vblk3,/etc/app', readonly: true },
     ]);
     expect([quantity(2 ** 30), quantity(3 * 2 ** 40), quantity(1536 * 1024), quantity(1000)]).toEqual(['1Gi', '3Ti', '1536Ki', '1000']);
   });
@@ -75,11 +78,16 @@ describe.runIf(hasGcc)('planning named volumes', () => {
     expect(r.value.run.cmdline).toMatch(/^--rootfs=rofs --verbose --mount-fs=ext,\/dev\/vblk2,\/var\/lib\/app \/app !$/);
   });
 
-  it('without named volumes, no ext module and no --mount-fs', () => {
+  it('without named volumes, no ext module and no --mount-fs; with read-only ones only, no ext module either (ROFS is in the kernel)', () => {
     const r = plan(withVolumes([disk('/v/raw.img')]), { env, kernel });
     if (!r.ok) throw r.error;
     expect(r.value.entries.some((e) => e.guest.includes('ext'))).toBe(false);
     expect(r.value.run.cmdline).not.toContain('--mount-fs');
+    const ro = plan(withVolumes([named('conf', '/etc/app', { readonly: true })]), { env, kernel: { ...kernel, ext: undefined } as KernelBundle });
+    if (!ro.ok) throw ro.error;
+    expect(ro.value.entries.some((e) => e.guest.includes('ext'))).toBe(false);
+    expect(ro.value.entries.find((e) => e.guest === '/etc/app')).toMatchObject({ kind: 'dir' });
+    expect(ro.value.run.cmdline).toContain(' --mount-fs=rofs,/dev/vblk1,/etc/app ');
   });
 
   it('a kernel without the ext module is an error that names the files and where an OSv build keeps them', () => {

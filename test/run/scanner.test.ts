@@ -158,6 +158,8 @@ const RECORDED_EXPECTED: Record<string, { exit: HypervisorExit; code?: VerdictCo
   'ext-c-ok.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
   'volume-c-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
   'volume-c-ok.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
+  'volume-ro-write.txt': { exit: qemuExit(0), code: 'exit-status', kind: 'exit-status', status: 1, upExit: 1 },
+  'volume-ro-write.quiet.txt': { exit: qemuExit(0), code: 'status-unknown', upExit: 126 },
   'python-no-stdlib.txt': { exit: qemuExit(0), code: 'exit-status', kind: 'exit-status', status: 1, upExit: 1 },
   'java-ok.txt': { exit: qemuExit(0), status: 0, upExit: 0 },
   'missing-library.txt': { exit: qemuExit(0), code: 'guest-failure', kind: 'missing-symbol', upExit: 126 },

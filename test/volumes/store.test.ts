@@ -4,12 +4,13 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NamedVolume, Volume } from '../../src/config/types.js';
 import { listExt } from '../../src/image/extread.js';
+import { inspectImage } from '../../src/image/inspect.js';
 import { findTool } from '../../src/image/tools.js';
 import { attachVolumes } from '../../src/volumes/attach.js';
 import { readMeta } from '../../src/volumes/meta.js';
@@ -147,24 +148,60 @@ describe.skipIf(Boolean(reason))('making and keeping volumes', () => {
     expect(existsSync(projectVolumesDir(project, env))).toBe(false);
   });
 
-  it('attached in run.volumes order after the image, mounted by --mount-fs, read-only ones through an overlay; the use is remembered', async () => {
+  it('attached in run.volumes order after the image, mounted by --mount-fs; the use is remembered', async () => {
     const { project, env } = fresh();
     const raw = join(project, 'raw.img');
     writeFileSync(raw, Buffer.alloc(MiB));
-    const volumes: Volume[] = [{ kind: 'disk', path: raw, readonly: true }, vol('data', { dest: '/my data', readonly: true })];
+    const volumes: Volume[] = [{ kind: 'disk', path: raw, readonly: true }, vol('data', { dest: '/my data' })];
     const r = await attachVolumes(volumes, { project, config: join(project, 'osv.yaml'), run: 'db', env });
     if (!r.ok) throw r.error;
     const path = join(projectVolumesDir(project, env), 'data.ext4');
     expect(r.value.disks).toEqual([
       { path: raw, format: 'raw', readonly: true },
-      { path, format: 'raw', snapshot: true },
+      { path, format: 'raw' },
     ]);
     expect(r.value.kernelOptions).toEqual(['--mount-fs=ext,/dev/vblk2,/my\\ data']);
-    expect(r.value.notes).toContain('volume "data" is read-only: the guest may write to /my data, but its writes are thrown away after the run (OSv cannot mount ext read-only)');
     expect(readMeta(projectVolumesDir(project, env)).volumes['data']?.usedBy).toEqual([{ config: join(project, 'osv.yaml'), run: 'db', lastUsed: expect.any(String) }]);
     // A dry run of a volume not made yet: a pending disk, nothing made.
     const dry = await attachVolumes([vol('other')], { project, run: 'default', env, dryRun: true });
     expect(dry.ok && dry.value.disks).toEqual([{ path: join(projectVolumesDir(project, env), 'other.ext4'), format: 'raw', pending: true }]);
+  });
+
+  it('a read-only volume is attached as a ROFS copy of its files, made again only when the volume changed', async () => {
+    const { project, env } = fresh();
+    const seed = join(project, 'seed');
+    mkdirSync(join(seed, 'etc'), { recursive: true });
+    writeFileSync(join(seed, 'etc', 'app.conf'), 'port = 8080\n');
+    symlinkSync('etc/app.conf', join(seed, 'link'));
+    const ro = vol('conf', { dest: '/conf', readonly: true, from: seed });
+    const r = await attachVolumes([ro], { project, run: 'default', env });
+    if (!r.ok) throw r.error;
+    const home = projectVolumesDir(project, env);
+    expect(r.value.disks).toEqual([{ path: join(home, 'conf.rofs'), format: 'raw', readonly: true }]);
+    expect(r.value.kernelOptions).toEqual(['--mount-fs=rofs,/dev/vblk1,/conf']);
+    expect(r.value.notes).toContain(`made the read-only copy of volume "conf" (ROFS) at ${join(home, 'conf.rofs')}`);
+    const img = await inspectImage(join(home, 'conf.rofs'));
+    if (!img.ok) throw img.error;
+    expect(img.value.filesystem.type).toBe('rofs');
+    expect(img.value.tree.map((t) => [t.path, t.kind, t.kind === 'file' ? t.size : t.target])).toEqual([
+      ['/', 'dir', undefined],
+      ['/etc', 'dir', undefined],
+      ['/etc/app.conf', 'file', 12],
+      ['/link', 'symlink', 'etc/app.conf'],
+    ]);
+    expect(img.value.problems).toEqual([]);
+    // Unchanged volume: the same copy; a changed one (a writable run wrote to it): a new copy.
+    const mtime = statSync(join(home, 'conf.rofs')).mtimeMs;
+    const again = await attachVolumes([ro], { project, run: 'default', env });
+    expect(again.ok && again.value.notes.some((n) => n.startsWith('made the read-only copy'))).toBe(false);
+    expect(statSync(join(home, 'conf.rofs')).mtimeMs).toBe(mtime);
+    spawnSync(findTool('debugfs')!, ['-w', '-R', 'mkdir /added', join(home, 'conf.ext4')]);
+    const changed = await attachVolumes([ro], { project, run: 'default', env });
+    expect(changed.ok && changed.value.notes.some((n) => n.startsWith('made the read-only copy'))).toBe(true);
+    const after = await inspectImage(join(home, 'conf.rofs'));
+    expect(after.ok && after.value.tree.map((t) => t.path)).toContain('/added');
+    // The ext4 itself was never attached: only debugfs above changed it.
+    expect(readVolume(join(home, 'conf.ext4'), 'conf').ok).toBe(true);
   });
 
   it.skipIf(Boolean(inUseReason))('refused while a VM has it: attaching it to a second run, and removing it', { timeout: 30_000 }, async () => {
