@@ -4,7 +4,6 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/run/binaries.js';
@@ -12,6 +11,7 @@ import { checkNetwork, gatherNetFacts } from '../../src/run/netcheck.js';
 import { qemuArgs, validateVmSpec } from '../../src/run/qemu-args.js';
 import { rootDisk, type VmSpec } from '../../src/run/spec.js';
 import { buildBootDisk, buildFakeKernel, hasGcc, tempDir } from './helpers/fake-guest.js';
+import { freePort } from '../helpers/net.js';
 
 const MiB = 1024 * 1024;
 const base = (over: Partial<VmSpec> = {}): VmSpec => ({
@@ -139,15 +139,6 @@ describe('qemuArgs: the facts', () => {
 const qemu = which('qemu-system-x86_64');
 const canRun = Boolean(qemu) && hasGcc;
 if (!canRun) console.warn(`skipped: real-QEMU command-line tests need qemu-system-x86_64 and gcc (qemu: ${qemu ?? 'missing'}, gcc: ${hasGcc})`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots the kernel with our command line', () => {
   let dir = '';
