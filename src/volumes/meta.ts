@@ -44,7 +44,7 @@ export function readMeta(home: string, projectDir?: string): ProjectMeta {
 }
 
 export function writeMeta(home: string, meta: ProjectMeta): void {
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const tmp = join(home, `.${PROJECT_META}.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n');
   renameSync(tmp, join(home, PROJECT_META));

@@ -4,7 +4,7 @@
 // place, which fails if a volume appeared there meanwhile; a file that is not ext4 is an error.
 
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NamedVolume } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -101,7 +101,8 @@ async function createVolume(path: string, v: NamedVolume): Promise<Result<boolea
     if (need > v.size) return err(tooSmall(v, `the seed ${v.from} takes ${formatBytes(need)}`));
   }
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    // A program's data: for this user only.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (e) {
     return err(volumeError('create-failed', `cannot create ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, ExitCode.buildFailed));
   }
@@ -116,6 +117,7 @@ async function createVolume(path: string, v: NamedVolume): Promise<Result<boolea
       return err(full ? tooSmall(v, `the seed ${v.from} does not fit (ext4 needs room for its journal and tables too)`) : r.error);
     }
     try {
+      chmodSync(tmp, 0o600);
       linkSync(tmp, path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return ok(false);

@@ -68,6 +68,8 @@ describe.skipIf(Boolean(reason))('making and keeping volumes', () => {
     expect(sb.value).toMatchObject({ label: 'data', blockSize: 4096, blocks: 16384 });
     expect(sb.value.features).not.toContain('64bit');
     expect(sb.value.features).not.toContain('metadata_csum');
+    // A program's data: readable by this user only.
+    expect([statSync(r.value.path).mode & 0o777, statSync(projectVolumesDir(project, env)).mode & 0o777]).toEqual([0o600, 0o700]);
     const meta = readMeta(projectVolumesDir(project, env));
     expect(meta).toMatchObject({ version: 1, project, volumes: { data: { size: 64 * MiB, usedBy: [] } } });
     // Again, asking for another size: the same file, untouched, and a note.
