@@ -150,6 +150,25 @@ describe.runIf(!extReason)('seeded and read-only volumes', () => {
   });
 });
 
+const extKernel = process.env['OSV_KERNEL_EXT'];
+const extRootReason = reason ?? (extKernel ? undefined : 'OSV_KERNEL_EXT is not set (the directory of an fs=ext OSv build: an ext root needs its kernel)');
+if (extRootReason && !reason) console.warn(`skipped: read-only volume over an ext root: ${extRootReason}`);
+
+describe.runIf(!extRootReason)('a read-only volume over an ext root', () => {
+  it('is mounted (as ROFS, beside the root\'s ext) and refuses writes', { timeout: 120_000 }, () => {
+    const dir = join(work, 'ext-root');
+    mkdirSync(join(dir, 'seed'), { recursive: true });
+    writeFileSync(join(dir, 'seed', 'hello.txt'), 'from the seed\n');
+    writeFileSync(join(dir, 'rw.c'), RW);
+    expect(spawnSync('gcc', ['-o', join(dir, 'rw'), join(dir, 'rw.c')]).status).toBe(0);
+    writeFileSync(join(dir, 'osv.yaml'), 'name: app\nfilesystem: ext\ncmd: [./rw, /conf]\nrun:\n  network: none\n  volumes: [{name: conf, dest: /conf, from: ./seed, readonly: true, size: 32M}]\n');
+    const r = osv(dir, ['up', '-q'], { OSV_KERNEL: extKernel });
+    expect(r.stdout, r.stderr).toContain('read: from the seed\n');
+    expect(r.stdout).toMatch(/^write failed: (Permission denied|Read-only file system)$/m);
+    expect(r.code).toBe(1);
+  });
+});
+
 describe.runIf(!reason)('a kernel bundle without the ext module', () => {
   it('a kernel without the ext module: the build says which files are missing and where an OSv build keeps them', { timeout: 60_000 }, () => {
     const dir = join(work, 'noext');
