@@ -110,14 +110,20 @@ int main(int argc, char **argv) {
 }
 `;
 
+/** A project directory with ./rw (RW, compiled) and ./seed/hello.txt. */
+function rwProject(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'seed'), { recursive: true });
+  writeFileSync(join(dir, 'seed', 'hello.txt'), 'from the seed\n');
+  writeFileSync(join(dir, 'rw.c'), RW);
+  const cc = spawnSync('gcc', ['-o', join(dir, 'rw'), join(dir, 'rw.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(cc.stderr);
+  return dir;
+}
+
 describe.runIf(!extReason)('seeded and read-only volumes', () => {
   it('a seeded volume shows its seed; a read-only one refuses writes in the guest and never changes; both beside a writable one', { timeout: 300_000 }, () => {
-    const dir = join(work, 'seeded');
-    mkdirSync(join(dir, 'seed'), { recursive: true });
-    writeFileSync(join(dir, 'seed', 'hello.txt'), 'from the seed\n');
-    writeFileSync(join(dir, 'rw.c'), RW);
-    const cc = spawnSync('gcc', ['-o', join(dir, 'rw'), join(dir, 'rw.c')], { encoding: 'utf8' });
-    expect(cc.status, cc.stderr).toBe(0);
+    const dir = rwProject('seeded');
     writeFileSync(
       join(dir, 'osv.yaml'),
       [
@@ -156,11 +162,7 @@ if (extRootReason && !reason) console.warn(`skipped: read-only volume over an ex
 
 describe.runIf(!extRootReason)('a read-only volume over an ext root', () => {
   it('is mounted (as ROFS, beside the root\'s ext) and refuses writes', { timeout: 120_000 }, () => {
-    const dir = join(work, 'ext-root');
-    mkdirSync(join(dir, 'seed'), { recursive: true });
-    writeFileSync(join(dir, 'seed', 'hello.txt'), 'from the seed\n');
-    writeFileSync(join(dir, 'rw.c'), RW);
-    expect(spawnSync('gcc', ['-o', join(dir, 'rw'), join(dir, 'rw.c')]).status).toBe(0);
+    const dir = rwProject('ext-root');
     writeFileSync(join(dir, 'osv.yaml'), 'name: app\nfilesystem: ext\ncmd: [./rw, /conf]\nrun:\n  network: none\n  volumes: [{name: conf, dest: /conf, from: ./seed, readonly: true, size: 32M}]\n');
     const r = osv(dir, ['up', '-q'], { OSV_KERNEL: extKernel });
     expect(r.stdout, r.stderr).toContain('read: from the seed\n');
