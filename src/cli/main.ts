@@ -27,6 +27,7 @@ const commands: Array<[name: string, load: () => Promise<CommandModule>]> = [
   ['run', () => import('./commands/run.js').then((m) => m.command)],
   ['inspect', () => import('./commands/inspect.js').then((m) => m.command)],
   ['kernel', () => import('./commands/kernel.js').then((m) => m.command)],
+  ['volume', () => import('./commands/volume.js').then((m) => m.command)],
 ];
 
 /** The first word after the global options (`-C DIR` takes a value), or undefined. */

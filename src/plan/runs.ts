@@ -20,6 +20,7 @@ import type { PlanContext } from './context.js';
 import { isUnder } from './host-path.js';
 import { findProgram, guestPath } from './specs.js';
 import type { PlannedRun, Provenance } from './types.js';
+import { mountOptions } from './volume-mounts.js';
 
 export const runKey = (name: string): string => (name === 'default' ? 'cmd' : `runs.${name}.cmd`);
 
@@ -91,7 +92,7 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
   const cmdSource = runSource(ctx, name, run, 'cmd');
   const built = buildCmdline({
     rootfs: ctx.config.filesystem,
-    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs],
+    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs, ...mountOptions(run.run.volumes)],
     env: runEnv(ctx, run),
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],

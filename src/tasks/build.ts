@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
-import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
+import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs } from '../hostfs.js';
@@ -49,6 +49,9 @@ export interface BuildOutcome {
   image: string;
   output: ImageOutput;
   format: ImageFormat;
+  filesystem: FilesystemKind;
+  /** The project (its configuration file and directory). */
+  project: BuildRecord['project'];
   cmdline: string;
   kernel: KernelBundle;
   upToDate: boolean;
@@ -134,7 +137,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
     ctx.upToDate = useRun(image, ctx.upToDate, runName);
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
-    return outcome(ctx, { image, output, format, started, runName });
+    return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
   }
 
   const { Listr } = await import('listr2');
@@ -206,6 +209,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           run: plan.run.name,
           runs: plan.runs.map((r) => recordedRun(r, r.name === plan.run.name && c.check !== undefined)),
           arch: config.arch,
+          project: { dir: config.dir, config: config.file },
+          filesystem: config.filesystem,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
           secrets: plan.secrets,
@@ -224,7 +229,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // An up-to-date image: this run is now the current one, and checked if the check ran.
   if (ctx.upToDate) ctx.upToDate = useRun(image, ctx.upToDate, runName, ctx.check !== undefined);
 
-  return outcome(ctx, { image, output, format, started, runName });
+  return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
 }
 
 /** A planned run as the record keeps it: no source positions, no kernel options (they are in the command line). */
@@ -234,13 +239,15 @@ function recordedRun(r: PlannedRun, checked: boolean): RecordedRun {
   return { name: r.name, cmdline: r.cmdline, settings: plain, ...(checked ? { checked: true } : {}) };
 }
 
-function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; filesystem: FilesystemKind; project: BuildRecord['project']; started: number; runName: string }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
     image: o.image,
     output: o.output,
     format: o.format,
+    filesystem: o.filesystem,
+    project: o.project,
     // Up to date only when the record holds this run (see build()).
     cmdline: rec ? recordedRunFor(rec, o.runName, o.output)!.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,
