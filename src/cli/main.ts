@@ -29,6 +29,7 @@ const commands: Array<[name: string, load: () => Promise<CommandModule>]> = [
   ['kernel', () => import('./commands/kernel.js').then((m) => m.command)],
   ['pull', () => import('./commands/pull.js').then((m) => m.command)],
   ['cache', () => import('./commands/cache.js').then((m) => m.command)],
+  ['volume', () => import('./commands/volume.js').then((m) => m.command)],
 ];
 
 /** The first word after the global options (`-C DIR` takes a value), or undefined. */

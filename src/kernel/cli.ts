@@ -119,6 +119,7 @@ export async function pathCommand(opts: ProjectOpts & { json?: boolean; offline?
   if (b.elf) out(b.elf);
   if (b.img) out(b.img);
   if (b.libenviron) out(b.libenviron);
+  if (b.ext) out(`${b.ext.libext}\n${b.ext.liblwext4}`);
   process.stderr.write(`origin: ${b.origin}${b.version ? ` ${b.version}` : ''}${b.tag && b.tag !== b.version ? ` (${b.tag})` : ''}; sha256 ${b.sha256}\n`);
   if (b.note) process.stderr.write(`note: ${b.note}\n`);
 }

@@ -37,6 +37,7 @@ function bundleFromFiles(files: KernelFiles, origin: 'path' | 'env', hiddenSymbo
     ...(files.elf ? { elf: files.elf } : {}),
     ...(files.img ? { img: files.img } : {}),
     ...(files.libenviron ? { libenviron: files.libenviron } : {}),
+    ...(files.ext ? { ext: files.ext } : {}),
     sha256: (sha256s.elf ?? sha256s.img)!,
     sha256s,
     origin,

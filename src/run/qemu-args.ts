@@ -26,7 +26,7 @@ function acceleration(spec: VmSpec): string[] {
 const drivePath = (path: string): string => optValue(path.startsWith('/') ? path : `./${path}`);
 
 function drive(d: Disk, index: number, cache: string, bootindex: boolean): string[] {
-  const ro = d.readonly ? ',readonly=on' : '';
+  const ro = d.readonly ? ',readonly=on' : d.snapshot ? ',snapshot=on' : '';
   return [
     '-drive',
     `file=${drivePath(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
-import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
+import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
@@ -54,6 +54,9 @@ export interface BuildOutcome {
   image: string;
   output: ImageOutput;
   format: ImageFormat;
+  filesystem: FilesystemKind;
+  /** The project (its configuration file and directory). */
+  project: BuildRecord['project'];
   cmdline: string;
   kernel: KernelBundle;
   upToDate: boolean;
@@ -149,7 +152,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
     ctx.upToDate = useRun(image, ctx.upToDate, runName);
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
-    return outcome(ctx, { image, output, format, started, runName });
+    return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
   }
 
   const { Listr } = await import('listr2');
@@ -224,6 +227,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           run: plan.run.name,
           runs: plan.runs.map((r) => recordedRun(r, r.name === plan.run.name && c.check !== undefined)),
           arch: config.arch,
+          project: { dir: config.dir, config: config.file },
+          filesystem: config.filesystem,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
           ...(plan.image ? { from: { reference: plan.image.reference, digest: plan.image.digest, exposedPorts: plan.image.exposedPorts } } : {}),
@@ -243,7 +248,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // An up-to-date image: this run is now the current one, and checked if the check ran.
   if (ctx.upToDate) ctx.upToDate = useRun(image, ctx.upToDate, runName, ctx.check !== undefined);
 
-  return outcome(ctx, { image, output, format, started, runName });
+  return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
 }
 
 /** The plan's entries for the image writers: a file from a container image is read from its cached layer. */
@@ -263,13 +268,15 @@ function recordedRun(r: PlannedRun, checked: boolean): RecordedRun {
   return { name: r.name, cmdline: r.cmdline, settings: plain, ...(checked ? { checked: true } : {}) };
 }
 
-function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; filesystem: FilesystemKind; project: BuildRecord['project']; started: number; runName: string }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
     image: o.image,
     output: o.output,
     format: o.format,
+    filesystem: o.filesystem,
+    project: o.project,
     // Up to date only when the record holds this run (see build()).
     cmdline: rec ? recordedRunFor(rec, o.runName, o.output)!.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,

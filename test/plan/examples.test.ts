@@ -97,6 +97,13 @@ const expected: Record<string, Expected> = {
     tree: { dir: PY, excluded: pythonExcluded },
     elves: pythonElves,
   },
+  'redis-state': {
+    needs: [[existsSync('/usr/bin/redis-server'), '/usr/bin/redis-server is not installed (Debian redis-server)']],
+    // The named volume's mount comes before the program; /data is its mount point.
+    cmdline: '--rootfs=rofs --verbose --power-off-on-abort --mount-fs=ext,/dev/vblk1,/data /redis-server --appendonly yes --dir /data --save "" --bind 0.0.0.0 --protected-mode no !',
+    fixed: () => [...skeleton(), ['/redis-server', 'file', realpathSync('/usr/bin/redis-server')]],
+    elves: () => ['/redis-server'],
+  },
   'node-http': {
     needs: [[existsSync('/usr/bin/node'), '/usr/bin/node is not installed; template:node defaults to it']],
     cmdline:
