@@ -55,13 +55,13 @@ export async function bench(): Promise<void> {
     const { noop: n, floor: z } = noopAndFloor(build, dir, env);
     console.log(`python3 example (${RUNS} runs, medians):`);
     console.log(`  full build (--force)      ${f.toFixed(0)} ms`);
-    console.log(`  no-op rebuild             ${n.toFixed(0)} ms   (${(f / n).toFixed(1)}x faster than the full build; target < 150 ms: ${n < 150 ? 'met' : 'NOT met'})`);
+    console.log(`  no-op rebuild             ${n.toFixed(0)} ms   (${(f / n).toFixed(1)}x faster than the full build; target (whole process) < 150 ms: ${n < 150 ? 'met' : 'NOT met'})`);
     console.log(`  node -e '' (floor)        ${z.toFixed(0)} ms   (no-op = ${(n / z).toFixed(2)}x the bare Node.js start, ${(n - z).toFixed(0)} ms of osv's own)`);
     const plain = withoutExtraCa(env);
     if (plain) {
       const { noop: n2, floor: z2 } = noopAndFloor(build, dir, plain);
       console.log(`  ${EXTRA_CA} is set here; every Node.js process parses that bundle at start-up (${(z - z2).toFixed(0)} ms). Without it:`);
-      console.log(`  no-op rebuild             ${n2.toFixed(0)} ms   (target < 150 ms: ${n2 < 150 ? 'met' : 'NOT met'});  node -e '' ${z2.toFixed(0)} ms (${(n2 - z2).toFixed(0)} ms of osv's own)`);
+      console.log(`  no-op rebuild             ${n2.toFixed(0)} ms   (target (whole process) < 150 ms: ${n2 < 150 ? 'met' : 'NOT met'});  node -e '' ${z2.toFixed(0)} ms (${(n2 - z2).toFixed(0)} ms of osv's own)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

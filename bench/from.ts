@@ -3,8 +3,8 @@
 // and against the floor, `tar -xzf` of its layers. No public registry is reachable here, so the
 // image is made from this host's Debian files: python3.11 with its libraries and standard
 // library, GCC's /usr/lib/gcc and perl's modules, in four layers (tar, gzip -6).
-// Targets: cold `osv build` <= 1.5x the tar floor; the warm no-op build within 20 ms of a
-// host-based no-op build (the python3 example).
+// Targets: cold `osv build` <= 1.5x the tar floor; the warm no-op build at most 20 ms slower
+// than a host-based no-op build (the python3 example; being faster meets it too).
 // Run: npm run bench -- from   (after `npm run build`; needs docker-registry, skopeo, umoci)
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -117,7 +117,7 @@ export async function bench(): Promise<void> {
     console.log(`  skopeo copy + umoci unpack           ${(median(tools) / 1000).toFixed(2)} s   (${toolRatio.toFixed(2)}x the floor)`);
     console.log(`  cold osv build (pull, plan, ${(imageBytes / 2 ** 20).toFixed(0)} MiB image)  ${(median(cold) / 1000).toFixed(2)} s   (${ratio.toFixed(2)}x the floor; target <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT met'})`);
     console.log(`  no-op build, from: image             ${median(noopFrom).toFixed(0)} ms`);
-    console.log(`  no-op build, host files (python3)    ${median(noopHost).toFixed(0)} ms   (paired difference ${diff.toFixed(0)} ms; target within 20 ms: ${Math.abs(diff) <= 20 ? 'met' : 'NOT met'})`);
+    console.log(`  no-op build, host files (python3)    ${median(noopHost).toFixed(0)} ms   (paired difference ${diff.toFixed(0)} ms; target: at most 20 ms slower: ${diff <= 20 ? 'met' : 'NOT met'})`);
   } finally {
     await reg.stop();
     rmSync(work, { recursive: true, force: true });

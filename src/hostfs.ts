@@ -10,6 +10,8 @@ export interface HostStat {
   kind: HostKind;
   size: number;
   mtimeMs: number;
+  /** Moves with every change to the file, and cannot be set back (unlike the mtime). */
+  ctimeMs: number;
   ino: number;
   dev: number;
   /** Permission bits (st_mode & 0o7777). */
@@ -62,7 +64,7 @@ export interface HostFile {
 
 function toStat(s: fs.Stats): HostStat {
   const kind: HostKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-  return { kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
+  return { kind, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
 }
 
 /** Byte-order comparison of names (what `LC_ALL=C sort` does), independent of locale. */

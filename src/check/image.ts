@@ -71,7 +71,7 @@ export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; 
       if (!handle.read(0, 4).equals(ELFMAG)) continue;
       f = ElfFile.fromHandle(handle);
       if (f.header.machine !== machine || f.header.class !== C.ELFCLASS64) {
-        unreadable.push({ guest: e.guest, host: e.host, reason: `a ${C.machineName(f.header.machine)} ${f.header.class === C.ELFCLASS64 ? '64' : '32'}-bit object, which an ${plan.arch} OSv cannot load` });
+        unreadable.push({ guest: e.guest, host: e.host, reason: `a ${f.header.class === C.ELFCLASS64 ? '64' : '32'}-bit ${C.machineName(f.header.machine)} object, which an ${plan.arch} OSv cannot load` });
         continue;
       }
       const dyn = dynamicInfo(f);

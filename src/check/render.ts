@@ -1,7 +1,7 @@
 // A check report as terminal text: the summary line, then one line per finding (errors
 // first); with `verbose`, every missing symbol of every object with its version and binding.
 
-import { objectLabel } from './report.js';
+import { byName, objectLabel } from './report.js';
 import type { BindClass, CheckReport, MissingSymbol } from './types.js';
 
 export interface RenderOptions {
@@ -40,7 +40,8 @@ export function renderCheck(report: CheckReport, opts: RenderOptions = {}): stri
       if (r.missing.length === 0 && r.stubs.length === 0 && r.missingLibraries.length === 0) continue;
       lines.push('', `${objectLabel(r)}  ${dim(`${r.guest} <- ${r.host}; ${r.role}${r.declared ? `, ${r.declared}` : ''}`)}`);
       for (const l of r.missingLibraries) lines.push(`  library ${l}: not in the image`);
-      for (const m of r.missing) lines.push(`  ${symbolLine(m)}`);
+      // By name, as the findings list them (the symbol table's order means nothing to a reader).
+      for (const m of [...r.missing].sort(byName)) lines.push(`  ${symbolLine(m)}`);
       for (const s of r.stubs) lines.push(`  stub ${s.name}: ${s.effect}`);
     }
   } else if (report.errors.length + report.warnings.length > 0) {

@@ -37,7 +37,8 @@ function forOtherRun(r: ObjectReport, f: Finding): Finding {
   return { ...f, severity: 'warning', message: `${f.message} [not the selected run's program: ${how} checks it]` };
 }
 
-const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Missing symbols in byte order of their names. */
+export const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function objectFindings(r: ObjectReport): Finding[] {
   const out: Finding[] = [];
@@ -94,7 +95,7 @@ function objectFindings(r: ObjectReport): Finding[] {
       ...at,
       message:
         `${label} needs ${plural(versions.length, 'symbol')} in a version nothing defines: ${shortList(versions.map(symbolText))}` +
-        ` (${first.name}@${first.version} is defined only as ${(first.offered ?? []).join(', ')})` +
+        ` (${first.version !== undefined ? symbolText(first) : `${first.name}, unversioned,`} is defined only as ${(first.offered ?? []).join(', ')})` +
         "; OSv's loader ignores versions and binds the version there is, which may behave differently (Linux's ld.so refuses to load it)",
       symbols: versions.map((m) => m.name),
     });

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { endianness, homedir } from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import type { KernelExports } from './kernel-symbols.js';
 
 export interface SymbolCache {
@@ -93,17 +94,10 @@ export function fileSymbolCache(dir: string = defaultSymbolCacheDir()): SymbolCa
         ['names', encodeIndex(exports)],
         ['json', JSON.stringify(meta)],
       ] as const) {
-        const tmp = `${file(sha256, ext)}.${process.pid}.tmp`;
         try {
           fs.mkdirSync(dir, { recursive: true });
-          fs.writeFileSync(tmp, data);
-          fs.renameSync(tmp, file(sha256, ext));
+          writeFileAtomic(file(sha256, ext), data);
         } catch {
-          try {
-            fs.rmSync(tmp, { force: true });
-          } catch {
-            // nothing to clean up
-          }
           return;
         }
       }

@@ -31,6 +31,7 @@ const commands: Array<[name: string, load: () => Promise<CommandModule>]> = [
   ['push', () => import('./commands/push.js').then((m) => m.command)],
   ['export', () => import('./commands/export.js').then((m) => m.command)],
   ['cache', () => import('./commands/cache.js').then((m) => m.command)],
+  ['volume', () => import('./commands/volume.js').then((m) => m.command)],
 ];
 
 /** The first word after the global options (`-C DIR` takes a value), or undefined. */

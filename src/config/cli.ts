@@ -2,6 +2,7 @@
 // src/cli/commands/. They print data to stdout and throw OsvError(s), which the CLI renders.
 
 import * as fs from 'node:fs';
+import { maskDeep } from '../secrets.js';
 import * as path from 'node:path';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import { nodeHostFs, type HostFs, type HostStat } from '../hostfs.js';
@@ -63,7 +64,8 @@ export interface ValidateOptions {
 
 export async function validateCommand(opts: ValidateOptions, io: Io = processIo()): Promise<void> {
   const { out } = io;
-  const { config: c, printable } = await load(opts, io);
+  const { config: c, printable: plain } = await load(opts, io);
+  const printable = maskDeep(plain, c.secrets);
   if (opts.json) {
     out(JSON.stringify({ ok: true, ...summary(c), ...(opts.print ? { config: printable } : {}) }, null, 2));
     return;
@@ -83,8 +85,9 @@ export async function validateCommand(opts: ValidateOptions, io: Io = processIo(
 }
 
 export async function configCommand(opts: { config?: string; json?: boolean }, io: Io = processIo()): Promise<void> {
-  const { printable } = await load(opts, io);
-  io.out(opts.json ? JSON.stringify(printable, null, 2) : configToYaml(printable));
+  const { config, printable } = await load(opts, io);
+  const shown = maskDeep(printable, config.secrets);
+  io.out(opts.json ? JSON.stringify(shown, null, 2) : configToYaml(shown));
 }
 
 export function schemaCommand(opts: { module?: boolean }, io: Io = processIo()): void {
@@ -101,7 +104,7 @@ export interface InitCliOptions {
 
 /** HostFs that sees `file` with `text` in it: validate what init would write before writing. */
 function withFile(base: HostFs, file: string, text: string): HostFs {
-  const stat: HostStat = { kind: 'file', size: Buffer.byteLength(text), mtimeMs: Date.now(), ino: 0, dev: 0, mode: 0o644 };
+  const stat: HostStat = { kind: 'file', size: Buffer.byteLength(text), mtimeMs: Date.now(), ctimeMs: Date.now(), ino: 0, dev: 0, mode: 0o644 };
   return {
     ...base,
     lstat: (p) => (p === file ? stat : base.lstat(p)),

@@ -18,10 +18,12 @@ export interface LoadContext {
   errors: OsvError[];
   /** Positions (posKey) of values that could not be interpolated: later checks keep quiet there. */
   poisoned: Set<string>;
+  /** Values `${env:NAME}` took from the environment: masked wherever osv-up prints (src/secrets.ts). */
+  secrets: Set<string>;
 }
 
-export function newContext(init: Omit<LoadContext, 'texts' | 'templateFiles' | 'errors' | 'poisoned'>): LoadContext {
-  return { ...init, texts: new SourceTexts(), templateFiles: new Set(), errors: [], poisoned: new Set() };
+export function newContext(init: Omit<LoadContext, 'texts' | 'templateFiles' | 'errors' | 'poisoned' | 'secrets'>): LoadContext {
+  return { ...init, texts: new SourceTexts(), templateFiles: new Set(), errors: [], poisoned: new Set(), secrets: new Set() };
 }
 
 /** `file:line:column`, to compare positions. */

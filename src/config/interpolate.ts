@@ -43,6 +43,12 @@ export function readPlainScalar(text: string): ScalarValue {
   return text;
 }
 
+/** `text` as a string value that interpolates back to itself: every `$` written `$$`. */
+export const escapeInterpolation = (text: string): string => text.replaceAll('$', '$$$$');
+
+/** The longest string interpolation may make: a boot command line is 1 KiB, a file written from text rarely more than this. */
+export const MAX_EXPANDED = 1024 * 1024;
+
 export class Interpolator {
   private readonly cache = new Map<string, string | undefined>();
   private readonly resolving: string[] = [];
@@ -165,10 +171,17 @@ export class Interpolator {
         else if (env !== undefined) value = env;
         else
           report(this.ctx, 'config.undefined-env', `environment variable "${ref.name}" is not set`, this.refPos(node, token), `set it, or give a default: \${env:${ref.name}:-VALUE}`);
+        // A value from the host environment is a secret: masked wherever osv-up prints it.
+        if (env !== undefined && env !== '' && value === env) this.ctx.secrets.add(env);
       }
       if (value === undefined) failed = true;
       else out += value;
       i = close + 1;
+      if (out.length > MAX_EXPANDED) {
+        report(this.ctx, 'config.interpolation-too-long', `${JSON.stringify(token)} makes this value longer than ${MAX_EXPANDED / 1024} KiB`, this.refPos(node, token), 'variables that repeat each other grow exponentially; keep long text in a file (files: src)');
+        this.ctx.poisoned.add(posKey(node.pos));
+        return undefined;
+      }
     }
     return failed ? undefined : out;
   }

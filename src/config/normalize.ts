@@ -13,8 +13,9 @@ import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
 import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
+import { readVolumes } from './volumes.js';
 import type { Source } from '../diagnostics/error.js';
-import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Machine, type Network, type PortForward, type RunConfig, type RunSettings, type Volume } from './types.js';
+import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Machine, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
 
 export { DEFAULTS } from './defaults.js';
 
@@ -71,7 +72,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   loader.loadList(get('modules'), ['modules']);
   const modules = loader.result();
 
-  const runs = new RunReader(r, format);
+  const runs = new RunReader(r, format, filesystem, mounts);
   const defaultMap: PMap = { kind: 'map', entries: new Map(RUN_KEYS.flatMap((k) => (tree.entries.has(k) ? [[k, tree.entries.get(k)!]] : []))), pos: tree.pos };
   const defaultRun = runs.read(defaultMap, [], toSource(tree.pos));
   const named: Record<string, RunConfig> = {};
@@ -115,6 +116,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     defaultRun,
     runs: named,
     loadedFiles,
+    secrets: [...ctx.secrets],
     sources: sourcesOf(index),
   };
 }
@@ -149,6 +151,8 @@ class RunReader {
   constructor(
     private readonly r: SpecReader,
     private readonly format: ImageFormat,
+    private readonly filesystem: FilesystemKind,
+    private readonly mounts: Mounts,
   ) {}
 
   read(map: PMap, at: Path, source: Source): RunConfig {
@@ -248,18 +252,6 @@ class RunReader {
     }
     const machine = str(sc('machine')) as Machine | undefined;
 
-    const volumes: Volume[] = [];
-    const volNode = get('volumes');
-    if (volNode?.kind === 'seq')
-      for (const v of volNode.items) {
-        const pNode = v.kind === 'map' ? scalarOf(v.entries.get('path')?.value) : scalarOf(v);
-        if (!pNode) continue;
-        const p = r.hostPath(pNode, false);
-        const fmt = v.kind === 'map' ? (str(v.entries.get('format')?.value) as ImageFormat | undefined) : undefined;
-        const ro = v.kind === 'map' && scalarOf(v.entries.get('readonly')?.value)?.value === true;
-        volumes.push({ path: p, format: fmt ?? (p.endsWith('.qcow2') ? 'qcow2' : 'raw'), readonly: ro, source: toSource(v.pos) });
-      }
-
     const kernelArgs: string[] = [];
     const kaNode = get('kernelArgs');
     if (kaNode?.kind === 'seq')
@@ -268,6 +260,8 @@ class RunReader {
         if (/^--rootfs(=|$)/.test(a)) r.problem(n, here('kernelArgs', i), 'config.invalid-value', '--rootfs is set by osv from filesystem:', 'remove it; set filesystem: rofs or ext');
         else kernelArgs.push(a);
       });
+
+    const volumes = readVolumes(r, get('volumes'), here('volumes'), { filesystem: this.filesystem, mounts: this.mounts, kernelArgs });
 
     const qemuNode = sc('qemu');
     const qemu = qemuNode ? (String(qemuNode.value).includes('/') ? r.hostPath(qemuNode, false) : String(qemuNode.value)) : undefined;

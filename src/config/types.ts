@@ -43,13 +43,37 @@ export interface PortForward {
   source?: Source;
 }
 
-export interface Volume {
+/** A disk image of the user's own, attached as it is (osv-up neither formats nor mounts it). */
+export interface DiskVolume {
+  kind: 'disk';
   /** Absolute host path of a disk image. */
   path: string;
   format?: ImageFormat;
   readonly: boolean;
   source?: Source;
 }
+
+/**
+ * A volume osv-up keeps for the project: an ext4 file system created on first use in the
+ * per-project data directory (src/volumes/), attached as a disk and mounted at `dest`.
+ */
+export interface NamedVolume {
+  kind: 'named';
+  /** Lowercase letters, digits and '-': a file name and a cluster name (DNS label). */
+  name: string;
+  /** Absolute, normalized guest directory it is mounted on. */
+  dest: string;
+  /** Bytes: the file system's size when it is created. */
+  size: number;
+  /** Absolute host directory whose contents a new volume starts with. */
+  from?: string;
+  /** The guest's writes go to a throwaway overlay: the volume never changes. */
+  readonly: boolean;
+  source?: Source;
+}
+
+/** A disk after the image: vblk1, vblk2, ... in the order of `run.volumes`. */
+export type Volume = DiskVolume | NamedVolume;
 
 export interface RunSettings {
   hypervisor: Hypervisor;
@@ -221,6 +245,8 @@ export interface Config {
   runs: Record<string, RunConfig>;
   /** Every file merged into this config, root last (extends chain), for cache keys and messages. */
   loadedFiles: string[];
+  /** Values read from the host environment by `${env:NAME}`: shown as *** in everything printed (src/secrets.ts). */
+  secrets: string[];
   /** JSON-pointer-ish key (`files/2/dest`) -> where it was written. */
   sources: Map<string, Source>;
 }

@@ -1,26 +1,17 @@
 // Images are written to a temporary file next to the destination and renamed over it only
 // when complete, so a failed or interrupted build never leaves a half-written image where
-// the last good one was. Same directory = same file system = rename is atomic.
+// the last good one was. Same directory = same file system = rename is atomic. The temp files
+// are created exclusively (src/atomic.ts), removed when a signal stops the build, and those a
+// killed build left behind are removed by the next one.
 
 import * as fs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { err, type Result } from '../diagnostics/result.js';
 import type { OsvError } from '../diagnostics/error.js';
 import { buildFailed, errnoCode } from './errors.js';
+import { createTemp, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
 
-/** A temp path in dest's directory, hidden and recognisable (`.NAME.<random>.tmp`). */
-export function tempPathFor(dest: string, tag = ''): string {
-  return join(dirname(dest), `.${basename(dest)}${tag}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-}
-
-export function removeQuietly(path: string): void {
-  try {
-    fs.rmSync(path, { force: true, recursive: true });
-  } catch {
-    // best effort: the caller is already reporting a more useful error
-  }
-}
+export { tempPathFor, removeQuietly } from '../atomic.js';
 
 /**
  * Run `write(tmp)`; on success rename tmp over `dest`. On an error result or a throw, remove
@@ -35,9 +26,18 @@ export async function writeAtomically<T>(
   } catch (e) {
     return err(buildFailed('image.write-failed', `cannot create ${dirname(dest)}: ${errnoCode(e) ?? String(e)}`));
   }
-  const tmp = tempPathFor(dest);
+  removeStaleTemps(dest);
+  let tmp: string;
+  try {
+    const created = createTemp(dest);
+    fs.closeSync(created.fd);
+    tmp = created.path;
+  } catch (e) {
+    return err(buildFailed('image.write-failed', `cannot create a temporary file beside ${dest}: ${errnoCode(e) ?? String(e)}`));
+  }
   const extras: string[] = [];
-  const scratch = (p: string): string => (extras.push(p), p);
+  const forget = [removeOnSignal(tmp)];
+  const scratch = (p: string): string => (extras.push(p), forget.push(removeOnSignal(p)), p);
   let done = false;
   try {
     const r = await write(tmp, scratch);
@@ -52,14 +52,19 @@ export async function writeAtomically<T>(
   } finally {
     if (!done) removeQuietly(tmp);
     for (const p of extras) removeQuietly(p);
+    for (const f of forget) f();
   }
 }
 
-/** Create (or truncate) `path`, run `use` with its descriptor, and always close it. */
+/**
+ * Open `path` for writing and reading, run `use` with its descriptor, and always close it. The
+ * file must be the temp file writeAtomically made, or a scratch path that does not exist yet
+ * (created exclusively: a symlink planted there is refused, not followed).
+ */
 export async function withNewFile<T>(path: string, use: (fd: number) => Promise<Result<T, OsvError>>): Promise<Result<T, OsvError>> {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'w+');
+    fd = fs.openSync(path, fs.existsSync(path) && fs.lstatSync(path).isFile() ? 'r+' : 'wx+');
   } catch (e) {
     return err(buildFailed('image.write-failed', `cannot create ${path}: ${errnoCode(e) ?? String(e)}`));
   }

@@ -116,7 +116,25 @@ export class BufferedWriter {
   }
 }
 
+/** A file of the kernel's pseudo file systems: its size is not known until it is read (stat says 0 or 4096). */
+function pseudoFile(path: string): string | undefined {
+  let real = path;
+  try {
+    real = fs.realpathSync(path);
+  } catch {
+    // gone: judge by the name
+  }
+  return [path, real].map((p) => /^\/(proc|sys)\//.exec(p)?.[1]).find((m) => m !== undefined);
+}
+
 function changed(path: string, guest: string, size: number) {
+  const pseudo = pseudoFile(path);
+  if (pseudo)
+    return buildFailed(
+      'image.pseudo-file',
+      `${path} (for ${guest}) is a file of /${pseudo}, which the kernel makes up as it is read: its size (${size} bytes planned) says nothing about its contents`,
+      `copy it to a regular file first (cat ${path} > FILE) and put that file in the image`,
+    );
   return buildFailed(
     'image.input-changed',
     `${path} (for ${guest}) changed while the image was written (planned size ${size} bytes)`,

@@ -2,6 +2,8 @@
 
 import { ExitCode } from '../diagnostics/error.js';
 import { inspectImage, type InspectReport } from './inspect.js';
+import { readRecord } from './record.js';
+import { maskText } from '../secrets.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -63,7 +65,9 @@ export function printReport(r: InspectReport): void {
 export async function inspectCommand(image: string, opts: { tree?: boolean; json?: boolean }): Promise<void> {
   const r = await inspectImage(image, { tree: opts.tree !== false });
   if (!r.ok) throw r.error;
-  const report = r.value;
+  // A bootable image carries its command line; the build that wrote it knows which values are secrets.
+  const secrets = readRecord(image)?.secrets ?? [];
+  const report = r.value.cmdline !== undefined ? { ...r.value, cmdline: maskText(r.value.cmdline, secrets) } : r.value;
   if (opts.json) out(JSON.stringify({ ok: report.problems.length === 0, ...report }, null, 2));
   else printReport(report);
   if (report.problems.length) process.exitCode = ExitCode.invalidInput;

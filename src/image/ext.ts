@@ -17,6 +17,7 @@ import { buildTree, childrenOf, type TreeDir } from './tree.js';
 import { runTool, TOOLS } from './tools.js';
 import { device } from './extread.js';
 import { writeAtomically, tempPathFor } from './atomic.js';
+import { removeOnSignal } from '../atomic.js';
 import { MiB, roundUp } from './sector.js';
 import type { WriteProgress } from './bufwriter.js';
 import { interrupted } from './bufwriter.js';
@@ -187,6 +188,7 @@ export async function writeExtInto(
   } catch (e) {
     return err(buildFailed('image.stage-failed', `cannot create the staging directory ${stage}: ${errnoCode(e) ?? String(e)}`));
   }
+  const forget = removeOnSignal(stage);
   try {
     const staged = await stageTree(entries, stage, opts);
     if (!staged.ok) return staged;
@@ -226,6 +228,7 @@ export async function writeExtInto(
     });
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
+    forget();
   }
 }
 
@@ -264,19 +267,15 @@ async function mke2fs(
   signal?: AbortSignal,
 ): Promise<Result<void, OsvError>> {
   const args = [
-    '-q',
     '-F',
-    '-t', 'ext4',
-    '-b', String(EXT_BLOCK),
-    '-O', EXT_FEATURES,
-    '-m', '0', // no blocks reserved for root: OSv runs everything as one user
-    '-N', String(Math.ceil((inodes + 16) * 1.25)),
-    '-U', uuid,
-    '-E', `offset=${offset},hash_seed=${uuid},root_owner=0:0`,
-    '-L', 'osv-root',
-    '-d', stage,
-    path,
-    String(size / 1024) + 'k',
+    ...mke2fsArgs({
+      extended: [`offset=${offset}`, `hash_seed=${uuid}`],
+      more: ['-N', String(Math.ceil((inodes + 16) * 1.25)), '-U', uuid],
+      label: 'osv-root',
+      populate: stage,
+      path,
+      bytes: size,
+    }),
   ];
   const r = await runTool(TOOLS.mke2fs, args, {
     why: 'to make an ext4 filesystem',
@@ -285,6 +284,27 @@ async function mke2fs(
     failCode: 'image.mke2fs-failed',
   });
   return r.ok ? ok(undefined) : r;
+}
+
+/**
+ * mke2fs's arguments for an ext4 that OSv's ext driver reads (facts §4.4, §13): 4 KiB blocks,
+ * no 64bit, no metadata_csum, nothing reserved for root (OSv runs everything as one user), the
+ * root directory owned by 0:0 whoever runs mke2fs; populated from a directory when given.
+ */
+export function mke2fsArgs(o: { extended?: string[]; more?: string[]; label: string; populate?: string; path: string; bytes: number }): string[] {
+  return [
+    '-q',
+    '-t', 'ext4',
+    '-b', String(EXT_BLOCK),
+    '-O', EXT_FEATURES,
+    '-m', '0',
+    ...(o.more ?? []),
+    '-E', [...(o.extended ?? []), 'root_owner=0:0'].join(','),
+    '-L', o.label,
+    ...(o.populate !== undefined ? ['-d', o.populate] : []),
+    o.path,
+    `${Math.ceil(o.bytes / 1024)}k`,
+  ];
 }
 
 /** Write `entries` as a bare ext4 image file (atomically). */

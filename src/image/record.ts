@@ -2,11 +2,12 @@
 // produced. The build uses it to skip unchanged work; `osv run IMAGE` reads the command line
 // and the kernel of a `disk` image from it (such an image carries neither).
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Arch, RunSettings } from '../config/types.js';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
+import type { Arch, FilesystemKind, RunSettings } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 /** A run of the configuration as `osv run --run NAME` boots it: its command line and VM settings. */
 export interface RecordedRun {
@@ -34,10 +35,16 @@ export interface BuildRecord {
   /** Every run of the configuration: a `disk` image serves them all. */
   runs: RecordedRun[];
   arch: Arch;
+  /** The configuration file and its directory, the project (named volumes belong to it). */
+  project: { dir: string; config: string };
+  /** The root file system: a run attaches a ROFS root read-only, an ext root through a throwaway overlay. */
+  filesystem: FilesystemKind;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
   /** With `from:`: the image's manifest digest and its ExposedPorts (`osv up -P`). */
   from?: { reference: string; digest: string; exposedPorts: string[] };
+  /** Values from `${env:NAME}` in the command lines above: masked when printed (src/secrets.ts). */
+  secrets?: string[];
 }
 
 export const recordPath = (image: string): string => `${image}.build.json`;
@@ -73,7 +80,6 @@ export function useRun(image: string, r: BuildRecord, name: string, checked = fa
 }
 
 export function writeRecord(image: string, r: BuildRecord): void {
-  const tmp = `${recordPath(image)}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(r) + '\n');
-  renameSync(tmp, recordPath(image));
+  // 0600: the command lines and environment it records may hold secrets (docs/security.md).
+  writeFileAtomic(recordPath(image), JSON.stringify(r) + '\n', { mode: 0o600 });
 }

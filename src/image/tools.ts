@@ -3,8 +3,8 @@
 // reported by name and Debian package when missing.
 
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
+import { which } from '../which.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 
@@ -19,23 +19,14 @@ export const TOOLS = {
   debugfs: { name: 'debugfs', pkg: 'e2fsprogs' },
   e2fsck: { name: 'e2fsck', pkg: 'e2fsprogs' },
   qemuImg: { name: 'qemu-img', pkg: 'qemu-utils' },
+  qemuIo: { name: 'qemu-io', pkg: 'qemu-utils' },
 } as const satisfies Record<string, ToolSpec>;
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
-/** Absolute path of a tool, or undefined. */
+/** Absolute path of a tool (PATH's absolute entries, then the sbin directories), or undefined. */
 export function findTool(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env['PATH'] ?? '').split(delimiter).filter(Boolean), ...SBIN];
-  for (const d of dirs) {
-    const p = join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return which(name, [env['PATH'] ?? '', ...SBIN].join(delimiter));
 }
 
 export function missingTool(t: ToolSpec, why: string): OsvError {

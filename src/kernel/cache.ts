@@ -11,8 +11,11 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'osv-up');
 }
 
-/** A version string as one safe directory name ("owner/repo@tag" keeps its meaning, loses its slash). */
-export const versionDirName = (version: string): string => version.replace(/[^A-Za-z0-9._@+-]/g, '_');
+/**
+ * A version string as one safe directory name ("owner/repo@tag" keeps its meaning, loses its
+ * slash). Never "", "." or "..": a leading dot becomes "_", so the name stays below kernels/.
+ */
+export const versionDirName = (version: string): string => version.replace(/[^A-Za-z0-9._@+-]/g, '_').replace(/^\./, '_') || '_';
 
 export const kernelsDir = (env: NodeJS.ProcessEnv = process.env): string => join(cacheRoot(env), 'kernels');
 

@@ -6,7 +6,7 @@ import type { Arch, Config } from '../config/types.js';
 import { listCached, pullKernel, readCached, removeCached, type CachedKernel } from './store.js';
 import { resolveKernel } from './resolve.js';
 import { lockFor } from './release-kernel.js';
-import { writeLock } from './lock.js';
+import { readLock, writeLock } from './lock.js';
 import { parseVersion } from './releases.js';
 import { kernelsDir } from './cache.js';
 
@@ -76,15 +76,27 @@ export async function pullCommand(version: string | undefined, opts: PullOptions
   if (!r.ok) throw r.error;
   // Pulling the project's configured version is an explicit choice: pin it.
   let lock: string | undefined;
+  // What the pin was, to show what it becomes: a re-pin is a change to review before committing.
+  const repinned: Array<{ role: string; from: string | null; to: string }> = [];
   if (config && config.kernel.version === v && arch === config.arch) {
-    const w = writeLock(config.dir, lockFor(r.value, v, ref.value.repo));
+    const before = readLock(config.dir);
+    const old = before.ok ? before.value.kernel : undefined;
+    const next = lockFor(r.value, v, ref.value.repo);
+    for (const [role, f] of Object.entries(next.files)) {
+      const was = old?.files[role as keyof typeof old.files]?.sha256 ?? null;
+      if (was !== f.sha256) repinned.push({ role, from: was, to: f.sha256 });
+    }
+    const w = writeLock(config.dir, next);
     if (!w.ok) throw w.error;
     lock = w.value;
   }
-  if (opts.json) return json({ ok: true, kernel: describe(r.value), ...(lock ? { lock } : {}) });
+  if (opts.json) return json({ ok: true, kernel: describe(r.value), ...(lock ? { lock, repinned } : {}) });
   out(`pulled OSv ${v}${r.value.tag && r.value.tag !== v ? ` (${r.value.tag})` : ''} for ${arch} into ${r.value.dir}`);
   for (const [role, f] of Object.entries(r.value.files)) out(`  ${role.padEnd(4)} ${f.path}  sha256 ${f.sha256}${f.asset ? `  (${f.asset})` : ''}`);
-  if (lock) out(`pinned in ${lock}`);
+  if (lock) {
+    out(`pinned in ${lock}${repinned.length ? '' : ' (unchanged)'}`);
+    for (const c of repinned) out(`  ${c.role.padEnd(4)} sha256 ${c.from ?? '(not pinned)'} -> ${c.to}`);
+  }
 }
 
 export async function listCommand(opts: { json?: boolean }): Promise<void> {
@@ -107,12 +119,18 @@ export async function pathCommand(opts: ProjectOpts & { json?: boolean; offline?
   if (b.elf) out(b.elf);
   if (b.img) out(b.img);
   if (b.libenviron) out(b.libenviron);
+  if (b.ext) out(`${b.ext.libext}\n${b.ext.liblwext4}`);
   process.stderr.write(`origin: ${b.origin}${b.version ? ` ${b.version}` : ''}${b.tag && b.tag !== b.version ? ` (${b.tag})` : ''}; sha256 ${b.sha256}\n`);
+  if (b.note) process.stderr.write(`note: ${b.note}\n`);
 }
 
 export async function rmCommand(version: string | undefined, opts: { all?: boolean; json?: boolean }): Promise<void> {
   if (!version && !opts.all)
     throw new OsvError({ code: 'usage.kernel-rm', message: 'name a version to remove, or pass --all', hint: 'see `osv kernel list`', exitCode: ExitCode.usage });
+  if (version !== undefined) {
+    const ref = parseVersion(version);
+    if (!ref.ok) throw new OsvError({ code: 'usage.kernel-rm', message: `${JSON.stringify(version)} is not a kernel version`, hint: 'name one that `osv kernel list` shows, or pass --all', exitCode: ExitCode.usage });
+  }
   const versions = version ? [version] : [...new Set(listCached().map((c) => c.version))];
   const removed = versions.flatMap((v) => removeCached(v));
   if (version && !removed.length && !readCached(version, 'x86_64'))

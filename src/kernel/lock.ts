@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch } from '../config/types.js';
@@ -91,9 +92,7 @@ export function writeLockKey(projectDir: string, key: string, value: unknown): R
   };
   const path = lockPath(projectDir);
   try {
-    const tmp = `${path}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-    fs.renameSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(data, null, 2) + '\n');
   } catch (e) {
     return err(new OsvError({ code: 'kernel.lock-write', message: `cannot write ${path}: ${(e as Error).message}`, exitCode: ExitCode.buildFailed }));
   }

@@ -11,6 +11,7 @@ import { readLock, writeLock, lockPath, type KernelLock } from './lock.js';
 import { pullKernel, readCached, type CachedKernel } from './store.js';
 import { parseVersion, type HttpGet } from './releases.js';
 import { kernelDir } from './cache.js';
+import { sha256File } from './hash.js';
 import { checkPinned, type KernelChoice, type ResolveKernelOptions } from './resolve.js';
 
 export async function resolveRelease(
@@ -70,7 +71,7 @@ export async function resolveRelease(
     ...(cached.tag ? { tag: cached.tag } : {}),
     hiddenSymbols: hidden,
   };
-  return checkPinned(b, config.kernel.sha256, 'in osv.yaml');
+  return checkPinned(b, config.kernel.sha256, 'in osv.yaml', lock ? (Object.keys(lock.files) as Array<'elf' | 'img'>) : []);
 }
 
 export function lockFor(c: CachedKernel, version: string, repo: string): KernelLock {
@@ -89,8 +90,10 @@ function verifyAgainstLock(c: CachedKernel, lock: KernelLock, projectDir: string
     const want = lock.files[role];
     if (!want) continue;
     const have = c.files[role];
+    // Hashed now: the stat-keyed cache is for speed, a pin is checked against the bytes.
+    const actual = have ? sha256File(have.path) : undefined;
     if (!have) problems.push(`${role}: osv.lock pins ${want.sha256} but ${c.dir} has no ${role === 'elf' ? 'loader-stripped.elf' : 'loader.img'}`);
-    else if (have.sha256 !== want.sha256) problems.push(`${have.path}: sha256 ${have.sha256}, osv.lock pins ${want.sha256}`);
+    else if (actual !== want.sha256) problems.push(`${have.path}: sha256 ${actual}, osv.lock pins ${want.sha256}`);
   }
   if (!problems.length) return ok(undefined);
   return err(

@@ -20,29 +20,58 @@ export interface HttpGetOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   onProgress?(bytes: number, total: number | undefined): void;
+  /** Stop reading (an error) past this many bytes of body. */
+  maxBytes?: number;
 }
 
 export type HttpGet = (url: string, opts?: HttpGetOptions) => Promise<HttpResponse>;
 
-/** The real network, through Node's fetch (follows GitHub's redirects to its CDN). */
+const MiB = 1024 * 1024;
+/** Release metadata is a few kilobytes; kernels are tens of megabytes, unpacked too. */
+export const LIMITS = { apiBytes: 16 * MiB, assetBytes: 256 * MiB, unpackedBytes: 512 * MiB, redirects: 5 } as const;
+
+/** A redirect is followed only to https, or to http from an http server (a local mirror): never a downgrade, never another scheme. */
+export function redirectAllowed(from: URL, to: URL): boolean {
+  return to.protocol === 'https:' || (to.protocol === 'http:' && from.protocol === 'http:');
+}
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** The real network, through Node's fetch: GitHub's redirects to its CDN followed by hand (redirectAllowed), the body read up to maxBytes. */
 export const fetchHttp: HttpGet = async (url, opts = {}) => {
-  const res = await fetch(url, {
-    headers: { 'user-agent': 'osv-up', ...opts.headers },
-    redirect: 'follow',
-    signal: opts.signal ?? AbortSignal.timeout(5 * 60_000),
-  });
-  const total = Number(res.headers.get('content-length')) || undefined;
-  const chunks: Buffer[] = [];
-  let done = 0;
-  if (res.body) {
-    for await (const chunk of res.body) {
-      const b = Buffer.from(chunk as Uint8Array);
-      chunks.push(b);
-      done += b.length;
-      opts.onProgress?.(done, total);
+  const signal = opts.signal ?? AbortSignal.timeout(5 * 60_000);
+  const max = opts.maxBytes ?? LIMITS.assetBytes;
+  let current = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, { headers: { 'user-agent': 'osv-up', ...opts.headers }, redirect: 'manual', signal });
+    const location = res.headers.get('location');
+    if (REDIRECT.has(res.status) && location !== null) {
+      await res.body?.cancel();
+      const next = new URL(location, current);
+      if (!redirectAllowed(current, next)) throw new Error(`refused a redirect from ${current.origin} to ${next.protocol}//${next.host} (only https is followed)`);
+      if (hop >= LIMITS.redirects) throw new Error(`more than ${LIMITS.redirects} redirects`);
+      current = next;
+      continue;
     }
+    const total = Number(res.headers.get('content-length')) || undefined;
+    const tooLarge = (): Error => new Error(`the answer is larger than ${max / MiB} MiB; stopped reading`);
+    if (total !== undefined && total > max) {
+      await res.body?.cancel();
+      throw tooLarge();
+    }
+    const chunks: Buffer[] = [];
+    let done = 0;
+    if (res.body) {
+      for await (const chunk of res.body) {
+        const b = Buffer.from(chunk as Uint8Array);
+        done += b.length;
+        if (done > max) throw tooLarge(); // leaving the loop cancels the stream
+        chunks.push(b);
+        opts.onProgress?.(done, total);
+      }
+    }
+    return { status: res.status, body: Buffer.concat(chunks) };
   }
-  return { status: res.status, body: Buffer.concat(chunks) };
 };
 
 export interface ReleaseRef {
@@ -54,7 +83,7 @@ export interface ReleaseRef {
 /** "v0.57.0", "latest", or "owner/repo@tag" (another fork or the nightly repository). */
 export function parseVersion(version: string): Result<ReleaseRef, OsvError> {
   const m = /^(?:([\w.-]+\/[\w.-]+)@)?([\w.+-]+)$/.exec(version.trim());
-  if (!m)
+  if (!m || /^\.+$/.test(m[2]!))
     return err(
       new OsvError({
         code: 'kernel.bad-version',
@@ -103,7 +132,7 @@ async function get(http: HttpGet, url: string, opts: HttpGetOptions): Promise<Ht
 
 export async function fetchRelease(ref: ReleaseRef, http: HttpGet, api = DEFAULT_API): Promise<Result<Release, OsvError> | NetworkProblem> {
   const url = releaseApiUrl(ref, api);
-  const res = await get(http, url, { headers: { accept: 'application/vnd.github+json' } });
+  const res = await get(http, url, { headers: { accept: 'application/vnd.github+json' }, maxBytes: LIMITS.apiBytes });
   if (res instanceof NetworkProblem) return res;
   if (res.status === 404)
     return err(
@@ -177,17 +206,20 @@ export async function downloadAsset(
   http: HttpGet,
   onProgress?: (bytes: number, total: number | undefined) => void,
 ): Promise<Result<Buffer, OsvError> | NetworkProblem> {
-  const res = await get(http, asset.url, { headers: { accept: 'application/octet-stream' }, ...(onProgress ? { onProgress } : {}) });
+  const res = await get(http, asset.url, { headers: { accept: 'application/octet-stream' }, maxBytes: LIMITS.assetBytes, ...(onProgress ? { onProgress } : {}) });
   if (res instanceof NetworkProblem) return res;
   if (res.status !== 200) return new NetworkProblem(asset.url, `HTTP ${res.status}`);
   if (res.body.length >= 2 && res.body[0] === 0x1f && res.body[1] === 0x8b) {
     try {
-      return ok(gunzipSync(res.body));
+      return ok(gunzipSync(res.body, { maxOutputLength: LIMITS.unpackedBytes }));
     } catch (e) {
+      const huge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       return err(
         new OsvError({
           code: 'kernel.bad-download',
-          message: `${asset.name} from ${asset.url} is damaged gzip data: ${(e as Error).message}`,
+          message: huge
+            ? `${asset.name} from ${asset.url} unpacks to more than ${LIMITS.unpackedBytes / MiB} MiB: not an OSv kernel`
+            : `${asset.name} from ${asset.url} is damaged gzip data: ${(e as Error).message}`,
           hint: 'run `osv kernel pull` again',
           exitCode: ExitCode.buildFailed,
         }),

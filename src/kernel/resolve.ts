@@ -7,7 +7,8 @@ import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch } from '../config/types.js';
 import type { KernelBundle } from './types.js';
-import { cachedSha256 } from './hash.js';
+import { basename } from 'node:path';
+import { cachedSha256, sha256File } from './hash.js';
 import { resolveKernelPath, type KernelFiles } from './local.js';
 import type { HttpGet } from './releases.js';
 
@@ -36,6 +37,7 @@ function bundleFromFiles(files: KernelFiles, origin: 'path' | 'env', hiddenSymbo
     ...(files.elf ? { elf: files.elf } : {}),
     ...(files.img ? { img: files.img } : {}),
     ...(files.libenviron ? { libenviron: files.libenviron } : {}),
+    ...(files.ext ? { ext: files.ext } : {}),
     sha256: (sha256s.elf ?? sha256s.img)!,
     sha256s,
     origin,
@@ -43,20 +45,45 @@ function bundleFromFiles(files: KernelFiles, origin: 'path' | 'env', hiddenSymbo
   };
 }
 
-/** kernel.sha256 pins a kernel.path (or version) file: it must match the elf or the img. */
-export function checkPinned(b: KernelBundle, expected: string | undefined, what: string): Result<KernelBundle, OsvError> {
+/**
+ * kernel.sha256 pins one kernel file: it must match the elf or the img, hashed now (never taken
+ * from the stat-keyed cache). Only pinned files are used: the one kernel.sha256 matches, and
+ * those `alsoPinned` (osv.lock's, just verified); an unpinned loader.img or libenviron.so beside
+ * it is left out, and the bundle's note says so.
+ */
+export function checkPinned(b: KernelBundle, expected: string | undefined, what: string, alsoPinned: ReadonlyArray<'elf' | 'img'> = []): Result<KernelBundle, OsvError> {
   if (!expected) return ok(b);
   const want = expected.toLowerCase();
-  if (b.sha256s?.elf === want || b.sha256s?.img === want) return ok(b);
-  return err(
-    new OsvError({
-      code: 'kernel.sha256-mismatch',
-      message: `the kernel at ${b.elf ?? b.img} does not have the sha256 that kernel.sha256 pins`,
-      details: [`expected ${want}`, ...(b.sha256s?.elf ? [`elf      ${b.sha256s.elf}`] : []), ...(b.sha256s?.img ? [`img      ${b.sha256s.img}`] : [])],
-      hint: `if the kernel changed on purpose, update kernel.sha256 (${what})`,
-      exitCode: ExitCode.invalidInput,
-    }),
-  );
+  const fresh = { elf: b.elf ? sha256File(b.elf) : undefined, img: b.img ? sha256File(b.img) : undefined };
+  const role = fresh.elf === want ? 'elf' : fresh.img === want ? 'img' : undefined;
+  if (!role)
+    return err(
+      new OsvError({
+        code: 'kernel.sha256-mismatch',
+        message: `the kernel at ${b.elf ?? b.img} does not have the sha256 that kernel.sha256 pins`,
+        details: [`expected ${want}`, ...(fresh.elf ? [`elf      ${fresh.elf}`] : []), ...(fresh.img ? [`img      ${fresh.img}`] : [])],
+        hint: `if the kernel changed on purpose, update kernel.sha256 (${what})`,
+        exitCode: ExitCode.invalidInput,
+      }),
+    );
+  const keep = new Set([role, ...alsoPinned]);
+  const out: KernelBundle = { ...b, sha256s: {} };
+  const dropped: string[] = [];
+  for (const r of ['elf', 'img'] as const) {
+    if (!b[r]) continue;
+    if (keep.has(r)) out.sha256s![r] = fresh[r]!;
+    else {
+      delete out[r];
+      dropped.push(basename(b[r]));
+    }
+  }
+  if (b.libenviron) {
+    delete out.libenviron;
+    dropped.push(basename(b.libenviron));
+  }
+  out.sha256 = (out.sha256s!.elf ?? out.sha256s!.img)!;
+  if (dropped.length) out.note = `kernel.sha256 pins ${basename(b[role]!)}; the unpinned ${dropped.join(' and ')} beside it ${dropped.length > 1 ? 'are' : 'is'} not used`;
+  return ok(out);
 }
 
 export async function resolveKernel(
@@ -68,7 +95,11 @@ export async function resolveKernel(
   const override = env['OSV_KERNEL'];
   if (override) {
     const files = resolveKernelPath(override, config.arch, 'OSV_KERNEL');
-    return files.ok ? ok(bundleFromFiles(files.value, 'env', k.hiddenSymbols, env)) : files;
+    if (!files.ok) return files;
+    // One run's override, trusted as the user's own choice; but the pins it skips are named.
+    const skipped = [...(k.sha256 ? ['kernel.sha256'] : []), ...(k.version && config.dir ? ['osv.lock'] : [])];
+    const b = bundleFromFiles(files.value, 'env', k.hiddenSymbols, env);
+    return ok(skipped.length ? { ...b, note: `OSV_KERNEL overrides osv.yaml's kernel: not checked against ${skipped.join(' or ')}` } : b);
   }
   if (k.path) {
     const files = resolveKernelPath(k.path, config.arch);

@@ -5,7 +5,7 @@
 // by hand are used like downloaded ones.
 
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -108,6 +108,7 @@ function safeReaddir(dir: string): string[] {
 /** Remove a cached version (all architectures). Returns the directories removed. */
 export function removeCached(version: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = join(kernelsDir(env), versionDirName(version));
+  if (dirname(dir) !== kernelsDir(env)) throw new Error(`internal: ${version} names no directory of ${kernelsDir(env)}`);
   if (!fs.existsSync(dir)) return [];
   fs.rmSync(dir, { recursive: true, force: true });
   return [dir];
@@ -150,7 +151,7 @@ export function manualDownloadError(
   }
   return new OsvError({
     code: 'kernel.download-failed',
-    message: `cannot download the OSv kernel ${version} (${arch}): ${problem.reason.startsWith('HTTP') ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
+    message: `cannot download the OSv kernel ${version} (${arch}): ${/^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
     details,
     hint: 'with the files in place the build uses them and pins their sha256 in osv.lock; or build OSv and set kernel.path (or OSV_KERNEL) to its build/last directory',
     exitCode: ExitCode.buildFailed,

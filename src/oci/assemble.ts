@@ -3,7 +3,7 @@
 // uid/gid 107 as KubeVirt wants, the config carrying the metadata, and the manifest. The kernel
 // is a layer of its own so that every application built on the same kernel shares that blob.
 
-import * as fs from 'node:fs';
+import { fileIsQcow2, qcow2ExternalFiles } from '../image/qcow2.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { ContentStore } from './cache.js';
 import { sha256Digest } from './digest.js';
@@ -22,18 +22,12 @@ function entriesFor(guest: string, host: string): TarWriteEntry[] {
   ];
 }
 
-/** A qcow2 without a backing file (what a containerDisk must be): checked in its header. */
+/** A qcow2 that stands alone (no backing or external data file), as a containerDisk must. */
 export function checkStandaloneQcow2(path: string): void {
-  const head = Buffer.alloc(16);
-  const fd = fs.openSync(path, 'r');
-  try {
-    fs.readSync(fd, head, 0, 16, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
   const bad = (why: string): OsvError => new OsvError({ code: 'push.bad-disk', message: `${path} ${why}`, hint: 'rebuild it with `osv build --format qcow2 --output disk --force`', exitCode: ExitCode.buildFailed });
-  if (!head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) throw bad('is not a qcow2 image');
-  if (head.readBigUInt64BE(8) !== 0n) throw bad('is a qcow2 image with a backing file; a containerDisk must stand alone');
+  if (!fileIsQcow2(path)) throw bad('is not a qcow2 image');
+  const external = qcow2ExternalFiles(path);
+  if (external.length > 0) throw bad(`is a qcow2 image with ${external.join(' and ')}; a containerDisk must stand alone`);
 }
 
 export interface AssembleInput {

@@ -16,6 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
+import { which } from '../which.js';
 import { DOCKER_HUB } from './reference.js';
 
 export class Secret {
@@ -97,14 +98,15 @@ function fromAuths(file: AuthFile, registry: string, path: string): Credential |
 function fromHelper(suffix: string, registry: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   const program = `docker-credential-${suffix}`;
   const server = registry === DOCKER_HUB ? DOCKER_HUB_KEYS[0]! : registry;
+  // A name, never a path; looked up in PATH's absolute entries only (src/which.ts).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(suffix))
+    return Promise.reject(new OsvError({ code: 'oci.credential-helper', message: `the credential helper "${program}" (named in the docker config) is not a program name`, hint: 'a credsStore or credHelpers value names a docker-credential-NAME program on PATH, such as "pass" or "secretservice"', exitCode: ExitCode.invalidInput }));
+  const found = which(program, env['PATH'] ?? '');
+  if (!found)
+    return Promise.reject(new OsvError({ code: 'oci.credential-helper', message: `the credential helper ${program} (named in the docker config) is not installed (not found in PATH's absolute directories)`, hint: `install it, or remove it from ~/.docker/config.json`, exitCode: ExitCode.invalidInput }));
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ['get'], { env, timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout) => {
+    const child = execFile(found, ['get'], { env, timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout) => {
       if (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          reject(new OsvError({ code: 'oci.credential-helper', message: `the credential helper ${program} (named in the docker config) is not installed`, hint: `install it, or remove it from ~/.docker/config.json`, exitCode: ExitCode.invalidInput }));
-          return;
-        }
         // "credentials not found in native keychain": nothing stored for this server.
         resolve(undefined);
         return;
@@ -118,6 +120,8 @@ function fromHelper(suffix: string, registry: string, env: NodeJS.ProcessEnv): P
         reject(new OsvError({ code: 'oci.credential-helper', message: `${program} get printed something that is not JSON`, exitCode: ExitCode.invalidInput }));
       }
     });
+    // A helper that exits without reading the server name closes its stdin: EPIPE, not a crash.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(server);
   });
 }

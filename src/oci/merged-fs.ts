@@ -202,7 +202,8 @@ export class MergedFs implements HostFs {
 
   private statOf(n: Node): HostStat {
     const kind: HostKind = n.kind;
-    return { kind, size: n.size, mtimeMs: n.mtimeMs, ino: n.ino, dev: 0, mode: n.kind === 'symlink' ? 0o777 : n.mode };
+    // A layer's member never changes in place (the image is named by its digest): ctime is mtime.
+    return { kind, size: n.size, mtimeMs: n.mtimeMs, ctimeMs: n.mtimeMs, ino: n.ino, dev: 0, mode: n.kind === 'symlink' ? 0o777 : n.mode };
   }
 
   lstat(path: string): HostStat | undefined {

@@ -2,6 +2,7 @@
 // They load the configuration, plan, and print; errors are thrown for the CLI to render.
 
 import * as fs from 'node:fs';
+import { maskText } from '../secrets.js';
 import * as path from 'node:path';
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Config } from '../config/types.js';
@@ -78,36 +79,55 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
   const { plan: p, fs: view } = await planFor(opts);
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
-  const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${p.run.cmdline}`] });
+  const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${maskText(p.run.cmdline, p.secrets)}`] });
   if (!w.ok) throw w.error;
   const warnings = [...p.warnings, ...w.value.warnings];
   if (file !== undefined && inlineDir !== undefined) {
     try {
       // Like a shell redirection: the directory must exist (only FILE.files/ is created).
       if (!fs.statSync(path.dirname(file), { throwIfNoEntry: false })?.isDirectory()) throw new Error(`ENOENT: ${path.dirname(file)} is not a directory`);
-      fs.rmSync(inlineDir, { recursive: true, force: true });
+      replaceInlineDir(inlineDir);
       for (const f of w.value.inline) {
         fs.mkdirSync(path.dirname(f.host), { recursive: true });
         fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
       fs.writeFileSync(file, w.value.text);
     } catch (e) {
+      if (e instanceof OsvError) throw e;
       throw new OsvError({ code: 'manifest.write', message: `cannot write ${file}: ${(e as Error).message}`, hint: 'check that the directory exists and is writable', exitCode: 3 });
     }
   }
   if (opts.json) {
     out(
       JSON.stringify(
-        { ok: true, ...(file !== undefined ? { file } : { text: w.value.text }), generated: w.value.inline.map((f) => ({ guest: f.guest, host: f.host })), cmdline: p.run.cmdline, warnings },
+        { ok: true, ...(file !== undefined ? { file } : { text: maskText(w.value.text, p.secrets) }), generated: w.value.inline.map((f) => ({ guest: f.guest, host: f.host })), cmdline: maskText(p.run.cmdline, p.secrets), warnings: warnings.map((x) => maskText(x, p.secrets)) },
         null,
         2,
       ),
     );
     return;
   }
-  if (file === undefined) out(w.value.text);
+  if (file === undefined) out(maskText(w.value.text, p.secrets));
   else process.stderr.write(`wrote ${file} (${p.entries.length} plan entries)${w.value.inline.length > 0 ? ` and ${w.value.inline.length} generated files in ${inlineDir}/` : ''}\n`);
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of warnings) process.stderr.write(`warning: ${maskText(warning, p.secrets)}\n`);
+}
+
+/** Marks FILE.files/ as osv manifest's own: only such a directory is ever replaced. */
+const INLINE_MARK = '.written-by-osv-manifest';
+
+/** Empty FILE.files/ for a new manifest: only one an earlier `osv manifest -o` wrote; anything else there is refused, not deleted. */
+function replaceInlineDir(dir: string): void {
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (st && !(st.isDirectory() && fs.existsSync(path.join(dir, INLINE_MARK))))
+    throw new OsvError({
+      code: 'manifest.files-exists',
+      message: `${dir} already exists and was not written by osv manifest; it holds the generated files, so osv would have to delete it`,
+      hint: `remove it yourself if it can go, or write the manifest elsewhere (-o)`,
+      exitCode: 1,
+    });
+  if (st) fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, INLINE_MARK), 'This directory holds the files `osv manifest -o` generated; it is replaced by the next run.\n');
 }
 
 export interface WhyCommandOptions {

@@ -5,6 +5,7 @@
 import { OsvError, type Source } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { err, ok } from '../diagnostics/result.js';
+import { maskText } from '../secrets.js';
 
 /** OSv refuses a command line of 1024 bytes or more (it must fit, NUL included, in 1024). */
 export const MAX_CMDLINE_BYTES = 1023;
@@ -21,6 +22,8 @@ export interface CmdlineInput {
   source?: Source;
   /** `cmd`, `runs.test.cmd`... for messages. */
   key: string;
+  /** Values never to quote in a message (src/secrets.ts). */
+  secrets?: readonly string[];
 }
 
 /**
@@ -48,6 +51,18 @@ const QUOTED_ESCAPES: Record<string, string> = {
   '\v': '\\v',
 };
 
+/**
+ * The first non-ASCII character of a word, or undefined. OSv's command-line parser reads ASCII
+ * only: any byte above 0x7f (`café`, a no-break space) makes it print "Failed to parse command
+ * line." and power off, and no quoting or escape gets such a byte through (facts doc §5).
+ */
+export function firstNonAscii(word: string): string | undefined {
+  const m = /[^\x00-\x7f]/u.exec(word);
+  return m ? m[0] : undefined;
+}
+
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
 /** One word of the application command, double-quoted when OSv would otherwise split or escape it. */
 export function quoteWord(word: string): string {
   if (word !== '' && !/[\s;&!"'\\\x07\b\f\v]/.test(word)) return word;
@@ -59,6 +74,26 @@ export function buildCmdline(input: CmdlineInput): Result<{ cmdline: string; war
     err(new OsvError({ code, message, hint, ...(input.source ? { source: input.source } : {}) }));
   const warnings: string[] = [];
   const tokens = [`--rootfs=${input.rootfs}`];
+
+  // Every word, named as the user wrote it, checked before anything is quoted.
+  const words: Array<[string, string]> = [
+    ...input.kernelArgs.map((a): [string, string] => ['run.kernelArgs', a]),
+    ...input.env.flatMap(([k, v]): Array<[string, string]> => [[`env name ${JSON.stringify(k)}`, k], [`env.${k}`, v]]),
+    ...(input.cwd !== undefined ? [['cwd', input.cwd] as [string, string]] : []),
+    ...input.argv.map((a, i): [string, string] => [`${input.key}[${i}]`, a]),
+  ];
+  for (const [what, word] of words) {
+    const bad = firstNonAscii(word);
+    if (bad === undefined) continue;
+    return fail(
+      `${what} ${maskText(JSON.stringify([...word].length > 40 ? `${[...word].slice(0, 40).join('')}…` : word), input.secrets ?? [])} contains ${JSON.stringify(bad)} (${codePoint(bad)}), which OSv cannot take on its command line: ` +
+        'it reads ASCII only, prints "Failed to parse command line." and powers off',
+      what.startsWith(input.key)
+        ? 'use ASCII in cmd; put other text in a file in the image (files: content) and pass its path'
+        : 'use ASCII here; put other text in a file in the image (files: content) that the program reads',
+      'plan.cmdline-not-ascii',
+    );
+  }
 
   for (const arg of input.kernelArgs) {
     if (!arg.startsWith('-')) return fail(`kernel argument "${arg}" does not start with "-"`, 'OSv would take it as the start of the program: kernel arguments are options like --verbose');

@@ -25,11 +25,25 @@ function componentSource(c: string): string {
       let body = c.slice(i + 1, end);
       const negate = body.startsWith('!') || body.startsWith('^');
       if (negate) body = body.slice(1);
-      re += `[${negate ? '^/' : ''}${body.replace(/\\/g, '\\\\').replace(/\]/g, '\\]')}]`;
+      re += charClass(body, negate);
       i = end;
     } else re += escapeRe(ch);
   }
   return re;
+}
+
+/**
+ * A `[...]` class as a regular expression. A range written backwards (`[z-a]`) matches no
+ * character, as in fnmatch: the class then matches nothing, instead of failing to compile.
+ */
+function charClass(body: string, negate: boolean): string {
+  const cls = `[${negate ? '^/' : ''}${body.replace(/\\/g, '\\\\').replace(/\]/g, '\\]')}]`;
+  try {
+    new RegExp(cls);
+    return cls;
+  } catch {
+    return negate ? '[^/]' : '(?!)';
+  }
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -16,6 +16,7 @@ import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { skeletonEntries } from './skeleton.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
+import { hiddenByVolumes, planVolumes } from './volumes.js';
 import { isHostFile, type Plan, type PlanEntry, type PlanImage, type PlannedRun, type PlanTotals } from './types.js';
 
 export interface PlanOptions {
@@ -78,6 +79,8 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     if (program !== undefined) programs.set(name, program);
   }
 
+  planVolumes(ctx, runs, options.kernel);
+
   let libenviron: { host: string; stat: NonNullable<ReturnType<HostFs['stat']>> } | undefined;
   if (options.kernel?.libenviron !== undefined) {
     const st = fs.stat(options.kernel.libenviron);
@@ -122,6 +125,8 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
       `${underTmp.length === 1 ? underTmp[0]!.guest : `${underTmp.length} entries under /tmp (${underTmp[0]!.guest}, ...)`}: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see ${underTmp.length === 1 ? 'it' : 'them'}; put ${underTmp.length === 1 ? 'it' : 'them'} elsewhere`,
     );
 
+  ctx.warnings.push(...hiddenByVolumes(entries, runs));
+
   const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
   for (const e of entries) {
     if (e.kind === 'file') {
@@ -151,6 +156,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     totals,
     kernelProvided: [...ctx.kernelProvided.values()].sort((a, b) => (a.soname < b.soname ? -1 : a.soname > b.soname ? 1 : 0)),
     warnings: ctx.warnings,
+    secrets: config.secrets,
   });
 }
 

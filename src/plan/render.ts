@@ -5,7 +5,8 @@ import type { KernelBundle } from '../kernel/types.js';
 import { IMAGE_ROOT } from '../config/types.js';
 import type { ImageOrigin } from '../hostfs.js';
 import { provenanceChain, shortProvenance } from './provenance.js';
-import type { Plan, PlanEntry, Provenance } from './types.js';
+import type { Plan, PlanEntry, PlannedRun, Provenance } from './types.js';
+import { maskText } from '../secrets.js';
 import { formatBytes } from '../units.js';
 
 export { formatBytes };
@@ -116,11 +117,11 @@ export function renderPlan(plan: Plan, opts: { all: boolean; kernel: KernelView;
     ...(opts.symbols !== undefined ? [`${opts.symbols} (details: osv check)`] : []),
     '',
     `Boot command line${plan.runs.length > 1 ? ` (run "${plan.run.name}")` : ''}:`,
-    `  ${plan.run.cmdline}`,
+    `  ${mask(plan, plan.run.cmdline)}`,
   ];
   const others = plan.runs.filter((r) => r.name !== plan.run.name);
-  if (others.length > 0) out.push('Other runs:', ...others.map((r) => `  ${r.name}: ${r.cmdline}`));
-  if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ${imagePaths(w)}`));
+  if (others.length > 0) out.push('Other runs:', ...others.map((r) => `  ${r.name}: ${mask(plan, r.cmdline)}`));
+  if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ${mask(plan, imagePaths(w))}`));
   return out.join('\n') + '\n';
 }
 
@@ -144,16 +145,28 @@ export function renderWhy(e: PlanEntry): string {
   return out.join('\n') + '\n';
 }
 
-/** JSON for `--json`: generated contents as text (base64 when they are not UTF-8). */
+const mask = (plan: Plan, text: string): string => maskText(text, plan.secrets);
+
+/** What is printed of a run: its command line, cmd and env with the secrets masked. */
+function runJson(plan: Plan, r: PlannedRun): PlannedRun {
+  const run = { ...r.run, env: Object.fromEntries(Object.entries(r.run.env).map(([k, v]) => [k, mask(plan, v)])), ...(r.run.cmd ? { cmd: r.run.cmd.map((w) => mask(plan, w)) } : {}) };
+  return { ...r, cmdline: mask(plan, r.cmdline), run };
+}
+
+/** JSON for `--json`: generated contents as text (base64 when they are not UTF-8); secrets masked, and not listed. */
 export function planJson(plan: Plan): unknown {
+  const { secrets: _secrets, ...rest } = plan;
   return {
-    ...plan,
-    entries: plan.entries.map((e) => (e.kind === 'file' && e.content !== undefined ? contentJson(e, e.content) : e)),
+    ...rest,
+    run: runJson(plan, plan.run),
+    runs: plan.runs.map((r) => runJson(plan, r)),
+    warnings: plan.warnings.map((w) => mask(plan, w)),
+    entries: plan.entries.map((e) => (e.kind === 'file' && e.content !== undefined ? contentJson(plan, e, e.content) : e)),
   };
 }
 
-function contentJson(e: PlanEntry, content: Uint8Array): unknown {
+function contentJson(plan: Plan, e: PlanEntry, content: Uint8Array): unknown {
   const buf = Buffer.from(content);
   const text = buf.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(buf) ? { ...e, content: text, contentEncoding: 'utf8' } : { ...e, content: buf.toString('base64'), contentEncoding: 'base64' };
+  return Buffer.from(text, 'utf8').equals(buf) ? { ...e, content: mask(plan, text), contentEncoding: 'utf8' } : { ...e, content: buf.toString('base64'), contentEncoding: 'base64' };
 }

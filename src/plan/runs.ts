@@ -21,6 +21,7 @@ import { isUnder, sysrootRelative } from './host-path.js';
 import { findProgram, guestPath, searchPath, strict } from './specs.js';
 import { ElfFile } from '../elf/file.js';
 import type { PlannedRun, Provenance } from './types.js';
+import { mountOptions } from './volume-mounts.js';
 
 export const runKey = (name: string): string => (name === 'default' ? 'cmd' : `runs.${name}.cmd`);
 
@@ -125,11 +126,12 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
   const cmdSource = runSource(ctx, name, run, 'cmd');
   const built = buildCmdline({
     rootfs: ctx.config.filesystem,
-    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs],
+    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs, ...mountOptions(run.run.volumes)],
     env: runEnv(ctx, run),
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],
     key: runKey(name),
+    secrets: ctx.config.secrets,
     ...(cmdSource ? { source: cmdSource } : {}),
   });
   if (!built.ok) {

@@ -1,7 +1,8 @@
 // Copying a host directory tree: walked in byte order of names, with `exclude` patterns.
 // A symlink inside the tree whose target is also inside the (copied, not excluded) tree stays
-// a symlink; any other symlink is followed and copied as what it points to. Following a link
-// back into a directory being walked is a loop, which is an error.
+// a symlink; any other symlink is followed and copied as what it points to, with a warning
+// (a link to /etc copies all of /etc: docs/security.md). Following a link back into a
+// directory being walked is a loop, which is an error.
 
 import { OsvError } from '../diagnostics/error.js';
 import type { HostFs } from '../hostfs.js';
@@ -103,6 +104,10 @@ function link(t: TreeCopy, host: string, guest: string, rel: string, stack: Set<
     }
   }
   const st = t.fs.stat(target);
+  if (st?.kind === 'dir' || st?.kind === 'file')
+    t.warnings.push(
+      `${host} -> ${text} points outside ${t.root}: ${st.kind === 'dir' ? `all of the directory ${target} is` : `${target} is`} copied to ${guest}; exclude the link (files[].exclude) if that is not meant`,
+    );
   if (st?.kind === 'dir') {
     descend(t, target, guest, rel, stack, `symlink ${host} -> ${text} followed`);
   } else if (st?.kind === 'file') {

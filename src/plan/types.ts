@@ -134,4 +134,6 @@ export interface Plan {
   kernelProvided: KernelProvidedLibrary[];
   /** Non-fatal findings (optional library missing, ...). */
   warnings: string[];
+  /** The configuration's secrets (values from `${env:NAME}`): printers mask them (src/secrets.ts). */
+  secrets: string[];
 }

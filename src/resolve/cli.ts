@@ -1,6 +1,7 @@
 // The `osv resolve` command's work: run the stage, print, and with -w write .osv/append.manifest.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { ensureOwnDir } from '../atomic.js';
 import { join } from 'node:path';
 import type { Arch } from '../config/types.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
@@ -68,7 +69,7 @@ export async function resolveCommand(target: string, sub: string | undefined, op
     // manifest_from_host.sh -w writes into an OSv source tree (build/last/); we write into the
     // project's .osv/ directory instead.
     const dir = join(process.cwd(), '.osv');
-    mkdirSync(dir, { recursive: true });
+    ensureOwnDir(dir);
     writeFileSync(join(dir, 'append.manifest'), text);
     if (m.cmdline) writeFileSync(join(dir, 'append_cmdline'), m.cmdline + '\n');
   }

@@ -6,9 +6,10 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import type { Accel, Arch } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
@@ -106,7 +107,7 @@ export function classifyKvmProbe(o: ProbeOutcome, arch: Arch = 'x86_64'): KvmPro
 /** Run the probe guest under KVM with a hard time limit. */
 export async function probeKvm(qemu: string, arch: Arch, timeoutMs = 4000, accel: 'kvm' | 'tcg' = 'kvm'): Promise<KvmProbe> {
   const guest = join(tmpdir(), `osv-up-kvm-probe-${process.pid}-${randomBytes(4).toString('hex')}.bin`);
-  writeFileSync(guest, arch === 'aarch64' ? aarch64ProbeKernel() : x86ProbeRom());
+  writeFileAtomic(guest, arch === 'aarch64' ? aarch64ProbeKernel() : x86ProbeRom());
   try {
     const outcome = await new Promise<ProbeOutcome>((resolveOutcome) => {
       const child = spawn(qemu, probeArgs(arch, guest, accel), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -184,9 +185,7 @@ function readCache(file: string): CacheFile {
 function writeCache(file: string, cache: CacheFile): void {
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(cache, null, 2) + '\n');
-    renameSync(tmp, file); // atomic: concurrent runs never read half a file
+    writeFileAtomic(file, JSON.stringify(cache, null, 2) + '\n'); // concurrent runs never read half a file
   } catch {
     /* a cache we cannot write only costs a probe next time */
   }

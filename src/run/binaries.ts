@@ -1,35 +1,12 @@
 // Finding the hypervisor binaries: an explicit setting, then the environment, then PATH.
 // A missing binary is an error that names the Debian package to install.
 
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { which } from '../which.js';
 import type { Arch } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The first executable `name` on PATH (a name with a slash is taken as a path). */
-export function which(name: string, path: string = process.env['PATH'] ?? ''): string | undefined {
-  if (name.includes('/')) {
-    const p = resolve(name);
-    return isExecutableFile(p) ? p : undefined;
-  }
-  for (const dir of path.split(delimiter)) {
-    if (dir === '' || !isAbsolute(dir)) continue;
-    const p = join(dir, name);
-    if (isExecutableFile(p)) return p;
-  }
-  return undefined;
-}
+export { which };
 
 export const qemuSystemName = (arch: Arch): string => `qemu-system-${arch}`;
 const qemuPackage = (arch: Arch): string => (arch === 'aarch64' ? 'qemu-system-arm' : 'qemu-system-x86');

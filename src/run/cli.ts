@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Arch, Volume } from '../config/types.js';
+import type { Arch, DiskVolume, Volume } from '../config/types.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
@@ -14,7 +14,8 @@ import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
 import { exitStatusOf, runOutcome } from './outcome.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
-import type { Boot, Disk } from './spec.js';
+import { rootDisk, type Boot } from './spec.js';
+import { attachVolumes } from '../volumes/attach.js';
 import { oneOf } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, usage, type VmFlags } from './flag-settings.js';
 
@@ -106,7 +107,7 @@ interface BootChoice {
 
 function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
   const { info } = c;
-  const disk: Disk = { path: info.path, format: info.format };
+  const disk = rootDisk(info.path, info.format, c.record?.filesystem);
   const given = givenKernel(opts, env);
   const mode = opts.boot ?? (given || c.record?.kernel.elf || info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {
@@ -128,14 +129,18 @@ function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv):
   return ok({ kind: 'kernel', kernel: kernel.value, cmdline, disk });
 }
 
-/** Recorded volumes, then --volume PATH[:ro]; a flag for a recorded path replaces it (to make it read-only, say). */
+/**
+ * Recorded volumes, then --volume PATH[:ro]; a flag for a recorded disk replaces it in its place
+ * (to make it read-only, say), so that the disks after it keep their devices.
+ */
 function volumesWith(recorded: Volume[], flags: string[] | undefined): Volume[] {
-  const given = (flags ?? []).map((v): Volume => {
+  const given = (flags ?? []).map((v): DiskVolume => {
     const [p, flag] = v.split(/:(?=ro$)/);
-    return { path: resolve(p!), readonly: flag === 'ro' };
+    return { kind: 'disk', path: resolve(p!), readonly: flag === 'ro' };
   });
-  const paths = new Set(given.map((v) => v.path));
-  return [...recorded.filter((v) => !paths.has(v.path)), ...given];
+  const byPath = new Map(given.map((v) => [v.path, v]));
+  const kept = recorded.map((v) => (v.kind === 'disk' && byPath.has(v.path) ? byPath.get(v.path)! : v));
+  return [...kept, ...given.filter((v) => !recorded.some((r) => r.kind === 'disk' && r.path === v.path))];
 }
 
 async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
@@ -150,17 +155,32 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   const run = unwrap(chooseRun(path, record, opts.run));
   const arch = opts.arch !== undefined ? unwrap(oneOf<Arch>('--arch', opts.arch, ['x86_64', 'aarch64'])) : (record?.arch ?? DEFAULTS.arch);
   const boot = unwrap(chooseBoot({ info, record, run, arch }, opts, env));
-  const base = run?.settings ?? FALLBACK;
+  // The record is data: a program it names (run.qemu) runs only when the user names it too.
+  const { qemu: recordedQemu, ...base } = run?.settings ?? FALLBACK;
   const settings = applyFlags({ ...base, volumes: volumesWith(base.volumes, opts.volume), kernelArgs: [] }, flags);
-  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug }));
-  return unwrap(await prepareRun(request));
+  // Named volumes come only from a build record, which names their project.
+  const volumes = unwrap(
+    await attachVolumes(settings.volumes, {
+      project: record?.project.dir ?? process.cwd(),
+      ...(record ? { config: record.project.config } : {}),
+      run: run?.name ?? 'default',
+      env,
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    }),
+  );
+  const request = requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes, secrets: record?.secrets ?? [] });
+  const prepared = unwrap(await prepareRun(request));
+  prepared.notes.push(...volumes.notes);
+  if (recordedQemu !== undefined && opts.qemu === undefined)
+    prepared.notes.push(`${recordPath(path)} names the QEMU binary ${recordedQemu} (run.qemu); a record is not trusted to choose programs: pass --qemu ${recordedQemu} to use it`);
+  return prepared;
 }
 
 function reportJson(prep: PreparedRun, report?: RunReport): string {
   return JSON.stringify(
     {
       ok: report ? report.verdict.ok : true,
-      command: prep.argv,
+      command: prep.shownArgv,
       commandLine: prep.commandLine,
       hypervisor: prep.hypervisor,
       ...(prep.accel ? { accel: prep.accel.accel } : {}),
@@ -209,8 +229,12 @@ export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions,
   const boot: Boot = { kind: 'kernel', kernel, cmdline: opts.exec ?? run.cmdline, disk: { path: img.disk, format: 'qcow2', snapshot: true } };
   const base = { ...FALLBACK, ...run.settings };
   const settings = applyFlags({ ...base, volumes: volumesWith([], opts.volume), kernelArgs: [] }, flags);
-  const request = unwrap(requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug }));
-  return unwrap(await prepareRun(request));
+  // Only --volume disks: an image names no volumes of this machine.
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes });
+  const prepared = unwrap(await prepareRun(request));
+  prepared.notes.push(...volumes.notes);
+  return prepared;
 }
 
 export async function runRunCommand(image: string | undefined, opts: RunCliOptions): Promise<void> {

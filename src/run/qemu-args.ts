@@ -38,12 +38,17 @@ class Slots {
   }
 }
 
+/**
+ * A disk path as -drive file= takes it: QEMU reads "NAME:REST" as protocol NAME (nbd:, ssh:,
+ * json:...) unless a slash comes first, so a relative path is written ./PATH.
+ */
+const drivePath = (path: string): string => optValue(path.startsWith('/') ? path : `./${path}`);
+
 function drive(d: Disk, index: number, cache: string, bootindex: boolean, slots: Slots): string[] {
-  const ro = d.readonly ? ',readonly=on' : '';
-  const snap = d.snapshot ? ',snapshot=on' : '';
+  const ro = d.readonly ? ',readonly=on' : d.snapshot ? ',snapshot=on' : '';
   return [
     '-drive',
-    `file=${optValue(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}${snap}`,
+    `file=${drivePath(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,
     '-device',
     slots.device('virtio-blk-pci', `id=blk${index},drive=hd${index}${bootindex ? ',bootindex=0' : ''}`),
   ];

@@ -2,10 +2,11 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { ensureOwnDir } from '../atomic.js';
 import { basename, dirname, join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
-import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
+import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
@@ -53,6 +54,9 @@ export interface BuildOutcome {
   image: string;
   output: ImageOutput;
   format: ImageFormat;
+  filesystem: FilesystemKind;
+  /** The project (its configuration file and directory). */
+  project: BuildRecord['project'];
   cmdline: string;
   kernel: KernelBundle;
   upToDate: boolean;
@@ -68,6 +72,8 @@ export interface BuildOutcome {
   /** With `from:`: the image's ExposedPorts (`osv up -P` forwards them). */
   exposedPorts?: string[];
   ms: number;
+  /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
+  secrets: string[];
 }
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
@@ -120,7 +126,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
-  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})`;
+  const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})${kernel.note ? `; ${kernel.note}` : ''}`;
   // The image's digest, from osv.lock (no network) or resolved now and locked: it is part of the key.
   if (config.from) {
     const { chooseImage } = await import('./from-image.js');
@@ -151,7 +157,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
     ctx.upToDate = useRun(image, ctx.upToDate, runName);
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
-    return outcome(ctx, { image, output, format, started, runName });
+    return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
   }
 
   const { Listr } = await import('listr2');
@@ -195,7 +201,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { composeDisk } = await import('../image/disk.js');
         const plan = c.plan!;
-        mkdirSync(join(config.dir, '.osv'), { recursive: true });
+        ensureOwnDir(join(config.dir, '.osv'));
         const kind = config.filesystem;
         const total = plan.totals.bytes;
         const r = await composeDisk({
@@ -226,9 +232,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           run: plan.run.name,
           runs: plan.runs.map((r) => recordedRun(r, r.name === plan.run.name && c.check !== undefined)),
           arch: config.arch,
+          project: { dir: config.dir, config: config.file },
+          filesystem: config.filesystem,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
           ...(plan.image ? { from: { reference: plan.image.reference, digest: plan.image.digest, exposedPorts: plan.image.exposedPorts } } : {}),
+          secrets: plan.secrets,
         });
       },
     },
@@ -244,7 +253,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // An up-to-date image: this run is now the current one, and checked if the check ran.
   if (ctx.upToDate) ctx.upToDate = useRun(image, ctx.upToDate, runName, ctx.check !== undefined);
 
-  return outcome(ctx, { image, output, format, started, runName });
+  return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
 }
 
 /** The plan's entries for the image writers: a file from a container image is read from its cached layer. */
@@ -264,13 +273,15 @@ function recordedRun(r: PlannedRun, checked: boolean): RecordedRun {
   return { name: r.name, cmdline: r.cmdline, settings: plain, ...(checked ? { checked: true } : {}) };
 }
 
-function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; filesystem: FilesystemKind; project: BuildRecord['project']; started: number; runName: string }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
     image: o.image,
     output: o.output,
     format: o.format,
+    filesystem: o.filesystem,
+    project: o.project,
     // Up to date only when the record holds this run (see build()).
     cmdline: rec ? recordedRunFor(rec, o.runName, o.output)!.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,
@@ -282,6 +293,7 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
     ms: Math.round(performance.now() - o.started),
+    secrets: rec ? (rec.secrets ?? []) : plan!.secrets,
   };
 }
 

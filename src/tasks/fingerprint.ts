@@ -18,7 +18,8 @@ function signature(op: Op, s: HostStat | undefined): Observation {
   // unchanged as long as it is still a directory: its mtime moves with every file created in
   // it (think /tmp). Only a directory that was listed depends on its entries.
   if (s.kind === 'dir' && op !== 'list') return 'dir';
-  return `${s.kind}:${s.size}:${s.mtimeMs}:${s.ino}:${s.mode}`;
+  // The ctime too: an edit that puts the mtime back (touch -d) still moves it.
+  return `${s.kind}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}:${s.mode}`;
 }
 
 const look = (fs: HostFs, op: Op, path: string): Observation => signature(op, op === 'lstat' ? fs.lstat(path) : fs.stat(path));

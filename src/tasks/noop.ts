@@ -5,7 +5,8 @@
 // so only the image's own record (the planner's inputs) is left to check. This skips YAML, the
 // schema and the task runner: what remains is Node's start-up and a few hundred stats.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { ensureOwnDir, writeFileAtomic } from '../atomic.js';
 import { dirname, join, resolve } from 'node:path';
 import { discoverConfig, SEARCH_PLACES } from '../config/discover.js';
 import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
@@ -114,6 +115,8 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     image: front.image,
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
+    filesystem: record.filesystem,
+    project: record.project,
     cmdline: run.cmdline,
     kernel: record.kernel,
     key: record.key,
@@ -122,6 +125,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     totals: record.totals,
     ...(record.from ? { exposedPorts: record.from.exposedPorts } : {}),
     ms: Date.now() - started,
+    secrets: record.secrets ?? [],
   };
   return { outcome, record, run };
 }
@@ -147,7 +151,7 @@ export function writeNoop(
   const fs = r.configReads;
   // Discovery: a file appearing earlier in the search order would be found instead.
   if (r.discovered) for (const name of SEARCH_PLACES) fs.lstat(join(r.cwd, name));
-  for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, lockPath(r.config.dir)]) if (p) fs.stat(p);
+  for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, r.kernel.ext?.libext, r.kernel.ext?.liblwext4, lockPath(r.config.dir)]) if (p) fs.stat(p);
   const front: NoopRecord = {
     version: VERSION,
     image: r.image,
@@ -159,10 +163,9 @@ export function writeNoop(
     observations: fs.observations(),
   };
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(front) + '\n');
-    renameSync(tmp, file);
+    ensureOwnDir(dirname(file));
+    // 0600: the environment it records may hold secrets (docs/security.md).
+    writeFileAtomic(file, JSON.stringify(front) + '\n', { mode: 0o600 });
   } catch {
     // only an optimisation: the next build takes the full path
   }

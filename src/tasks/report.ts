@@ -2,6 +2,7 @@
 // not a TTY or under CI, JSON lines (one event per line, on stdout) for machines.
 
 import { formatBytes } from '../units.js';
+import { maskText } from '../secrets.js';
 import type { BuildOutcome } from './build.js';
 
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
@@ -62,15 +63,18 @@ export function printBuildOutcome(
   mode: ReportMode,
   write: (s: string) => unknown = (s) => process.stdout.write(s),
 ): void {
+  const cmdline = maskText(outcome.cmdline, outcome.secrets);
   if (opts.json) {
-    const { plan: _plan, check, ...rest } = outcome;
-    write(JSON.stringify({ ok: true, ...rest, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');
+    const { plan: _plan, check, secrets: _secrets, ...rest } = outcome;
+    write(JSON.stringify({ ok: true, ...rest, cmdline, ...(check ? { check: { summary: check.summary, totals: check.totals } } : {}) }, null, 2) + '\n');
     return;
   }
   if (mode === 'quiet') return;
   const what = outcome.upToDate ? 'up to date' : 'built';
   write(
     `${outcome.image}: ${what} (${outcome.output}, ${outcome.format}; ${outcome.totals.files} files, ${formatBytes(outcome.totals.bytes)}) in ${outcome.ms} ms\n` +
-      `command line: ${outcome.cmdline}\n`,
+      `command line: ${cmdline}\n` +
+      // Said on every build, up to date or not: how the kernel was (not) checked.
+      (outcome.kernel.note ? `kernel: ${outcome.kernel.note}\n` : ''),
   );
 }

@@ -11,6 +11,7 @@ import { oneOf, optional } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, exposedForwards, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 import { exitStatusOf, runOutcome } from '../run/outcome.js';
+import { rootDisk } from '../run/spec.js';
 
 export interface UpFlags extends VmFlags {
   cwd: string;
@@ -73,7 +74,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
 
   const { prepareRun, executeRun, requestFromSettings } = await import('../run/runner.js');
   const how = bootMode ?? (built.kernel.elf ? 'kernel' : 'image');
-  const disk = { path: built.image, format: built.format };
+  const disk = rootDisk(built.image, built.format, built.filesystem);
   let boot;
   if (how === 'kernel') {
     if (!built.kernel.elf)
@@ -84,11 +85,14 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug }));
+  const { attachVolumes } = await import('../volumes/attach.js');
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: built.project.dir, config: built.project.config, run: flags.run ?? 'default', env, ...(flags.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug, volumes, secrets: built.secrets });
   const prep = unwrap(await prepareRun(request));
+  prep.notes.push(...volumes.notes);
 
   if (flags.dryRun) {
-    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.argv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.shownArgv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');
     else {
       for (const n of prep.notes) process.stderr.write(`osv: note: ${n}\n`);
       process.stdout.write(prep.commandLine + '\n');

@@ -1,9 +1,11 @@
 // The trace command's body: find the configuration and its plan, trace, print, and --write.
 
 import * as fs from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
 import { kernelSonames } from '../resolve/kernel-libraries.js';
+import { escapeInterpolation } from '../config/interpolate.js';
 import type { Arch } from '../config/types.js';
 import type { TraceCliOptions } from '../cli/commands/trace.js';
 import { REASONS } from './classify.js';
@@ -14,6 +16,14 @@ import { loadPlanned } from './config-plan.js';
 
 const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
 
+/** Every string in a value escaped for osv.yaml's interpolation. */
+function escapeStrings<T>(value: T): T {
+  if (typeof value === 'string') return escapeInterpolation(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeStrings(v)])) as T;
+  return value;
+}
+
 /** Group the findings that --write adds, one group per reason, in report order. */
 export function writeGroups(report: TraceReport): WriteGroup[] {
   const groups = new Map<string, WriteGroup>();
@@ -21,7 +31,8 @@ export function writeGroups(report: TraceReport): WriteGroup[] {
     if (!f.add) continue;
     const id = `${f.add.key}:${f.category}`;
     const g = groups.get(id) ?? { key: f.add.key, comment: `osv trace: ${REASONS[f.category]}`, values: [] };
-    g.values.push(f.add.value);
+    // Host paths are data: a file named cfg-${env:X}.conf must not be interpolated by osv.yaml.
+    g.values.push(escapeStrings(f.add.value));
     groups.set(id, g);
   }
   return [...groups.values()];
@@ -76,9 +87,7 @@ export async function runTraceCommand(prog: string, args: string[], opts: TraceC
     const result = addToConfig(text, writeGroups(report), planned.file);
     if (result.mode !== 'unchanged') {
       // Write beside the file and rename, so an interrupted write never leaves half a config.
-      const tmp = join(dirname(planned.file), `.${Date.now()}.osv-trace.tmp`);
-      fs.writeFileSync(tmp, result.text, { mode: fs.statSync(planned.file).mode & 0o777 });
-      fs.renameSync(tmp, planned.file);
+      writeFileAtomic(planned.file, result.text, { mode: fs.statSync(planned.file).mode & 0o777 });
     }
     wrote = { file: planned.file, added: result.added.length, mode: result.mode };
   }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
+import { isExecutableFile, which } from '../which.js';
 
 /** The system calls that name a file the program uses (opens) or a program it starts. */
 const TRACED_CALLS = 'open,openat,openat2,creat,execve,execveat';
@@ -39,18 +40,10 @@ export interface RawTrace {
   workDir: string;
 }
 
-const isExecutableFile = (p: string): boolean => {
-  try {
-    const s = fs.statSync(p);
-    if (!s.isFile()) return false;
-    fs.accessSync(p, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Find the program as a shell would: a name with a slash is a path, anything else is looked up on PATH. */
+/**
+ * Find the program as a shell would, except that relative PATH entries are skipped (as for every
+ * program osv-up runs): a name with a slash is a path, anything else is looked up on PATH.
+ */
 export function findProgram(name: string, cwd: string, path = process.env['PATH'] ?? ''): string {
   if (name.includes('/')) {
     const p = resolve(cwd, name);
@@ -62,25 +55,19 @@ export function findProgram(name: string, cwd: string, path = process.env['PATH'
       exitCode: ExitCode.usage,
     });
   }
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    if (isExecutableFile(p)) return p;
-  }
+  const found = which(name, path);
+  if (found) return found;
   throw new OsvError({
     code: 'trace.not-found',
     message: `${name}: not found on PATH`,
-    hint: 'give the program a path (e.g. /usr/bin/python3) or fix PATH',
+    hint: 'give the program a path (e.g. /usr/bin/python3, or ./NAME: relative PATH entries such as "." are not searched) or fix PATH',
     exitCode: ExitCode.usage,
   });
 }
 
-/** An executable strace, or undefined. */
+/** An executable strace (PATH's absolute entries, then /usr/bin and /bin), or undefined. */
 export function findStrace(path = process.env['PATH'] ?? ''): string | undefined {
-  for (const dir of [...path.split(delimiter), '/usr/bin', '/bin']) {
-    if (dir && isExecutableFile(join(dir, 'strace'))) return join(dir, 'strace');
-  }
-  return undefined;
+  return which('strace', [path, '/usr/bin', '/bin'].join(delimiter));
 }
 
 /** pid -> start time (in clock ticks since boot) of every process, and each one's parent. */
@@ -184,9 +171,10 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
   };
   let killTimer: NodeJS.Timeout | undefined;
   const timer = opts.duration !== undefined ? setTimeout(() => stop('duration'), opts.duration * 1000) : undefined;
+  // A closed terminal (SIGHUP) stops the run like Ctrl-C: nothing is left running or in /tmp.
   const onInt = (): void => stop('interrupt');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onInt);
+  const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of STOP_SIGNALS) process.on(s, onInt);
   try {
     const exit = await new Promise<RawTrace['exit']>((res, rej) => {
       child.once('error', rej);
@@ -217,8 +205,7 @@ export async function runTraced(opts: RunOptions): Promise<RawTrace> {
     });
   } finally {
     if (timer) clearTimeout(timer);
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onInt);
+    for (const s of STOP_SIGNALS) process.off(s, onInt);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }

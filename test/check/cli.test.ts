@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
+import { lacks } from '../helpers/skip.js';
 
 const osv = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 
-describe.skipIf(!hasGcc)('osv check', () => {
+describe.skipIf(lacks('osv check', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('osv check', () => {
   let fx: CheckFixtures;
   let cache: string;
   beforeAll(async () => {

@@ -106,6 +106,26 @@ describe('as a process', () => {
     }
   });
 
+  it('no internal error for a 3000-file extends chain, a glob [z-a], or vars that double 24 times (issue #20)', { timeout: 60_000 }, async () => {
+    const files: Record<string, string> = { 'chain.yaml': 'extends: [c1.yaml]\ncmd: [/bin/true]\n' };
+    for (let i = 1; i < 3000; i++) files[`c${i}.yaml`] = `extends: [c${i + 1}.yaml]\n`;
+    files['c3000.yaml'] = 'name: bottom\n';
+    const vars = ['vars:', '  v0: xx', ...Array.from({ length: 24 }, (_, i) => `  v${i + 1}: "\${v${i}}\${v${i}}"`), 'cmd: [/bin/true, "${v24}"]', ''];
+    files['vars.yaml'] = vars.join('\n');
+    files['glob.yaml'] = 'cmd: [/bin/true]\nfiles:\n  - src: "/etc/[z-a]*"\n    dest: /etc\n';
+    const dir = project(files);
+    for (const [args, message] of [
+      [['validate', '-c', 'chain.yaml'], 'error: extends chain is more than 64 files deep'],
+      [['validate', '-c', 'vars.yaml'], 'makes this value longer than 1024 KiB'],
+      [['plan', '-c', 'glob.yaml'], 'error: files[0]: /etc/[z-a]* matches no file'],
+    ] as const) {
+      const r = await osv(dir, ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n|internal error|Invalid regular expression/);
+    }
+  });
+
   it('init writes a file that validates', async () => {
     const dir = project({ '.gitignore': 'node_modules' });
     const r = await osv(dir, 'init', '--', '/usr/bin/python3', 'app.py', '--port', '8080');

@@ -140,7 +140,8 @@ describe('built-in templates', () => {
   it.each(names)('template:%s validates and starts with the schema line', async (name) => {
     expect(readFileSync(path.join(templatesDir, `${name}.yaml`), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/osv.schema.json');
     const dir = project({ 'osv.yaml': `extends: [template:${name}]\ncmd: [/bin/true]\n` });
-    const r = await loadConfig({ cwd: dir, env: {} });
+    // template:java needs a JVM: JAVA_HOME names one (else the java on PATH; none is an error, test/templates).
+    const r = await loadConfig({ cwd: dir, env: name === 'java' ? { JAVA_HOME: '/opt/jdk' } : {} });
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.loadedFiles).toContain(path.join(templatesDir, `${name}.yaml`));
   });

@@ -171,7 +171,7 @@ export class MemFile implements HostFile {
 export function memFs(files: Record<string, Buffer>): HostFs {
   const st = (p: string): HostStat | undefined => {
     const f = files[p];
-    return f ? { kind: 'file', size: f.length, mtimeMs: 0, ino: 0, dev: 0, mode: 0o644 } : undefined;
+    return f ? { kind: 'file', size: f.length, mtimeMs: 0, ctimeMs: 0, ino: 0, dev: 0, mode: 0o644 } : undefined;
   };
   const get = (p: string): Buffer => {
     const f = files[p];

@@ -8,6 +8,7 @@ import * as C from '../../src/elf/constants.js';
 import { classify, dynamicInfo, dynamicSymbols, ElfError, ElfFile, versionDefs, versionNeeds, versionSymbols } from '../../src/elf/index.js';
 import { nodeHostFs } from '../../src/hostfs.js';
 import { craftElf, memFs, MemFile, type CraftSpec } from './craft.js';
+import { lacks } from '../helpers/skip.js';
 
 const hasReadelf = spawnSync('readelf', ['--version']).status === 0;
 if (!hasReadelf) console.warn('skipped: readelf (binutils) is not installed; the comparisons with it do not run');
@@ -130,7 +131,7 @@ describe('ElfFile on hand-built files', () => {
     expect(thrown(() => classify(rel, dynamicInfo(rel))).code).toBe('elf.not-loadable');
   });
 
-  it.runIf(existsSync(LIBC))('labels glibc’s libc.so.6 (PT_INTERP and a soname) a shared library', () => {
+  it.skipIf(lacks('labelling libc.so.6', [existsSync(LIBC), `${LIBC} is not on this machine`]))('labels glibc’s libc.so.6 (PT_INTERP and a soname) a shared library', () => {
     const f = open(LIBC);
     expect(f.interpreter()).toBe('/lib64/ld-linux-x86-64.so.2');
     expect(classify(f, dynamicInfo(f))).toBe('shared-library');
@@ -186,7 +187,7 @@ describe('ElfFile on hand-built files', () => {
     expect(thrown(() => ElfFile.open(memFs({}), '/nope')).code).toBe('elf.io');
   });
 
-  it.runIf(existsSync('/lib/x86_64-linux-gnu/libcrypto.so.3'))('reads only what it needs of a large library', () => {
+  it.skipIf(lacks('reading a large library', [existsSync('/lib/x86_64-linux-gnu/libcrypto.so.3'), '/lib/x86_64-linux-gnu/libcrypto.so.3 (libssl3) is not installed']))('reads only what it needs of a large library', () => {
     const path = '/lib/x86_64-linux-gnu/libcrypto.so.3';
     const mf = new MemFile(path, readFileSync(path));
     const f = ElfFile.fromHandle(mf);

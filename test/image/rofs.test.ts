@@ -189,6 +189,14 @@ describe('ROFS writer errors', () => {
     expect(fs.readFileSync(out).equals(before)).toBe(true);
     expect(fs.readdirSync(work).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('says that a /proc source is a pseudo file, not that it changed (issue #20)', async () => {
+    const cpuinfo: ImageEntry = { kind: 'file', guest: '/cpuinfo', host: '/proc/cpuinfo', size: fs.statSync('/proc/cpuinfo').size };
+    const r = await writeRofs([cpuinfo], join(work, 'proc.rofs'));
+    expect(!r.ok && r.error.code).toBe('image.pseudo-file');
+    expect(!r.ok && r.error.message).toContain('/proc/cpuinfo (for /cpuinfo) is a file of /proc');
+    expect(!r.ok && r.error.hint).toContain('copy it to a regular file first');
+  });
 });
 
 describe('ROFS reader on damaged images', () => {

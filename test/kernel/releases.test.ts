@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveKernel } from '../../src/kernel/resolve.js';
-import { parseVersion, selectAssets, type ReleaseAsset } from '../../src/kernel/releases.js';
+import { parseVersion, redirectAllowed, selectAssets, type ReleaseAsset } from '../../src/kernel/releases.js';
 import { pullKernel } from '../../src/kernel/store.js';
 import { fakeBuildDir, haveGcc, tempDir } from './helpers.js';
 
@@ -29,6 +29,8 @@ interface Fake {
   failDownloads: boolean;
   elf: Buffer;
   img: Buffer;
+  /** gzip of 600 MiB of zeros (about 600 KB). */
+  bomb: Buffer;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ const ASSETS = [
 ];
 
 async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
-  const fake = { requests: [] as string[], failDownloads: false, elf, img } as Fake;
+  const fake = { requests: [] as string[], failDownloads: false, elf, img, bomb: await gzipOfZeros(600 * 1024 * 1024) } as Fake;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '';
     fake.requests.push(url);
@@ -59,19 +61,47 @@ async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
       const body = tag === 'v0.0.1' ? { ...release(tag), assets: [{ name: 'loader.elf.aarch64.gz', browser_download_url: `${fake.base}/x`, size: 1 }] } : release(tag);
       return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     }
-    const d = /^\/download\/[^/]+\/(.+)$/.exec(url);
+    const d = /^\/download\/([^/]+)\/(.+)$/.exec(url);
     if (d) {
       if (fake.failDownloads) return res.writeHead(500).end('boom');
-      const name = d[1]!;
+      const [tag, name] = [d[1]!, d[2]!];
+      // What a hostile release server sends (issue #20).
+      if (tag === 'v-bomb') return res.writeHead(200).end(fake.bomb);
+      if (tag === 'v-endless') {
+        res.writeHead(200);
+        const chunk = Buffer.alloc(1 << 20, 0x41);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        return pump();
+      }
+      if (tag === 'v-redirect') return res.writeHead(302, { location: 'file:///etc/hostname' }).end();
+      if (tag === 'v-loop') return res.writeHead(302, { location: url }).end();
       const data = name.includes('.elf.') ? fake.elf : name.includes('.qemu.') ? fake.img : Buffer.from('other');
       return res.writeHead(200).end(name.endsWith('.gz') ? gzipSync(data) : data);
     }
     res.writeHead(404).end();
   });
+  // Idle keep-alive connections stay open longer than any test: a connection the server closes
+  // just as fetch reuses it would fail that request (ECONNRESET) after a slow test.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   fake.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise((r) => server.close(() => r()));
   return fake;
+}
+
+async function gzipOfZeros(bytes: number): Promise<Buffer> {
+  const zero = Buffer.alloc(1 << 20);
+  const out: Buffer[] = [];
+  const z = createGzip({ level: 1 });
+  z.on('data', (b: Buffer) => out.push(b));
+  const ended = new Promise((r) => z.on('end', r));
+  for (let n = 0; n < bytes; n += zero.length) if (!z.write(zero)) await new Promise((r) => z.once('drain', r));
+  z.end();
+  await ended;
+  return Buffer.concat(out);
 }
 
 /** A port with nothing listening: connections are refused, like a machine without network. */
@@ -117,6 +147,14 @@ describe('asset selection and versions', () => {
       img: expect.objectContaining({ name: 'osv-loader-hidden.qemu.x86_64.gz' }),
     });
     expect(selectAssets(assets, 'aarch64', false)).toEqual({});
+  });
+
+  it('follows redirects only to https, or to http from an http server: no downgrade, no other scheme (issue #20)', () => {
+    const u = (s: string): URL => new URL(s);
+    expect(redirectAllowed(u('https://api.github.com/x'), u('https://objects.githubusercontent.com/y'))).toBe(true);
+    expect(redirectAllowed(u('https://api.github.com/x'), u('http://objects.githubusercontent.com/y'))).toBe(false);
+    expect(redirectAllowed(u('http://127.0.0.1:8080/x'), u('http://127.0.0.1:8080/y'))).toBe(true);
+    for (const to of ['file:///etc/passwd', 'ftp://example.com/k', 'data:,x']) expect(redirectAllowed(u('http://127.0.0.1/x'), u(to))).toBe(false);
   });
 
   it('parses latest, tags and owner/repo@tag', () => {
@@ -169,6 +207,42 @@ describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
     const again = await resolveKernel(choice, env);
     expect(!again.ok && again.error.code).toBe('kernel.lock-mismatch');
     expect(!again.ok && again.error.details.join('\n')).toContain(`osv.lock pins ${sha(fake.elf)}`);
+  });
+
+  it('refuses a cached kernel edited in place with its mtime put back (the lock is checked against the bytes, issue #20)', async () => {
+    const { env, project } = sandbox(fake.base);
+    const choice = { kernel: { version: 'v9.9.9', hiddenSymbols: false }, arch: 'x86_64' as const, dir: project };
+    const r = await resolveKernel(choice, env);
+    if (!r.ok) throw r.error;
+    const f = r.value.elf!;
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    expect((await resolveKernel(choice, env)).ok).toBe(true); // the cache now holds the hash at that mtime
+    const bytes = fs.readFileSync(f);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // same size, other bytes
+    fs.writeFileSync(f, bytes);
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    const again = await resolveKernel(choice, env);
+    expect(!again.ok && again.error.code).toBe('kernel.lock-mismatch');
+  });
+
+  it.each([
+    ['v-bomb', /unpacks to more than 512 MiB: not an OSv kernel/],
+    ['v-endless', /the answer is larger than 256 MiB; stopped reading/],
+    ['v-redirect', /refused a redirect from http:\/\/127\.0\.0\.1:\d+ to file:\/\/ \(only https is followed\)/],
+    ['v-loop', /more than 5 redirects/],
+  ])('a hostile download (%s) stops within its limits, with memory to spare (issue #20)', { timeout: 60_000 }, async (tag, message) => {
+    const { env } = sandbox(fake.base);
+    const started = Date.now();
+    let peak = process.memoryUsage().rss;
+    const watch = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const before = process.memoryUsage().rss;
+    const r = await pullKernel({ version: tag, arch: 'x86_64', hiddenSymbols: false, env });
+    clearInterval(watch);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(`${r.error.message}\n${r.error.details.join('\n')}`).toMatch(message);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(peak - before).toBeLessThan(1536 * 1024 * 1024);
   });
 
   it('pins what "latest" resolved to, and selects hidden-symbol assets for hidden kernels', async () => {
@@ -249,6 +323,32 @@ describe.skipIf(!haveGcc)('osv kernel (the CLI)', () => {
     expect(r.stderr).toContain('https://github.com/cloudius-systems/osv/releases/tag/v0.57.0');
     expect(r.stderr).toContain(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v0.57.0', 'x86_64', 'loader-stripped.elf'));
     expect(r.stderr).toContain('kernel.path (or OSV_KERNEL)');
+  });
+
+  it('rm refuses a version that is not one (.., ., a path) and leaves the cache root alone (issue #20)', async () => {
+    const { env } = sandbox(fake.base);
+    const pulled = await osv(['kernel', 'pull', 'v9.9.9'], env);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    for (const bad of ['..', '.', '../x', '/']) {
+      const rm = await osv(['kernel', 'rm', bad], env);
+      expect(rm.code, bad).toBe(2);
+      expect(rm.stderr).toContain(`${JSON.stringify(bad)} is not a kernel version`);
+    }
+    expect(fs.existsSync(join(env['XDG_CACHE_HOME']!, 'osv-up', 'kernels', 'v9.9.9', 'x86_64', 'loader-stripped.elf'))).toBe(true);
+  });
+
+  it('pull in a project shows the sha256 each pin had and has now (issue #20)', async () => {
+    const { env, project } = sandbox(fake.base);
+    fs.writeFileSync(join(project, 'osv.yaml'), 'kernel: {version: v9.9.9}\ncmd: [/bin/true]\n');
+    const old = 'a'.repeat(64);
+    fs.writeFileSync(join(project, 'osv.lock'), JSON.stringify({ kernel: { version: 'v9.9.9', repo: 'cloudius-systems/osv', tag: 'v9.9.9', arch: 'x86_64', files: { elf: { sha256: old } } } }));
+    const r = await osv(['kernel', 'pull', 'v9.9.9'], env, project);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`  elf  sha256 ${old} -> ${sha(fake.elf)}`);
+    expect(r.stdout).toContain(`  img  sha256 (not pinned) -> ${sha(fake.img)}`);
+    const again = await osv(['kernel', 'pull', 'v9.9.9', '--json'], env, project);
+    expect(JSON.parse(again.stdout)).toMatchObject({ repinned: [] });
+    expect((await osv(['kernel', 'pull', 'v9.9.9'], env, project)).stdout).toContain('(unchanged)');
   });
 
   it('pull, list --json, rm, and path with OSV_KERNEL work', async () => {

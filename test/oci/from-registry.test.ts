@@ -140,6 +140,12 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     // redirects to the CDN never carried the credentials or the token
     expect(proxy.requests.some((q) => q.startsWith('CDN GET'))).toBe(true);
     expect(proxy.cdnAuthorized).toBe(0);
+    // -P forwards each port the image exposes from the same host port (here: the command only)
+    const up = await osv(dir, ['up', '-P', '--dry-run', '--no-check', '--json', '--accel', 'tcg']);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    const command = (result(up)['command'] as string[]).join(' ');
+    expect(command).toContain('hostfwd=tcp:127.0.0.1:8080-:8080');
+    expect(command).toContain('hostfwd=udp:127.0.0.1:53-:53');
   });
 
   it('plan and why name the image and the layer of each file; whiteouts, hard links, absolute symlinks and opaque directories are applied as the spec says', async () => {
@@ -246,7 +252,7 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     expect((await osv(dir, ['plan'], { REGISTRY_AUTH_FILE: authFile })).code).toBe(0);
   });
 
-  it('reads the same image from an OCI layout, a docker-archive (legacy) and an oci-archive', async () => {
+  it('reads the same image from an OCI layout, a docker-archive (legacy and OCI inside) and an oci-archive', async () => {
     login();
     const layout = join(work, 'greet-layout');
     const archive = join(work, 'greet-docker.tar');
@@ -264,6 +270,22 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     expect(await guests(`oci-archive:${ociArchive}:t`)).toEqual(fromLayout);
     expect(await guests(`docker-archive:${archive}`)).toEqual(fromLayout);
     expect(fromLayout).toContain('/d/old/b.txt:5');
+    // `docker save` of Docker 25 and later: an OCI layout inside, named by containerd's
+    // annotation, with the legacy manifest.json beside it
+    const inside = join(work, 'greet-docker25');
+    rmSync(inside, { recursive: true, force: true });
+    execFileSync('cp', ['-r', layout, inside]);
+    const index = JSON.parse(readFileSync(join(inside, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+    const top = index.manifests[0]!;
+    top.annotations = { 'io.containerd.image.name': 'example.com/greet:1', 'org.opencontainers.image.ref.name': '1' };
+    writeFileSync(join(inside, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [top] }));
+    const m = JSON.parse(readFileSync(join(inside, 'blobs', 'sha256', top.digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> };
+    const blob = (d: string): string => `blobs/sha256/${d.slice(7)}`;
+    writeFileSync(join(inside, 'manifest.json'), JSON.stringify([{ Config: blob(m.config.digest), RepoTags: ['example.com/greet:1'], Layers: m.layers.map((l) => blob(l.digest)) }]));
+    const docker25 = join(work, 'greet-docker25.tar');
+    execFileSync('tar', ['-C', inside, '-cf', docker25, '.']);
+    expect(await guests(`docker-archive:${docker25}:example.com/greet:1`)).toEqual(fromLayout);
+    expect(await guests(`docker-archive:${docker25}`)).toEqual(fromLayout);
   });
 
   it.runIf(hasTool('zstd'))('zstd and uncompressed layers, and an opaque directory written by hand', async () => {

@@ -4,7 +4,7 @@
 
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCredential, parseChallenge, Secret } from '../../src/oci/auth.js';
@@ -120,6 +120,25 @@ describe('authentication', () => {
     expect(await findCredential('quay.io', env)).toBeUndefined();
   });
 
+  it('runs a credential helper only by name, from an absolute PATH directory', async () => {
+    const dir = join(home, 'helpers');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const helper = (name: string): void =>
+      writeFileSync(join(bin, `docker-credential-${name}`), '#!/bin/sh\necho \'{"Username":"u","Secret":"from-helper"}\'\n', { mode: 0o755 });
+    helper('rel');
+    const config = (store: string): NodeJS.ProcessEnv => {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: store }));
+      return { HOME: home, DOCKER_CONFIG: dir };
+    };
+    // found through an absolute PATH entry
+    expect((await findCredential('quay.io', { ...config('rel'), PATH: bin }))?.secret.reveal()).toBe('from-helper');
+    // a relative PATH entry (resolved against the current directory) is never searched
+    await expect(findCredential('quay.io', { ...config('rel'), PATH: relative(process.cwd(), bin) })).rejects.toThrow(/docker-credential-rel .*is not installed/);
+    // a name with a slash would be a path: refused
+    await expect(findCredential('quay.io', { ...config('../helpers/bin/rel'), PATH: bin })).rejects.toThrow(/is not a program name/);
+  });
+
   it('$REGISTRY_AUTH_FILE first, then docker, then $XDG_RUNTIME_DIR/containers/auth.json', async () => {
     const runtime = join(home, 'run');
     mkdirSync(join(runtime, 'containers'), { recursive: true });
@@ -153,5 +172,26 @@ describe('from: in osv.yaml', () => {
     const bad = await load('name: a\nfrom: Redis:7\n');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect((bad.error as { errors: Array<{ message: string; source?: { line: number } }> }).errors[0]).toMatchObject({ message: expect.stringContaining('is not a valid repository name'), source: { line: 2 } });
+  });
+
+  it("the image's Entrypoint + Cmd, Env and WorkingDir fill in what osv.yaml leaves out; osv.yaml wins per variable", async () => {
+    const { applyImageDefaults } = await import('../../src/config/image-defaults.js');
+    const image = { entrypoint: ['/bin/app'], cmd: ['--serve'], env: ['A=image', 'B=image', 'PATH=/usr/bin'], workingDir: '/srv' };
+    const bare = await load('name: a\nfrom: redis:7\nenv: {A: mine}\n');
+    if (!bare.ok) throw bare.error;
+    const d = applyImageDefaults(bare.value, image).defaultRun;
+    expect(d.cmd).toEqual(['/bin/app', '--serve']);
+    expect(d.env).toEqual({ A: 'mine', B: 'image', PATH: '/usr/bin' });
+    expect(d.cwd).toBe('/srv');
+    expect(d.fromImage).toEqual({ cmd: true, cwd: true, env: ['B', 'PATH'] });
+    // osv.yaml's own cmd and cwd are kept; a named run gets the image's defaults under its own
+    const own = await load('name: a\nfrom: redis:7\ncmd: [/mine, x]\ncwd: /here\nruns:\n  other: {env: {B: run}}\n');
+    if (!own.ok) throw own.error;
+    const o = applyImageDefaults(own.value, image);
+    expect(o.defaultRun.cmd).toEqual(['/mine', 'x']);
+    expect(o.defaultRun.cwd).toBe('/here');
+    expect(o.runs['other']!.env).toEqual({ A: 'image', B: 'run', PATH: '/usr/bin' });
+    // an image without Entrypoint: Cmd[0] is the program
+    expect(applyImageDefaults(bare.value, { cmd: ['python3', '-V'], env: [] }).defaultRun.cmd).toEqual(['python3', '-V']);
   });
 });

@@ -1,10 +1,11 @@
 // `osv plan`, `osv manifest` and `osv why` as a user runs them: the built CLI in a project dir.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, type Project } from './fixture.js';
 import { hasGcc, tempDir } from './helpers.js';
+import { lacks } from '../helpers/skip.js';
 
 const osv = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 
@@ -13,7 +14,7 @@ function run(cwd: string, ...args: string[]): { code: number | null; stdout: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe.runIf(hasGcc)('osv plan / manifest / why', () => {
+describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('osv plan / manifest / why', () => {
   let t: ReturnType<typeof tempDir>;
   let p: Project;
   beforeAll(() => {
@@ -53,6 +54,11 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(r.stdout).toMatch(/^Totals: \d+ files/m);
   });
 
+  it('plan warns about a symlink in a files tree that points outside it, and says what it copies (issue #20)', () => {
+    const r = run(p.dir, 'plan');
+    expect(r.stdout).toContain(`${p.data}/link-out -> ../outside.txt points outside ${p.data}: ${p.outside} is copied to /srv/link-out; exclude the link (files[].exclude) if that is not meant`);
+  });
+
   it('plan --all lists tree members; --run selects the run; --json is the whole plan', () => {
     expect(run(p.dir, 'plan', '--all').stdout).toMatch(/^\/srv\/link-in +- +-> a\.txt +files\[0\]$/m);
     const sel = run(p.dir, 'plan', '--run', 'list');
@@ -74,6 +80,23 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(unknown.stderr).toContain('nope');
   });
 
+  it('a cmd or env word OSv cannot parse (non-ASCII) fails at plan time, in plan and in osv test', () => {
+    const bad = join(p.dir, 'cafe.yaml');
+    writeFileSync(bad, 'cmd: [./app, "caf\u00e9"]\n');
+    const plan = run(p.dir, 'plan', '-c', bad);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(/cafe\.yaml:1:\d+: error: cmd\[1\] "café" contains "é" \(U\+00E9\), which OSv cannot take/);
+    expect(plan.stderr).toContain('use ASCII in cmd');
+    // osv test resolves the kernel before planning: any x86_64 executable ELF passes for one here,
+    // since the plan fails before anything boots.
+    const kernel = join(t.path, 'kernel.elf');
+    execFileSync('gcc', ['-no-pie', '-o', kernel, '-x', 'c', '-'], { input: 'int main(void) { return 0; }\n' });
+    writeFileSync(bad, `kernel:\n  path: ${kernel}\ncmd: [./app]\nenv:\n  SPACE: "a\u00a0b"\n`);
+    const test = run(p.dir, 'test', '--config', bad);
+    expect(test.code).toBe(1);
+    expect(test.stderr).toContain('env.SPACE "a\u00a0b" contains "\u00a0" (U+00A0)');
+  });
+
   it('manifest -o writes the manifest and its generated files; OSv syntax throughout', () => {
     const out = join(t.path, 'append.manifest');
     const r = run(p.dir, 'manifest', '-o', out);
@@ -86,6 +109,22 @@ describe.runIf(hasGcc)('osv plan / manifest / why', () => {
     expect(text).toContain('/srv/empty: /\n');
     expect(readFileSync(`${out}.files/etc/fstab`, 'utf8')).toMatch(/^\/dev\/vblk0\.1 +\/ +rofs +defaults 0 0$/m);
     expect(existsSync(`${out}.files/etc/hosts`)).toBe(true);
+  });
+
+  it('manifest -o never deletes a FILE.files/ it did not write; its own it replaces (issue #20)', () => {
+    const out = join(t.path, 'shared-data');
+    mkdirSync(`${out}.files`);
+    writeFileSync(join(`${out}.files`, 'precious.txt'), 'mine\n');
+    const r = run(p.dir, 'manifest', '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${out}.files already exists and was not written by osv manifest`);
+    expect(readFileSync(join(`${out}.files`, 'precious.txt'), 'utf8')).toBe('mine\n');
+    rmSync(`${out}.files`, { recursive: true });
+    for (let i = 0; i < 2; i++) {
+      const ok = run(p.dir, 'manifest', '-o', out);
+      expect(ok.code, ok.stderr).toBe(0);
+    }
+    expect(existsSync(join(`${out}.files`, 'etc', 'hosts'))).toBe(true);
   });
 
   it('manifest -o into a missing directory is a clear error', () => {

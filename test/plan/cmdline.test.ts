@@ -48,8 +48,8 @@ describe('loader options', () => {
     expect(failure({ argv: ['/app', `${arg}x`] })).toBe('the boot command line is 1024 bytes; OSv accepts at most 1023');
   });
 
-  it('counts bytes, not characters', () => {
-    expect(failure({ argv: ['/app', 'é'.repeat(510)] })).toBe('the boot command line is 1041 bytes; OSv accepts at most 1023');
+  it('refuses a long non-ASCII word before counting its bytes, quoting only its start', () => {
+    expect(failure({ argv: ['/app', 'é'.repeat(510)] })).toMatch(/^cmd\[1\] "é{40}…" contains "é"/);
   });
 });
 
@@ -80,5 +80,33 @@ describe('application words (OSv command syntax)', () => {
       'cmd: OSv replaces everything from "$" to the end of the word in "$HOME" with the value of the variable "HOME" (empty when unset; there is no escape)',
       'cmd: OSv replaces everything from "$" to the end of the word in "cost$5" with the value of the variable "5" (empty when unset; there is no escape)',
     ]);
+  });
+});
+
+describe('what OSv cannot parse is refused at plan time (issue #20)', () => {
+  // OSv reads its command line as ASCII: any byte above 0x7f prints "Failed to parse command
+  // line." and powers off, whatever the quoting.
+  it.each<[Partial<CmdlineInput>, string]>([
+    [{ argv: ['/app', 'café'] }, 'cmd[1] "café" contains "é" (U+00E9)'],
+    [{ argv: ['/app', 'a\u00a0b'] }, 'cmd[1] "a\u00a0b" contains "\u00a0" (U+00A0)'],
+    [{ argv: ['/caf\u00e9'], key: 'runs.test.cmd' }, 'runs.test.cmd[0] "/café" contains "é" (U+00E9)'],
+    [{ env: [['GREETING', 'grüß']] }, 'env.GREETING "grüß" contains "ü" (U+00FC)'],
+    [{ env: [['NAMÉ', 'x']] }, 'env name "NAMÉ" "NAMÉ" contains "É" (U+00C9)'],
+    [{ cwd: '/données' }, 'cwd "/données" contains "é" (U+00E9)'],
+    [{ argv: ['/app', '\u{1F600}'] }, 'cmd[1] "\u{1F600}" contains "\u{1F600}" (U+1F600)'],
+  ])('refuses non-ASCII case %#', (over, start) => {
+    const r = build(over);
+    if (r.ok) throw new Error(`expected an error, got ${r.value.cmdline}`);
+    expect(r.error.code).toBe('plan.cmdline-not-ascii');
+    expect(r.error.message.startsWith(start)).toBe(true);
+    expect(r.error.message).toContain('Failed to parse command line.');
+    expect(r.error.hint).toMatch(/use ASCII/);
+  });
+
+  it('takes every ASCII character, quoted or escaped as OSv reads it', () => {
+    const ascii = Array.from({ length: 127 }, (_, i) => String.fromCharCode(i + 1)).join('');
+    const r = build({ argv: ['/app', ascii], env: [['ALL', ascii.replace(/\0/g, '')]] });
+    if (!r.ok) throw r.error;
+    expect(r.value.cmdline).toContain(quoteWord(ascii));
   });
 });

@@ -11,6 +11,8 @@ import type { Plan } from '../../src/plan/types.js';
 import { buildProject, type Project } from './fixture.js';
 import { copy, dir, exe, gcc, hasGcc, lib, link, makeConfig, tempDir, writeFiles } from './helpers.js';
 import type { ConfigOver } from './helpers.js';
+import { lacks } from '../helpers/skip.js';
+import { gccStatic } from '../helpers/tools.js';
 
 const env = { PATH: '/usr/bin:/bin' };
 
@@ -270,7 +272,7 @@ describe('planner errors', () => {
   });
 });
 
-describe.runIf(hasGcc)('planner errors from compiled fixtures', () => {
+describe.skipIf(lacks('planner errors from compiled fixtures', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('planner errors from compiled fixtures', () => {
   let t2: ReturnType<typeof tempDir>;
   let p: Project;
   beforeAll(() => {
@@ -290,14 +292,8 @@ describe.runIf(hasGcc)('planner errors from compiled fixtures', () => {
     }
   });
 
-  it('a static executable cannot run on OSv', () => {
-    let stat: string;
-    try {
-      stat = gcc(join(p.dir, 'static'), 'int main(void) { return 0; }\n', ['-static']);
-    } catch {
-      console.warn('skipped: gcc cannot link statically here (no libc.a)');
-      return;
-    }
+  it.skipIf(lacks('a static executable', [gccStatic(), 'gcc -static cannot link here (no libc.a; Debian: libc6-dev)']))('a static executable cannot run on OSv', () => {
+    const stat = gcc(join(p.dir, 'static'), 'int main(void) { return 0; }\n', ['-static']);
     const [e] = errorsOf({ dir: p.dir, cmd: [stat] });
     expect(e?.code).toBe('resolve.static-executable');
     expect(e?.message).toContain('is a statically linked executable');

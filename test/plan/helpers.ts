@@ -60,6 +60,7 @@ export function makeConfig(over: ConfigOver = {}): Config {
     loadedFiles: [join(dir, 'osv.yaml')],
     sources: new Map(),
     ...rest,
+    secrets: rest.secrets ?? [],
   };
 }
 

@@ -6,6 +6,7 @@ import { shortProvenance } from '../../src/plan/provenance.js';
 import type { Plan, PlanEntry } from '../../src/plan/types.js';
 import { buildProject, type Project } from './fixture.js';
 import { copy, exe, gcc, hasGcc, lib, makeConfig, tempDir } from './helpers.js';
+import { lacks } from '../helpers/skip.js';
 
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 
@@ -29,7 +30,7 @@ const SKELETON_ROFS: Array<[string, string, string, string[]]> = [
   ['/proc', 'dir', '', ['skeleton']],
 ];
 
-describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
+describe.skipIf(lacks('planning a gcc-compiled project', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('planning a gcc-compiled project', () => {
   let t: ReturnType<typeof tempDir>;
   let p: Project;
   beforeAll(() => {
@@ -193,7 +194,7 @@ describe.runIf(hasGcc)('planning a gcc-compiled project', () => {
   });
 });
 
-describe.runIf(hasGcc)('a library needed under another name than its soname', () => {
+describe.skipIf(lacks('a library needed under another name', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('a library needed under another name than its soname', () => {
   let t: ReturnType<typeof tempDir>;
   afterAll(() => t?.cleanup());
 
@@ -227,7 +228,7 @@ describe.runIf(hasGcc)('a library needed under another name than its soname', ()
   });
 });
 
-describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', () => {
+describe.skipIf(lacks('planning binaries of this machine', [existsSync('/usr/bin/ls'), '/usr/bin/ls is not on this machine']))('planning binaries of this machine', () => {
   it('plans ls: the program at /ls, its libraries in /usr/lib, libc left to the kernel', () => {
     const r = plan(makeConfig({ cmd: ['ls', '-a', '/'] }), { env });
     if (!r.ok) throw r.error;
@@ -240,7 +241,7 @@ describe.runIf(existsSync('/usr/bin/ls'))('planning binaries of this machine', (
     expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /ls -a / !');
   });
 
-  it.runIf(existsSync('/usr/lib/python3.11/os.py'))('plans python3 with its standard library tree', () => {
+  it.skipIf(lacks('planning python3', [existsSync('/usr/lib/python3.11/os.py'), 'python 3.11 and its standard library are not in /usr/lib/python3.11']))('plans python3 with its standard library tree', () => {
     const r = plan(makeConfig({ cmd: ['/usr/bin/python3', '-c', 'print(6*7)'], files: [copy('/usr/lib/python3.11', '/usr/lib/python3.11')] }), { env });
     if (!r.ok) throw r.error;
     const py = r.value.entries.find((e) => e.guest === '/usr/bin/python3');

@@ -5,11 +5,13 @@ import { Command } from 'commander';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command } from '../../src/cli/commands/resolve.js';
 import { reportFailure } from '../../src/cli/render.js';
 import * as C from '../../src/elf/constants.js';
 import { craftElf } from '../elf/craft.js';
+import { lacks } from '../helpers/skip.js';
 
 const LIB = '/lib/x86_64-linux-gnu';
 const present = ['/usr/bin/ls', `${LIB}/libselinux.so.1`, `${LIB}/libssl.so.3`, `${LIB}/libz.so.1`].every(existsSync);
@@ -120,7 +122,7 @@ describe.runIf(present)('osv resolve', () => {
     expect(r.out.split('\n')).toEqual([`/**: ${dir}/**`, '# --------------------', '# Dependencies        ', '# --------------------', `/usr/lib/libcrypto.so.3: ${LIB}/libcrypto.so.3`, '# --------------------', '']);
   });
 
-  it('-w writes .osv/append.manifest and append_cmdline in the current directory', async () => {
+  it.skipIf(lacks('osv resolve -w', [isMainThread, 'process.chdir() is not available in a worker thread (where Stryker runs the tests)']))('-w writes .osv/append.manifest and append_cmdline in the current directory', async () => {
     const cwd = process.cwd();
     process.chdir(tmp);
     try {

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot } from '../../src/resolve/types.js';
 import { nodeHostFs } from '../../src/hostfs.js';
-import { buildFixtures, hasGcc, ldList, type Fixtures } from './fixtures.js';
+import { buildFixtures, gccM32, gccStatic, hasGcc, ldList, type Fixtures } from './fixtures.js';
 import { dirname } from 'node:path';
-
-if (!hasGcc) console.warn('skipped: gcc is not installed, the resolver fixtures cannot be compiled');
+import { lacks } from '../helpers/skip.js';
 
 const base: ResolveOptions = { arch: 'x86_64', sysroot: '/', libraryPath: [], hiddenSymbols: false };
 
@@ -19,7 +18,7 @@ function resolve(roots: ResolveRoot[], over: Partial<ResolveOptions> = {}): Clos
 }
 const lib = (c: Closure, soname: string) => c.objects.find((o) => o.soname === soname);
 
-describe.runIf(hasGcc)('resolveClosure on compiled fixtures', () => {
+describe.skipIf(lacks('resolveClosure on compiled fixtures', [hasGcc, 'gcc is not installed, the resolver fixtures cannot be compiled']))('resolveClosure on compiled fixtures', () => {
   let fx: Fixtures;
   beforeAll(async () => {
     fx = await buildFixtures();
@@ -49,7 +48,7 @@ describe.runIf(hasGcc)('resolveClosure on compiled fixtures', () => {
     expect(lib(full, 'ld-linux-x86-64.so.2')!.chain).toEqual(['pie', 'libc.so.6']);
   });
 
-  it('refuses static and static-pie executables with a clear error', () => {
+  it.skipIf(lacks('static executables', [gccStatic(), 'gcc -static cannot link here (no libc.a; Debian: libc6-dev)']))('refuses static and static-pie executables with a clear error', () => {
     for (const [file, what] of [
       [fx.f.static!, 'statically linked'],
       [fx.f.staticPie!, 'static-pie'],
@@ -84,6 +83,17 @@ describe.runIf(hasGcc)('resolveClosure on compiled fixtures', () => {
     expect(lib(c, 'libchain2.so.1')).toMatchObject({ rule: 'rpath', hostPath: fx.f.libchain2, chain: ['chain-rpath', 'libchain1.so.1'] });
     expect(c.missing).toEqual([]);
     expect(ldList(fx.f.chainRpath!).found.get('libchain2.so.1')).toBe(fx.f.libchain2);
+  });
+
+  it("searches the DT_RPATH of every loader up the chain, not only the immediate loader's and the program's", () => {
+    const c = resolve([{ path: fx.f.deep! }]);
+    // libdeep2 has no search path and the program's DT_RPATH lacks libdeep3's directory: only
+    // libdeep1's DT_RPATH, two loaders up, finds it.
+    expect(lib(c, 'libdeep3.so.1')).toMatchObject({ rule: 'rpath', hostPath: fx.f.libdeep3, chain: ['deep-chain', 'libdeep1.so.1', 'libdeep2.so.1'] });
+    expect(lib(c, 'libdeep3.so.1')!.tried).toEqual([`${dirname(fx.f.libdeep2!)}/libdeep3.so.1`]);
+    expect(c.missing).toEqual([]);
+    expect(ldList(fx.f.deep!)).toEqual({ found: expect.any(Map), missing: [] });
+    expect(ldList(fx.f.deep!).found.get('libdeep3.so.1')).toBe(fx.f.libdeep3);
   });
 
   it('does not inherit DT_RUNPATH: the grandchild is missing, with every path tried', () => {
@@ -142,17 +152,19 @@ describe.runIf(hasGcc)('resolveClosure on compiled fixtures', () => {
     expect(lib(c, 'libcyc2.so.1')!.needed).toEqual(expect.arrayContaining(['libcyc1.so.1']));
   });
 
-  it('skips a 32-bit library on the search path, as ld.so does', () => {
+  it('finds the 64-bit library on a search path that also holds a 32-bit one', () => {
+    const c = resolve([{ path: fx.f.width! }]);
+    expect(lib(c, 'libwidth.so.1')!.hostPath).toBe(fx.f.libwidth64);
+    expect(ldList(fx.f.width!).found.get('libwidth.so.1')).toBe(fx.f.libwidth64);
+  });
+
+  it.skipIf(lacks('32-bit candidates', [gccM32(), 'gcc -m32 cannot build a 32-bit library here (Debian: gcc-multilib)']))('skips a 32-bit library on the search path, as ld.so does, and refuses one as the program', () => {
     const c = resolve([{ path: fx.f.width! }]);
     const w = lib(c, 'libwidth.so.1')!;
     expect(w.hostPath).toBe(fx.f.libwidth64);
-    expect(ldList(fx.f.width!).found.get('libwidth.so.1')).toBe(fx.f.libwidth64);
-    if (!fx.m32) {
-      console.warn('skipped part: gcc -m32 cannot build a 32-bit library here; only the 64-bit hit is checked');
-      return;
-    }
     expect(w.tried).toEqual([fx.f.libwidth32]);
     expect(w.skipped).toEqual([{ path: fx.f.libwidth32, reason: 'an ELF32 i386 file, not x86_64' }]);
+    expect(ldList(fx.f.width!).found.get('libwidth.so.1')).toBe(fx.f.libwidth64);
     // A 32-bit file given as the program is the wrong architecture.
     const r = resolveClosure([{ path: fx.f.libwidth32! }], base, nodeHostFs);
     expect(r.ok ? 'ok' : r.error.code).toBe('resolve.wrong-arch');

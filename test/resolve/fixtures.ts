@@ -7,20 +7,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export { hasGcc } from '../helpers/tools.js';
+import { fixtureOnce } from '../helpers/fixture-cache.js';
+import { gccM32, gccStatic } from '../helpers/tools.js';
 
-/** Can gcc produce a 32-bit x86 shared object here (no libc needed)? */
-export function canM32(dir: string): boolean {
-  const c = join(dir, 'probe32.c');
-  writeFileSync(c, 'int probe(void) { return 32; }\n');
-  return spawnSync('gcc', ['-m32', '-shared', '-nostdlib', '-fPIC', c, '-o', join(dir, 'probe32.so')]).status === 0;
-}
+export { gccM32, gccStatic, hasGcc } from '../helpers/tools.js';
 
 export interface Fixtures {
   dir: string;
-  /** Absolute paths of the compiled files, by role. */
+  /** Absolute paths of the compiled files, by role (libwidth32 only with gccM32(), static and staticPie only with gccStatic()). */
   f: Record<string, string>;
-  m32: boolean;
   cleanup(): void;
 }
 
@@ -54,7 +49,9 @@ async function prog(cwd: string, out: string, calls: string[], extra: string[]):
  * Build every fixture, in dependency phases; within a phase gcc runs in parallel (the
  * machine is shared and gcc spends most of its wall time waiting, not computing).
  */
-export async function buildFixtures(): Promise<Fixtures> {
+export const buildFixtures = (): Promise<Fixtures> => fixtureOnce('resolve-fixtures', compileFixtures);
+
+async function compileFixtures(): Promise<Fixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-resolve-'));
   const d = (...p: string[]): string => {
     const x = join(dir, ...p);
@@ -75,7 +72,13 @@ export async function buildFixtures(): Promise<Fixtures> {
   const Y = d('cyc'); // libcyc1 <-> libcyc2
   const W32 = d('widthlibs', 'm32'); // a 32-bit libwidth.so.1 first on the path, the 64-bit one second
   const W64 = d('widthlibs', 'm64');
-  const m32 = canM32(dir);
+  // deep -> libdeep1 (DT_RPATH: DB and DX) -> libdeep2 (no search path) -> libdeep3 (only in DX):
+  // only libdeep1's DT_RPATH, two loaders up from libdeep3's, finds it.
+  const DA = d('deep', 'a');
+  const DB = d('deep', 'b');
+  const DX = d('deep', 'x');
+  const m32 = gccM32();
+  const canStatic = gccStatic();
   const useA = ['-L', L, '-l:liba.so.1'];
   const chainLink = ['-L', C1, '-l:libchain1.so.1', `-Wl,-rpath-link,${C2}`];
   f.libdup1 = join(D1, 'libdup.so.1');
@@ -90,9 +93,10 @@ export async function buildFixtures(): Promise<Fixtures> {
     lib(D2, f.libdup2, 'libdup.so', 'dup2_fn', []),
     lib(Y, join(Y, 'libcyc2.so.1'), 'libcyc2.so.1', 'cyc2_fn', []),
     lib(W64, join(W64, 'libwidth.so.1'), 'libwidth.so.1', 'width_fn', []).then((x) => (f.libwidth64 = x)),
+    lib(DX, join(DX, 'libdeep3.so.1'), 'libdeep3.so.1', 'deep3_fn', []).then((x) => (f.libdeep3 = x)),
     m32 ? gcc(['-m32', '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libwidth.so.1', write(join(W32, 'w.c'), 'int width_fn(void) { return 32; }\n'), '-o', (f.libwidth32 = join(W32, 'libwidth.so.1'))], W32) : undefined,
-    prog(dir, (f.static = join(dir, 'static')), [], ['-static']),
-    prog(dir, (f.staticPie = join(dir, 'static-pie')), [], ['-static-pie']),
+    canStatic ? prog(dir, (f.static = join(dir, 'static')), [], ['-static']) : undefined,
+    canStatic ? prog(dir, (f.staticPie = join(dir, 'static-pie')), [], ['-static-pie']) : undefined,
   ]);
   await Promise.all([
     lib(C1, join(C1, 'libchain1.so.1'), 'libchain1.so.1', 'chain1_fn', ['chain2_fn'], ['-L', C2, '-l:libchain2.so.1']).then((x) => (f.libchain1 = x)),
@@ -104,6 +108,7 @@ export async function buildFixtures(): Promise<Fixtures> {
     prog(dir, (f.missing = join(dir, 'missing')), ['gone_fn', 'a_fn'], ['-L', G, '-l:libgone.so.1', ...useA, rpath(`${G}:${L}`)]),
     prog(dir, (f.collision = join(dir, 'collision')), ['dup_fn', 'dup2_fn'], ['-L', D1, '-l:libdup.so.1', '-L', D2, '-l:libdup.so', rpath(`${D1}:${D2}`)]),
     prog(dir, (f.width = join(dir, 'width')), ['width_fn'], ['-L', W64, '-l:libwidth.so.1', rpath(`${W32}:${W64}`)]),
+    lib(DB, join(DB, 'libdeep2.so.1'), 'libdeep2.so.1', 'deep2_fn', ['deep3_fn'], ['-L', DX, '-l:libdeep3.so.1']).then((x) => (f.libdeep2 = x)),
   ]);
   rmSync(join(G, 'libgone.so.1'));
   await Promise.all([
@@ -111,9 +116,13 @@ export async function buildFixtures(): Promise<Fixtures> {
     lib(D2, f.libdup2, 'libdup.so.1', 'dup2_fn', []),
     prog(dir, (f.chainRpath = join(dir, 'chain-rpath')), ['chain1_fn'], [...chainLink, rpath(`${C1}:${C2}`)]),
     prog(dir, (f.chainRunpath = join(dir, 'chain-runpath')), ['chain1_fn'], [...chainLink, runpath(`${C1}:${C2}`)]),
+    lib(DA, join(DA, 'libdeep1.so.1'), 'libdeep1.so.1', 'deep1_fn', ['deep2_fn'], ['-L', DB, '-l:libdeep2.so.1', `-Wl,-rpath-link,${DX}`, rpath(`${DB}:${DX}`)]).then((x) => (f.libdeep1 = x)),
   ]);
-  f.cycle = await prog(dir, join(dir, 'cycle'), ['cyc1_fn'], ['-L', Y, '-l:libcyc1.so.1', rpath(Y)]);
-  return { dir, f, m32, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  await Promise.all([
+    prog(dir, (f.cycle = join(dir, 'cycle')), ['cyc1_fn'], ['-L', Y, '-l:libcyc1.so.1', rpath(Y)]),
+    prog(dir, (f.deep = join(dir, 'deep-chain')), ['deep1_fn'], ['-L', DA, '-l:libdeep1.so.1', `-Wl,-rpath-link,${DB}:${DX}`, rpath(DA)]),
+  ]);
+  return { dir, f, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function write(path: string, text: string): string {

@@ -1,6 +1,6 @@
-// Tests that spawn `node bin/osv.js` need the compiled CLI in dist/ and the bundled no-op path
-// beside it (what `npm run build` makes). Build them once per run, only when a source file is
-// newer than the last build.
+// Tests that spawn `node bin/osv.js` need the compiled CLI in dist/, the bundled no-op path and
+// the generated schema validators beside it (what `npm run build` makes). Build them once per
+// run, only when a source file is newer than the last build.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +18,11 @@ export default function setup(): void {
   const root = join(import.meta.dirname, '..', '..');
   let built = 0;
   try {
-    built = Math.min(statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs, statSync(join(root, 'dist', 'fast-build.cjs')).mtimeMs);
+    built = Math.min(...['cli/main.js', 'fast-build.cjs', 'validate-schemas.cjs'].map((f) => statSync(join(root, 'dist', f)).mtimeMs));
   } catch {
     built = 0;
   }
-  if (built >= Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'scripts')))) return;
+  if (built >= Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'scripts')), newestMtime(join(root, 'schemas')))) return;
   // package.json's build script is the one list of build steps (tsc, then the bundle).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lacks } from '../helpers/skip.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
@@ -36,9 +37,9 @@ function up(files: Record<string, string>, timeoutMs: number, prepare?: (dir: st
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-describe.runIf(!reason)('templates boot with osv up --ci', () => {
+describe.skipIf(reason !== undefined)('templates boot with osv up --ci', () => {
   const python = fs.existsSync('/usr/bin/python3') ? /python(\d+\.\d+)$/.exec(fs.realpathSync('/usr/bin/python3'))?.[1] : undefined;
-  it.runIf(python)('python', { timeout: 300_000 }, () => {
+  it.skipIf(lacks('python template boot', [python, '/usr/bin/python3 is not a python3.X binary']))('python', { timeout: 300_000 }, () => {
     const r = up(
       {
         'osv.yaml': [
@@ -56,7 +57,7 @@ describe.runIf(!reason)('templates boot with osv up --ci', () => {
   });
 
   const node = which('node');
-  it.runIf(node)('node: prints, formats a date, and powers off when the event loop is empty', { timeout: 300_000 }, () => {
+  it.skipIf(lacks('node template boot', [node, 'node is not on PATH']))('node: prints, formats a date, and powers off when the event loop is empty', { timeout: 300_000 }, () => {
     // toString() formats in the local zone (ICU looks it up: TZ); toISOString() would not.
     const program = "setTimeout(() => console.log('node ok', 6 * 7, v8.getHeapStatistics().heap_size_limit > 300e6, new Date(0).toString()), 10)";
     const r = up(
@@ -71,8 +72,10 @@ describe.runIf(!reason)('templates boot with osv up --ci', () => {
 
   const javac = which('javac');
   const jar = which('jar');
-  if (!javac || !jar) console.warn('skipped: java boot test: a JDK (javac, jar) is needed to build the test program');
-  it.runIf(javac && jar)('java: a jar whose main returns powers off by itself, with JAVA_HOME unset', { timeout: 600_000 }, () => {
+  it.skipIf(lacks('java template boot', [javac, 'javac is not installed (it compiles the test program)'], [jar, 'jar is not installed (it packs the test program)']))(
+    'java: a jar whose main returns powers off by itself, with JAVA_HOME unset',
+    { timeout: 600_000 },
+    () => {
     const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-java-'));
     dirs.push(dir);
     // main returns (no System.exit); a thread it started still runs when it does, as a server's would.
@@ -95,7 +98,8 @@ describe.runIf(!reason)('templates boot with osv up --ci', () => {
     );
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('osv: passed: the program exited with status 0; /java ok 42/ matched');
-  });
+    },
+  );
 
   it('native', { timeout: 120_000 }, () => {
     // The program lives in the project (guest /hello): a guest path under /tmp would be hidden

@@ -120,6 +120,20 @@ describe.runIf(hasGcc)('osv trace', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 
+  it.runIf(hasStrace)('--write writes a traced path holding ${...} so that osv plan takes it literally (issue #20)', () => {
+    const dir = fs.mkdtempSync(join(fx.dir, 'proj-'));
+    const data = join(dir, 'cfg-${env:MY_SECRET}.conf');
+    fs.writeFileSync(data, 'greeting=hi\n');
+    fs.writeFileSync(join(dir, 'osv.yaml'), `cmd: [${fx.prog}, ${fx.plugin}, ./x]\n`);
+    const r = osv(['trace', '--write', '--', fx.prog, fx.plugin, data], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(join(dir, 'osv.yaml'), 'utf8')).toContain('cfg-$${env:MY_SECRET}.conf');
+    const p = spawnSync(process.execPath, [OSV, 'plan', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, MY_SECRET: 'hunter2', OSV_KERNEL: '' } });
+    expect(`${p.stdout}${p.stderr}`).not.toContain('hunter2');
+    const planned = JSON.parse(p.stdout) as { entries: Array<{ guest: string; host?: string }> };
+    expect(planned.entries.find((e) => e.guest === data)?.host).toBe(data);
+  });
+
   it.each([[[] as string[]], [['--no-strace']]])('--duration stops a program that does not exit, and its whole tree %j', (extra) => {
     const started = Date.now();
     const r = osv(['trace', '--json', '--duration', '0.5', ...extra, '--', fx.sleeper], fx.dir);
