@@ -14,6 +14,7 @@ import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
 import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { skeletonEntries } from './skeleton.js';
+import { runtimeWarnings } from './runtime-check.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
 import type { Plan, PlannedRun, PlanTotals } from './types.js';
@@ -117,6 +118,10 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     ctx.warnings.push(
       `${underTmp.length === 1 ? underTmp[0]!.guest : `${underTmp.length} entries under /tmp (${underTmp[0]!.guest}, ...)`}: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see ${underTmp.length === 1 ? 'it' : 'them'}; put ${underTmp.length === 1 ? 'it' : 'them'} elsewhere`,
     );
+
+  // A known runtime without its template's essentials fails at start: say so before it boots.
+  const program = programs.get(selectedName);
+  if (program !== undefined) ctx.warnings.push(...runtimeWarnings({ config, entries: new Map(entries.map((e) => [e.guest, e])), program, run: run.run }));
 
   const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
   for (const e of entries) {

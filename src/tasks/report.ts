@@ -71,6 +71,20 @@ function jsonDownload(emit: (e: BuildEvent) => void): ProgressView['onProgress']
   };
 }
 
+/**
+ * The plan's warnings (a runtime without its template's essentials, a link that copies a whole
+ * directory), before the image boots: stderr lines for people, events for --json.
+ */
+export function printPlanWarnings(outcome: BuildOutcome, mode: ReportMode, write: (s: string) => unknown = (s) => process.stderr.write(s)): void {
+  const warnings = outcome.plan?.warnings ?? [];
+  if (mode === 'quiet') return;
+  for (const w of warnings) {
+    const text = maskText(w, outcome.secrets);
+    if (mode === 'json') process.stdout.write(JSON.stringify({ event: 'warning', message: text, time: Date.now() }) + '\n');
+    else write(`warning: ${text}\n`);
+  }
+}
+
 /** `osv build`'s last word: the outcome as JSON, or one line for people (none when quiet). */
 export function printBuildOutcome(
   outcome: BuildOutcome,
