@@ -14,21 +14,12 @@ import { loadConfig } from '../../src/config/index.js';
 import { nodeHostFs } from '../../src/hostfs.js';
 import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
+import { tempTrees } from '../plan/helpers.js';
 import { debianPython, hasGcc } from '../helpers/tools.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function project(files: Record<string, string> = {}): string {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'osv-init-'));
-  dirs.push(dir);
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(join(dir, p, '..'), { recursive: true });
-    fs.writeFileSync(join(dir, p), text);
-  }
-  return dir;
-}
+const temp = tempTrees('osv-init-');
+afterAll(temp.cleanup);
+const project = temp.make;
 
 /** A machine without JAVA_HOME, NODE_PATH or a pyenv selection: what a fresh Debian has. */
 const ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmpdir() };

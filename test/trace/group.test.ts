@@ -5,12 +5,12 @@
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { nodeHostFs } from '../../src/hostfs.js';
 import { treeDirOf } from '../../src/trace/group.js';
+import { tempTrees } from '../plan/helpers.js';
 import { debianPython } from '../helpers/tools.js';
 import { hasStrace } from './fixture.js';
 
@@ -21,19 +21,9 @@ if (!hasStrace) console.warn('skipped: trace --write grouping: strace is not ins
 if (!py) console.warn('skipped: trace --write grouping of Python packages: no Debian python3 with its standard library');
 if (!node) console.warn('skipped: trace --write grouping of node modules: /usr/bin/node is not installed');
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tree(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'osv-trace-group-'));
-  dirs.push(dir);
-  for (const [p, text] of Object.entries(files)) {
-    fs.mkdirSync(join(dir, p, '..'), { recursive: true });
-    fs.writeFileSync(join(dir, p), text);
-  }
-  return dir;
-}
+const temp = tempTrees('osv-trace-group-');
+afterAll(temp.cleanup);
+const tree = temp.make;
 
 function osv(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '', ...env } });
