@@ -3,11 +3,10 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, get } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
@@ -36,27 +35,6 @@ function example(name: string): string {
 function osv(dir: string, args: string[], timeoutMs: number): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: '1' } });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
 }
 
 /** Boot a server example with a forward, poll it from the host, then Ctrl-C osv. */
