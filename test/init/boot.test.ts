@@ -5,13 +5,13 @@
 // --write`, served through a forward. Opt-in (OSV_KERNEL unset: skipped): each boot takes
 // seconds to a minute under emulation.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { debianPython, hasTool } from '../helpers/tools.js';
-import { freePort, get } from '../helpers/net.js';
+import { freePort, serveAndGet } from '../helpers/net.js';
 import { tempTrees } from '../plan/helpers.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
@@ -40,26 +40,14 @@ function forward(dir: string, host: number, guest: number): void {
 }
 
 /**
- * `osv test` of a server while the host GETs `path` through the forward; then a GET of /done,
+ * `osv test` of a server while the host GETs `path` through the forward; then GETs of /done,
  * whose log line is the one `osv test` waits for (servers log a request before its body is
  * sent, so stopping on the first request's line could cut that body short).
  */
-async function serveAndGet(dir: string, port: number, path: string, deadlineMs: number): Promise<{ body?: string; code: number | null; out: string }> {
+async function testServer(dir: string, port: number, path: string, deadlineMs: number): Promise<{ body?: string; code: number | null; out: string }> {
   const args = ['test', '--expect', '"GET /done HTTP/1\\.1"', '--stop-on-expect', '--timeout', String(Math.round(deadlineMs / 1000))];
-  const child = spawn(process.execPath, [OSV, ...args], { cwd: dir, env: ENV });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  let body: string | undefined;
-  const end = Date.now() + deadlineMs;
-  const until = async (done: () => boolean, step: () => Promise<void>): Promise<void> => {
-    while (!done() && Date.now() < end && child.exitCode === null) await step().catch(() => new Promise((r) => setTimeout(r, 500)));
-  };
-  await until(() => body !== undefined, async () => void (body = await get(port, path)));
-  await until(() => false, async () => void (await get(port, '/done').catch(() => undefined), await new Promise((r) => setTimeout(r, 500))));
-  if (child.exitCode === null) child.kill('SIGINT');
-  return { ...(body !== undefined ? { body } : {}), code: await exited, out };
+  const r = await serveAndGet([process.execPath, OSV, ...args], { cwd: dir, env: ENV }, port, [path, '/done'], deadlineMs, 'exit');
+  return { ...(r.bodies[path] !== undefined ? { body: r.bodies[path] } : {}), code: r.code, out: r.out };
 }
 
 const py = debianPython();
@@ -95,7 +83,7 @@ describe.runIf(!reason)('osv init, then osv test', () => {
     expect(osv(dir, ['init', '--', 'python3', '-m', 'http.server', '8000']).code).toBe(0);
     const port = await freePort();
     forward(dir, port, 8000);
-    const r = await serveAndGet(dir, port, '/etc/hosts', 240_000);
+    const r = await testServer(dir, port, '/etc/hosts', 240_000);
     expect(r.body, r.out).toContain('localhost');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('osv: passed: the expected line appeared and the VM was stopped');
@@ -151,7 +139,7 @@ describe.runIf(!reason)('osv init, then osv test', () => {
 
     const port = await freePort();
     forward(dir, port, 5000);
-    const r = await serveAndGet(dir, port, '/', 400_000);
+    const r = await testServer(dir, port, '/', 400_000);
     expect(r.body, r.out).toBe('flask ok 42');
     expect(r.code, r.out).toBe(0);
   });
