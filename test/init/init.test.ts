@@ -205,6 +205,24 @@ describe.runIf(node)('osv init on node', () => {
     expect(guests(await planOf(dir))).toContain('/app/node_modules/left/index.js');
   });
 
+  it('follows an asdf shim to the version .tool-versions selects, without running it', async () => {
+    const data = project({ '.tool-versions': 'python 3.11.1\n' });
+    fs.mkdirSync(join(data, 'shims'));
+    fs.mkdirSync(join(data, 'installs', 'nodejs', '20.1.0', 'bin'), { recursive: true });
+    fs.symlinkSync('/usr/bin/node', join(data, 'installs', 'nodejs', '20.1.0', 'bin', 'node'));
+    fs.writeFileSync(join(data, 'shims', 'node'), `#!/usr/bin/env bash\n# asdf-plugin: nodejs 20.1.0\n# asdf-plugin: nodejs 18.0.0\nexec ${data}/bin/asdf exec "node" "$@"\n`, { mode: 0o755 });
+    const dir = project({ '.tool-versions': 'nodejs 20.1.0\n' });
+    const env = { ...ENV, PATH: `${join(data, 'shims')}:${ENV.PATH}`, ASDF_DATA_DIR: data, HOME: data };
+    const r = await init(dir, ['node', '-e', '1'], { env });
+    expect(r.out.split('\n').slice(0, 2)).toEqual([
+      `template:node: node is Node.js (${node})`,
+      `note: ${join(data, 'shims', 'node')} is an asdf shim; asdf selects nodejs 20.1.0 (${join(dir, '.tool-versions')}): ${join(data, 'installs', 'nodejs', '20.1.0', 'bin', 'node')}`,
+    ]);
+    // No version of its plugin selected anywhere: said, and nothing is guessed.
+    const none = await init(project(), ['node', '-e', '1'], { env });
+    expect(none.out).toContain(`${join(data, 'shims', 'node')} is an asdf shim, and no version of nodejs set in .tool-versions or ASDF_*_VERSION is installed`);
+  });
+
   it('a node planned without its template gets a warning naming the fix', async () => {
     const dir = project();
     await init(dir, ['/usr/bin/node', '-e', '1'], { template: 'native' });
