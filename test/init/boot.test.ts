@@ -5,7 +5,8 @@
 // --write`, served through a forward. Opt-in (OSV_KERNEL unset: skipped): each boot takes
 // seconds to a minute under emulation.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,10 @@ import { parseDocument } from 'yaml';
 import { debianPython, hasTool } from '../helpers/tools.js';
 import { freePort, serveAndGet } from '../helpers/net.js';
 import { tempTrees } from '../plan/helpers.js';
+import { startFake } from '../kernel/fake-release.js';
+import { fakeLoaderImg } from '../kernel/helpers.js';
+import { resolveKernelPath } from '../../src/kernel/local.js';
+import { DEFAULT_RELEASE } from '../../src/kernel/default-release.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
@@ -105,6 +110,35 @@ describe.runIf(!reason)('osv init, then osv test', () => {
     const r = osv(dir, ['test']);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('java ok 42 one+two words');
+  });
+
+  it.runIf(py)('a first run without OSV_KERNEL: the default release is downloaded (from a fake GitHub serving this kernel), pinned and booted; the second run uses the cache', { timeout: 300_000 }, async () => {
+    const k = resolveKernelPath(kernel!, 'x86_64', 'OSV_KERNEL');
+    if (!k.ok) throw k.error;
+    const fake = await startFake(fs.readFileSync(k.value.elf!), k.value.img ? fs.readFileSync(k.value.img) : fakeLoaderImg('first-run'));
+    try {
+      const dir = temp.make();
+      const env = { ...ENV, OSV_KERNEL: '', OSV_GITHUB_API: fake.base, XDG_CACHE_HOME: join(dir, '.cache') };
+      // Asynchronous: the fake server answers from this process.
+      const run = (args: string[]) =>
+        promisify(execFile)(process.execPath, [OSV, ...args], { cwd: dir, env, timeout: 280_000 }).then(
+          (r) => ({ code: 0, out: `${r.stdout}\n${r.stderr}` }),
+          (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}\n${e.stderr}` }),
+        );
+      expect((await run(['init', '--', 'python3', '-c', 'print("first run", 6 * 7)'])).code).toBe(0);
+      expect(fs.readFileSync(join(dir, 'osv.yaml'), 'utf8').replace(/\n# /g, ' ')).toContain(`boots osv-up's default release, ${DEFAULT_RELEASE.version}`);
+      const first = await run(['up']);
+      expect(first.code, first.out).toBe(0);
+      expect(first.out).toContain(`downloading ${DEFAULT_RELEASE.assets.elf}`);
+      expect(first.out).toContain('first run 42');
+      expect(JSON.parse(fs.readFileSync(join(dir, 'osv.lock'), 'utf8')).kernel).toMatchObject({ version: DEFAULT_RELEASE.version, files: { elf: { asset: DEFAULT_RELEASE.assets.elf } } });
+      const requests = fake.requests.length;
+      const second = await run(['test']);
+      expect(second.code, second.out).toBe(0);
+      expect(fake.requests.length).toBe(requests);
+    } finally {
+      await fake.close();
+    }
   });
 
   it.runIf(!noFlask)('a Flask app (Debian python3-flask): osv init and one osv trace --write, served through a forward', { timeout: 600_000 }, async () => {
