@@ -2,6 +2,7 @@
 // file contents become strings). No colors or terminal logic beyond what the caller passes.
 
 import type { KernelBundle } from '../kernel/types.js';
+import { defaultRelease } from '../kernel/default-release.js';
 import { provenanceChain, shortProvenance } from './provenance.js';
 import type { Plan, PlanEntry, PlannedRun, Provenance } from './types.js';
 import { maskText } from '../secrets.js';
@@ -82,7 +83,14 @@ export interface KernelView {
 
 export function describeKernel(plan: Plan, k: KernelView): string {
   const ref = plan.kernel;
-  const what = ref.path !== undefined ? `path ${ref.path}` : ref.version !== undefined ? `release ${ref.version}` : 'none configured';
+  const what =
+    k.bundle?.origin === 'env'
+      ? 'OSV_KERNEL'
+      : ref.path !== undefined
+        ? `path ${ref.path}`
+        : ref.version !== undefined
+          ? `release ${ref.version}`
+          : `none configured: osv-up's default, release ${k.bundle?.version ?? defaultRelease(plan.arch)?.version ?? '(none for this architecture)'}`;
   const hidden = plan.kernel.hiddenSymbols ? ', hidden symbols (libstdc++ shipped)' : '';
   const file = k.bundle ? ` -> ${k.bundle.elf ?? k.bundle.img} (sha256 ${k.bundle.sha256.slice(0, 12)})` : k.note ? ` (${k.note})` : '';
   return `${what}${hidden}${file}`;

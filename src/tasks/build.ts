@@ -11,6 +11,7 @@ import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs } from '../hostfs.js';
 import type { KernelBundle } from '../kernel/types.js';
+import type { DownloadProgress } from '../kernel/progress.js';
 import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
@@ -21,7 +22,7 @@ import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
 import { toolVersion } from '../version.js';
 
-export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
+export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv, onProgress?: DownloadProgress) => Promise<Result<KernelBundle, OsvError>>;
 export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<CheckReport, OsvError>;
 
 export interface BuildOptions {
@@ -107,7 +108,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
 
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.
-  const k = await opts.resolveKernel(config, opts.env);
+  // A release not in the cache yet (the default kernel on a first `osv up`) is downloaded here.
+  const download = reporter.download?.();
+  const k = await opts.resolveKernel(config, opts.env, download?.onProgress).finally(() => download?.done());
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
