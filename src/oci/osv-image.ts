@@ -24,6 +24,16 @@ export interface PortableSettings {
   timeout?: number;
   expect?: string;
   machine?: Machine;
+  /** The run's named volumes, described (their data stays on the machine that has them). */
+  volumes?: PortableVolume[];
+}
+
+export interface PortableVolume {
+  name: string;
+  dest: string;
+  /** Bytes. */
+  size: number;
+  readonly: boolean;
 }
 
 export interface PortableRun {
@@ -84,6 +94,7 @@ function portable(s: PortableSettings): PortableSettings {
     ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
     ...(s.expect !== undefined ? { expect: s.expect } : {}),
     ...(s.machine !== undefined ? { machine: s.machine } : {}),
+    ...(s.volumes?.length ? { volumes: s.volumes.map((v) => ({ name: v.name, dest: v.dest, size: v.size, readonly: v.readonly })) } : {}),
   };
 }
 
@@ -150,6 +161,11 @@ function readRuns(text: string | undefined): PortableRun[] | undefined {
       if (!isObj(p) || typeof p['host'] !== 'number' || typeof p['guest'] !== 'number' || (p['protocol'] !== 'tcp' && p['protocol'] !== 'udp')) return undefined;
       ports.push({ host: p['host'], guest: p['guest'], protocol: p['protocol'], ...(typeof p['hostAddress'] === 'string' ? { hostAddress: p['hostAddress'] } : {}) });
     }
+    const volumes: PortableVolume[] = [];
+    for (const v of Array.isArray(s['volumes']) ? s['volumes'] : []) {
+      if (!isObj(v) || typeof v['name'] !== 'string' || typeof v['dest'] !== 'string' || typeof v['size'] !== 'number') return undefined;
+      volumes.push({ name: v['name'], dest: v['dest'], size: v['size'], readonly: v['readonly'] === true });
+    }
     runs.push({
       name: r['name'],
       cmdline: r['cmdline'],
@@ -160,11 +176,15 @@ function readRuns(text: string | undefined): PortableRun[] | undefined {
         ...(typeof s['timeout'] === 'number' ? { timeout: s['timeout'] } : {}),
         ...(typeof s['expect'] === 'string' ? { expect: s['expect'] } : {}),
         ...(s['machine'] === 'pc' || s['machine'] === 'q35' ? { machine: s['machine'] } : {}),
+        ...(volumes.length > 0 ? { volumes } : {}),
       },
     });
   }
   return runs;
 }
+
+/** `data (512Mi at /data), conf (read-only at /etc/app)`: a run's named volumes, for notes. */
+export const describeVolumes = (vs: readonly PortableVolume[]): string => vs.map((v) => `${v.name} (${v.readonly ? 'read-only' : `${Math.ceil(v.size / 2 ** 20)} MiB`} at ${v.dest})`).join(', ');
 
 /** The metadata back from an image config's labels; the error says what is missing. */
 export function readMeta(labels: Record<string, string>, arch: Arch): Result<OsvImageMeta, string> {

@@ -8,7 +8,7 @@ import type { Arch } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { ContentStore, ociCacheDir } from '../oci/cache.js';
 import { parseImageConfig, platformFor } from '../oci/manifest.js';
-import { readMeta } from '../oci/osv-image.js';
+import { describeVolumes, readMeta } from '../oci/osv-image.js';
 import { planPull } from '../oci/pull.js';
 import { formatReference } from '../oci/reference.js';
 import { openSource } from '../oci/source.js';
@@ -71,6 +71,10 @@ export async function exportKubevirt(refText: string | undefined, opts: ExportKu
   const { tag: _tag, ...untagged } = ref;
   const image = formatReference({ ...untagged, digest });
   const yaml = renderYaml(kubevirtObjects({ image, meta: meta.value, run, name, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(replicas !== undefined ? { replicas } : {}) }));
+  if (run.settings.volumes?.length)
+    process.stderr.write(
+      `osv: note: the run's named volumes ${describeVolumes(run.settings.volumes)} are not in the YAML: a cluster disk for one must already hold its ext4 file system (KubeVirt makes blank disks), so the VM boots without them\n`,
+    );
   if (opts.output === undefined || opts.output === '-') {
     process.stdout.write(yaml);
     return;

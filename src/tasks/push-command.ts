@@ -55,6 +55,8 @@ export function parseTarget(text: string): ImageReference {
 
 function portableRun(r: RecordedRun): PortableRun {
   const s = r.settings;
+  // Named volumes are described; disk images of this machine are not part of the image at all.
+  const named = s.volumes.flatMap((v) => (v.kind === 'named' ? [v] : []));
   return {
     name: r.name,
     cmdline: r.cmdline,
@@ -65,6 +67,7 @@ function portableRun(r: RecordedRun): PortableRun {
       ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
       ...(s.expect !== undefined ? { expect: s.expect } : {}),
       ...(s.machine !== undefined ? { machine: s.machine } : {}),
+      ...(named.length > 0 ? { volumes: named.map((v) => ({ name: v.name, dest: v.dest, size: v.size, readonly: v.readonly })) } : {}),
     },
   };
 }

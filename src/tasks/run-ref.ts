@@ -4,6 +4,7 @@
 
 import type { Arch } from '../config/types.js';
 import { shortDigest } from '../oci/digest.js';
+import { describeVolumes } from '../oci/osv-image.js';
 import type { RunCliOptions } from '../run/cli.js';
 import { formatBytes } from '../units.js';
 import { fetchOsvImage, type LocalOsvImage } from './osv-image-fetch.js';
@@ -30,10 +31,12 @@ export async function runImageRef(text: string, opts: RunCliOptions, env: NodeJS
   const img = await fetchQuietly(text, arch, log, env);
   const { prepareFromFetched, finishRun } = await import('../run/cli.js');
   const prep = await prepareFromFetched(
-    { label: `${img.reference} (${shortDigest(img.digest)})`, arch: img.meta.arch, kernel: img.kernel, disk: img.disk, run: img.meta.run, runs: img.meta.runs },
+    { label: `${img.reference} (${shortDigest(img.digest)})`, arch: img.meta.arch, kernel: img.kernel, disk: img.disk, run: img.meta.run, runs: img.meta.runs.map(({ settings: { volumes: _v, ...settings }, ...r }) => ({ ...r, settings })) },
     opts,
     env,
   );
+  const named = img.meta.runs.find((r) => r.name === (opts.run ?? img.meta.run))?.settings.volumes ?? [];
+  if (named.length > 0) prep.notes.push(`the run's named volumes ${describeVolumes(named)} are state of the machine that built the image and are not attached here: the program runs without them`);
   if (!opts.json && !opts.dryRun) log(`osv: ${img.reference}@${img.digest}${img.meta.kernel.version ? ` (OSv ${img.meta.kernel.version})` : ''}`);
   await finishRun(prep, opts);
 }

@@ -44,10 +44,14 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
     execFileSync('make', ['-s'], { cwd: app });
     writeFileSync(
       join(app, 'osv.yaml'),
-      'name: web\ncmd: [./hello, serving]\nrun:\n  memory: 384M\n  cpus: 2\n  ports: ["8080:80", "5353:53/udp", "8443:443"]\nruns:\n  admin:\n    cmd: [./hello, admin]\n    run:\n      ports: ["9000:9000"]\n',
+      'name: web\ncmd: [./hello, serving]\nrun:\n  memory: 384M\n  cpus: 2\n  ports: ["8080:80", "5353:53/udp", "8443:443"]\nruns:\n  admin:\n    cmd: [./hello, admin]\n    run:\n      ports: ["9000:9000"]\n  stateful:\n    run:\n      volumes: [{name: data, dest: /data, size: 64M}]\n',
     );
     mkdirSync(join(work, 'home'));
-    env = { PATH: process.env['PATH'], HOME: join(work, 'home'), XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: fakeBuildDir(work, 'k'), CI: '1' };
+    // A stand-in kernel, with stand-ins of OSv's ext module (a named volume ships them).
+    const k = fakeBuildDir(work, 'k');
+    writeFileSync(join(work, 'empty.c'), 'int ext_marker(void) { return 1; }\n');
+    for (const lib of ['libext.so', 'liblwext4.so']) execFileSync('gcc', ['-shared', '-fPIC', '-o', join(k, lib), join(work, 'empty.c')]);
+    env = { PATH: process.env['PATH'], HOME: join(work, 'home'), XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: k, CI: '1' };
     const r = osv(['push', `${reg.host}/apps/web:1.0`, '--no-check', '--json']);
     expect(r.code, r.out).toBe(0);
     const digest = (JSON.parse(r.stdout) as { digest: string }).digest;
@@ -144,9 +148,15 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
     expect(vm['spec'].template.spec.domain.firmware.kernelBoot.kernelArgs).toContain('/hello admin');
     // A named run's ports add to the default run's (as osv.yaml merges them).
     expect(vm['spec'].template.spec.domain.devices.interfaces[0].ports).toContainEqual({ name: 'tcp-9000', port: 9000, protocol: 'TCP' });
+    // A named volume is described in the image, and said to be left out of the YAML (a cluster
+    // disk for it would have to hold its ext4 already).
+    const stateful = osv(['export', 'kubevirt', '--run', 'stateful']);
+    expect(stateful.code, stateful.out).toBe(0);
+    expect(stateful.out).toContain("the run's named volumes data (64 MiB at /data) are not in the YAML");
+    expect(docs(stateful.stdout)[0]!['spec'].template.spec.volumes).toHaveLength(1);
     const noRun = osv(['export', 'kubevirt', '--run', 'nope']);
     expect(noRun.code).toBe(2);
-    expect(noRun.out).toContain('runs: default, admin');
+    expect(noRun.out).toContain('runs: default, admin, stateful');
     const layout = osv(['export', 'kubevirt', `oci:${join(work, 'x')}:1`]);
     expect(layout.code).toBe(2);
     expect(layout.out).toContain('a cluster pulls images from one');
