@@ -15,7 +15,7 @@ import { REF_NAME } from './layout.js';
 import { MEDIA } from './manifest.js';
 import type { AssembledImage, ImageBlob, PushResult } from './push.js';
 import { tarStream, type TarWriteEntry } from './tar-writer.js';
-import { removeQuietly, tempPathFor } from '../image/atomic.js';
+import { createTemp, removeQuietly, writeFileAtomic } from '../atomic.js';
 
 const LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
@@ -50,10 +50,18 @@ export function writeLayoutDir(dir: string, tag: string | undefined, img: Assemb
         actions.set(b.digest, 'exists');
         continue;
       }
-      const tmp = tempPathFor(dest);
-      if (b.bytes) fs.writeFileSync(tmp, b.bytes);
-      else fs.copyFileSync(b.file!, tmp);
-      fs.renameSync(tmp, dest);
+      if (b.bytes) writeFileAtomic(dest, b.bytes);
+      else {
+        const t = createTemp(dest);
+        try {
+          fs.closeSync(t.fd);
+          fs.copyFileSync(b.file!, t.path);
+          fs.renameSync(t.path, dest);
+        } catch (e) {
+          removeQuietly(t.path);
+          throw e;
+        }
+      }
       actions.set(b.digest, 'written');
     }
     let manifests: Array<Record<string, unknown>> = [];
@@ -70,8 +78,8 @@ export function writeLayoutDir(dir: string, tag: string | undefined, img: Assemb
       manifests = manifests.filter((m) => ((m['annotations'] as Record<string, string> | undefined)?.[REF_NAME] ?? undefined) !== tag);
     }
     manifests.push(indexEntry(img, tag));
-    writeAtomic(join(dir, 'oci-layout'), LAYOUT);
-    writeAtomic(existing, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests })));
+    writeFileAtomic(join(dir, 'oci-layout'), LAYOUT);
+    writeFileAtomic(existing, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests })));
   } catch (e) {
     if (e instanceof OsvError) throw e;
     throw writeFailed(dir, e);
@@ -79,11 +87,6 @@ export function writeLayoutDir(dir: string, tag: string | undefined, img: Assemb
   return result(target, img, actions);
 }
 
-function writeAtomic(dest: string, bytes: Buffer): void {
-  const tmp = tempPathFor(dest);
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, dest);
-}
 
 /** A tarball of a layout holding only this image. */
 export async function writeLayoutArchive(file: string, tag: string | undefined, img: AssembledImage, target: string): Promise<PushResult> {
@@ -97,8 +100,9 @@ export async function writeLayoutArchive(file: string, tag: string | undefined, 
   let tmp: string | undefined;
   try {
     fs.mkdirSync(dirname(file), { recursive: true });
-    tmp = tempPathFor(file);
-    await pipeline(Readable.from(tarStream(entries)), fs.createWriteStream(tmp));
+    const t = createTemp(file);
+    tmp = t.path;
+    await pipeline(Readable.from(tarStream(entries)), fs.createWriteStream(tmp, { fd: t.fd }));
     fs.renameSync(tmp, file);
   } catch (e) {
     if (tmp) removeQuietly(tmp);

@@ -2,7 +2,8 @@
 // written with -o. REF defaults to the project's last push (.osv/<name>.push.json). Only the
 // image's manifest and config are fetched (its labels say everything), never its layers.
 
-import { writeFileSync, renameSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { resolve } from 'node:path';
 import type { Arch } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -80,10 +81,8 @@ export async function exportKubevirt(refText: string | undefined, opts: ExportKu
     return;
   }
   const out = resolve(opts.output);
-  const tmp = `${out}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, yaml);
-    renameSync(tmp, out);
+    writeFileAtomic(out, yaml);
   } catch (e) {
     throw new OsvError({ code: 'export.write-failed', message: `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the directory exists and is writable', exitCode: ExitCode.buildFailed });
   }

@@ -3,7 +3,8 @@
 // or an oci-archive tarball. Prints the pushed digest (with --json, every blob and what
 // happened to it). The last push is recorded in .osv/<name>.push.json for `osv export kubevirt`.
 
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { join, resolve } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { readRecord } from '../image/record.js';
@@ -147,9 +148,7 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   }
   const reference = target.transport === 'registry' ? formatReference({ ...target, tag: target.tag ?? 'latest', digest: result.digest }) : undefined;
   const rec: PushRecord = { version: 1, target: result.target, ...(reference ? { reference } : {}), digest: result.digest };
-  const recPath = pushRecordPath(built.dir, built.name);
-  writeFileSync(`${recPath}.tmp-${process.pid}`, JSON.stringify(rec, null, 1) + '\n');
-  renameSync(`${recPath}.tmp-${process.pid}`, recPath);
+  writeFileAtomic(pushRecordPath(built.dir, built.name), JSON.stringify(rec, null, 1) + '\n');
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ok: true, target: result.target, digest: result.digest, ...(reference ? { reference } : {}), image: outcome.image, blobs: result.blobs }, null, 2) + '\n');
     return;
