@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { fakeBuildDir } from '../kernel/helpers.js';
-import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
+import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
+import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -139,6 +140,23 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
     for (const [k, v] of Object.entries(pool!['spec'].selector.matchLabels as Obj)) expect(labels[k as keyof typeof labels]).toBe(v);
     checkVmSpec(pool!['spec'].virtualMachineTemplate.spec, labels);
     checkService(svc!, 'web-pool', labels, 'demo');
+  });
+
+  it('an application built from: an image carries that image\'s digest into its labels and annotations', () => {
+    const greet = compile(work, 'greet', GREET_SOURCE);
+    const base = umociImage(work, 'greet', [(root) => (debianSkeleton(root), addProgram(root, greet, GREET_PATH))], { entrypoint: [GREET_PATH] });
+    push(base.ref, reg, 'base/greet:1');
+    const dir = join(work, 'from-app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'osv.yaml'), `name: greet\nfrom: ${reg.host}/base/greet:1\n`);
+    const r = spawnSync(process.execPath, [OSV, 'push', `${reg.host}/apps/greet:1`, '--no-check', '--json'], { cwd: dir, encoding: 'utf8', env, timeout: 120_000 });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const lock = JSON.parse(readFileSync(join(dir, 'osv.lock'), 'utf8')) as { images: Record<string, Record<string, { digest: string }>> };
+    const baseDigest = lock.images[`${reg.host}/base/greet:1`]!['linux/amd64']!.digest;
+    const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${reg.host}/apps/greet:1`], { encoding: 'utf8' })) as { config: { Labels: Record<string, string> } };
+    expect(config.config.Labels['io.osv-up.from']).toBe(`${reg.host}/base/greet:1@${baseDigest}`);
+    const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/apps/greet:1`], { encoding: 'utf8' })) as { annotations: Record<string, string> };
+    expect(manifest.annotations['io.osv-up.from']).toBe(`${reg.host}/base/greet:1@${baseDigest}`);
   });
 
   it('--run picks another run (its command line and ports); bad input is refused with the fix', () => {
