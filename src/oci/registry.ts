@@ -206,7 +206,8 @@ export class RegistryClient {
     let codes = '';
     if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
       try {
-        const j = (await res.json()) as { errors?: Array<{ code?: string; message?: string }> };
+        const body = await readLimited(res, 64 * 1024);
+        const j = (body ? JSON.parse(body.toString('utf8')) : {}) as { errors?: Array<{ code?: string; message?: string }> };
         codes = (j.errors ?? []).map((e) => `${e.code ?? '?'}${e.message ? `: ${e.message}` : ''}`).join('; ');
       } catch {
         codes = '';

@@ -33,6 +33,15 @@ describe('limits on what a registry sends', () => {
     }
   });
 
+  it("an error answer's body is read up to 64 KiB for its codes", async () => {
+    const big = endless(64 * 2 ** 20);
+    const fake = (async () => new Response(big.body, { status: 500, headers: { 'content-type': 'application/json' } })) as typeof fetch;
+    const e = await failure(new RegistryClient('127.0.0.1:1', { fetch: fake, env: {} }).getManifest('r', 'latest'));
+    expect(e.code).toBe('oci.registry-error');
+    expect(e.message).toBe('127.0.0.1:1/r:latest: the registry answered 500');
+    expect(big.pulled()).toBeLessThan(2 ** 20);
+  });
+
   it('a token answer over 1 MiB is refused', async () => {
     const big = endless(64 * 2 ** 20);
     const fake = (async (url: string | URL | Request) => {
