@@ -67,6 +67,14 @@ function toStat(s: fs.Stats): HostStat {
   return { kind, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
 }
 
+/**
+ * The pseudo file system a host path belongs to (`proc`, `sys`), judged by its name: the kernel
+ * makes those files up as they are read, so their size says nothing and they cannot be copied.
+ */
+export function pseudoFileSystem(path: string): 'proc' | 'sys' | undefined {
+  return /^\/(proc|sys)(?:\/|$)/.exec(path)?.[1] as 'proc' | 'sys' | undefined;
+}
+
 /** Byte-order comparison of names (what `LC_ALL=C sort` does), independent of locale. */
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));

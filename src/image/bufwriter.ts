@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { buildFailed, errnoCode } from './errors.js';
+import { pseudoFileSystem } from '../hostfs.js';
 
 export const DEFAULT_CHUNK = 1 << 20;
 
@@ -124,7 +125,7 @@ function pseudoFile(path: string): string | undefined {
   } catch {
     // gone: judge by the name
   }
-  return [path, real].map((p) => /^\/(proc|sys)\//.exec(p)?.[1]).find((m) => m !== undefined);
+  return [path, real].map(pseudoFileSystem).find((m) => m !== undefined);
 }
 
 function changed(path: string, guest: string, size: number) {

@@ -37,17 +37,21 @@ async function load(opts: { config?: string }): Promise<Config> {
  */
 async function localKernel(config: Config): Promise<KernelView> {
   const { resolveKernel } = await import('../kernel/resolve.js');
-  const r = await resolveKernel({ kernel: config.kernel, arch: config.arch }, process.env, { offline: true });
+  const r = await resolveKernel({ kernel: config.kernel, arch: config.arch, filesystem: config.filesystem }, process.env, { offline: true });
   if (r.ok) return { bundle: r.value };
-  if (config.kernel.version !== undefined) return { note: 'not downloaded yet: `osv build` fetches it' };
-  return config.kernel.path !== undefined ? { note: r.error.message } : {};
+  if (config.kernel.path !== undefined || r.error.code !== 'kernel.download-failed') return { note: r.error.message };
+  return { note: 'not downloaded yet: `osv build` fetches it' };
 }
 
 async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView; fs?: HostFs }> {
   const loaded = await load(opts);
   const kernel = await localKernel(loaded);
-  const image = await imageForPlanning(loaded, process.env);
-  const config = image?.config ?? loaded;
+  // The default kernel hides libstdc++: the plan ships it whether or not the kernel is here yet.
+  const { defaultRelease, usesDefaultKernel } = await import('../kernel/default-release.js');
+  const hidden = !kernel.bundle && usesDefaultKernel(loaded.kernel, process.env) && defaultRelease(loaded.arch)?.hiddenSymbols === true;
+  const configured = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
+  const image = await imageForPlanning(configured, process.env);
+  const config = image?.config ?? configured;
   const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
   if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };

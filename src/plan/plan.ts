@@ -14,6 +14,7 @@ import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
 import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { skeletonEntries } from './skeleton.js';
+import { runtimeWarnings } from './runtime-check.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
 import { hiddenByVolumes, planVolumes } from './volumes.js';
@@ -126,6 +127,9 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     );
 
   ctx.warnings.push(...hiddenByVolumes(entries, runs));
+  // A known runtime without its template's essentials fails at start: say so before it boots.
+  const program = programs.get(selectedName);
+  if (program !== undefined) ctx.warnings.push(...runtimeWarnings({ config, entries: new Map(entries.map((e) => [e.guest, e])), program, run: run.run }));
 
   const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
   for (const e of entries) {

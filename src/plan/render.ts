@@ -4,6 +4,7 @@
 import type { KernelBundle } from '../kernel/types.js';
 import { IMAGE_ROOT } from '../config/types.js';
 import type { ImageOrigin } from '../hostfs.js';
+import { defaultRelease } from '../kernel/default-release.js';
 import { provenanceChain, shortProvenance } from './provenance.js';
 import type { Plan, PlanEntry, PlannedRun, Provenance } from './types.js';
 import { maskText } from '../secrets.js';
@@ -97,7 +98,14 @@ export interface KernelView {
 
 export function describeKernel(plan: Plan, k: KernelView): string {
   const ref = plan.kernel;
-  const what = ref.path !== undefined ? `path ${ref.path}` : ref.version !== undefined ? `release ${ref.version}` : 'none configured';
+  const what =
+    k.bundle?.origin === 'env'
+      ? 'OSV_KERNEL'
+      : ref.path !== undefined
+        ? `path ${ref.path}`
+        : ref.version !== undefined
+          ? `release ${ref.version}`
+          : `none configured: osv-up's default, release ${k.bundle?.version ?? defaultRelease(plan.arch)?.version ?? '(none for this architecture)'}`;
   const hidden = plan.kernel.hiddenSymbols ? ', hidden symbols (libstdc++ shipped)' : '';
   const file = k.bundle ? ` -> ${k.bundle.elf ?? k.bundle.img} (sha256 ${k.bundle.sha256.slice(0, 12)})` : k.note ? ` (${k.note})` : '';
   return `${what}${hidden}${file}`;

@@ -7,6 +7,7 @@ import { libraryDestIsFile } from '../config/values.js';
 import { posix } from 'node:path';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
+import { pseudoFileSystem } from '../hostfs.js';
 import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
 import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
@@ -180,7 +181,9 @@ function copySource(
   why: (detail: string) => Provenance,
   emit: (entry: PlanEntry) => void,
 ): void {
+  if (pseudoSource(ctx, spec, src, key)) return;
   const real = realpath(ctx.fs, src, ctx.config.sysroot);
+  if (real.ok && pseudoSource(ctx, spec, real.path, key, src)) return;
   if (!real.ok) {
     if (real.reason === 'loop') fail(ctx, 'plan.symlink-loop', `${key}: symlink loop at ${src}`, 'fix the link, or point src at the real file', spec.source);
     else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
@@ -208,6 +211,23 @@ function copySource(
     errors: ctx.errors,
     warnings: ctx.warnings,
   });
+}
+
+/**
+ * A source in /proc or /sys of this host, as written or where its links lead, cannot be copied:
+ * the kernel makes those files up as they are read. Said once, naming the entry.
+ */
+function pseudoSource(ctx: PlanContext, spec: Extract<FileSpec, { kind: 'copy' }>, path: string, key: string, written?: string): boolean {
+  const pseudo = ctx.config.sysroot === '/' ? pseudoFileSystem(path) : undefined;
+  if (!pseudo) return false;
+  fail(
+    ctx,
+    'plan.pseudo-file',
+    `${key}: ${written !== undefined ? `${written} (${path})` : path} is in /${pseudo}, a pseudo file system that the kernel makes up as it is read: it cannot be copied into an image`,
+    'copy what the program needs to a regular file or directory first (cp -rL SRC DIR) and name that as src',
+    spec.source,
+  );
+  return true;
 }
 
 function add(ctx: PlanContext, entry: Parameters<PlanContext['table']['add']>[0]): void {

@@ -13,6 +13,7 @@ import { nodeHostFs, type HostFs } from '../hostfs.js';
 import { IMAGE_ROOT } from '../config/types.js';
 import type { ImageChoice, PreparedImage } from './from-image.js';
 import type { KernelBundle } from '../kernel/types.js';
+import type { DownloadProgress } from '../kernel/progress.js';
 import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
 import type { ImageEntry } from '../image/entries.js';
@@ -24,7 +25,7 @@ import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
 import { toolVersion } from '../version.js';
 
-export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
+export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv, onProgress?: DownloadProgress) => Promise<Result<KernelBundle, OsvError>>;
 export type PlanChecker = (plan: Plan, kernel: KernelBundle, fs?: HostFs) => Result<CheckReport, OsvError>;
 
 export interface BuildOptions {
@@ -117,7 +118,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
 
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.
-  const k = await opts.resolveKernel(config, opts.env);
+  // A release not in the cache yet (the default kernel on a first `osv up`) is downloaded here.
+  const download = reporter.download?.();
+  const k = await opts.resolveKernel(config, opts.env, download?.onProgress).finally(() => download?.done());
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;

@@ -6,6 +6,7 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from '../units.js';
 import { buildFromFlags, modeOf } from './build-command.js';
+import { printPlanWarnings } from './report.js';
 import { noopBuild } from './noop.js';
 import { oneOf, optional } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, exposedForwards, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
@@ -67,6 +68,8 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
   if (flags.publishAll && published.length === 0) process.stderr.write(`osv: note: -P: ${built.exposedPorts ? 'the image exposes no ports' : 'there is no from: image whose ports to publish'}\n`);
   const settings: RunSettings = applyFlags(base, { set: overrides.set, ports: [...published, ...overrides.ports] });
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
+  // JSON events would mix with up's one JSON answer on stdout: warnings go there only as lines.
+  printPlanWarnings(built, mode === 'json' ? 'plain' : mode);
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(
       `osv: ${built.upToDate ? 'image up to date' : 'built'} ${built.image} (${built.totals.files} files, ${formatBytes(built.totals.bytes)}) in ${built.ms} ms\n`,
