@@ -67,8 +67,8 @@ export class RegistryClient {
     const what = `${this.registry}/${repo}${isDigest(ref) ? '@' : ':'}${ref}`;
     const res = await this.send(repo, ['pull'], 'GET', `${repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT });
     await this.expectOk(res, what, 'manifest');
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (bytes.length > 4 * 2 ** 20) throw registryError('oci.bad-manifest', `${what}: the manifest is ${bytes.length} bytes (limit 4 MiB)`);
+    const bytes = await readLimited(res, 4 * 2 ** 20);
+    if (!bytes) throw registryError('oci.bad-manifest', `${what}: the manifest is larger than 4 MiB`, 'the registry is broken or hostile');
     const digest = sha256Digest(bytes);
     if (isDigest(ref) && digest !== ref) throw registryError('oci.digest-mismatch', `${what}: the registry sent a manifest whose sha256 is ${digest}`, 'the registry is broken or the connection was tampered with');
     const header = res.headers.get('docker-content-digest');
@@ -309,9 +309,11 @@ export class RegistryClient {
       await res.body?.cancel();
       throw registryError('oci.unauthorized', `the token service of ${this.registry} answered ${res.status}`);
     }
+    const body = await readLimited(res, 1 * 2 ** 20);
+    if (!body) throw registryError('oci.unauthorized', `the token service of ${this.registry} answered more than 1 MiB`);
     let j: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
-      j = (await res.json()) as typeof j;
+      j = JSON.parse(body.toString('utf8')) as typeof j;
     } catch {
       throw registryError('oci.unauthorized', `the token service of ${this.registry} answered something that is not JSON`);
     }
@@ -336,7 +338,8 @@ export class RegistryClient {
     let codes = '';
     if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
       try {
-        codes = errorCodes(await res.json());
+        const body = await readLimited(res, 64 * 1024);
+        codes = errorCodes(body ? JSON.parse(body.toString('utf8')) : {});
       } catch {
         codes = '';
       }
@@ -355,6 +358,25 @@ export class RegistryClient {
 function errorCodes(j: unknown): string {
   const errors = (j as { errors?: Array<{ code?: string; message?: string }> } | null)?.errors;
   return Array.isArray(errors) ? errors.map((e) => `${e.code ?? '?'}${e.message ? `: ${e.message}` : ''}`).join('; ') : '';
+}
+
+/** A response body of at most `max` bytes (undefined past it: the rest is not read). */
+async function readLimited(res: Response, max: number): Promise<Buffer | undefined> {
+  if (Number(res.headers.get('content-length') ?? 0) > max) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    n += chunk.length;
+    if (n > max) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
 }
 
 async function authHeader(auth: () => Promise<string | undefined>): Promise<Record<string, string>> {

@@ -49,9 +49,9 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
   // The default kernel hides libstdc++: the plan ships it whether or not the kernel is here yet.
   const { defaultRelease, usesDefaultKernel } = await import('../kernel/default-release.js');
   const hidden = !kernel.bundle && usesDefaultKernel(loaded.kernel, process.env) && defaultRelease(loaded.arch)?.hiddenSymbols === true;
-  const image = await imageForPlanning(loaded, process.env);
-  const base = image?.config ?? loaded;
-  const config = hidden ? { ...base, kernel: { ...base.kernel, hiddenSymbols: true } } : base;
+  const configured = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
+  const image = await imageForPlanning(configured, process.env);
+  const config = image?.config ?? configured;
   const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
   if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };

@@ -10,7 +10,7 @@ import { ContentStore } from '../../src/oci/cache.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { expansionLimit, ingestLayer, type LayerIndex } from '../../src/oci/layer.js';
 import { MergedFs } from '../../src/oci/merged-fs.js';
-import { OsvError } from '../../src/diagnostics/error.js';
+import { osvFailure as failure } from '../helpers/failure.js';
 import { gzip, sha256, tar, type TarEntry } from '../helpers/tar-writer.js';
 import { hasTool } from '../helpers/tools.js';
 
@@ -42,16 +42,6 @@ async function merged(layers: TarEntry[][]): Promise<MergedFs> {
     inputs.push({ label: { image: 'test/image:1', index: i + 1, digest: r.digest }, index: r.index, file: r.file });
   }
   return MergedFs.merge(inputs);
-}
-
-async function failure(p: Promise<unknown>): Promise<OsvError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(OsvError);
-    return e as OsvError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('layers and the merged view', () => {
