@@ -27,6 +27,8 @@ const commands: Array<[name: string, load: () => Promise<CommandModule>]> = [
   ['run', () => import('./commands/run.js').then((m) => m.command)],
   ['inspect', () => import('./commands/inspect.js').then((m) => m.command)],
   ['kernel', () => import('./commands/kernel.js').then((m) => m.command)],
+  ['pull', () => import('./commands/pull.js').then((m) => m.command)],
+  ['cache', () => import('./commands/cache.js').then((m) => m.command)],
   ['volume', () => import('./commands/volume.js').then((m) => m.command)],
 ];
 

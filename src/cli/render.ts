@@ -1,6 +1,7 @@
 // The only place that turns errors into terminal text.
 
 import { OsvError, OsvErrors, ExitCode, formatSource } from '../diagnostics/error.js';
+import { imagePaths } from '../plan/render.js';
 
 export const useColor = (): boolean =>
   !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb' && Boolean(process.stderr.isTTY);
@@ -14,8 +15,8 @@ export const green = (s: string): string => paint('32', s);
 
 export function renderError(e: OsvError): string {
   const where = e.source ? `${formatSource(e.source)}: ` : '';
-  const lines = [`${where}${red('error')}: ${e.message}`];
-  for (const d of e.details) lines.push(`  ${d}`);
+  const lines = [`${where}${red('error')}: ${imagePaths(e.message)}`];
+  for (const d of e.details) lines.push(`  ${imagePaths(d)}`);
   if (e.hint) lines.push(`  ${dim('hint:')} ${e.hint}`);
   return lines.join('\n');
 }

@@ -4,7 +4,8 @@
 // run settings that contradict each other.
 
 import * as path from 'node:path';
-import { report, displayFile, type LoadContext } from './context.js';
+import { report, displayFile, baseDirOf, type LoadContext } from './context.js';
+import { parseReference } from '../oci/reference.js';
 import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
 import { DEFAULTS } from './defaults.js';
@@ -14,7 +15,7 @@ import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, sp
 import { toSource, type Pos } from './texts.js';
 import { readVolumes } from './volumes.js';
 import type { Source } from '../diagnostics/error.js';
-import { defaultMounts, PSEUDO_MOUNTS, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
+import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
 
 export { DEFAULTS } from './defaults.js';
 
@@ -33,7 +34,8 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   const get = (k: string): PNode | undefined => tree.entries.get(k)?.value;
   const sysrootNode = scalarOf(get('sysroot'));
   const boot = new SpecReader(ctx, '/');
-  const sysroot = sysrootNode ? boot.hostPath(sysrootNode, false) : DEFAULTS.sysroot;
+  const from = fromImage(boot, scalarOf(get('from')), sysrootNode);
+  const sysroot = from ? IMAGE_ROOT : sysrootNode ? boot.hostPath(sysrootNode, false) : DEFAULTS.sysroot;
   const r = new SpecReader(ctx, sysroot);
 
   const kernelNode = get('kernel');
@@ -85,7 +87,8 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
       named[name] = runs.read(mergeMaps(defaultMap, e.value), ['runs', name], toSource(e.key));
     }
   }
-  checkCommand(ctx, tree, defaultRun, named, runsNode);
+  // With an image, its Entrypoint and Cmd may be the command: the planner says when neither is.
+  if (!get('from')) checkCommand(ctx, tree, defaultRun, named, runsNode);
   checkDestinations(ctx, r, executables, libraries, files, modules);
 
   return {
@@ -94,6 +97,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     name: str(get('name')) ?? defaultName(path.dirname(rootFile)),
     arch: (str(get('arch')) as Arch | undefined) ?? DEFAULTS.arch,
     sysroot,
+    ...(from ? { from } : {}),
     filesystem,
     kernel: {
       ...(kVersion ? { version: String(kVersion.value) } : {}),
@@ -115,6 +119,24 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     secrets: [...ctx.secrets],
     sources: sourcesOf(index),
   };
+}
+
+/** `from:` parsed; a layout or archive path taken relative to the file that wrote it. */
+function fromImage(r: SpecReader, node: PScalar | undefined, sysroot: PScalar | undefined): FromImage | undefined {
+  if (!node) return undefined;
+  const text = String(node.value);
+  if (sysroot) {
+    r.problem(sysroot, ['sysroot'], 'config.from', 'sysroot and from cannot be used together: the image is the sysroot', 'remove sysroot, or from');
+    return undefined;
+  }
+  const parsed = parseReference(text);
+  if (!parsed.ok) {
+    r.problem(node, ['from'], 'config.from', parsed.error, 'write a registry reference (docker.io/library/python:3.12-slim), or oci:DIR[:TAG], docker-archive:FILE[:REPO:TAG], oci-archive:FILE[:TAG]');
+    return undefined;
+  }
+  const ref = parsed.value;
+  const reference = ref.transport === 'registry' ? ref : { ...ref, path: path.resolve(baseDirOf(r.ctx, node.pos.file), ref.path) };
+  return { text, reference, source: toSource(node.pos) };
 }
 
 /** Every value's position, keyed `files/2/dest` (the JSON pointers of the schema step, unslashed). */

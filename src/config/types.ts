@@ -6,6 +6,7 @@
 // default sysroot "/" it is unchanged). Guest paths are absolute, normalized POSIX paths.
 
 import type { Source } from '../diagnostics/error.js';
+import type { ImageReference } from '../oci/reference.js';
 
 export type Arch = 'x86_64' | 'aarch64';
 export type FilesystemKind = 'rofs' | 'ext';
@@ -179,6 +180,29 @@ export type ModuleSpec =
       source: Source;
     };
 
+/**
+ * Where an image named by `from:` is mounted in the planner's view of the host: with `from:`,
+ * `sysroot` is this path, and every path below it is a path inside the image.
+ */
+export const IMAGE_ROOT = '/@image';
+
+/** The container image `from:` names. */
+export interface FromImage {
+  /** As written in osv.yaml: the key of its entry in osv.lock. */
+  text: string;
+  /** Parsed; a layout or archive path made absolute (relative to the file that wrote it). */
+  reference: ImageReference;
+  source: Source;
+}
+
+/** Which of a run's values came from the image config rather than from osv.yaml. */
+export interface ImageDefaulted {
+  cmd?: true;
+  cwd?: true;
+  /** Variables taken from the image's Env. */
+  env?: string[];
+}
+
 /** The boot command and its context, for the default run or a named one. */
 export interface RunConfig {
   /** argv; cmd[0] is a guest or host program (a name without slash is looked up on PATH). */
@@ -187,6 +211,8 @@ export interface RunConfig {
   cwd?: string;
   run: RunSettings;
   source?: Source;
+  /** Set once the image's config has filled in what osv.yaml left out (from: only). */
+  fromImage?: ImageDefaulted;
 }
 
 export interface Config {
@@ -196,8 +222,10 @@ export interface Config {
   dir: string;
   name: string;
   arch: Arch;
-  /** Absolute host directory in which host files and libraries are looked up. */
+  /** Absolute host directory in which host files and libraries are looked up (IMAGE_ROOT with `from`). */
   sysroot: string;
+  /** The container image whose root is the sysroot. */
+  from?: FromImage;
   filesystem: FilesystemKind;
   kernel: KernelConfig;
   image: ImageSettings;

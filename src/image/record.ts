@@ -41,6 +41,8 @@ export interface BuildRecord {
   filesystem: FilesystemKind;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
+  /** With `from:`: the image's manifest digest and its ExposedPorts (`osv up -P`). */
+  from?: { reference: string; digest: string; exposedPorts: string[] };
   /** Values from `${env:NAME}` in the command lines above: masked when printed (src/secrets.ts). */
   secrets?: string[];
 }

@@ -12,6 +12,8 @@ import { normalizeGuestPath } from './guest-path.js';
 import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
+import type { HostFs } from '../hostfs.js';
+import { imageForPlanning, withImageOrigins } from '../tasks/from-image.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
@@ -41,23 +43,25 @@ async function localKernel(config: Config): Promise<KernelView> {
   return { note: 'not downloaded yet: `osv build` fetches it' };
 }
 
-async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView }> {
+async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView; fs?: HostFs }> {
   const loaded = await load(opts);
   const kernel = await localKernel(loaded);
   // The default kernel hides libstdc++: the plan ships it whether or not the kernel is here yet.
   const { defaultRelease, usesDefaultKernel } = await import('../kernel/default-release.js');
   const hidden = !kernel.bundle && usesDefaultKernel(loaded.kernel, process.env) && defaultRelease(loaded.arch)?.hiddenSymbols === true;
-  const config = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
-  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env });
-  if (!r.ok) throw r.error;
-  return { plan: r.value, kernel };
+  const configured = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
+  const image = await imageForPlanning(configured, process.env);
+  const config = image?.config ?? configured;
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
+  if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
+  return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }
 
 export async function planCommand(opts: PlanCommandOptions): Promise<void> {
-  const { plan: p, kernel } = await planFor(opts);
+  const { plan: p, kernel, fs: hostFs } = await planFor(opts);
   // The symbol check's one-line summary (it reads the same files; a failure to check is said, not fatal).
   const { checkPlan } = await import('../check/index.js');
-  const checked = checkPlan(p, kernel.bundle);
+  const checked = checkPlan(p, kernel.bundle, hostFs);
   const symbols = checked.ok ? checked.value.summary : `not checked: ${checked.error.message}`;
   if (opts.json) out(JSON.stringify({ ...(planJson(p) as object), check: checked.ok ? { summary: checked.value.summary, totals: checked.value.totals } : { error: checked.error.message } }, null, 2));
   else out(renderPlan(p, { all: opts.all === true, kernel, symbols }));
@@ -76,7 +80,7 @@ export interface ManifestCommandOptions {
  * names them by absolute path, so FILE works as OSv's append.manifest as it is.
  */
 export async function manifestCommand(opts: ManifestCommandOptions): Promise<void> {
-  const { plan: p } = await planFor(opts);
+  const { plan: p, fs: view } = await planFor(opts);
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
   const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${maskText(p.run.cmdline, p.secrets)}`] });
@@ -89,7 +93,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
       replaceInlineDir(inlineDir);
       for (const f of w.value.inline) {
         fs.mkdirSync(path.dirname(f.host), { recursive: true });
-        fs.writeFileSync(f.host, f.content);
+        fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
       fs.writeFileSync(file, w.value.text);
     } catch (e) {

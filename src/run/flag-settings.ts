@@ -80,6 +80,15 @@ export function debugFromFlags(f: VmFlags): DebugDevices {
   return { ...(gdb !== undefined ? { gdb: { port: gdb, ...(f.gdbWait ? { waitForDebugger: true } : {}) } } : {}), ...(vnc !== undefined ? { vnc: { display: vnc } } : {}) };
 }
 
+/** `-P`: each port an image exposes (`80/tcp`, `53/udp`, `8080`) forwarded from the same host port. */
+export function exposedForwards(exposed: readonly string[]): PortForward[] {
+  return exposed.flatMap((e) => {
+    const m = /^([0-9]{1,5})(?:\/(tcp|udp))?$/.exec(e);
+    const port = m ? Number(m[1]) : 0;
+    return m && port >= 1 && port <= 65535 ? [{ host: port, guest: port, protocol: (m[2] ?? 'tcp') as 'tcp' | 'udp' }] : [];
+  });
+}
+
 /**
  * The flags over the configured settings: scalars replace; -p adds a forward, or replaces the
  * configured one of the same host address, port and protocol (so a forward can be remapped).

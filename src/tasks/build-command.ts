@@ -19,6 +19,7 @@ export interface BuildCommandOptions {
   output?: string;
   check?: boolean;
   force?: boolean;
+  locked?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -53,6 +54,7 @@ export async function buildFromFlags(
     ...(opts.out ? { outPath: opts.out } : {}),
     ...(opts.check === false ? { noCheck: true } : {}),
     ...(opts.force ? { force: true } : {}),
+    ...(opts.locked ? { locked: true } : {}),
     ...(extra.alwaysCheck ? { alwaysCheck: true } : {}),
     env: envReads.env,
     reporter: progressReporter(mode, extra.reporterOut),

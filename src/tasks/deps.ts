@@ -8,6 +8,6 @@ export async function realDeps(): Promise<{ resolveKernel: KernelResolver; check
   return {
     resolveKernel: (config, env, onProgress) =>
       resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir, filesystem: config.filesystem }, env, onProgress ? { onProgress } : {}),
-    checkPlan: (plan, kernel) => checkPlan(plan, kernel),
+    checkPlan: (plan, kernel, fs) => checkPlan(plan, kernel, fs),
   };
 }

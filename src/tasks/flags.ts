@@ -19,6 +19,7 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   ['--format <format>', 'raw (default; Firecracker needs raw) or qcow2'],
   ['--output <layout>', 'disk (default: booted with the kernel given to the hypervisor) or bootable (one self-booting file)'],
   ['--no-check', 'build even when the symbol check finds errors'],
+  ['--locked', 'build only from image digests osv.lock pins: a from: reference missing from it is an error (for CI)'],
   ['--force', 'rebuild even when nothing changed'],
   ['--json', 'machine-readable output: JSON events and a JSON result'],
   ['-q, --quiet', 'no progress output'],
@@ -33,6 +34,7 @@ export function runFlags(cmd: Command): Command {
   return cmd
     .option('-e, --exec <cmdline>', 'boot with this OSv command line instead of the planned one')
     .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp])', collect, [])
+    .option('-P, --publish-all', "forward every port the from: image exposes (its ExposedPorts) from the same host port")
     .option('-m, --memory <size>', 'guest memory, e.g. 512M, 2G (default: run.memory)')
     .option('-c, --cpus <n>', 'virtual CPUs (default: run.cpus)')
     .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg')

@@ -123,6 +123,7 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     upToDate: true,
     fromRecords: true,
     totals: record.totals,
+    ...(record.from ? { exposedPorts: record.from.exposedPorts } : {}),
     ms: Date.now() - started,
     secrets: record.secrets ?? [],
   };

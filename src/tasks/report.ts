@@ -9,7 +9,7 @@ import { downloadProgress, type ProgressView } from '../kernel/progress.js';
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export interface BuildEvent {
-  event: 'task' | 'progress' | 'download' | 'result' | 'note';
+  event: 'task' | 'progress' | 'download' | 'result' | 'note' | 'pull';
   [k: string]: unknown;
 }
 

@@ -9,7 +9,7 @@ import { buildFromFlags, modeOf } from './build-command.js';
 import { printPlanWarnings } from './report.js';
 import { noopBuild } from './noop.js';
 import { oneOf, optional } from '../cli/flag-values.js';
-import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
+import { applyFlags, debugFromFlags, exposedForwards, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 import { exitStatusOf, runOutcome } from '../run/outcome.js';
 import { rootDisk } from '../run/spec.js';
@@ -20,6 +20,8 @@ export interface UpFlags extends VmFlags {
   run?: string;
   exec?: string;
   port: string[];
+  publishAll?: boolean;
+  locked?: boolean;
   stopOnExpect?: boolean;
   kernelLog?: boolean;
   boot?: string;
@@ -61,8 +63,10 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
         built: b.outcome,
         mode: b.mode,
       }));
-  // The run settings from osv.yaml, with the command-line flags on top.
-  const settings: RunSettings = applyFlags(base, overrides);
+  // The run settings from osv.yaml, with the command-line flags on top (-P: the image's ports first).
+  const published = flags.publishAll ? exposedForwards(built.exposedPorts ?? []) : [];
+  if (flags.publishAll && published.length === 0) process.stderr.write(`osv: note: -P: ${built.exposedPorts ? 'the image exposes no ports' : 'there is no from: image whose ports to publish'}\n`);
+  const settings: RunSettings = applyFlags(base, { set: overrides.set, ports: [...published, ...overrides.ports] });
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
   // JSON events would mix with up's one JSON answer on stdout: warnings go there only as lines.
   printPlanWarnings(built, mode === 'json' ? 'plain' : mode);

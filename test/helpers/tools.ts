@@ -10,6 +10,9 @@ export const hasTool = (cmd: string): boolean => spawnSync(cmd, ['--version'], {
 /** gcc compiles the ELF fixtures; no fixture binary is ever committed. */
 export const hasGcc = hasTool('gcc');
 
+/** Whether a program is on PATH (for tools without a --version, such as htpasswd). */
+export const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
 /** Whether gcc links `source` with `flags` here (a probe in a scratch directory). */
 function gccLinks(flags: string[], source: string): boolean {
   if (!hasGcc) return false;

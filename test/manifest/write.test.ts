@@ -88,7 +88,7 @@ function roundTrip(p: Plan, out: string): void {
   if (!w.ok) throw w.error;
   for (const f of w.value.inline) {
     mkdirSync(dirname(f.host), { recursive: true });
-    writeFileSync(f.host, f.content);
+    writeFileSync(f.host, f.content as Uint8Array);
   }
   const r = readManifest(w.value.text, { fs: nodeHostFs, file: 'usr.manifest', baseDir: out });
   if (!r.ok) throw r.error;

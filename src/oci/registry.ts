@@ -1,0 +1,248 @@
+// A client for the registry API (distribution-spec): manifests and blobs by repository, with
+// the authentication a registry asks for. Every request goes through `send`, which answers a
+// 401 challenge once (Basic, or a Bearer token for the scope asked) and keeps tokens until
+// they expire; so that pushing (blob uploads, manifest PUTs) can be added beside pulling by
+// asking for the `push` action. HTTPS, except plain HTTP for localhost and loopback addresses.
+// Credentials go into request headers only: never into an error, a log line or a URL.
+
+import { Readable } from 'node:stream';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
+import { basicHeader, findCredential, parseChallenge, type Credential } from './auth.js';
+import { isDigest, sha256Digest, type Digest } from './digest.js';
+import { MANIFEST_ACCEPT } from './manifest.js';
+import { apiHost, isPlainHttpHost } from './reference.js';
+import { toolVersion } from '../version.js';
+
+export type Action = 'pull' | 'push';
+
+export interface RegistryOptions {
+  env?: NodeJS.ProcessEnv;
+  /** For tests: another fetch. */
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+interface Token {
+  value: string;
+  expires: number;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  /** Content-Type as the registry sent it. */
+  mediaType: string;
+  digest: Digest;
+}
+
+export class RegistryClient {
+  readonly base: string;
+  private credential: Credential | undefined | null = null; // null: not looked up yet
+  private readonly tokens = new Map<string, Token>();
+  /** The scheme the registry asked for last (Basic registries get the header up front). */
+  private basic = false;
+  private readonly fetch: typeof fetch;
+
+  constructor(
+    /** As references name it: docker.io, ghcr.io, 127.0.0.1:5000. */
+    readonly registry: string,
+    private readonly opts: RegistryOptions = {},
+  ) {
+    this.base = `${isPlainHttpHost(registry) ? 'http' : 'https'}://${apiHost(registry)}/v2/`;
+    this.fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** HEAD a manifest: its digest and media type without counting as a pull on Docker Hub. */
+  async headManifest(repo: string, ref: string): Promise<{ digest?: Digest; mediaType: string }> {
+    const res = await this.send(repo, ['pull'], 'HEAD', `${repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT });
+    await this.expectOk(res, `${this.registry}/${repo}:${ref}`, 'manifest');
+    const d = res.headers.get('docker-content-digest') ?? undefined;
+    return { ...(isDigest(d) ? { digest: d } : {}), mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim() };
+  }
+
+  /** GET a manifest; by digest it must hash to it, and Docker-Content-Digest must agree. */
+  async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
+    const what = `${this.registry}/${repo}${isDigest(ref) ? '@' : ':'}${ref}`;
+    const res = await this.send(repo, ['pull'], 'GET', `${repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT });
+    await this.expectOk(res, what, 'manifest');
+    const bytes = await readLimited(res, 4 * 2 ** 20);
+    if (!bytes) throw registryError('oci.bad-manifest', `${what}: the manifest is larger than 4 MiB`, 'the registry is broken or hostile');
+    const digest = sha256Digest(bytes);
+    if (isDigest(ref) && digest !== ref) throw registryError('oci.digest-mismatch', `${what}: the registry sent a manifest whose sha256 is ${digest}`, 'the registry is broken or the connection was tampered with');
+    const header = res.headers.get('docker-content-digest');
+    if (isDigest(header) && header !== digest) throw registryError('oci.digest-mismatch', `${what}: Docker-Content-Digest says ${header}, the bytes hash to ${digest}`, 'the registry is broken or the connection was tampered with');
+    return { bytes, mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(), digest };
+  }
+
+  /** A blob as a byte stream (redirects to a CDN followed; Authorization is not sent there). */
+  async getBlob(repo: string, digest: Digest): Promise<AsyncIterable<Buffer>> {
+    const res = await this.send(repo, ['pull'], 'GET', `${repo}/blobs/${digest}`, {});
+    await this.expectOk(res, `${this.registry}/${repo}@${digest}`, 'blob');
+    if (!res.body) throw registryError('oci.pull-failed', `${this.registry}/${repo}@${digest}: the blob response has no body`);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
+  }
+
+  // ---- transport and authentication ----
+
+  private async credentialFor(): Promise<Credential | undefined> {
+    if (this.credential === null) this.credential = await findCredential(this.registry, this.opts.env ?? process.env);
+    return this.credential;
+  }
+
+  private scopeKey(repo: string, actions: Action[]): string {
+    return `repository:${repo}:${actions.join(',')}`;
+  }
+
+  async send(repo: string, actions: Action[], method: string, path: string, headers: Record<string, string>, body?: string): Promise<Response> {
+    const url = this.base + path;
+    const scope = this.scopeKey(repo, actions);
+    const auth = async (): Promise<string | undefined> => {
+      const t = this.tokens.get(scope);
+      if (t && t.expires > Date.now()) return `Bearer ${t.value}`;
+      const c = this.basic ? await this.credentialFor() : undefined;
+      return c ? basicHeader(c) : undefined;
+    };
+    let res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+    if (res.status === 401) {
+      const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+      await res.body?.cancel();
+      if (challenge?.scheme === 'bearer') await this.fetchToken(challenge.params, scope);
+      else if (challenge?.scheme === 'basic') {
+        this.basic = true;
+        if (!(await this.credentialFor())) throw this.unauthorized(repo, 'it asks for a user name and password, and none is configured for it');
+      } else throw this.unauthorized(repo, 'it answered 401 without a challenge osv-up understands');
+      res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+      if (res.status === 401) {
+        await res.body?.cancel();
+        const c = await this.credentialFor();
+        throw this.unauthorized(repo, c ? `the credentials from ${c.from} were refused` : 'it needs credentials, and none are configured for it');
+      }
+    }
+    if (res.status === 429) {
+      // One polite retry when the registry says how long to wait (at most 10 s).
+      const wait = Number(res.headers.get('retry-after'));
+      await res.body?.cancel();
+      if (Number.isFinite(wait) && wait >= 0 && wait <= 10) {
+        await new Promise((r) => setTimeout(r, wait * 1000));
+        res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+      }
+      if (res.status === 429) throw registryError('oci.rate-limited', `${this.registry} refuses more requests for now (429 Too Many Requests)`, 'wait and try again, or log in (Docker Hub allows more pulls to signed-in users); a cached image builds without the registry');
+    }
+    return res;
+  }
+
+  private async request(method: string, url: string, headers: Record<string, string>, body?: string): Promise<Response> {
+    try {
+      return await this.fetch(url, {
+        method,
+        headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
+        redirect: 'follow',
+        ...(body !== undefined ? { body, duplex: 'half' } : {}),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      } as RequestInit);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: 'the pull was interrupted', exitCode: ExitCode.interrupted });
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw registryError(
+        'oci.network',
+        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+        'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
+      );
+    }
+  }
+
+  private async fetchToken(params: Record<string, string>, scope: string): Promise<void> {
+    const realm = params['realm'];
+    if (!realm) throw registryError('oci.unauthorized', `${this.registry} asked for a Bearer token without naming where to get one (no realm)`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw registryError('oci.unauthorized', `${this.registry} named a token realm that is not a URL`);
+    }
+    if (params['service']) url.searchParams.set('service', params['service']);
+    // The scope we need; the challenge's own scope too when it names another.
+    url.searchParams.append('scope', scope);
+    if (params['scope'] && params['scope'] !== scope) url.searchParams.append('scope', params['scope']);
+    const c = await this.credentialFor();
+    let res: Response;
+    if (c?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.secret.reveal(), client_id: 'osv-up', scope, ...(params['service'] ? { service: params['service'] } : {}) });
+      res = await this.request('POST', `${url.origin}${url.pathname}`, { 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
+    } else res = await this.request('GET', url.toString(), c ? { authorization: basicHeader(c) } : {});
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw this.unauthorized(scope.split(':')[1]!, c ? `the token service refused the credentials from ${c.from}` : 'the token service refused an anonymous token (the image is private, or does not exist)');
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw registryError('oci.unauthorized', `the token service of ${this.registry} answered ${res.status}`);
+    }
+    const body = await readLimited(res, 1 * 2 ** 20);
+    if (!body) throw registryError('oci.unauthorized', `the token service of ${this.registry} answered more than 1 MiB`);
+    let j: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      j = JSON.parse(body.toString('utf8')) as typeof j;
+    } catch {
+      throw registryError('oci.unauthorized', `the token service of ${this.registry} answered something that is not JSON`);
+    }
+    const token = typeof j.token === 'string' ? j.token : typeof j.access_token === 'string' ? j.access_token : undefined;
+    if (!token) throw registryError('oci.unauthorized', `the token service of ${this.registry} sent no token`);
+    const ttl = typeof j.expires_in === 'number' && j.expires_in > 0 ? j.expires_in : 60;
+    // Renew a little early: a token that expires in flight fails the request.
+    this.tokens.set(scope, { value: token, expires: Date.now() + Math.max(1, ttl - 5) * 1000 });
+  }
+
+  private unauthorized(repo: string, why: string): OsvError {
+    return registryError(
+      'oci.unauthorized',
+      `${this.registry}/${repo}: access denied: ${why}`,
+      'log in with `docker login` or `podman login` (osv-up reads ~/.docker/config.json, its credential helpers, $REGISTRY_AUTH_FILE and containers/auth.json), or check the image name',
+    );
+  }
+
+  /** A non-2xx answer as an error with the registry's own error codes. */
+  private async expectOk(res: Response, what: string, kind: 'manifest' | 'blob'): Promise<void> {
+    if (res.ok) return;
+    let codes = '';
+    if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
+      try {
+        const body = await readLimited(res, 64 * 1024);
+        const j = (body ? JSON.parse(body.toString('utf8')) : {}) as { errors?: Array<{ code?: string; message?: string }> };
+        codes = (j.errors ?? []).map((e) => `${e.code ?? '?'}${e.message ? `: ${e.message}` : ''}`).join('; ');
+      } catch {
+        codes = '';
+      }
+    } else await res.body?.cancel();
+    if (res.status === 404)
+      throw registryError('oci.not-found', `${what}: not found${codes ? ` (${codes})` : ''}`, kind === 'manifest' ? 'check the repository and tag (osv-up asks for OCI and Docker v2 manifests)' : 'the registry lost a blob the manifest names; re-push the image');
+    if (res.status === 403) throw registryError('oci.denied', `${what}: access denied (403${codes ? `, ${codes}` : ''})`, 'your credentials do not allow pulling this image');
+    throw registryError('oci.registry-error', `${what}: the registry answered ${res.status}${codes ? ` (${codes})` : ''}`);
+  }
+}
+
+/** A response body of at most `max` bytes (undefined past it: the rest is not read). */
+async function readLimited(res: Response, max: number): Promise<Buffer | undefined> {
+  if (Number(res.headers.get('content-length') ?? 0) > max) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    n += chunk.length;
+    if (n > max) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
+
+async function authHeader(auth: () => Promise<string | undefined>): Promise<Record<string, string>> {
+  const a = await auth();
+  return a ? { authorization: a } : {};
+}
+
+export const registryError = (code: string, message: string, hint?: string): OsvError =>
+  new OsvError({ code, message, ...(hint ? { hint } : {}), exitCode: code === 'oci.not-found' || code === 'oci.unauthorized' || code === 'oci.denied' ? ExitCode.invalidInput : ExitCode.buildFailed });
