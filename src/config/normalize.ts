@@ -15,7 +15,7 @@ import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, sp
 import { toSource, type Pos } from './texts.js';
 import { readVolumes } from './volumes.js';
 import type { Source } from '../diagnostics/error.js';
-import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
+import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Machine, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
 
 export { DEFAULTS } from './defaults.js';
 
@@ -248,7 +248,9 @@ class RunReader {
       if (accel === 'tcg') r.problem(sc('accel')!, here('accel'), 'config.hypervisor', 'firecracker needs KVM: it cannot use accel: tcg', 'use hypervisor: qemu for software emulation');
       if (str(netNode) === 'user') r.problem(netNode!, here('network'), 'config.hypervisor', 'firecracker has no user networking: use tap:NAME or none', undefined);
       if (this.format === 'qcow2' && hvNode) r.problem(hvNode, here('hypervisor'), 'config.hypervisor', 'firecracker boots raw disks only, but image.format is qcow2', 'set image.format: raw');
+      if (sc('machine')) r.problem(sc('machine')!, here('machine'), 'config.hypervisor', 'machine: chooses a QEMU machine; firecracker has its own', 'remove machine:, or use hypervisor: qemu');
     }
+    const machine = str(sc('machine')) as Machine | undefined;
 
     const kernelArgs: string[] = [];
     const kaNode = get('kernelArgs');
@@ -275,6 +277,7 @@ class RunReader {
       ...(expect !== undefined ? { expect } : {}),
       volumes,
       ...(qemu !== undefined ? { qemu } : {}),
+      ...(machine !== undefined ? { machine } : {}),
       kernelArgs,
     };
   }

@@ -9,6 +9,7 @@ import type { Source } from '../diagnostics/error.js';
 import type { ImageReference } from '../oci/reference.js';
 
 export type Arch = 'x86_64' | 'aarch64';
+export type Machine = 'pc' | 'q35';
 export type FilesystemKind = 'rofs' | 'ext';
 export type ImageOutput = 'disk' | 'bootable';
 export type ImageFormat = 'raw' | 'qcow2';
@@ -89,6 +90,8 @@ export interface RunSettings {
   volumes: Volume[];
   /** Explicit QEMU binary. */
   qemu?: string;
+  /** The x86 machine QEMU emulates: `pc` (default) or `q35`, KubeVirt's (PCIe, modern-only virtio). */
+  machine?: Machine;
   /** Extra kernel options put before the program, e.g. ["--verbose"]. */
   kernelArgs: string[];
 }

@@ -61,6 +61,8 @@ export interface ImageConfig {
   user?: string;
   /** `80/tcp`, `53/udp` (a bare port means tcp). */
   exposedPorts: string[];
+  /** config.Labels (string values only). */
+  labels: Record<string, string>;
   diffIds: Digest[];
 }
 
@@ -148,6 +150,7 @@ export function parseImageConfig(bytes: Uint8Array, label: string): Result<Image
     ...(typeof cfg['WorkingDir'] === 'string' && cfg['WorkingDir'] !== '' ? { workingDir: cfg['WorkingDir'] } : {}),
     ...(typeof cfg['User'] === 'string' && cfg['User'] !== '' ? { user: cfg['User'] } : {}),
     exposedPorts: isObj(cfg['ExposedPorts']) ? Object.keys(cfg['ExposedPorts']).sort() : [],
+    labels: isObj(cfg['Labels']) ? Object.fromEntries(Object.entries(cfg['Labels']).filter((e): e is [string, string] => typeof e[1] === 'string')) : {},
     diffIds: diffIds as Digest[],
   });
 }

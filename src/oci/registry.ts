@@ -15,6 +15,9 @@ import { toolVersion } from '../version.js';
 
 export type Action = 'pull' | 'push';
 
+/** A request body; a function makes a fresh one for each attempt. */
+export type RequestBody = string | Buffer | (() => NonNullable<RequestInit['body']>);
+
 export interface RegistryOptions {
   env?: NodeJS.ProcessEnv;
   /** For tests: another fetch. */
@@ -81,6 +84,93 @@ export class RegistryClient {
     return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
   }
 
+  // ---- pushing (distribution-spec: blobs first, HEAD to skip, mount across repositories) ----
+
+  /**
+   * Connect and authenticate for pushing to `repo` ahead of the first real request (GET /v2/
+   * with the push scope), so that this overlaps with other work. Failures are left for the real
+   * requests to report.
+   */
+  async prepare(repo: string): Promise<void> {
+    try {
+      const res = await this.send(repo, ['pull', 'push'], 'GET', '', {});
+      await res.body?.cancel();
+    } catch {
+      // reported by the request that needs it
+    }
+  }
+
+  /** Whether the repository has the blob already (HEAD). */
+  async hasBlob(repo: string, digest: Digest): Promise<boolean> {
+    const res = await this.send(repo, ['pull', 'push'], 'HEAD', `${repo}/blobs/${digest}`, {});
+    await res.body?.cancel();
+    if (res.status === 404) return false;
+    if (res.ok) return true;
+    await this.expectOk(res, `${this.registry}/${repo}@${digest}`, 'blob');
+    return false;
+  }
+
+  /** Mount a blob from another repository of the same registry: true when mounted (201). */
+  async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
+    const res = await this.send(repo, ['pull', 'push'], 'POST', `${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, { 'content-length': '0' }, undefined, [`repository:${from}:pull`]);
+    await res.body?.cancel();
+    if (res.status === 201) return true;
+    if (res.status === 202) {
+      // Not mounted: the registry opened an upload session instead; close it.
+      const loc = res.headers.get('location');
+      if (loc) await this.send(repo, ['pull', 'push'], 'DELETE', new URL(loc, this.base).toString(), {}).then((r) => r.body?.cancel(), () => undefined);
+      return false;
+    }
+    await this.expectOk(res, `${this.registry}/${repo}@${digest} (mount from ${from})`, 'upload');
+    return false;
+  }
+
+  /** Upload a blob in one PUT (POST for a session, then PUT with the digest). */
+  async uploadBlob(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer): Promise<void> {
+    const what = `${this.registry}/${repo}@${digest}`;
+    const start = await this.send(repo, ['pull', 'push'], 'POST', `${repo}/blobs/uploads/`, { 'content-length': '0' });
+    if (start.status !== 202 && start.status !== 201) await this.expectOk(start, what, 'upload');
+    await start.body?.cancel();
+    if (start.status === 201) return;
+    const loc = start.headers.get('location');
+    if (!loc) throw registryError('oci.push-failed', `${what}: the registry started an upload without saying where to send it (no Location)`);
+    const url = new URL(loc, this.base);
+    url.searchParams.set('digest', digest);
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    let got: string | null;
+    const fast = await this.streamPut(repo, url.toString(), headers, open);
+    if (fast && (fast.status === 201 || fast.status === 204)) got = fast.digest;
+    else if (fast) {
+      let codes = '';
+      try {
+        codes = errorCodes(JSON.parse(fast.text));
+      } catch {
+        codes = '';
+      }
+      if (fast.status === 403) throw registryError('oci.denied', `${what}: access denied (403${codes ? `, ${codes}` : ''})`, 'your credentials do not allow pushing to this repository');
+      throw registryError('oci.push-failed', `${what}: the registry refused the push (${fast.status}${codes ? `, ${codes}` : ''})`);
+    } else {
+      // A challenge, a redirect or a refusal: again through fetch, which answers challenges and reads the registry's error.
+      const res = await this.send(repo, ['pull', 'push'], 'PUT', url.toString(), headers, () => open() as NonNullable<RequestInit['body']>);
+      if (res.status !== 201 && res.status !== 204) await this.expectOk(res, what, 'upload');
+      await res.body?.cancel();
+      got = res.headers.get('docker-content-digest');
+    }
+    if (isDigest(got) && got !== digest) throw registryError('oci.digest-mismatch', `${what}: the registry stored the blob as ${got}`, 'the registry is broken or the connection was tampered with');
+  }
+
+  /** PUT a manifest under a tag; returns the digest the registry answers (checked against the bytes). */
+  async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    const what = `${this.registry}/${repo}:${ref}`;
+    const res = await this.send(repo, ['pull', 'push'], 'PUT', `${repo}/manifests/${ref}`, { 'content-type': mediaType }, bytes);
+    if (!res.ok) await this.expectOk(res, what, 'manifest');
+    await res.body?.cancel();
+    const digest = sha256Digest(bytes);
+    const got = res.headers.get('docker-content-digest');
+    if (isDigest(got) && got !== digest) throw registryError('oci.digest-mismatch', `${what}: the registry answered the digest ${got}, the manifest's bytes hash to ${digest}`, 'the registry rewrote the manifest; it cannot be pinned');
+    return digest;
+  }
+
   // ---- transport and authentication ----
 
   private async credentialFor(): Promise<Credential | undefined> {
@@ -92,20 +182,21 @@ export class RegistryClient {
     return `repository:${repo}:${actions.join(',')}`;
   }
 
-  async send(repo: string, actions: Action[], method: string, path: string, headers: Record<string, string>, body?: string): Promise<Response> {
-    const url = this.base + path;
-    const scope = this.scopeKey(repo, actions);
-    const auth = async (): Promise<string | undefined> => {
-      const t = this.tokens.get(scope);
-      if (t && t.expires > Date.now()) return `Bearer ${t.value}`;
-      const c = this.basic ? await this.credentialFor() : undefined;
-      return c ? basicHeader(c) : undefined;
-    };
+  /**
+   * One request, with the authentication the registry asks for. `path` is under /v2/, or a full
+   * URL (an upload's Location). A body that is a function is made anew for a retry (a stream
+   * cannot be sent twice). `also` adds scopes (a cross-repository mount needs pull on the source).
+   */
+  async send(repo: string, actions: Action[], method: string, path: string, headers: Record<string, string>, body?: RequestBody, also: string[] = []): Promise<Response> {
+    const url = /^https?:/.test(path) ? path : this.base + path;
+    const scopes = [this.scopeKey(repo, actions), ...also];
+    const scope = scopes.join(' ');
+    const auth = (): Promise<string | undefined> => this.authFor(scope);
     let res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
       await res.body?.cancel();
-      if (challenge?.scheme === 'bearer') await this.fetchToken(challenge.params, scope);
+      if (challenge?.scheme === 'bearer') await this.fetchToken(challenge.params, scopes);
       else if (challenge?.scheme === 'basic') {
         this.basic = true;
         if (!(await this.credentialFor())) throw this.unauthorized(repo, 'it asks for a user name and password, and none is configured for it');
@@ -130,17 +221,57 @@ export class RegistryClient {
     return res;
   }
 
-  private async request(method: string, url: string, headers: Record<string, string>, body?: string): Promise<Response> {
+  /** The Authorization value for a scope as things stand (a live token, or Basic once asked for). */
+  private async authFor(scope: string): Promise<string | undefined> {
+    const t = this.tokens.get(scope);
+    if (t && t.expires > Date.now()) return `Bearer ${t.value}`;
+    const c = this.basic ? await this.credentialFor() : undefined;
+    return c ? basicHeader(c) : undefined;
+  }
+
+  /**
+   * A large upload body streamed with node:http(s), which moves a file to the registry at about
+   * twice the rate of fetch here; the authentication is the one the upload's POST established.
+   * Undefined when it cannot answer (a challenge, a redirect): the caller then sends it by fetch.
+   */
+  private async streamPut(repo: string, url: string, headers: Record<string, string>, body: () => AsyncIterable<Uint8Array> | Buffer): Promise<{ status: number; digest: string | null; text: string } | undefined> {
+    if (this.opts.fetch) return undefined;
+    const target = new URL(url);
+    const a = await this.authFor(this.scopeKey(repo, ['pull', 'push']));
+    const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const { pipeline } = await import('node:stream/promises');
+    const { Readable } = await import('node:stream');
+    return new Promise((resolve, reject) => {
+      const req = request(target, { method: 'PUT', headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers, ...(a ? { authorization: a } : {}) }, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => void (text.length < 65536 && (text += c)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve(status === 401 || (status >= 300 && status < 400) ? undefined : { status, digest: (res.headers['docker-content-digest'] as string | undefined) ?? null, text });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (e) => reject(e));
+      const b = body();
+      (Buffer.isBuffer(b) ? Promise.resolve(void req.end(b)) : pipeline(Readable.from(b), req)).catch(reject);
+    }).catch((e: unknown) => {
+      if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: 'the push was interrupted', exitCode: ExitCode.interrupted });
+      throw registryError('oci.network', `cannot send a blob to ${this.registry} (${target.origin}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the registry and the network, then push again (blobs already sent are skipped)');
+    }) as Promise<{ status: number; digest: string | null; text: string } | undefined>;
+  }
+
+  private async request(method: string, url: string, headers: Record<string, string>, body?: RequestBody): Promise<Response> {
     try {
       return await this.fetch(url, {
         method,
         headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
         redirect: 'follow',
-        ...(body !== undefined ? { body, duplex: 'half' } : {}),
+        ...(body !== undefined ? { body: typeof body === 'function' ? body() : body, duplex: 'half' } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       } as RequestInit);
     } catch (e) {
-      if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: 'the pull was interrupted', exitCode: ExitCode.interrupted });
+      if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw registryError(
         'oci.network',
@@ -150,7 +281,8 @@ export class RegistryClient {
     }
   }
 
-  private async fetchToken(params: Record<string, string>, scope: string): Promise<void> {
+  private async fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
+    const scope = scopes.join(' ');
     const realm = params['realm'];
     if (!realm) throw registryError('oci.unauthorized', `${this.registry} asked for a Bearer token without naming where to get one (no realm)`);
     let url: URL;
@@ -161,8 +293,8 @@ export class RegistryClient {
     }
     if (params['service']) url.searchParams.set('service', params['service']);
     // The scope we need; the challenge's own scope too when it names another.
-    url.searchParams.append('scope', scope);
-    if (params['scope'] && params['scope'] !== scope) url.searchParams.append('scope', params['scope']);
+    for (const sc of scopes) url.searchParams.append('scope', sc);
+    if (params['scope'] && !scopes.includes(params['scope'])) url.searchParams.append('scope', params['scope']);
     const c = await this.credentialFor();
     let res: Response;
     if (c?.identityToken) {
@@ -171,7 +303,7 @@ export class RegistryClient {
     } else res = await this.request('GET', url.toString(), c ? { authorization: basicHeader(c) } : {});
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
-      throw this.unauthorized(scope.split(':')[1]!, c ? `the token service refused the credentials from ${c.from}` : 'the token service refused an anonymous token (the image is private, or does not exist)');
+      throw this.unauthorized(scopes[0]!.split(':')[1]!, c ? `the token service refused the credentials from ${c.from}` : 'the token service refused an anonymous token (the image is private, or does not exist)');
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -201,23 +333,31 @@ export class RegistryClient {
   }
 
   /** A non-2xx answer as an error with the registry's own error codes. */
-  private async expectOk(res: Response, what: string, kind: 'manifest' | 'blob'): Promise<void> {
+  private async expectOk(res: Response, what: string, kind: 'manifest' | 'blob' | 'upload'): Promise<void> {
     if (res.ok) return;
     let codes = '';
     if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
       try {
         const body = await readLimited(res, 64 * 1024);
-        const j = (body ? JSON.parse(body.toString('utf8')) : {}) as { errors?: Array<{ code?: string; message?: string }> };
-        codes = (j.errors ?? []).map((e) => `${e.code ?? '?'}${e.message ? `: ${e.message}` : ''}`).join('; ');
+        codes = errorCodes(body ? JSON.parse(body.toString('utf8')) : {});
       } catch {
         codes = '';
       }
     } else await res.body?.cancel();
+    if (res.status !== 403 && (kind === 'upload' || (kind === 'manifest' && res.status === 400)))
+      throw registryError('oci.push-failed', `${what}: the registry refused the push (${res.status}${codes ? `, ${codes}` : ''})`);
     if (res.status === 404)
       throw registryError('oci.not-found', `${what}: not found${codes ? ` (${codes})` : ''}`, kind === 'manifest' ? 'check the repository and tag (osv-up asks for OCI and Docker v2 manifests)' : 'the registry lost a blob the manifest names; re-push the image');
-    if (res.status === 403) throw registryError('oci.denied', `${what}: access denied (403${codes ? `, ${codes}` : ''})`, 'your credentials do not allow pulling this image');
+    if (res.status === 403) throw registryError('oci.denied', `${what}: access denied (403${codes ? `, ${codes}` : ''})`, kind === 'upload' ? 'your credentials do not allow pushing to this repository' : 'your credentials do not allow pulling this image');
+
     throw registryError('oci.registry-error', `${what}: the registry answered ${res.status}${codes ? ` (${codes})` : ''}`);
   }
+}
+
+/** The registry's `{"errors":[{code,message}]}` as one line. */
+function errorCodes(j: unknown): string {
+  const errors = (j as { errors?: Array<{ code?: string; message?: string }> } | null)?.errors;
+  return Array.isArray(errors) ? errors.map((e) => `${e.code ?? '?'}${e.message ? `: ${e.message}` : ''}`).join('; ') : '';
 }
 
 /** A response body of at most `max` bytes (undefined past it: the rest is not read). */

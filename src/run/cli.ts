@@ -202,9 +202,47 @@ function reportJson(prep: PreparedRun, report?: RunReport): string {
   );
 }
 
+/** An image fetched by reference (`osv run REF`): its kernel and disk are local files now. */
+export interface FetchedImage {
+  /** For messages: the reference and its digest. */
+  label: string;
+  arch: Arch;
+  kernel: string;
+  /** A qcow2 that must stay as pulled: the VM writes to a throwaway overlay. */
+  disk: string;
+  /** The run booted without --run, and every run the image carries. */
+  run: string;
+  runs: Array<{ name: string; cmdline: string; settings: Partial<RecordedRun['settings']> & Pick<RecordedRun['settings'], 'memory' | 'cpus' | 'ports'> }>;
+}
+
+/** The request for a fetched image: its kernel, disk, command line and settings; the flags on top. */
+export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
+  if (opts.boot !== undefined && opts.boot !== 'kernel') throw usage(`${img.label} boots its kernel directly; --boot ${opts.boot} does not apply`);
+  if (opts.arch !== undefined && opts.arch !== img.arch) throw usage(`${img.label} is an ${img.arch} image; --arch ${opts.arch} does not apply`);
+  const name = opts.run ?? img.run;
+  const run = img.runs.find((r) => r.name === name);
+  if (!run) throw usage(`${img.label} has no run named "${name}"`, `runs: ${img.runs.map((r) => r.name).join(', ')}`);
+  const flags = settingsFromFlags(opts);
+  const debug = debugFromFlags(opts);
+  // Only --kernel replaces the image's kernel (OSV_KERNEL is for builds).
+  const kernel = opts.kernel !== undefined ? unwrap(chooseKernel({ path: opts.kernel, what: '--kernel' }, img.arch, undefined))! : img.kernel;
+  const boot: Boot = { kind: 'kernel', kernel, cmdline: opts.exec ?? run.cmdline, disk: { path: img.disk, format: 'qcow2', snapshot: true } };
+  const base = { ...FALLBACK, ...run.settings };
+  const settings = applyFlags({ ...base, volumes: volumesWith([], opts.volume), kernelArgs: [] }, flags);
+  // Only --volume disks: an image names no volumes of this machine.
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes });
+  const prepared = unwrap(await prepareRun(request));
+  prepared.notes.push(...volumes.notes);
+  return prepared;
+}
+
 export async function runRunCommand(image: string | undefined, opts: RunCliOptions): Promise<void> {
-  const env = process.env;
-  const prep = await prepareFromFlags(image, opts, env);
+  await finishRun(await prepareFromFlags(image, opts, process.env), opts);
+}
+
+/** --dry-run, or boot and report: what `osv run IMAGE` and `osv run REF` share. */
+export async function finishRun(prep: PreparedRun, opts: RunCliOptions): Promise<void> {
   if (opts.dryRun) {
     if (opts.json) process.stdout.write(reportJson(prep) + '\n');
     else {

@@ -399,7 +399,7 @@ export function requestFromSettings(
 ): RunRequest {
   return {
     hypervisor: run.hypervisor,
-    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes: opts.volumes?.disks ?? [], ...opts.debug },
+    vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes: opts.volumes?.disks ?? [], ...(run.machine ? { machine: run.machine } : {}), ...opts.debug },
     ...(opts.volumes?.kernelOptions.length ? { kernelOptions: opts.volumes.kernelOptions } : {}),
     accel: run.accel,
     ...(run.qemu ? { qemu: run.qemu } : {}),

@@ -1,7 +1,7 @@
 // What a VM run needs, independent of the hypervisor: the input of qemuArgs() and
 // firecrackerConfig(). Plain data, built by the caller (osv run / osv up) from a RunConfig.
 
-import type { Arch, FilesystemKind, ImageFormat, Network, PortForward } from '../config/types.js';
+import type { Arch, FilesystemKind, ImageFormat, Machine, Network, PortForward } from '../config/types.js';
 
 export type { Network, PortForward };
 
@@ -61,6 +61,11 @@ export interface VmSpec {
   ports: PortForward[];
   /** Extra disks after the root disk (vblk1, vblk2, ...). */
   volumes: Disk[];
+  /**
+   * x86 only: `pc` (default; legacy PCI, transitional virtio) or `q35`, KubeVirt's machine: every
+   * virtio device behind its own PCIe root port, modern-only (disable-legacy=on).
+   */
+  machine?: Machine;
   /** Decided by decideAccel(); never 'auto' here. */
   accel: 'kvm' | 'tcg';
   diskCache?: DiskCache;

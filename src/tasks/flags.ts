@@ -40,6 +40,7 @@ export function runFlags(cmd: Command): Command {
     .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg')
     .option('--hypervisor <name>', 'qemu or firecracker')
     .option('--network <net>', 'user, none, tap:NAME or bridge:NAME')
+    .option('--machine <machine>', "pc (default) or q35, KubeVirt's machine: PCIe root ports and modern-only virtio (QEMU, x86)")
     .option('--boot <mode>', 'kernel (direct kernel boot, default) or image (a bootable image\'s own boot sector)')
     .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds (default: run.timeout; for osv test and --ci, 60)')
     .option('--expect <regex>', 'fail unless a console line matches this regular expression')

@@ -72,7 +72,7 @@ describe('as a process', () => {
         `${dir}/osv.yaml:3:3: error: unknown key "memroy" in run (did you mean "memory"?)`,
         '  3 |   memroy: 1G',
         '    |   ^^^^^^',
-        '  hint: allowed keys in run: hypervisor, memory, cpus, ports, accel, network, timeout, expect, volumes, qemu, kernelArgs',
+        '  hint: allowed keys in run: hypervisor, memory, cpus, ports, accel, network, timeout, expect, volumes, machine, qemu, kernelArgs',
         `${dir}/osv.yaml:4:9: error: run.cpus: expected an integer, got a string ("two")`,
         '  4 |   cpus: two',
         '    |         ^^^',

@@ -45,6 +45,25 @@ describe('qemuArgs: the facts', () => {
     ]);
   });
 
+  it('q35 (KubeVirt\'s machine): each virtio device behind its own PCIe root port, modern-only; a snapshot disk', () => {
+    const args = qemuArgs(base({ machine: 'q35', boot: { kind: 'kernel', kernel: '/k/loader-stripped.elf', cmdline: '--rootfs=rofs /hello', disk: { path: '/i/app.qcow2', format: 'qcow2', snapshot: true } }, volumes: [{ path: '/v/data.img', format: 'raw' }] }));
+    expect(args.slice(0, 2)).toEqual(['-machine', 'q35']);
+    expect(values(args, '-device')).toEqual([
+      'pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=1',
+      'pcie-root-port,id=rp2,bus=pcie.0,chassis=2,port=2',
+      'pcie-root-port,id=rp3,bus=pcie.0,chassis=3,port=3',
+      'pcie-root-port,id=rp4,bus=pcie.0,chassis=4,port=4',
+      'virtio-blk-pci,bus=rp1,disable-legacy=on,id=blk0,drive=hd0',
+      'virtio-blk-pci,bus=rp2,disable-legacy=on,id=blk1,drive=hd1',
+      'virtio-net-pci,bus=rp3,disable-legacy=on,netdev=un0,romfile=',
+      'virtio-rng-pci,bus=rp4,disable-legacy=on',
+    ]);
+    expect(values(args, '-drive')[0]).toBe('file=/i/app.qcow2,if=none,id=hd0,format=qcow2,cache=writeback,snapshot=on');
+    // The ports come before the devices plugged into them (QEMU needs the bus to exist).
+    expect(args.indexOf('pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=1')).toBeLessThan(args.indexOf('virtio-blk-pci,bus=rp1,disable-legacy=on,id=blk0,drive=hd0'));
+    expect(validateVmSpec(base({ arch: 'aarch64', machine: 'q35' })).map((e) => e.code)).toContain('run.machine-arch');
+  });
+
   it('refuses a VNC display for an aarch64 guest', () => {
     const errs = validateVmSpec(base({ arch: 'aarch64', vnc: { display: 1 } }));
     expect(errs.map((e) => e.code)).toContain('run.vnc-aarch64');
