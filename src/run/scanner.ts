@@ -56,7 +56,7 @@ const RULES: Rule[] = [
   },
   {
     stream: 'console',
-    re: /^(?:(.+?): )?failed looking up symbol (.+)$/i,
+    re: /^(?:(.+?): )?failed looking up symbol (.+)/i,
     make: (m) => ({
       kind: 'missing-symbol',
       symbol: m[2]!,
@@ -64,7 +64,7 @@ const RULES: Rule[] = [
       summary: `symbol ${m[2]} is not provided by the kernel or any library in the image${m[1] ? ` (needed by ${m[1]})` : ''}`,
     }),
   },
-  { stream: 'console', re: /^unrecognized option:?\s*(.*)$/, make: (m) => ({ kind: 'bad-option', summary: `OSv does not accept the option --${m[1]}` }) },
+  { stream: 'console', re: /^unrecognized option:?\s*(.*)/, make: (m) => ({ kind: 'bad-option', summary: `OSv does not accept the option --${m[1]}` }) },
   { stream: 'console', re: /This image has an empty command line/, make: () => ({ kind: 'empty-cmdline', summary: 'the image has no command to run' }) },
   { stream: 'console', re: /^program exited with status (-?\d+)/, make: (m) => exitStatus(Number(m[1]), 'the program exited') },
   { stream: 'console', re: /^program (\S+) returned (-?\d+)/, make: (m) => exitStatus(Number(m[2]), `${m[1]} returned`) },

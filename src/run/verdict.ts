@@ -82,9 +82,7 @@ const hintFor = (f: ConsoleFinding, scan: ScanResult, opts: VerdictOptions): str
       return 'set `cmd` in osv.yaml, or pass -e';
     case 'bad-cmdline':
       return 'OSv takes printable ASCII only: `osv plan` refuses other characters in cmd, env and cwd; check -e';
-    case 'exit-status':
-      return undefined;
-    default:
+    default: // exit-status, and failures OSv's lines say enough about
       return undefined;
   }
 };
