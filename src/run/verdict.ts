@@ -82,9 +82,9 @@ const hintFor = (f: ConsoleFinding, scan: ScanResult, opts: VerdictOptions): str
       return 'set `cmd` in osv.yaml, or pass -e';
     case 'bad-cmdline':
       return 'OSv takes printable ASCII only: `osv plan` refuses other characters in cmd, env and cwd; check -e';
-    default: // exit-status, and failures OSv's lines say enough about
-      return undefined;
   }
+  // exit-status, and the failures whose line says enough.
+  return undefined;
 };
 
 /** The hypervisor's first error line (not a warning), without its program-name prefix. */

@@ -255,6 +255,7 @@ describe('console scanner: each failure line, what it says, and its near misses'
       ['This image has an empty command line. Nothing to run.', { kind: 'empty-cmdline', summary: 'the image has no command to run' }],
       ['program exited with status 42', { kind: 'exit-status', status: 42, summary: 'the program exited with status 42' }],
       ['program /srv/app returned -1', { kind: 'exit-status', status: -1, summary: '/srv/app returned with status -1' }],
+      ['program /srv/app returned 255', { kind: 'exit-status', status: 255, summary: '/srv/app returned with status 255' }],
       ['page fault outside application, addr: 0x0000000000000000', { kind: 'page-fault', summary: 'the guest hit a page fault' }],
       ['Assertion failed: px != 0 (/usr/include/boost/smart_ptr/intrusive_ptr.hpp: operator->: 199)', { kind: 'assertion', summary: 'an assertion failed in the guest' }],
       ["prog: prog.c:12: main: Assertion `argc > 1' failed.", { kind: 'assertion', summary: 'an assertion failed in the guest' }],
