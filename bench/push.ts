@@ -105,7 +105,7 @@ export async function bench(): Promise<void> {
     console.log(`${RUNS} paired rounds (medians; a ratio is the median of each round's ratio), each push against a fresh registry:`);
     console.log(`  skopeo copy oci:LAYOUT docker://…     ${s(median(tool))}`);
     console.log(`  osv push (warm: layers made before)   ${s(median(warm))}   (${ratio(warm).toFixed(2)}x skopeo; target <= 1.0x: ${ratio(warm) <= 1.0 ? 'met' : 'NOT met'})`);
-    if (plain) console.log(`    the same without ${EXTRA_CA}          ${s(median(warmPlain))}   (${ratio(warmPlain).toFixed(2)}x skopeo; target <= 1.0x: ${ratio(warmPlain) <= 1.0 ? 'met' : 'NOT met'})`);
+    if (plain) console.log(`    the same without ${EXTRA_CA}   ${s(median(warmPlain))}   (${ratio(warmPlain).toFixed(2)}x skopeo; target <= 1.0x: ${ratio(warmPlain) <= 1.0 ? 'met' : 'NOT met'})`);
     console.log(`  osv push (cold: layers tarred+gzip'd) ${s(median(cold))}   (${ratio(cold).toFixed(2)}x skopeo)`);
     console.log(`  of which the build check (no-op osv build, a process of its own) ${s(median(noop))}; warm push minus it: ${s(median(warm.map((w, i) => w - noop[i]!)))}`);
     console.log(`  floors: node -e 0 ${s(median(nodeFloor))}${plain ? ` (${s(median(nodeFloorPlain))} without ${EXTRA_CA})` : ''}; skopeo --version ${s(median(toolFloor))}`);
