@@ -121,7 +121,7 @@ export class RegistryClient {
     if (res.status === 202) {
       // Not mounted: the registry opened an upload session instead; close it.
       const loc = res.headers.get('location');
-      if (loc) await this.send(repo, ['pull', 'push'], 'DELETE', new URL(loc, this.base).toString(), {}).then((r) => r.body?.cancel(), () => undefined);
+      if (loc) await this.cancelUpload(repo, new URL(loc, this.base));
       return false;
     }
     await this.expectOk(res, `${this.registry}/${repo}@${digest} (mount from ${from})`, 'upload');
@@ -130,14 +130,31 @@ export class RegistryClient {
 
   /** Upload a blob in one PUT (POST for a session, then PUT with the digest). */
   async uploadBlob(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer): Promise<void> {
+    const session = await this.startUpload(repo, digest);
+    if (session) await this.finishUpload(repo, digest, size, open, session);
+  }
+
+  /** Open an upload session (POST): where to send the blob, or undefined when the registry answered 201. */
+  async startUpload(repo: string, digest: Digest): Promise<URL | undefined> {
     const what = `${this.registry}/${repo}@${digest}`;
     const start = await this.send(repo, ['pull', 'push'], 'POST', `${repo}/blobs/uploads/`, { 'content-length': '0' });
     if (start.status !== 202 && start.status !== 201) await this.expectOk(start, what, 'upload');
     await start.body?.cancel();
-    if (start.status === 201) return;
+    if (start.status === 201) return undefined;
     const loc = start.headers.get('location');
     if (!loc) throw registryError('oci.push-failed', `${what}: the registry started an upload without saying where to send it (no Location)`);
-    const url = new URL(loc, this.base);
+    return new URL(loc, this.base);
+  }
+
+  /** Close an upload session that is not needed after all (DELETE; a failure is left to the registry's clean-up). */
+  async cancelUpload(repo: string, session: URL): Promise<void> {
+    await this.send(repo, ['pull', 'push'], 'DELETE', session.toString(), {}).then((r) => r.body?.cancel(), () => undefined);
+  }
+
+  /** Send the blob into a session from startUpload, in one PUT with its digest. */
+  async finishUpload(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer, session: URL): Promise<void> {
+    const what = `${this.registry}/${repo}@${digest}`;
+    const url = new URL(session);
     url.searchParams.set('digest', digest);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
     const res = await this.send(repo, ['pull', 'push'], 'PUT', url.toString(), headers, () => open() as NonNullable<RequestInit['body']>);
