@@ -26,7 +26,7 @@ export const EXT_BLOCK = 4096;
 export const EXT_FEATURES = '^64bit,^metadata_csum';
 const EXT_MAX_NAME = 255;
 /** Creation/modification time written by mke2fs (E2FSPROGS_FAKE_TIME) and given to staged dirs. */
-const FIXED_TIME = 1;
+export const FIXED_TIME = 1;
 /** Smaller filesystems get no journal from mke2fs; keep every image journaled the same way. */
 const MIN_BYTES = 16 * MiB;
 
