@@ -13,27 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { resolveKernelPath } from '../../src/kernel/local.js';
+import { extKernelReason, osvKernel } from '../helpers/ext-kernel.js';
 import { compile } from '../helpers/image-rootfs.js';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
-const kernel = process.env['OSV_KERNEL'];
-const files = kernel ? resolveKernelPath(kernel, 'x86_64', 'OSV_KERNEL') : undefined;
-const reason = !kernel
-  ? 'OSV_KERNEL is not set (an OSv kernel directory with libext.so and liblwext4.so, or an OSv build directory)'
-  : !files?.ok
-    ? `OSV_KERNEL: ${files?.ok === false ? files.error.message : ''}`
-    : !files.value.ext
-      ? `OSV_KERNEL (${kernel}) has no ext module: libext.so and liblwext4.so are neither beside the kernel nor in an OSv build`
-      : !hasTool('qemu-system-x86_64')
-        ? 'qemu-system-x86_64 is not installed'
-        : !hasRegistryTools
-          ? registryToolsReason
-          : !hasGcc
-            ? 'gcc is not installed'
-            : undefined;
+const kernel = osvKernel;
+const reason =
+  extKernelReason ?? (!hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : !hasRegistryTools ? registryToolsReason : !hasGcc ? 'gcc is not installed' : undefined);
 if (reason) console.warn(`skipped: booting what KubeVirt attaches for named volumes: ${reason}`);
 
 const SHOW = `#include <stdio.h>
