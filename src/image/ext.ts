@@ -238,7 +238,7 @@ export async function writeExtInto(
  * its double quotes a quote is written twice. debugfs exits 0 even when a command fails, so
  * anything on stderr but its banner is an error.
  */
-async function pinCtimes(paths: readonly string[], path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
+export async function pinCtimes(paths: readonly string[], path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
   const commands = paths.map((g) => `sif "${g.replaceAll('"', '""')}" ctime ${FIXED_TIME}`);
   if (commands.length === 0) return ok(undefined);
   const r = await runTool(TOOLS.debugfs, ['-w', '-f', '-', device(path, offset)], {

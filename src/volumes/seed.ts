@@ -3,7 +3,7 @@
 // the ext4 that osv-up makes for a new volume on this machine (the same mke2fs options, the
 // volume's size, seeded from `from:`); a read-only volume's is the ROFS of `from:`, which the
 // guest mounts as a local run mounts a read-only volume's copy (readonly.ts). Same seed files,
-// same bytes: the UUID and hash seed come from the volume, the times are fixed.
+// same bytes: the UUID and hash seed come from the volume, every time is fixed.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { NamedVolume } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
-import { FIXED_TIME, mke2fsArgs } from '../image/ext.js';
+import { FIXED_TIME, mke2fsArgs, pinCtimes, stageTree } from '../image/ext.js';
 import { rawToQcow2 } from '../image/qcow2.js';
 import { writeRofs } from '../image/rofs/writer.js';
 import { runTool, TOOLS } from '../image/tools.js';
@@ -38,12 +38,19 @@ async function writeSeedFs(v: SeedVolume, raw: string, empty: string): Promise<R
     return written.ok ? ok(undefined) : written;
   }
   const uuid = seedUuid(v);
-  const r = await runTool(TOOLS.mke2fs, mke2fsArgs({ extended: [`hash_seed=${uuid}`], more: ['-U', uuid], label: v.name.slice(0, 16), ...(v.from !== undefined ? { populate: v.from } : {}), path: raw, bytes: v.size }), {
+  // The seed files staged with fixed times (mke2fs copies a file's times, its access time too),
+  // their ctimes pinned after: the same files give the same seed.
+  const stage = `${raw}.stage`;
+  mkdirSync(stage);
+  const staged = await stageTree(treeEntries(v.from ?? empty), stage);
+  if (!staged.ok) return staged;
+  const r = await runTool(TOOLS.mke2fs, mke2fsArgs({ extended: [`hash_seed=${uuid}`], more: ['-U', uuid], label: v.name.slice(0, 16), populate: stage, path: raw, bytes: v.size }), {
     why: `to make the seed of volume "${v.name}"`,
     env: { E2FSPROGS_FAKE_TIME: String(FIXED_TIME) },
     failCode: 'volume.seed',
   });
-  if (r.ok) return ok(undefined);
+  rmSync(stage, { recursive: true, force: true });
+  if (r.ok) return pinCtimes(staged.value.paths, raw, 0);
   if (/could not allocate|no space left|too small|not enough space/i.test(r.error.details.join('\n')))
     return err(seedError(v, `the seed ${v.from} does not fit in ${Math.ceil(v.size / 2 ** 20)} MiB (ext4 needs room for its journal and tables too)`, 'raise the volume\'s size in run.volumes (a cluster claims that much)'));
   return r;

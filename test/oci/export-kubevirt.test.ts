@@ -232,6 +232,10 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
         if (seed.volume === 'data') expect(execFileSync('debugfs', ['-R', 'cat /hello.txt', raw], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toBe('seeded hello\n');
       }
     }
+    // Same seed files, same seed images: a second push names the same digests.
+    const again = osv(['push', `${reg.host}/apps/web:1.0`, '--no-check', '--json']);
+    expect(again.code, again.out).toBe(0);
+    expect((JSON.parse(again.stdout) as { volumes: Array<{ digest: string }> }).volumes.map((v) => v.digest)).toEqual(seeds.map((v) => v.digest));
   });
 
   it('a run with named volumes: a DataVolume template per writable volume importing its seed, a containerDisk per read-only one, disks after the image\'s, --mount-fs in kernelArgs', () => {
