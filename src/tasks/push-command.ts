@@ -19,7 +19,8 @@ import { buildFromFlags } from './build-command.js';
 import { projectOfImage } from './build.js';
 import type { RecordedRun } from '../image/record.js';
 import { reportMode } from './report.js';
-import { seedKey, seedVolumes, type PushedSeed } from './push-volumes.js';
+import type { PushedSeed } from './push-volumes.js';
+import type { NamedVolume } from '../config/types.js';
 
 export interface PushCommandOptions {
   config?: string;
@@ -55,7 +56,7 @@ export function parseTarget(text: string): ImageReference {
   return ref;
 }
 
-function portableRun(r: RecordedRun, seeds: ReadonlyMap<string, VolumeSeed>): PortableRun {
+function portableRun(r: RecordedRun, seedOf: (v: NamedVolume) => VolumeSeed | undefined): PortableRun {
   const s = r.settings;
   // Named volumes are described; disk images of this machine are not part of the image at all.
   const named = s.volumes.flatMap((v) => (v.kind === 'named' ? [v] : []));
@@ -70,7 +71,7 @@ function portableRun(r: RecordedRun, seeds: ReadonlyMap<string, VolumeSeed>): Po
       ...(s.expect !== undefined ? { expect: s.expect } : {}),
       ...(s.machine !== undefined ? { machine: s.machine } : {}),
       ...(named.length > 0 ? { volumes: named.map((v) => {
-        const seed = seeds.get(seedKey(v));
+        const seed = seedOf(v);
         return { name: v.name, dest: v.dest, size: v.size, readonly: v.readonly, ...(seed ? { seed: { digest: seed.digest, path: seed.path } } : {}) };
       }) } : {}),
     },
@@ -126,10 +127,13 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const kernelSha = outcome.kernel.sha256s?.elf ?? cachedSha256(elf, env);
   const version = outcome.kernel.tag ?? outcome.kernel.version ?? (await kernelVersion(store, kernelSha, elf));
   // Named volumes: their seed images first, so that the application's labels name them by digest.
+  // (push-volumes.js, with the seed disk writers, is loaded only for a project that has them.)
   let seeds = new Map<string, PushedSeed>();
-  if (seedVolumes(record.runs).length > 0) {
+  let seedOf = (_v: NamedVolume): VolumeSeed | undefined => undefined;
+  if (record.runs.some((r) => r.settings.volumes.some((v) => v.kind === 'named'))) {
+    const { pushVolumeSeeds, seedKey } = await import('./push-volumes.js');
+    seedOf = (v) => seeds.get(seedKey(v));
     if (target.transport === 'registry') {
-      const { pushVolumeSeeds } = await import('./push-volumes.js');
       seeds = await pushVolumeSeeds(target, record.runs, { tool: toolVersion(), arch: built.arch, app: built.name, store, env, ...(client ? { client } : {}) });
     } else log(`osv: note: the named volumes' seed images are pushed only to a registry (a cluster imports them from there); ${formatReference(target)} gets the application alone`);
   }
@@ -140,7 +144,7 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
     kernel: { path: KERNEL_PATH, sha256: `sha256:${kernelSha}`, ...(version ? { version } : {}) },
     disk: { path: diskPathFor(built.name) },
     run: record.run,
-    runs: record.runs.map((r) => portableRun(r, seeds)),
+    runs: record.runs.map((r) => portableRun(r, seedOf)),
     ...(record.from ? { from: { reference: record.from.reference, digest: record.from.digest } } : {}),
   };
   const { assembleImage } = await import('../oci/assemble.js');
