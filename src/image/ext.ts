@@ -26,7 +26,7 @@ export const EXT_BLOCK = 4096;
 export const EXT_FEATURES = '^64bit,^metadata_csum';
 const EXT_MAX_NAME = 255;
 /** Creation/modification time written by mke2fs (E2FSPROGS_FAKE_TIME) and given to staged dirs. */
-const FIXED_TIME = 1;
+export const FIXED_TIME = 1;
 /** Smaller filesystems get no journal from mke2fs; keep every image journaled the same way. */
 const MIN_BYTES = 16 * MiB;
 
@@ -238,7 +238,7 @@ export async function writeExtInto(
  * its double quotes a quote is written twice. debugfs exits 0 even when a command fails, so
  * anything on stderr but its banner is an error.
  */
-async function pinCtimes(paths: readonly string[], path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
+export async function pinCtimes(paths: readonly string[], path: string, offset: number, signal?: AbortSignal): Promise<Result<void, OsvError>> {
   const commands = paths.map((g) => `sif "${g.replaceAll('"', '""')}" ctime ${FIXED_TIME}`);
   if (commands.length === 0) return ok(undefined);
   const r = await runTool(TOOLS.debugfs, ['-w', '-f', '-', device(path, offset)], {

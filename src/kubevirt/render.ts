@@ -1,7 +1,9 @@
 // KubeVirt objects for an image pushed by `osv push`: a VirtualMachine (or, with replicas, a
 // VirtualMachinePool) that boots the OSv kernel from the image's /boot (kernelBoot) with the
 // run's command line, its disk from the same image's /disk (containerDisk, first in disks[]),
-// memory and CPUs from the run, a masquerade pod-network interface listing the run's guest
+// memory and CPUs from the run, the run's named volumes after it (volumes.ts: a DataVolume
+// imported from each writable volume's seed image, a containerDisk for a read-only one, and
+// their --mount-fs options), a masquerade pod-network interface listing the run's guest
 // ports, and a Service for those ports. Pure: built as KubeVirt's and Kubernetes' own API types
 // (the published models of their OpenAPI), so the compiler checks every field's name and type.
 
@@ -10,6 +12,7 @@ import type { IoK8sApiCoreV1Service } from '@kubevirt-ui-ext/kubevirt-api/kubern
 import { stringify } from 'yaml';
 import type { OsvImageMeta, PortableRun } from '../oci/osv-image.js';
 import { addKernelOptions } from '../run/cmdline.js';
+import { clusterVolumes, withClusterMounts, type ClusterVolumes } from './volumes.js';
 
 export interface KubevirtInput {
   /** The image as the cluster pulls it, pinned: registry/repo:tag@sha256:… */
@@ -61,13 +64,20 @@ function guestPorts(run: PortableRun): Array<{ port: number; protocol: 'TCP' | '
  * --power-off-on-abort, so that an aborted OSv stops the VM (which runStrategy Always restarts)
  * instead of halting in place.
  */
-export const kernelArgsFor = (run: PortableRun): string => addKernelOptions(run.cmdline, ['--power-off-on-abort']);
+export const kernelArgsFor = (run: PortableRun, volumes?: ClusterVolumes): string =>
+  addKernelOptions(volumes ? withClusterMounts(run.cmdline, run.settings.volumes ?? [], volumes.mountOptions) : run.cmdline, ['--power-off-on-abort']);
+
+/** The run's named volumes as the VM attaches them (src/kubevirt/volumes.ts). */
+export const vmVolumes = (input: KubevirtInput): ClusterVolumes =>
+  clusterVolumes(input.name, input.image.slice(0, input.image.lastIndexOf('@')), input.run.settings.volumes ?? [], CONTAINER_DISK);
 
 function vmSpec(input: KubevirtInput, labels: Record<string, string>): V1VirtualMachineSpec {
   const { run, meta, image } = input;
   const ports = guestPorts(run);
+  const vols = vmVolumes(input);
   return {
     runStrategy: 'Always',
+    ...(vols.dataVolumeTemplates.length > 0 ? { dataVolumeTemplates: vols.dataVolumeTemplates } : {}),
     template: {
       metadata: { labels },
       spec: {
@@ -76,17 +86,18 @@ function vmSpec(input: KubevirtInput, labels: Record<string, string>): V1Virtual
           memory: { guest: mebibytes(run.settings.memory) },
           firmware: {
             kernelBoot: {
-              kernelArgs: kernelArgsFor(run),
+              kernelArgs: kernelArgsFor(run, vols),
               container: { image, kernelPath: meta.kernel.path, imagePullPolicy: 'IfNotPresent' },
             },
           },
           devices: {
-            disks: [{ name: CONTAINER_DISK, disk: { bus: 'virtio' } }],
+            // The image's disk first (the guest's /dev/vblk0), then the volumes in run order.
+            disks: [{ name: CONTAINER_DISK, disk: { bus: 'virtio' } }, ...vols.disks],
             interfaces: [{ name: POD_NETWORK, masquerade: {}, ...(ports.length > 0 ? { ports: ports.map((p) => ({ name: `${p.protocol.toLowerCase()}-${p.port}`, port: p.port, protocol: p.protocol })) } : {}) }],
           },
         },
         networks: [{ name: POD_NETWORK, pod: {} }],
-        volumes: [{ name: CONTAINER_DISK, containerDisk: { image, path: meta.disk.path, imagePullPolicy: 'IfNotPresent' } }],
+        volumes: [{ name: CONTAINER_DISK, containerDisk: { image, path: meta.disk.path, imagePullPolicy: 'IfNotPresent' } }, ...vols.volumes],
       },
     },
   };

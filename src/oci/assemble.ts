@@ -14,7 +14,7 @@ import type { AssembledImage, ImageBlob } from './push.js';
 import type { TarWriteEntry } from './tar-writer.js';
 
 /** The layer entries that put `host` at `guest` (`/boot/x`): the directory, then the file. */
-function entriesFor(guest: string, host: string): TarWriteEntry[] {
+export function entriesFor(guest: string, host: string): TarWriteEntry[] {
   const [dir, file] = guest.slice(1).split('/') as [string, string];
   return [
     { name: dir, type: 'dir', mode: 0o755, uid: KUBEVIRT_UID, gid: KUBEVIRT_UID },

@@ -34,6 +34,19 @@ export interface PortableVolume {
   /** Bytes. */
   size: number;
   readonly: boolean;
+  /**
+   * The volume's seed image, pushed beside the application (src/tasks/push-volumes.ts): a
+   * containerDisk-format image (one qcow2 at `path`) holding the file system the volume starts
+   * with, which a cluster imports (a writable volume) or attaches as it is (a read-only one).
+   */
+  seed?: VolumeSeed;
+}
+
+export interface VolumeSeed {
+  /** The seed image's manifest digest, in the application's repository. */
+  digest: Digest;
+  /** The disk file in it: /disk/<name>.qcow2. */
+  path: string;
 }
 
 export interface PortableRun {
@@ -94,7 +107,7 @@ function portable(s: PortableSettings): PortableSettings {
     ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
     ...(s.expect !== undefined ? { expect: s.expect } : {}),
     ...(s.machine !== undefined ? { machine: s.machine } : {}),
-    ...(s.volumes?.length ? { volumes: s.volumes.map((v) => ({ name: v.name, dest: v.dest, size: v.size, readonly: v.readonly })) } : {}),
+    ...(s.volumes?.length ? { volumes: s.volumes.map((v) => ({ name: v.name, dest: v.dest, size: v.size, readonly: v.readonly, ...(v.seed ? { seed: { digest: v.seed.digest, path: v.seed.path } } : {}) })) } : {}),
   };
 }
 
@@ -164,7 +177,9 @@ function readRuns(text: string | undefined): PortableRun[] | undefined {
     const volumes: PortableVolume[] = [];
     for (const v of Array.isArray(s['volumes']) ? s['volumes'] : []) {
       if (!isObj(v) || typeof v['name'] !== 'string' || typeof v['dest'] !== 'string' || typeof v['size'] !== 'number') return undefined;
-      volumes.push({ name: v['name'], dest: v['dest'], size: v['size'], readonly: v['readonly'] === true });
+      const seed = v['seed'];
+      const validSeed = isObj(seed) && isDigest(seed['digest']) && typeof seed['path'] === 'string' && seed['path'].startsWith('/disk/');
+      volumes.push({ name: v['name'], dest: v['dest'], size: v['size'], readonly: v['readonly'] === true, ...(validSeed ? { seed: { digest: seed['digest'] as Digest, path: seed['path'] as string } } : {}) });
     }
     runs.push({
       name: r['name'],

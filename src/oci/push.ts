@@ -1,6 +1,7 @@
 // Sending an assembled image to a registry: every blob first (a HEAD skips what the repository
 // has; a blob this machine pushed to another repository of the same registry is mounted from
-// there instead of uploaded), the config, then the manifest under its tag. The manifest goes
+// there instead of uploaded; for a blob never pushed there, the upload session is opened beside
+// the HEAD), the config, then the manifest under its tag. The manifest goes
 // last, so a failed push never leaves a tag naming missing blobs. Blob uploads run three at a
 // time. Which repositories hold which blobs is remembered in the image cache, only as a hint
 // for mounts (a mount the registry refuses falls back to an upload).
@@ -78,11 +79,30 @@ function rememberHints(store: ContentStore, registry: string, repo: string, dige
 
 async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, mountFrom: string[]): Promise<PushedBlob> {
   const base = { role: b.role, mediaType: b.mediaType, digest: b.digest, size: b.size };
-  if (await client.hasBlob(repo, b.digest)) return { ...base, action: 'exists' };
+  // A blob this machine never pushed to the registry is most likely new to it: its upload session
+  // is opened while the HEAD asks, one round trip less before the upload (closed if not needed).
+  const early = mountFrom.length === 0 ? client.startUpload(repo, b.digest) : undefined;
+  early?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const close = async (): Promise<void> => {
+    const s = await early?.catch(() => undefined);
+    if (s) await client.cancelUpload(repo, s);
+  };
+  let exists: boolean;
+  try {
+    exists = await client.hasBlob(repo, b.digest);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  if (exists) {
+    await close();
+    return { ...base, action: 'exists' };
+  }
   for (const from of mountFrom) {
     if (from !== repo && (await client.mountBlob(repo, b.digest, from))) return { ...base, action: 'mounted', from };
   }
-  await client.uploadBlob(repo, b.digest, b.size, blobContent(b));
+  const session = early ? await early : await client.startUpload(repo, b.digest);
+  if (session) await client.finishUpload(repo, b.digest, b.size, blobContent(b), session);
   return { ...base, action: 'uploaded' };
 }
 

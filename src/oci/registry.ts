@@ -4,12 +4,14 @@
 // they expire; so that pushing (blob uploads, manifest PUTs) can be added beside pulling by
 // asking for the `push` action. HTTPS, except plain HTTP for localhost and loopback addresses.
 // Credentials go into request headers only: never into an error, a log line or a URL.
+// Requests with the push scope go over node:http (node-transport.ts), the others through fetch.
 
 import { Readable } from 'node:stream';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { basicHeader, findCredential, parseChallenge, type Credential } from './auth.js';
 import { isDigest, sha256Digest, type Digest } from './digest.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
+import { nodeRequest, type Answer, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
 import { toolVersion } from '../version.js';
 
@@ -81,7 +83,8 @@ export class RegistryClient {
     const res = await this.send(repo, ['pull'], 'GET', `${repo}/blobs/${digest}`, {});
     await this.expectOk(res, `${this.registry}/${repo}@${digest}`, 'blob');
     if (!res.body) throw registryError('oci.pull-failed', `${this.registry}/${repo}@${digest}: the blob response has no body`);
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
+    // A pull: fetch's answer, whose body is a web stream.
+    return Readable.fromWeb(res.body as unknown as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
   }
 
   // ---- pushing (distribution-spec: blobs first, HEAD to skip, mount across repositories) ----
@@ -118,7 +121,7 @@ export class RegistryClient {
     if (res.status === 202) {
       // Not mounted: the registry opened an upload session instead; close it.
       const loc = res.headers.get('location');
-      if (loc) await this.send(repo, ['pull', 'push'], 'DELETE', new URL(loc, this.base).toString(), {}).then((r) => r.body?.cancel(), () => undefined);
+      if (loc) await this.cancelUpload(repo, new URL(loc, this.base));
       return false;
     }
     await this.expectOk(res, `${this.registry}/${repo}@${digest} (mount from ${from})`, 'upload');
@@ -127,35 +130,41 @@ export class RegistryClient {
 
   /** Upload a blob in one PUT (POST for a session, then PUT with the digest). */
   async uploadBlob(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer): Promise<void> {
+    const session = await this.startUpload(repo, digest);
+    if (session) await this.finishUpload(repo, digest, size, open, session);
+  }
+
+  /** Open an upload session (POST): where to send the blob, or undefined when the registry answered 201. */
+  async startUpload(repo: string, digest: Digest): Promise<URL | undefined> {
     const what = `${this.registry}/${repo}@${digest}`;
     const start = await this.send(repo, ['pull', 'push'], 'POST', `${repo}/blobs/uploads/`, { 'content-length': '0' });
     if (start.status !== 202 && start.status !== 201) await this.expectOk(start, what, 'upload');
     await start.body?.cancel();
-    if (start.status === 201) return;
+    if (start.status === 201) return undefined;
     const loc = start.headers.get('location');
     if (!loc) throw registryError('oci.push-failed', `${what}: the registry started an upload without saying where to send it (no Location)`);
-    const url = new URL(loc, this.base);
+    return new URL(loc, this.base);
+  }
+
+  /** Close an upload session that is not needed after all (DELETE; a failure is left to the registry's clean-up). */
+  async cancelUpload(repo: string, session: URL): Promise<void> {
+    await this.send(repo, ['pull', 'push'], 'DELETE', session.toString(), {}).then((r) => r.body?.cancel(), () => undefined);
+  }
+
+  /** Send the blob into a session from startUpload, in one PUT with its digest. */
+  async finishUpload(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer, session: URL): Promise<void> {
+    const what = `${this.registry}/${repo}@${digest}`;
+    const url = new URL(session);
     url.searchParams.set('digest', digest);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
-    let got: string | null;
-    const fast = await this.streamPut(repo, url.toString(), headers, open);
-    if (fast && (fast.status === 201 || fast.status === 204)) got = fast.digest;
-    else if (fast) {
-      let codes = '';
-      try {
-        codes = errorCodes(JSON.parse(fast.text));
-      } catch {
-        codes = '';
-      }
-      if (fast.status === 403) throw registryError('oci.denied', `${what}: access denied (403${codes ? `, ${codes}` : ''})`, 'your credentials do not allow pushing to this repository');
-      throw registryError('oci.push-failed', `${what}: the registry refused the push (${fast.status}${codes ? `, ${codes}` : ''})`);
-    } else {
-      // A challenge, a redirect or a refusal: again through fetch, which answers challenges and reads the registry's error.
-      const res = await this.send(repo, ['pull', 'push'], 'PUT', url.toString(), headers, () => open() as NonNullable<RequestInit['body']>);
-      if (res.status !== 201 && res.status !== 204) await this.expectOk(res, what, 'upload');
+    const res = await this.send(repo, ['pull', 'push'], 'PUT', url.toString(), headers, () => open() as NonNullable<RequestInit['body']>);
+    if (res.status !== 201 && res.status !== 204) {
+      await this.expectOk(res, what, 'upload');
       await res.body?.cancel();
-      got = res.headers.get('docker-content-digest');
+      throw registryError('oci.push-failed', `${what}: the registry answered ${res.status} to the upload (201 expected)`);
     }
+    await res.body?.cancel();
+    const got = res.headers.get('docker-content-digest');
     if (isDigest(got) && got !== digest) throw registryError('oci.digest-mismatch', `${what}: the registry stored the blob as ${got}`, 'the registry is broken or the connection was tampered with');
   }
 
@@ -187,12 +196,13 @@ export class RegistryClient {
    * URL (an upload's Location). A body that is a function is made anew for a retry (a stream
    * cannot be sent twice). `also` adds scopes (a cross-repository mount needs pull on the source).
    */
-  async send(repo: string, actions: Action[], method: string, path: string, headers: Record<string, string>, body?: RequestBody, also: string[] = []): Promise<Response> {
+  async send(repo: string, actions: Action[], method: string, path: string, headers: Record<string, string>, body?: RequestBody, also: string[] = []): Promise<Answer> {
     const url = /^https?:/.test(path) ? path : this.base + path;
+    const viaNode = !this.opts.fetch && actions.includes('push');
     const scopes = [this.scopeKey(repo, actions), ...also];
     const scope = scopes.join(' ');
     const auth = (): Promise<string | undefined> => this.authFor(scope);
-    let res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+    let res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body, viaNode);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
       await res.body?.cancel();
@@ -201,7 +211,7 @@ export class RegistryClient {
         this.basic = true;
         if (!(await this.credentialFor())) throw this.unauthorized(repo, 'it asks for a user name and password, and none is configured for it');
       } else throw this.unauthorized(repo, 'it answered 401 without a challenge osv-up understands');
-      res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+      res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body, viaNode);
       if (res.status === 401) {
         await res.body?.cancel();
         const c = await this.credentialFor();
@@ -214,7 +224,7 @@ export class RegistryClient {
       await res.body?.cancel();
       if (Number.isFinite(wait) && wait >= 0 && wait <= 10) {
         await new Promise((r) => setTimeout(r, wait * 1000));
-        res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body);
+        res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body, viaNode);
       }
       if (res.status === 429) throw registryError('oci.rate-limited', `${this.registry} refuses more requests for now (429 Too Many Requests)`, 'wait and try again, or log in (Docker Hub allows more pulls to signed-in users); a cached image builds without the registry');
     }
@@ -229,53 +239,28 @@ export class RegistryClient {
     return c ? basicHeader(c) : undefined;
   }
 
-  /**
-   * A large upload body streamed with node:http(s), which moves a file to the registry at about
-   * twice the rate of fetch here; the authentication is the one the upload's POST established.
-   * Undefined when it cannot answer (a challenge, a redirect): the caller then sends it by fetch.
-   */
-  private async streamPut(repo: string, url: string, headers: Record<string, string>, body: () => AsyncIterable<Uint8Array> | Buffer): Promise<{ status: number; digest: string | null; text: string } | undefined> {
-    if (this.opts.fetch) return undefined;
-    const target = new URL(url);
-    const a = await this.authFor(this.scopeKey(repo, ['pull', 'push']));
-    const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
-    const { pipeline } = await import('node:stream/promises');
-    const { Readable } = await import('node:stream');
-    return new Promise((resolve, reject) => {
-      const req = request(target, { method: 'PUT', headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers, ...(a ? { authorization: a } : {}) }, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => void (text.length < 65536 && (text += c)));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          resolve(status === 401 || (status >= 300 && status < 400) ? undefined : { status, digest: (res.headers['docker-content-digest'] as string | undefined) ?? null, text });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', (e) => reject(e));
-      const b = body();
-      (Buffer.isBuffer(b) ? Promise.resolve(void req.end(b)) : pipeline(Readable.from(b), req)).catch(reject);
-    }).catch((e: unknown) => {
-      if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: 'the push was interrupted', exitCode: ExitCode.interrupted });
-      throw registryError('oci.network', `cannot send a blob to ${this.registry} (${target.origin}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the registry and the network, then push again (blobs already sent are skipped)');
-    }) as Promise<{ status: number; digest: string | null; text: string } | undefined>;
-  }
-
-  private async request(method: string, url: string, headers: Record<string, string>, body?: RequestBody): Promise<Response> {
+  private async request(method: string, url: string, headers: Record<string, string>, body?: RequestBody, viaNode = false): Promise<Answer> {
     try {
-      return await this.fetch(url, {
+      if (viaNode) {
+        const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
+        const res = await nodeRequest(url, method, all, body === undefined ? undefined : ((typeof body === 'function' ? body() : body) as NodeBody), this.opts.signal);
+        // A redirect (fetch follows them, and knows when to leave Authorization behind).
+        if (res.status < 300 || res.status >= 400 || !res.headers.get('location')) return res;
+        await res.body?.cancel();
+      }
+      return (await this.fetch(url, {
         method,
         headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
         redirect: 'follow',
         ...(body !== undefined ? { body: typeof body === 'function' ? body() : body, duplex: 'half' } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      } as RequestInit);
+      } as RequestInit)) as unknown as Answer;
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw registryError(
         'oci.network',
-        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${cause?.code ?? cause?.message ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
       );
     }
@@ -296,7 +281,7 @@ export class RegistryClient {
     for (const sc of scopes) url.searchParams.append('scope', sc);
     if (params['scope'] && !scopes.includes(params['scope'])) url.searchParams.append('scope', params['scope']);
     const c = await this.credentialFor();
-    let res: Response;
+    let res: Answer;
     if (c?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.secret.reveal(), client_id: 'osv-up', scope, ...(params['service'] ? { service: params['service'] } : {}) });
       res = await this.request('POST', `${url.origin}${url.pathname}`, { 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
@@ -333,7 +318,7 @@ export class RegistryClient {
   }
 
   /** A non-2xx answer as an error with the registry's own error codes. */
-  private async expectOk(res: Response, what: string, kind: 'manifest' | 'blob' | 'upload'): Promise<void> {
+  private async expectOk(res: Answer, what: string, kind: 'manifest' | 'blob' | 'upload'): Promise<void> {
     if (res.ok) return;
     let codes = '';
     if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
@@ -361,14 +346,14 @@ function errorCodes(j: unknown): string {
 }
 
 /** A response body of at most `max` bytes (undefined past it: the rest is not read). */
-async function readLimited(res: Response, max: number): Promise<Buffer | undefined> {
+async function readLimited(res: Answer, max: number): Promise<Buffer | undefined> {
   if (Number(res.headers.get('content-length') ?? 0) > max) {
     await res.body?.cancel();
     return undefined;
   }
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+  for await (const chunk of res.body ?? []) {
     n += chunk.length;
     if (n > max) {
       await res.body?.cancel().catch(() => undefined);

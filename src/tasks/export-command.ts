@@ -13,7 +13,8 @@ import { describeVolumes, readMeta } from '../oci/osv-image.js';
 import { planPull } from '../oci/pull.js';
 import { formatReference } from '../oci/reference.js';
 import { openSource } from '../oci/source.js';
-import { kubevirtObjects, objectName, renderYaml } from '../kubevirt/render.js';
+import { kubevirtObjects, objectName, renderYaml, vmVolumes } from '../kubevirt/render.js';
+import type { ClusterVolumes } from '../kubevirt/volumes.js';
 import { parseImageRef } from './osv-image-fetch.js';
 import { pushRecordPath, type PushRecord } from './push-command.js';
 import { oneOf, positive } from '../cli/flag-values.js';
@@ -47,6 +48,21 @@ async function defaultRef(opts: ExportKubevirtOptions, env: NodeJS.ProcessEnv): 
   return rec.reference;
 }
 
+/** What the user must know about the volumes of the YAML: what it needs, what it leaves out. */
+export function volumeNotes(vols: ClusterVolumes, label: string, replicas: number | undefined): string[] {
+  const notes: string[] = [];
+  const imported = vols.dataVolumeTemplates.map((t) => t.metadata?.name ?? '');
+  if (imported.length > 0) {
+    notes.push(`the volumes ${imported.join(', ')} are CDI DataVolumes imported from their seed images: the cluster needs CDI (containerized-data-importer), and the import runs once, when the VM first needs it`);
+    if (replicas !== undefined) notes.push(`each of the ${replicas} VMs of the pool gets a DataVolume of its own (seeded alike): they do not share the volumes' data`);
+  }
+  if (vols.unseeded.length > 0)
+    notes.push(
+      `the run's named volumes ${describeVolumes(vols.unseeded)} are not in the YAML: ${label} has no seed image for them (it was pushed by an older osv-up, or not to a registry), and a cluster disk must already hold the file system OSv mounts; push it again with \`osv push REGISTRY/REPO:TAG\``,
+    );
+  return notes;
+}
+
 export async function exportKubevirt(refText: string | undefined, opts: ExportKubevirtOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const replicas = opts.replicas !== undefined ? unwrap(positive('--replicas', opts.replicas)) : undefined;
   if (replicas !== undefined && !Number.isInteger(replicas)) throw usage(`--replicas must be a whole number, got ${opts.replicas}`);
@@ -71,11 +87,9 @@ export async function exportKubevirt(refText: string | undefined, opts: ExportKu
   // Pinned by digest alone: some tools (skopeo among them) refuse a reference with a tag and a digest.
   const { tag: _tag, ...untagged } = ref;
   const image = formatReference({ ...untagged, digest });
-  const yaml = renderYaml(kubevirtObjects({ image, meta: meta.value, run, name, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(replicas !== undefined ? { replicas } : {}) }));
-  if (run.settings.volumes?.length)
-    process.stderr.write(
-      `osv: note: the run's named volumes ${describeVolumes(run.settings.volumes)} are not in the YAML: a cluster disk for one must already hold its ext4 file system (KubeVirt makes blank disks), so the VM boots without them\n`,
-    );
+  const input = { image, meta: meta.value, run, name, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(replicas !== undefined ? { replicas } : {}) };
+  const yaml = renderYaml(kubevirtObjects(input));
+  for (const note of volumeNotes(vmVolumes(input), source.label, replicas)) process.stderr.write(`osv: note: ${note}\n`);
   if (opts.output === undefined || opts.output === '-') {
     process.stdout.write(yaml);
     return;

@@ -10,7 +10,7 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { readRecord } from '../image/record.js';
 import { ContentStore, ociCacheDir } from '../oci/cache.js';
 import { shortDigest, type Digest } from '../oci/digest.js';
-import { diskPathFor, KERNEL_PATH, type OsvImageMeta, type PortableRun } from '../oci/osv-image.js';
+import { diskPathFor, KERNEL_PATH, type OsvImageMeta, type PortableRun, type VolumeSeed } from '../oci/osv-image.js';
 import type { PushResult } from '../oci/push.js';
 import { formatReference, parseReference, type ImageReference } from '../oci/reference.js';
 import { formatBytes } from '../units.js';
@@ -19,6 +19,8 @@ import { buildFromFlags } from './build-command.js';
 import { projectOfImage } from './build.js';
 import type { RecordedRun } from '../image/record.js';
 import { reportMode } from './report.js';
+import type { PushedSeed } from './push-volumes.js';
+import type { NamedVolume } from '../config/types.js';
 
 export interface PushCommandOptions {
   config?: string;
@@ -54,7 +56,7 @@ export function parseTarget(text: string): ImageReference {
   return ref;
 }
 
-function portableRun(r: RecordedRun): PortableRun {
+function portableRun(r: RecordedRun, seedOf: (v: NamedVolume) => VolumeSeed | undefined): PortableRun {
   const s = r.settings;
   // Named volumes are described; disk images of this machine are not part of the image at all.
   const named = s.volumes.flatMap((v) => (v.kind === 'named' ? [v] : []));
@@ -68,7 +70,10 @@ function portableRun(r: RecordedRun): PortableRun {
       ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
       ...(s.expect !== undefined ? { expect: s.expect } : {}),
       ...(s.machine !== undefined ? { machine: s.machine } : {}),
-      ...(named.length > 0 ? { volumes: named.map((v) => ({ name: v.name, dest: v.dest, size: v.size, readonly: v.readonly })) } : {}),
+      ...(named.length > 0 ? { volumes: named.map((v) => {
+        const seed = seedOf(v);
+        return { name: v.name, dest: v.dest, size: v.size, readonly: v.readonly, ...(seed ? { seed: { digest: seed.digest, path: seed.path } } : {}) };
+      }) } : {}),
     },
   };
 }
@@ -121,6 +126,17 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const store = new ContentStore(ociCacheDir(env));
   const kernelSha = outcome.kernel.sha256s?.elf ?? cachedSha256(elf, env);
   const version = outcome.kernel.tag ?? outcome.kernel.version ?? (await kernelVersion(store, kernelSha, elf));
+  // Named volumes: their seed images first, so that the application's labels name them by digest.
+  // (push-volumes.js, with the seed disk writers, is loaded only for a project that has them.)
+  let seeds = new Map<string, PushedSeed>();
+  let seedOf = (_v: NamedVolume): VolumeSeed | undefined => undefined;
+  if (record.runs.some((r) => r.settings.volumes.some((v) => v.kind === 'named'))) {
+    const { pushVolumeSeeds, seedKey } = await import('./push-volumes.js');
+    seedOf = (v) => seeds.get(seedKey(v));
+    if (target.transport === 'registry') {
+      seeds = await pushVolumeSeeds(target, record.runs, { tool: toolVersion(), arch: built.arch, app: built.name, store, env, ...(client ? { client } : {}) });
+    } else log(`osv: note: the named volumes' seed images are pushed only to a registry (a cluster imports them from there); ${formatReference(target)} gets the application alone`);
+  }
   const meta: OsvImageMeta = {
     tool: toolVersion(),
     name: built.name,
@@ -128,7 +144,7 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
     kernel: { path: KERNEL_PATH, sha256: `sha256:${kernelSha}`, ...(version ? { version } : {}) },
     disk: { path: diskPathFor(built.name) },
     run: record.run,
-    runs: record.runs.map(portableRun),
+    runs: record.runs.map((r) => portableRun(r, seedOf)),
     ...(record.from ? { from: { reference: record.from.reference, digest: record.from.digest } } : {}),
   };
   const { assembleImage } = await import('../oci/assemble.js');
@@ -149,10 +165,12 @@ export async function pushCommand(targetText: string, opts: PushCommandOptions, 
   const reference = target.transport === 'registry' ? formatReference({ ...target, tag: target.tag ?? 'latest', digest: result.digest }) : undefined;
   const rec: PushRecord = { version: 1, target: result.target, ...(reference ? { reference } : {}), digest: result.digest };
   writeFileAtomic(pushRecordPath(built.dir, built.name), JSON.stringify(rec, null, 1) + '\n');
+  const volumes = [...seeds.values()].map((s) => ({ volume: s.volume, reference: s.reference, digest: s.digest, path: s.path, blobs: s.blobs }));
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ ok: true, target: result.target, digest: result.digest, ...(reference ? { reference } : {}), image: outcome.image, blobs: result.blobs }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ok: true, target: result.target, digest: result.digest, ...(reference ? { reference } : {}), image: outcome.image, blobs: result.blobs, ...(volumes.length > 0 ? { volumes } : {}) }, null, 2) + '\n');
     return;
   }
+  for (const v of volumes) log(`  volume   ${v.volume}: seed ${v.reference}`);
   for (const b of result.blobs) log(`  ${b.role.padEnd(8)} ${shortDigest(b.digest)} ${formatBytes(b.size).padStart(9)}  ${b.action}${b.from ? ` from ${b.from}` : ''}`);
   if (mode !== 'quiet') process.stdout.write(`${reference ?? `${result.target}@${result.digest}`}\n`);
 }

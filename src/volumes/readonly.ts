@@ -24,7 +24,7 @@ const stampOf = (path: string): Stamp => {
 };
 
 /** The entries of a host tree as the image writers take them (`/` is `dir` itself). */
-function treeEntries(dir: string, guest = '/'): ImageEntry[] {
+export function treeEntries(dir: string, guest = '/'): ImageEntry[] {
   const out: ImageEntry[] = [{ kind: 'dir', guest, mode: lstatSync(dir).mode & 0o7777 }];
   for (const name of readdirSync(dir).sort()) {
     const host = join(dir, name);

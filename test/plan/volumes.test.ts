@@ -9,7 +9,7 @@ import type { NamedVolume, Volume } from '../../src/config/types.js';
 import type { KernelBundle } from '../../src/kernel/types.js';
 import { plan } from '../../src/plan/index.js';
 import { shortProvenance } from '../../src/plan/provenance.js';
-import { clusterVolumes, mountOptions, quantity, volumeDevice } from '../../src/plan/volume-mounts.js';
+import { mountOptions, volumeDevice } from '../../src/plan/volume-mounts.js';
 import { buildProject, type Project } from './fixture.js';
 import { copy, hasGcc, makeConfig, runConfig, runSettings, tempDir } from './helpers.js';
 
@@ -17,7 +17,7 @@ const MiB = 2 ** 20;
 const named = (name: string, dest: string, over: Partial<NamedVolume> = {}): NamedVolume => ({ kind: 'named', name, dest, size: 1024 * MiB, readonly: false, ...over });
 const disk = (path: string): Volume => ({ kind: 'disk', path, format: 'raw', readonly: false });
 
-describe('volumes as the guest and a cluster see them', () => {
+describe('volumes as the guest sees them', () => {
   it('each volume is the disk after the image at its place in run.volumes; named ones get a --mount-fs', () => {
     const volumes = [disk('/v/raw.img'), named('data', '/data')];
     expect(volumeDevice(0)).toBe('/dev/vblk1');
@@ -25,14 +25,6 @@ describe('volumes as the guest and a cluster see them', () => {
     expect(mountOptions([disk('/v/raw.img')])).toEqual([]);
     // A read-only volume is mounted as the ROFS copy of its files.
     expect(mountOptions([named('data', '/data'), named('conf', '/etc/app', { readonly: true })])).toEqual(['--mount-fs=ext,/dev/vblk1,/data', '--mount-fs=rofs,/dev/vblk2,/etc/app']);
-  });
-
-  it('a cluster disk per named volume, backed by a claim named after the image, with the same mount option', () => {
-    expect(clusterVolumes('My_App', [disk('/v/raw.img'), named('redis-aof', '/data', { size: 512 * MiB }), named('conf', '/etc/app', { readonly: true })])).toEqual([
-      { disk: 'redis-aof', claim: { name: 'my-app-redis-aof', size: '512Mi' }, fs: 'ext', mountFs: '--mount-fs=ext,/dev/vblk2,/data', readonly: false },
-      { disk: 'conf', claim: { name: 'my-app-conf', size: '1Gi' }, fs: 'rofs', mountFs: '--mount-fs=rofs,/dev/vblk3,/etc/app', readonly: true },
-    ]);
-    expect([quantity(2 ** 30), quantity(3 * 2 ** 40), quantity(1536 * 1024), quantity(1000)]).toEqual(['1Gi', '3Ti', '1536Ki', '1000']);
   });
 });
 

@@ -13,26 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/image/tools.js';
-import { resolveKernelPath } from '../../src/kernel/local.js';
+import { extKernelReason, kernelReason, osvKernel, osvKernelFiles } from '../helpers/ext-kernel.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { freePort } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
-const kernel = process.env['OSV_KERNEL'];
-const files = kernel ? resolveKernelPath(kernel, 'x86_64', 'OSV_KERNEL') : undefined;
-const reason = !kernel
-  ? 'OSV_KERNEL is not set (an OSv kernel directory with libext.so and liblwext4.so, or an OSv build directory)'
-  : !files?.ok
-    ? `OSV_KERNEL: ${files?.ok === false ? files.error.message : ''}`
-    : !hasTool('qemu-system-x86_64')
-      ? 'qemu-system-x86_64 is not installed'
-      : !hasGcc
-        ? 'gcc is not installed'
-        : !findTool('mke2fs') || !findTool('debugfs')
-          ? 'e2fsprogs is not installed'
-          : undefined;
-const extReason = reason ?? (files?.ok && !files.value.ext ? `OSV_KERNEL (${kernel}) has no ext module: libext.so and liblwext4.so are neither beside the kernel nor in an OSv build` : undefined);
+const kernel = osvKernel;
+const files = osvKernelFiles;
+const reason =
+  kernelReason ?? (!hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : !hasGcc ? 'gcc is not installed' : !findTool('mke2fs') || !findTool('debugfs') ? 'e2fsprogs is not installed' : undefined);
+const extReason = reason ?? extKernelReason;
 if (extReason) console.warn(`skipped: named-volume boot tests: ${extReason}`);
 const sqliteReason = extReason ?? (hasTool('sqlite3') ? undefined : 'sqlite3 is not installed');
 if (sqliteReason && !extReason) console.warn(`skipped: sqlite volume boot test: ${sqliteReason}`);

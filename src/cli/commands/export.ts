@@ -13,7 +13,10 @@ export const command: CommandModule = {
           'direct kernel boot (firmware.kernelBoot: the kernel at /boot/loader-stripped.elf, kernelArgs = the ' +
           "run's OSv command line plus --power-off-on-abort), the image's /disk/ qcow2 as a containerDisk first " +
           "in disks[], memory and CPUs from the run, a masquerade pod-network interface listing the run's guest " +
-          'ports, and a Service for those ports; runStrategy Always. --replicas N makes a VirtualMachinePool ' +
+          "ports, and a Service for those ports; runStrategy Always. Named volumes follow the image's disk: " +
+          'a writable one as a CDI DataVolume imported from the seed image `osv push` pushed for it (each VM of a ' +
+          'pool gets its own), a read-only one as a containerDisk of its seed, mounted by --mount-fs in kernelArgs. ' +
+          '--replicas N makes a VirtualMachinePool ' +
           '(pool.kubevirt.io/v1alpha1) instead. The image is pinned by digest. REF defaults to the last ' +
           '`osv push` of this project.',
       )
