@@ -18,6 +18,6 @@ export const modules = {
   // runner's tests (a QEMU boot each) are left out: too slow to run for each mutant.
   verdict: {
     mutate: ['src/run/verdict.ts', 'src/run/scanner.ts', 'src/run/kernel-log.ts', 'src/run/console-view.ts', 'src/run/outcome.ts'],
-    tests: ['test/run/scanner.test.ts', 'test/run/console-view.test.ts', 'test/run/outcome.test.ts'],
+    tests: ['test/run/scanner.test.ts', 'test/run/verdict.test.ts', 'test/run/console-view.test.ts', 'test/run/outcome.test.ts'],
   },
 };

@@ -24,7 +24,8 @@ export interface ConsoleViewOptions {
 /** A held beginning never grows past this (kernel lines are short; see mayBeKernelLogLine). */
 const MAX_HELD = 512;
 
-const clean = (raw: string): string => stripAnsi(raw.replace(/\r$/, '')).trimEnd();
+/** A line as the kernel-log rules read it: stripAnsi drops CRs, trimEnd the LF. */
+const clean = (raw: string): string => stripAnsi(raw).trimEnd();
 
 export class ConsoleView {
   private readonly terminal = new TerminalFilter();
@@ -51,7 +52,7 @@ export class ConsoleView {
 
   /** The held beginning is already a whole kernel line that only lacks its newline: worth a longer wait. */
   get holdingKernelLine(): boolean {
-    return this.held !== '' && isKernelLogLine(clean(this.held));
+    return isKernelLogLine(clean(this.held));
   }
 
   write(chunk: Buffer): Buffer {
@@ -72,7 +73,7 @@ export class ConsoleView {
     const held = this.held;
     this.held = '';
     // A last line without its newline: judged as it stands.
-    const last = held !== '' && this.isHidden(clean(held)) ? '' : held;
+    const last = this.isHidden(clean(held)) ? '' : held;
     return this.out(rest + last, true);
   }
 
@@ -93,7 +94,7 @@ export class ConsoleView {
       if (nl < 0) break;
       const line = s.slice(from, nl + 1);
       if (this.midLine) shown += line;
-      else if (!this.isHidden(clean(line.slice(0, -1)))) shown += line;
+      else if (!this.isHidden(clean(line))) shown += line;
       this.midLine = false;
       from = nl + 1;
     }

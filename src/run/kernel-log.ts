@@ -8,34 +8,38 @@
 // program's own line is hidden only if it imitates one of them to the letter.
 
 interface KernelLogRule {
-  /** The literal start of every such line (used to hold back a line still arriving). */
-  start: string;
+  /**
+   * The literal start of every such line (used to hold back a line still arriving); none for
+   * the two rules whose lines start with a variable part (decided in mayBeKernelLogLine).
+   */
+  start?: string;
   re: RegExp;
 }
 
+// A rule whose line ends in free text (`random: ...`) needs no `.*$`: a console line has no
+// line terminator, so its prefix decides.
 const RULES: readonly KernelLogRule[] = [
-  // Boot: what the kernel reports while it brings up devices and file systems.
-  { start: '', re: /^\d+ CPUs? detected$/ },
-  { start: 'Firmware vendor: ', re: /^Firmware vendor: .*$/ },
-  { start: 'NUMA: ', re: /^NUMA: .*$/ },
+  // Boot: what the kernel reports while it brings up devices and file systems. OSv prints
+  // "%d CPUs detected" whatever the count (arch/x64/smp.cc): "1 CPUs detected" with -smp 1.
+  { re: /^\d+ CPUs detected$/ },
+  { start: 'Firmware vendor: ', re: /^Firmware vendor: / },
+  { start: 'NUMA: ', re: /^NUMA: / },
   { start: 'bsd: ', re: /^bsd: initializing - done$/ },
   { start: 'net: ', re: /^net: initializing - done$/ },
-  { start: 'VFS: ', re: /^VFS: (?:mounting|unmounting) \S+(?: at \S+)?$/ },
-  // A file-system module of /usr/lib/fs loaded before the mounts (the ext module of a named volume).
-  { start: 'VFS: ', re: /^VFS: initialized filesystem library: \/usr\/lib\/fs\/\S+\.so$/ },
-  { start: 'devfs: ', re: /^devfs: created device .*$/ },
-  { start: 'virtio-blk: ', re: /^virtio-blk: Add blk device instances .*$/ },
-  { start: 'random: ', re: /^random: .*$/ },
-  { start: '[ext4] ', re: /^\[ext4\] (?:Mounted ext .*|Unmounted ext filesystem!)$/ },
+  // The mounts, and a file-system module of /usr/lib/fs loaded before them (the ext module of a named volume).
+  { start: 'VFS: ', re: /^VFS: (?:(?:mounting|unmounting) \S+(?: at \S+)?|initialized filesystem library: \/usr\/lib\/fs\/\S+\.so)$/ },
+  { start: 'devfs: ', re: /^devfs: created device / },
+  { start: 'virtio-blk: ', re: /^virtio-blk: Add blk device instances / },
+  { start: 'random: ', re: /^random: / },
+  { start: '[ext4] ', re: /^\[ext4\] (?:Mounted ext |Unmounted ext filesystem!$)/ },
   // Networking: the MAC address and the DHCP exchange ("eth0: <address>" shows without --verbose too).
   { start: 'eth', re: /^eth\d+: ethernet address: [0-9a-f:]+$/ },
-  { start: '[I/', re: /^\[I\/\d+ dhcp\]: .*$/ },
+  { start: '[I/', re: /^\[I\/\d+ dhcp\]: / },
   // The loader: symbols it left unbound (lazy PLT slots), one line each.
-  { start: '/', re: /^\/\S*: ignoring missing symbol \S+$/ },
+  { re: /^\/\S*: ignoring missing symbol \S+$/ },
   // The program's end: its status (the reason --verbose is there), then shutdown.
-  { start: 'program ', re: /^program exited with status -?\d+$/ },
-  { start: 'program ', re: /^program \S+ returned -?\d+$/ },
-  { start: 'ROFS: ', re: /^ROFS: .*$/ },
+  { start: 'program ', re: /^program (?:exited with status|\S+ returned) -?\d+$/ },
+  { start: 'ROFS: ', re: /^ROFS: / },
   { start: 'Powering off.', re: /^Powering off\.$/ },
 ];
 
@@ -57,10 +61,10 @@ const agrees = (text: string, literal: string): boolean => literal.startsWith(te
 export function mayBeKernelLogLine(partial: string): boolean {
   if (partial.length > HOLD_LIMIT) return false;
   const count = /^\d+/.exec(partial);
-  if (count) return agrees(partial.slice(count[0].length), ' CPUs detected') || agrees(partial.slice(count[0].length), ' CPU detected');
+  if (count) return agrees(partial.slice(count[0].length), ' CPUs detected');
   if (partial.startsWith('/')) {
     const colon = partial.indexOf(': ');
     return colon < 0 ? !/\s/.test(partial) : agrees(partial.slice(colon), ': ignoring missing symbol ');
   }
-  return RULES.some((r) => r.start !== '' && r.start !== '/' && agrees(partial, r.start));
+  return RULES.some((r) => r.start !== undefined && agrees(partial, r.start));
 }

@@ -56,15 +56,15 @@ const RULES: Rule[] = [
   },
   {
     stream: 'console',
-    re: /^(?:(.+?): )?failed looking up symbol (.+)$/i,
+    re: /^(?:(.+?): )?failed looking up symbol (.+)/i,
     make: (m) => ({
       kind: 'missing-symbol',
-      symbol: m[2]!.trim(),
+      symbol: m[2]!,
       ...(m[1] ? { object: m[1] } : {}),
-      summary: `symbol ${m[2]!.trim()} is not provided by the kernel or any library in the image${m[1] ? ` (needed by ${m[1]})` : ''}`,
+      summary: `symbol ${m[2]} is not provided by the kernel or any library in the image${m[1] ? ` (needed by ${m[1]})` : ''}`,
     }),
   },
-  { stream: 'console', re: /^unrecognized option:?\s*(.*)$/, make: (m) => ({ kind: 'bad-option', summary: `OSv does not accept the option --${m[1]!.trim()}` }) },
+  { stream: 'console', re: /^unrecognized option:?\s*(.*)/, make: (m) => ({ kind: 'bad-option', summary: `OSv does not accept the option --${m[1]}` }) },
   { stream: 'console', re: /This image has an empty command line/, make: () => ({ kind: 'empty-cmdline', summary: 'the image has no command to run' }) },
   { stream: 'console', re: /^program exited with status (-?\d+)/, make: (m) => exitStatus(Number(m[1]), 'the program exited') },
   { stream: 'console', re: /^program (\S+) returned (-?\d+)/, make: (m) => exitStatus(Number(m[2]), `${m[1]} returned`) },
@@ -153,7 +153,8 @@ class LineSplitter {
   lineNo = 0;
   /** Complete lines in the chunk (without their terminators). */
   push(chunk: string | Buffer): string[] {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    // A string passes through the decoder as it is; a Buffer's cut UTF-8 sequence waits there.
+    const text = this.decoder.write(chunk);
     const lines: string[] = [];
     let from = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
@@ -171,8 +172,7 @@ class LineSplitter {
   }
   /** The current line with `more` appended, cut at the limit. */
   private take(more: string): string {
-    const room = MAX_SCANNED_LINE - this.partial.length;
-    return room <= 0 ? this.partial : this.partial + (more.length > room ? more.slice(0, room) : more);
+    return this.partial + more.slice(0, MAX_SCANNED_LINE - this.partial.length);
   }
 }
 
@@ -249,8 +249,8 @@ export class ConsoleScanner {
         }
         const unloaded = /^could not load (\S+)$/.exec(line);
         if (unloaded) this.state.unloadedLibraries.push(unloaded[1]!);
-        const ignored = /^(.+?): ignoring missing symbol (.+)$/.exec(line);
-        if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]!.trim() });
+        const ignored = /^(.+?): ignoring missing symbol (.+)/.exec(line);
+        if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]! });
         const ex = this.state.expect;
         if (ex && !this.state.expectMatch && ex.test(line)) {
           this.state.expectMatch = { line, lineNo: splitter.lineNo };

@@ -82,11 +82,9 @@ const hintFor = (f: ConsoleFinding, scan: ScanResult, opts: VerdictOptions): str
       return 'set `cmd` in osv.yaml, or pass -e';
     case 'bad-cmdline':
       return 'OSv takes printable ASCII only: `osv plan` refuses other characters in cmd, env and cwd; check -e';
-    case 'exit-status':
-      return undefined;
-    default:
-      return undefined;
   }
+  // exit-status, and the failures whose line says enough.
+  return undefined;
 };
 
 /** The hypervisor's first error line (not a warning), without its program-name prefix. */

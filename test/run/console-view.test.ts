@@ -21,39 +21,118 @@ function view(input: string | Buffer, opts: ConsoleViewOptions = {}, size = 0): 
   return Buffer.concat(out).toString('latin1');
 }
 
-describe('kernel log lines', () => {
-  it('recognises what OSv prints only with --verbose', () => {
-    for (const line of [
-      '2 CPUs detected',
-      'VFS: mounting rofs at /rofs',
-      'VFS: unmounting /dev',
-      'VFS: initialized filesystem library: /usr/lib/fs/libext.so',
-      'random: device unblocked.',
-      'devfs: created device vblk0.1 for a partition at offset:4194304 with size:80349184',
-      'virtio-blk: Add blk device instances 0 as vblk0, devsize=536870912',
-      '/usr/lib/libselinux.so.1: ignoring missing symbol fts_set',
-      'program exited with status 3',
-      'program /hello returned 2',
-      'ROFS: hit ratio is 88.89%',
-      'Powering off.',
-    ])
-      expect([line, isKernelLogLine(line)]).toEqual([line, true]);
+// One line of each kind OSv prints with --verbose, exactly as a recorded console shows it, and
+// how each ends: `free` when the rest of the line is free text (a prefix decides), `exact`
+// when the whole line has a fixed shape (anything after it makes it the program's line).
+const REAL_KERNEL_LINES: Array<{ line: string; end: 'free' | 'exact' }> = [
+  { line: '2 CPUs detected', end: 'exact' },
+  { line: 'Firmware vendor: SeaBIOS', end: 'free' },
+  { line: 'NUMA: no SRAT, assuming a single flat node', end: 'free' },
+  { line: 'bsd: initializing - done', end: 'exact' },
+  { line: 'net: initializing - done', end: 'exact' },
+  { line: 'VFS: mounting ramfs at /', end: 'exact' },
+  { line: 'VFS: mounting devfs at /dev', end: 'exact' },
+  { line: 'VFS: unmounting /dev', end: 'exact' },
+  { line: 'VFS: initialized filesystem library: /usr/lib/fs/libext.so', end: 'exact' },
+  { line: 'devfs: created device vblk0.1 for a partition at offset:512 with size:172032', end: 'free' },
+  { line: 'virtio-blk: Add blk device instances 0 as vblk0, devsize=172544', end: 'free' },
+  { line: 'random: virtio-rng registered as a source.', end: 'free' },
+  { line: 'random: device unblocked.', end: 'free' },
+  { line: '[ext4] Mounted ext with i-node size:256 and block size:4096 on device: [vblk2]', end: 'free' },
+  { line: '[ext4] Unmounted ext filesystem!', end: 'exact' },
+  { line: 'eth0: ethernet address: 52:54:00:12:34:56', end: 'exact' },
+  { line: '[I/22 dhcp]: Waiting for IP...', end: 'free' },
+  { line: '[I/30 dhcp]: Configuring eth0: ip 192.168.122.15 subnet mask 255.255.255.0 gateway 192.168.122.1 MTU 1500', end: 'free' },
+  { line: '/usr/lib/jvm/java/lib/libnio.so: ignoring missing symbol fgetxattr', end: 'exact' },
+  { line: 'program exited with status 3', end: 'exact' },
+  { line: 'program /prog returned 2', end: 'exact' },
+  { line: 'ROFS: hit ratio is 93.10%', end: 'free' },
+  { line: 'Powering off.', end: 'exact' },
+];
+
+// Lines of the same formats (OSv's printf formats) with a count or status of more than one
+// digit, which no recording happens to show.
+const FORMAT_KERNEL_LINES = ['1 CPUs detected', '12 CPUs detected', 'eth10: ethernet address: 52:54:00:12:34:57', 'program exited with status 127', 'program exited with status -1', 'program /srv/app returned 255', '[I/118 dhcp]: Waiting for IP...'];
+
+describe('kernel log rules, line by line', () => {
+  const recorded = new Set<string>();
+  for (const dir of [FIXTURES, TRANSCRIPTS].filter((d) => existsSync(d)))
+    for (const f of readdirTxt(dir)) for (const l of readFileSync(join(dir, f), 'latin1').split('\n')) recorded.add(l.replace(/\r$/, ''));
+
+  it('every line of the table is one a recorded console shows', () => {
+    expect(REAL_KERNEL_LINES.filter(({ line }) => !recorded.has(line))).toEqual([]);
   });
 
-  it('leaves a program\'s lines alone, even ones that look close', () => {
-    for (const line of ['Hello from C code', '42', 'VFS: mounting', 'VFS: initialized filesystem library: /usr/lib/x.so', 'program exited', 'program exited with status three', 'Powering off now', '/tmp/x: not found', 'random thoughts'])
+  it('recognises each of them, and the same formats with longer numbers', () => {
+    for (const line of [...REAL_KERNEL_LINES.map((r) => r.line), ...FORMAT_KERNEL_LINES]) expect([line, isKernelLogLine(line)]).toEqual([line, true]);
+  });
+
+  it('a program\'s line that only contains a kernel line stays visible: the rules are anchored at the start', () => {
+    for (const { line } of REAL_KERNEL_LINES) {
+      for (const printed of [`xx ${line}`, ` ${line}`, `echo: ${line}`]) expect([printed, isKernelLogLine(printed)]).toEqual([printed, false]);
+    }
+  });
+
+  it('a line of fixed shape followed by more text is the program\'s; free text may go on', () => {
+    for (const { line, end } of REAL_KERNEL_LINES) {
+      const longer = `${line} xx`;
+      expect([longer, isKernelLogLine(longer)]).toEqual([longer, end === 'free']);
+    }
+  });
+
+  it('near misses of the fixed shapes stay visible', () => {
+    for (const line of [
+      'Hello from C code',
+      '42',
+      '/tmp/x: not found',
+      '2 CPU detected',
+      'two CPUs detected',
+      'VFS: mounting',
+      'VFS: mounting rofs at',
+      'VFS: mounting my disk at /x',
+      'VFS: initialized filesystem library: /usr/lib/x.so',
+      'VFS: initialized filesystem library: /usr/lib/fs/libext.so.1',
+      '[ext4] Unmounted ext filesystem',
+      '[ext4] something else',
+      'eth0: ethernet address: 52:54:00:12:34:5G',
+      'eth: ethernet address: 52:54:00:12:34:56',
+      '[I/dhcp]: Waiting for IP...',
+      'usr/lib/x.so: ignoring missing symbol f',
+      '/usr/lib/x.so: ignoring missing symbol',
+      '/usr/lib/x.so: ignoring missing symbol f g',
+      'program exited',
+      'program exited with status three',
+      'program exited with status 3.',
+      'program returned 2',
+      'program /prog returned',
+      'bsd: initializing',
+      'net: initializing - failed',
+      'Powering off now',
+      'Powering off',
+      'Firmware vendor SeaBIOS',
+      'NUMA no SRAT',
+      'devfs: removed device vblk0.1',
+      'virtio-blk: removed',
+      'random thoughts',
+      'ROFS stats',
+    ])
       expect([line, isKernelLogLine(line)]).toEqual([line, false]);
   });
 
-  it('holds a line beginning only while it could still become a kernel line', () => {
-    expect(mayBeKernelLogLine('VF')).toBe(true);
-    expect(mayBeKernelLogLine('VFS: mount')).toBe(true);
-    expect(mayBeKernelLogLine('2 CP')).toBe(true);
-    expect(mayBeKernelLogLine('/usr/lib/x.so: ign')).toBe(true);
-    expect(mayBeKernelLogLine('Hello')).toBe(false);
-    expect(mayBeKernelLogLine('>>> ')).toBe(false);
-    expect(mayBeKernelLogLine('2 apples')).toBe(false);
-    expect(mayBeKernelLogLine('/usr/lib/x.so: not found')).toBe(false);
+  it('every beginning of every kernel line is held back until its line is complete', () => {
+    for (const line of [...REAL_KERNEL_LINES.map((r) => r.line), ...FORMAT_KERNEL_LINES])
+      for (let n = 1; n <= line.length; n++) expect([line.slice(0, n), mayBeKernelLogLine(line.slice(0, n))]).toEqual([line.slice(0, n), true]);
+  });
+
+  it('a beginning that cannot become one is passed on at once', () => {
+    for (const partial of ['Hello', '>>> ', '12 apples', '12 CPUs found', '/tmp/my file', '/usr/lib/x.so: not found', '/usr/lib/x.so: ignoring this', 'Powering up', 'VFS mounting'])
+      expect([partial, mayBeKernelLogLine(partial)]).toEqual([partial, false]);
+  });
+
+  it('a beginning longer than 160 characters is decided: passed on', () => {
+    const start = 'random: ';
+    expect(mayBeKernelLogLine(start.padEnd(160, 'x'))).toBe(true);
+    expect(mayBeKernelLogLine(start.padEnd(161, 'x'))).toBe(false);
   });
 });
 
@@ -112,6 +191,68 @@ describe('console view', () => {
     expect(v.holding).toBe(true);
     expect(v.write(Buffer.alloc(100_000, 'x')).length).toBe(100_008);
     expect(v.holding).toBe(false);
+  });
+});
+
+describe('console view: where a line is cut', () => {
+  const w = (v: ConsoleView, s: string): string => v.write(Buffer.from(s, 'latin1')).toString('latin1');
+
+  it('the rest of a released line is shown whatever it looks like, and the next line is judged again', () => {
+    const v = new ConsoleView();
+    expect(w(v, 'random: ')).toBe('');
+    expect(v.release().toString()).toBe('random: ');
+    expect(w(v, 'random: seeded\r\n')).toBe('random: seeded\r\n');
+    expect(w(v, 'random: device unblocked.\r\n')).toBe('');
+  });
+
+  it('release() with nothing held changes nothing: the next kernel line is still hidden', () => {
+    const v = new ConsoleView();
+    expect(w(v, 'hi\r\n')).toBe('hi\r\n');
+    expect(v.release().toString()).toBe('');
+    expect(w(v, 'VFS: unmounting /dev\r\n')).toBe('');
+  });
+
+  it('after a prompt, the rest of its line is shown at once, even text shaped like a kernel line', () => {
+    const v = new ConsoleView();
+    expect(w(v, '>>> ')).toBe('>>> ');
+    expect(w(v, 'rand')).toBe('rand');
+    expect(v.holding).toBe(false);
+    expect(w(v, 'om: x\r\nVFS: unmounting /dev\r\n')).toBe('om: x\r\n');
+    expect(w(v, '>>> ')).toBe('>>> ');
+    expect(w(v, 'VFS: unmounting /dev\r\n')).toBe('VFS: unmounting /dev\r\n');
+  });
+
+  it('a kernel line that ends the output without its newline is hidden (and reported) too', () => {
+    const seen: string[] = [];
+    expect(view('Hello\r\nPowering off.', { onKernelLine: (l) => seen.push(l) })).toBe('Hello\r\n');
+    expect(seen).toEqual(['Powering off.']);
+    expect(view('Hello\r\nPowering off.', { hideKernelLog: false })).toBe('Hello\r\nPowering off.');
+  });
+
+  it('a program\'s indented line shaped like a kernel line stays visible', () => {
+    expect(view('  2 CPUs detected\r\n\tPowering off.\r\n')).toBe('  2 CPUs detected\r\n\tPowering off.\r\n');
+  });
+
+  it('for a pipe, a CR cut from its LF by a chunk boundary still makes one LF; a lone CR stays, at the end too', () => {
+    const v = new ConsoleView({ plainNewlines: true });
+    expect(w(v, 'x\r')).toBe('x');
+    expect(w(v, '\ny\r')).toBe('\ny');
+    expect(w(v, 'z\r\n')).toBe('\rz\n');
+    expect(view('50%\r', { plainNewlines: true })).toBe('50%\r');
+  });
+
+  it('output that ends inside an escape sequence is passed on whole at the end', () => {
+    expect(view('done\x1b[')).toBe('done\x1b[');
+  });
+
+  it('a beginning is held up to 512 bytes, escape sequences included (they do not count as text)', () => {
+    const held = new ConsoleView();
+    expect(w(held, `random: ${'\x1b[0m'.repeat(126)}`)).toBe('');
+    expect(held.holding).toBe(true);
+    const long = new ConsoleView();
+    const text = `random: ${'\x1b[0m'.repeat(126)}x`;
+    expect(w(long, text)).toBe(text);
+    expect(long.holding).toBe(false);
   });
 });
 

@@ -238,6 +238,144 @@ describe('console scanner rules', () => {
   });
 });
 
+describe('console scanner: each failure line, what it says, and its near misses', () => {
+  const findings = (text: string, stderr?: string): Array<Record<string, unknown>> =>
+    scanConsole(text, {}, stderr).failures.map(({ line: _line, lineNo: _lineNo, ...rest }) => rest);
+
+  it('each kind of failure line gets its summary (and its object, symbol or status)', () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['Failed to load object: /nonexistent. Powering off.', { kind: 'load-failed', object: '/nonexistent', summary: 'OSv could not load /nonexistent (missing from the image, or not a loadable ELF)' }],
+      ['Failed to load object: /lib/x.so', { kind: 'load-failed', object: '/lib/x.so', summary: 'OSv could not load /lib/x.so (missing from the image, or not a loadable ELF)' }],
+      [
+        '/usr/lib/libselinux.so.1: failed looking up symbol lgetxattr',
+        { kind: 'missing-symbol', symbol: 'lgetxattr', object: '/usr/lib/libselinux.so.1', summary: 'symbol lgetxattr is not provided by the kernel or any library in the image (needed by /usr/lib/libselinux.so.1)' },
+      ],
+      ['failed looking up symbol _ZNSt8ios_base4InitC1Ev', { kind: 'missing-symbol', symbol: '_ZNSt8ios_base4InitC1Ev', summary: 'symbol _ZNSt8ios_base4InitC1Ev is not provided by the kernel or any library in the image' }],
+      ['unrecognized option: bogus', { kind: 'bad-option', summary: 'OSv does not accept the option --bogus' }],
+      ['This image has an empty command line. Nothing to run.', { kind: 'empty-cmdline', summary: 'the image has no command to run' }],
+      ['program exited with status 42', { kind: 'exit-status', status: 42, summary: 'the program exited with status 42' }],
+      ['program /srv/app returned -1', { kind: 'exit-status', status: -1, summary: '/srv/app returned with status -1' }],
+      ['program /srv/app returned 255', { kind: 'exit-status', status: 255, summary: '/srv/app returned with status 255' }],
+      ['page fault outside application, addr: 0x0000000000000000', { kind: 'page-fault', summary: 'the guest hit a page fault' }],
+      ['Assertion failed: px != 0 (/usr/include/boost/smart_ptr/intrusive_ptr.hpp: operator->: 199)', { kind: 'assertion', summary: 'an assertion failed in the guest' }],
+      ["prog: prog.c:12: main: Assertion `argc > 1' failed.", { kind: 'assertion', summary: 'an assertion failed in the guest' }],
+      ['Failed to parse command line.', { kind: 'bad-cmdline', summary: 'OSv could not parse its command line (a character it cannot take, or unbalanced quotes)' }],
+      ['Unknown console: nope', { kind: 'bad-console', summary: 'OSv does not know the --console value' }],
+      ['Aborted', { kind: 'abort', summary: 'the guest aborted' }],
+      ['[backtrace]', { kind: 'abort', summary: 'the guest aborted' }],
+      ['No bootable device.', { kind: 'not-bootable', summary: 'the disk is not bootable (no boot sector): boot the kernel directly' }],
+      ['Boot failed: not a bootable disk', { kind: 'not-bootable', summary: 'the disk is not bootable (no boot sector): boot the kernel directly' }],
+    ];
+    for (const [line, finding] of cases) expect([line, findings(`${line}\r\n`)]).toEqual([line, [finding]]);
+  });
+
+  it('a program\'s line that only mentions a failure is not one: the rules are anchored at the start', () => {
+    for (const line of [
+      'log: Failed to load object: /x',
+      'the program exited with status 3',
+      'my program /x returned 2',
+      'no page fault here',
+      'test: Assertion failed: x',
+      'echo Failed to parse command line.',
+      'echo Unknown console',
+      'echo [backtrace]',
+      'Hint: No bootable device',
+      'BIOS: Boot failed: x',
+      'echo unrecognized option: x',
+    ])
+      expect([line, findings(`${line}\n`)]).toEqual([line, []]);
+  });
+
+  it('nor one that goes on after a failure line of fixed shape', () => {
+    for (const line of ['Failed to parse command line. Retrying', '[backtrace] follows', "Assertion `x' failed. Ignored.", 'Failed to load object: /x. Powering off. (twice)'])
+      expect([line, findings(`${line}\n`).map((f) => f.kind)]).toEqual([line, line.startsWith('Failed to load') ? ['load-failed'] : []]);
+    // The load failure names the whole rest of the line then (nothing is dropped).
+    expect(findings('Failed to load object: /x. Powering off. (twice)\n')[0]).toMatchObject({ object: '/x. Powering off. (twice)' });
+  });
+
+  it('an indented line is the program\'s: only the end of a line is trimmed', () => {
+    const r = scanConsole('Cmdline: /x\n   Aborted\n  indented  \r\n', { expect: /^ {2}indented$/ });
+    expect(r.failures).toEqual([]);
+    expect(r.lastLine).toBe('  indented');
+    expect(r.expectMatch).toEqual({ line: '  indented', lineNo: 3 });
+  });
+
+  it('the hypervisor\'s unterminated last stderr line is scanned at the end', () => {
+    expect(findings('', 'qemu: KVM internal error. Suberror: 1')).toEqual([{ kind: 'kvm-error', summary: 'KVM could not run the guest (nested or software KVM?): use --accel tcg' }]);
+  });
+});
+
+describe('console scanner: the program\'s status lines, output and events', () => {
+  it('records each status line OSv prints, of any length, and nothing else', () => {
+    const r = scanConsole(['Cmdline: /x', 'program exited with status 127', 'program /srv/app returned 255', 'the program exited with status 3', 'program exited with status 3 (twice)', 'xx program /a returned 2', 'program /a returned 2 xx', ''].join('\n'));
+    expect(r.exitStatuses).toEqual([
+      // OSv's debug lines are hidden from the user, and from the line count: both follow line 1.
+      { status: 127, line: 'program exited with status 127', lineNo: 1 },
+      { status: 255, line: 'program /srv/app returned 255', lineNo: 1 },
+    ]);
+  });
+
+  it('libraries OSv could not load: the exact line only', () => {
+    expect(scanConsole('could not load libgone.so\nxx could not load liba.so\ncould not load libb.so twice\n').unloadedLibraries).toEqual(['libgone.so']);
+  });
+
+  it('counts the program\'s non-blank lines after the command-line echo; a "Cmdline: " it prints is its own line', () => {
+    const s = new ConsoleScanner({ expect: /^Cmdline: mine$/ });
+    s.feed('SeaBIOS\r\nCmdline: /x\r\n\r\nhello\r\n\r\nrandom: device unblocked.\r\nCmdline: mine\r\n');
+    s.end();
+    expect(s.programLines).toBe(2);
+    expect(s.result).toMatchObject({ programLines: 2, consoleLines: 6, expectMatch: { line: 'Cmdline: mine', lineNo: 6 }, lastLine: 'Cmdline: mine' });
+  });
+
+  it('the hypervisor\'s stderr is neither the last console line nor where the expected line is looked for', () => {
+    const r = scanConsole('Cmdline: /x\nhi\n', { expect: /^ready$/ }, 'ready\n');
+    expect(r.expectMatch).toBeUndefined();
+    expect(r.lastLine).toBe('hi');
+    expect(r.consoleLines).toBe(2);
+  });
+
+  it('feed() returns what each chunk revealed, in order', () => {
+    const s = new ConsoleScanner({ expect: /^ready$/ });
+    expect(s.feed('Cmdline: /x\nre')).toEqual([]);
+    expect(s.feed('ady\nAborted\n')).toEqual([
+      { type: 'expect', match: { line: 'ready', lineNo: 2 } },
+      { type: 'failure', finding: { kind: 'abort', summary: 'the guest aborted', line: 'Aborted', lineNo: 3 } },
+    ]);
+    expect(s.end()).toEqual([]);
+  });
+
+  it('a line longer than the limit in one chunk is cut at the limit, and so is one that grows past it', () => {
+    const s = new ConsoleScanner();
+    s.feed(`${'x'.repeat(MAX_SCANNED_LINE + 100)}\n`);
+    expect(s.result.lastLine).toBe('x'.repeat(MAX_SCANNED_LINE));
+    s.feed('y'.repeat(MAX_SCANNED_LINE - 1));
+    s.feed('zz\n');
+    expect(s.result.lastLine).toBe(`${'y'.repeat(MAX_SCANNED_LINE - 1)}z`);
+  });
+});
+
+describe('console scanner: the backtrace', () => {
+  const frames = (...lines: string[]): string[] => scanConsole(['Cmdline: /x', ...lines, ''].join('\r\n')).backtrace;
+  const frame = (addr: number, fn: string): string => `0x${addr.toString(16).padStart(16, '0')} <${fn}+${addr % 97}>`;
+
+  it('is the frames of the first [backtrace] block, up to the first other line', () => {
+    expect(frames('Aborted', '[backtrace]', frame(0x40221a03, 'abort'), '0x00000000402b499a <mmu::vm_fault(unsigned long, exception_frame*)+314>', 'after', frame(0x4030, 'late'))).toEqual(['abort', 'mmu::vm_fault(unsigned long, exception_frame*)']);
+    expect(frames('[backtrace]', frame(1, 'a'), '[backtrace]', frame(2, 'b'))).toEqual(['a']);
+    expect(frames('[backtrace]', frame(1, 'a'), `x ${frame(2, 'b')}`, frame(3, 'c'))).toEqual(['a']);
+    expect(frames('[backtrace]', frame(1, 'a'), `${frame(2, 'b')} x`, frame(3, 'c'))).toEqual(['a']);
+  });
+
+  it('a line shaped like a frame outside a [backtrace] block is not one, even the first on the console', () => {
+    expect(scanConsole(`${frame(1, 'main')}\nhello\n`).backtrace).toEqual([]);
+    expect(frames(frame(1, 'main'), 'hello')).toEqual([]);
+  });
+
+  it('keeps at most 32 frames', () => {
+    const many = Array.from({ length: 40 }, (_, i) => frame(0x40000000 + i, `f${i}`));
+    expect(frames('[backtrace]', ...many)).toEqual(Array.from({ length: 32 }, (_, i) => `f${i}`));
+  });
+});
+
 describe('console scanner cost: linear time, bounded memory, whatever the guest prints', () => {
   // Measured before the fix: 4 MB without a newline took 105 s under `osv test`, and 16 MB never
   // finished (the partial line was re-joined and re-split on every chunk).
