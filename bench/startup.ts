@@ -108,7 +108,7 @@ function standInKernel(dir: string): string {
 }
 
 export async function bench(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'start.cjs'))) {
     console.log('skipped: dist/ is not built (run `npm run build`)');
     return;
   }

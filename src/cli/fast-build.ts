@@ -1,11 +1,10 @@
 // `osv build` when nothing has changed: the command people run most, answered before the CLI
-// proper is loaded. bin/osv.js requires this module bundled into one CommonJS file
-// (scripts/bundle-fast-path.mjs), so such a build never loads commander (it requires
-// node:child_process), Node's ES-module loader or its streams: together about half of the
-// process's own time. Node's util.parseArgs reads the same flag table commander is given
-// (tasks/flags.ts). Whatever it does not take exactly as commander would (help, a flag out of
-// place, another command, a usage error) goes on to the full CLI, as does a build that is not up
-// to date; the full CLI reports every error.
+// proper is loaded. The start (start.ts) asks it first, from one CommonJS file with it
+// (dist/start.cjs), so such a build never loads commander (it requires node:child_process),
+// Node's ES-module loader or its streams: together about half of the process's own time.
+// Node's util.parseArgs reads the same flag table commander is given (tasks/flags.ts). Whatever
+// it does not take exactly as commander would (help, a flag out of place, a usage error) goes on
+// to the build's own bundle, as does a build that is not up to date; that reports every error.
 
 import { writeSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
