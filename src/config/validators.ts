@@ -3,11 +3,11 @@
 // `npm run build` into the package's own dist/ (scripts/build-validators.mjs), with the same
 // options as a compile here: every error, with its schema, for the messages. Code is never loaded
 // from a cache directory: a restored or poisoned ~/.cache would run code. The generated file
-// carries the hash of the schemas, ajv's version and the options it was made from, and is used
-// only when that still matches; otherwise (a checkout not built since the schemas changed) the
-// schemas are compiled in the process (schema-errors.ts chooses).
+// carries what it was generated from (ajv's version, the options, the schemas' text) and is used
+// only when that still matches, compared as text (no hash: node:crypto alone would cost more than
+// the comparison); otherwise (a checkout not built since the schemas changed) the schemas are
+// compiled in the process (schema-errors.ts chooses).
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -21,30 +21,33 @@ export const VALIDATORS_FILE = join(packageRoot, 'dist', 'validate-schemas.cjs')
 
 const GENERATE_OPTIONS = { ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source: true } };
 
-function inputsHash(): string {
+/** What the validators are generated from, as one string. */
+function inputs(): string {
   const { version } = require('ajv/package.json') as { version: string };
-  const h = createHash('sha256').update(version).update(JSON.stringify(GENERATE_OPTIONS));
-  return h.update(readFileSync(mainSchemaPath)).update('\0').update(readFileSync(moduleSchemaPath)).digest('hex');
+  return JSON.stringify([version, GENERATE_OPTIONS, readFileSync(mainSchemaPath, 'utf8'), readFileSync(moduleSchemaPath, 'utf8')]);
 }
 
-/** The validators' CommonJS source, with the hash of what it was generated from (for the build). */
+/** The validators' CommonJS source, with what it was generated from (for the build). */
 export function generateValidators(): string {
   const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: unknown, refs: Record<string, string>) => string }).default;
   const code = standaloneCode(schemaAjv(GENERATE_OPTIONS), { main: MAIN_SCHEMA_ID, module: MODULE_SCHEMA_ID });
-  return `${code}\nexports.hash = ${JSON.stringify(inputsHash())};\n`;
+  return `${code}\nexports.generatedFrom = ${JSON.stringify(inputs())};\n`;
+}
+
+/** The validators generated into `file`, when they were generated from what is here now. */
+export function loadGenerated(file: string): Validators | undefined {
+  try {
+    const m = require(file) as Validators & { generatedFrom?: unknown };
+    return m.generatedFrom === inputs() ? m : undefined;
+  } catch {
+    return undefined; // not built: the schemas are compiled here
+  }
 }
 
 let generated: Validators | null | undefined;
 
-/** The generated validators; undefined when the build has none for these schemas. */
+/** The generated validators of the build; undefined when it has none for these schemas. */
 export function generatedValidators(): Validators | undefined {
-  if (generated === undefined) {
-    try {
-      const m = require(VALIDATORS_FILE) as Validators & { hash?: unknown };
-      generated = m.hash === inputsHash() ? m : null;
-    } catch {
-      generated = null; // not built: the schemas are compiled here
-    }
-  }
+  if (generated === undefined) generated = loadGenerated(VALIDATORS_FILE) ?? null;
   return generated ?? undefined;
 }

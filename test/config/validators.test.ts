@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { generatedValidators, generateValidators, VALIDATORS_FILE } from '../../src/config/validators.js';
+import { generatedValidators, generateValidators, loadGenerated, VALIDATORS_FILE } from '../../src/config/validators.js';
 import { mainSchemaPath, moduleSchemaPath, packageRoot, templatesDir } from '../../src/config/paths.js';
 import { compileValidators, readSchemas, schemaLocation, type SchemaKind, type Validators } from '../../src/config/schema.js';
 import { NAMED_LOCATIONS } from '../../src/config/schema-errors.js';
@@ -61,11 +61,30 @@ describe('the generated schema validators', () => {
     expect(checks?.main({ cmd: 'not a list', nope: 1 })).toBe(false);
   });
 
+  it('validators generated from other schemas are not used', () => {
+    // Beside the real ones, so that the generated code finds ajv's runtime helpers as they do.
+    const file = (name: string): string => VALIDATORS_FILE.replace(/\.cjs$/, `.test-${process.pid}-${name}.cjs`);
+    const text = generateValidators();
+    const last = text.lastIndexOf('exports.generatedFrom = ');
+    // The same code, said to come from a schema whose title differs by a word.
+    const stale = text.slice(0, last) + text.slice(last).replace('osv-up configuration', 'osv-up settings');
+    expect(stale).not.toBe(text);
+    try {
+      writeFileSync(file('same'), text);
+      writeFileSync(file('stale'), stale);
+      expect(loadGenerated(file('same'))).toBeDefined();
+      expect(loadGenerated(file('stale'))).toBeUndefined();
+      expect(loadGenerated(file('missing'))).toBeUndefined();
+    } finally {
+      for (const name of ['same', 'stale']) rmSync(file(name), { force: true });
+    }
+  });
+
   it('the built CLI never loads ajv, for a valid or an invalid configuration', () => {
     const project = join(dir, 'no-ajv');
     mkdirSync(project);
     // A preloaded hook reports every module of ajv asked for, but the generated code's runtime
-    // helpers and the version number its hash is checked with.
+    // helpers and the version number they are checked with.
     const hook = join(dir, 'report-ajv.cjs');
     writeFileSync(hook, "const M = require('module'); const load = M._load; M._load = function (r, ...a) { if (/^ajv(\\/|$)/.test(r) && !r.startsWith('ajv/dist/runtime/') && r !== 'ajv/package.json') process.stderr.write('LOADED ' + r + '\\n'); return load.call(this, r, ...a); };\n");
     for (const [text, status] of [['cmd: [/bin/true]\n', 0], ['cmd: 42\nrun: {memroy: 1G}\n', 1]] as const) {
