@@ -10,13 +10,15 @@ import { reportFailure } from './render.js';
 import type { CommandModule } from './command.js';
 import { asksVersionOnly, COMMAND_NAMES, commandWord, type CommandName } from './command-line.js';
 import { GLOBAL_FLAGS } from '../tasks/flags.js';
+import { onStdoutError, writeStderr, writeStdout } from '../output.js';
 
 /** The commands a program can run, each loaded when it is the one asked for. */
 export type CommandLoaders = Partial<Record<CommandName, () => Promise<CommandModule>>>;
 
 export async function runProgram(argv: string[], commands: CommandLoaders): Promise<void> {
-  // A reader that has gone (`osv build --json | head -1`) ends the output, not the command.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // A reader that has gone (`osv build | head -1`) ends the output, not the command: output.ts
+  // for what the commands print, this for the stream, if something makes it (help, progress).
+  onStdoutError((e) => {
     if (e.code !== 'EPIPE') throw e;
   });
   const program = new Command('osv')
@@ -34,7 +36,7 @@ export async function runProgram(argv: string[], commands: CommandLoaders): Prom
       throw new OsvError({ code: 'cli.bad-dir', message: `-C ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, exitCode: ExitCode.usage });
     }
   });
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({ writeOut: writeStdout, writeErr: writeStderr });
   // Only the command being run is loaded (and registered); help and unknown words get them all,
   // a bare --version none. Registration order is the order `osv --help` lists them.
   const wanted = commandWord(argv);
