@@ -123,7 +123,7 @@ export async function bench(): Promise<void> {
     console.log(`plan: ${p.value.entries.length} entries; checked ${r.totals.objects} ELF objects, ${r.totals.needs} needed symbols`);
     console.log(`result: ${r.summary}`);
 
-    if (!fs.existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) console.log('whole process: skipped, dist/ is not built (run `npm run build`)');
+    if (!fs.existsSync(join(ROOT, 'dist', 'start.cjs'))) console.log('whole process: skipped, dist/ is not built (run `npm run build`)');
     else {
       // The same image as a project: osv.yaml, the kernel in OSV_KERNEL, the symbol cache filled once.
       const project = join(tmp, 'project');
