@@ -18,6 +18,25 @@ export interface HostStat {
   mode: number;
 }
 
+/** Where a file of a container image's merged view comes from (`osv plan` and `osv why` show it). */
+export interface ImageOrigin {
+  /** The image as osv.yaml names it, and its manifest digest. */
+  image: string;
+  digest: string;
+  /** 1-based layer number, and the layer's digest as its manifest names it. */
+  layer: number;
+  layerDigest: string;
+  /** The file's canonical path inside the image. */
+  path: string;
+}
+
+/** An image file's origin, and where its bytes are on this machine (the cached layer). */
+export interface ImageFileData extends ImageOrigin {
+  file: string;
+  offset: number;
+  mtimeMs: number;
+}
+
 export interface HostFs {
   /** Stat without following a final symlink; undefined when the path does not exist. */
   lstat(path: string): HostStat | undefined;
@@ -31,6 +50,8 @@ export interface HostFs {
   readFile(path: string): Buffer;
   /** An open handle for many small reads of one file (ELF parsing). */
   open(path: string): HostFile;
+  /** For a file inside a container image (mounted into this view): where it comes from. */
+  origin?(path: string): ImageFileData | undefined;
 }
 
 export interface HostFile {
@@ -44,6 +65,14 @@ export interface HostFile {
 function toStat(s: fs.Stats): HostStat {
   const kind: HostKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return { kind, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
+}
+
+/**
+ * The pseudo file system a host path belongs to (`proc`, `sys`), judged by its name: the kernel
+ * makes those files up as they are read, so their size says nothing and they cannot be copied.
+ */
+export function pseudoFileSystem(path: string): 'proc' | 'sys' | undefined {
+  return /^\/(proc|sys)(?:\/|$)/.exec(path)?.[1] as 'proc' | 'sys' | undefined;
 }
 
 /** Byte-order comparison of names (what `LC_ALL=C sort` does), independent of locale. */

@@ -38,12 +38,14 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<void> {
   const kernel: KernelBundle | undefined = k.ok ? k.value : undefined;
 
   const { plan } = await import('../plan/index.js');
-  const p = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env });
+  const { imageForPlanning } = await import('../tasks/from-image.js');
+  const image = await imageForPlanning(config, process.env);
+  const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
   if (!p.ok) throw p.error;
 
   const { checkPlan } = await import('./check.js');
   const noKernelReason = k.ok ? undefined : config.kernel.version !== undefined ? `kernel ${config.kernel.version} is not downloaded yet: \`osv kernel pull\` fetches it` : 'no kernel is configured; set kernel.path or kernel.version, or OSV_KERNEL, or pass --kernel';
-  const r = checkPlan(p.value, kernel, undefined, noKernelReason !== undefined ? { noKernelReason } : {});
+  const r = checkPlan(p.value, kernel, image?.fs, noKernelReason !== undefined ? { noKernelReason } : {});
   if (!r.ok) throw r.error;
   const report = r.value;
 

@@ -3,7 +3,7 @@
 // is part of every command's start.
 
 /** Every command, in the order `osv --help` lists them. */
-export const COMMAND_NAMES = ['up', 'build', 'test', 'init', 'validate', 'config', 'schema', 'trace', 'resolve', 'plan', 'manifest', 'why', 'check', 'run', 'inspect', 'kernel'] as const;
+export const COMMAND_NAMES = ['up', 'build', 'test', 'init', 'validate', 'config', 'schema', 'trace', 'resolve', 'plan', 'manifest', 'why', 'check', 'run', 'inspect', 'kernel', 'pull', 'push', 'export', 'cache', 'volume'] as const;
 
 export type CommandName = (typeof COMMAND_NAMES)[number];
 

@@ -23,6 +23,11 @@ const COMMANDS: Required<CommandLoaders> = {
   run: () => import('./commands/run.js').then((m) => m.command),
   inspect: () => import('./commands/inspect.js').then((m) => m.command),
   kernel: () => import('./commands/kernel.js').then((m) => m.command),
+  pull: () => import('./commands/pull.js').then((m) => m.command),
+  push: () => import('./commands/push.js').then((m) => m.command),
+  export: () => import('./commands/export.js').then((m) => m.command),
+  cache: () => import('./commands/cache.js').then((m) => m.command),
+  volume: () => import('./commands/volume.js').then((m) => m.command),
 } satisfies Record<CommandName, unknown>;
 
 export const main = (argv: string[]): Promise<void> => runProgram(argv, COMMANDS);

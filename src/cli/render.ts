@@ -3,6 +3,7 @@
 import { fstatSync } from 'node:fs';
 import { OsvError, OsvErrors, ExitCode, formatSource } from '../diagnostics/error.js';
 import { writeStderr, writeStdout } from '../output.js';
+import { imagePaths } from '../plan/render.js';
 
 /**
  * Standard error is a terminal: a character device. Not process.stderr.isTTY, which would
@@ -27,8 +28,8 @@ export const green = (s: string): string => paint('32', s);
 
 export function renderError(e: OsvError): string {
   const where = e.source ? `${formatSource(e.source)}: ` : '';
-  const lines = [`${where}${red('error')}: ${e.message}`];
-  for (const d of e.details) lines.push(`  ${d}`);
+  const lines = [`${where}${red('error')}: ${imagePaths(e.message)}`];
+  for (const d of e.details) lines.push(`  ${imagePaths(d)}`);
   if (e.hint) lines.push(`  ${dim('hint:')} ${e.hint}`);
   return lines.join('\n');
 }

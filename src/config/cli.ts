@@ -15,6 +15,8 @@ import { suggestion } from './suggest.js';
 import { templatesDir } from './paths.js';
 import type { Config } from './types.js';
 import { printLine } from '../output.js';
+import type { InitDraft } from '../init/draft.js';
+import { homedir } from 'node:os';
 
 /** Where a command runs and prints: the process, or a test. */
 export interface Io {
@@ -137,27 +139,51 @@ function ignoreOsvDir(dir: string): 'created' | 'added' | 'present' {
   return 'added';
 }
 
-/** Whether a built-in template has a top-level `cmd` of its own. */
-function templateDefinesCmd(name: string): boolean {
+/** What a built-in template's text matches with `re` (a top-level `cmd`, its run.memory), or undefined. */
+function templateDefines(name: string, re: RegExp): RegExpExecArray | undefined {
   try {
-    return /^cmd:/m.test(fs.readFileSync(path.join(templatesDir, `${name}.yaml`), 'utf8'));
+    return re.exec(fs.readFileSync(path.join(templatesDir, `${name}.yaml`), 'utf8')) ?? undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export async function initCommand(command: string[], opts: InitCliOptions, io: Io = processIo()): Promise<void> {
+/** What the host looks like to `osv init`: the environment (PATH, shims, JAVA_HOME) and the files. */
+export interface InitHost {
+  env: Record<string, string | undefined>;
+  fs: HostFs;
+}
+
+/** The draft for the command: its runtime's, or the command as given when --template names another. */
+async function draftFor(command: string[], template: string | undefined, cwd: string, host: InitHost): Promise<InitDraft | undefined> {
+  if (!command.length) return undefined;
+  const { detect, native } = await import('../init/detect.js');
+  const argv = command as [string, ...string[]];
+  const found = detect({ fs: host.fs, env: host.env, cwd, home: host.env['HOME'] ?? homedir() }, argv);
+  if (template === undefined || template === found.runtime) return found;
+  return native(argv, `--template ${template} (osv init recognised ${found.runtime}: ${found.why})`, found.notes);
+}
+
+export async function initCommand(command: string[], opts: InitCliOptions, io: Io = processIo(), host: InitHost = { env: process.env, fs: nodeHostFs }): Promise<void> {
   const { cwd, out } = io;
   const file = path.resolve(cwd, opts.config ?? 'osv.yaml');
   const rel = displayPath(file, cwd);
-  const template = opts.template ?? 'native';
-  if (template !== 'none' && !templateNames().includes(template)) {
+  if (opts.template !== undefined && opts.template !== 'none' && !templateNames().includes(opts.template)) {
     const names = templateNames();
-    throw new OsvError({ code: 'init.unknown-template', message: `unknown template "${template}"${suggestion(template, names)}`, hint: `templates: ${[...names, 'none'].join(', ')}`, exitCode: 2 });
+    throw new OsvError({ code: 'init.unknown-template', message: `unknown template "${opts.template}"${suggestion(opts.template, names)}`, hint: `templates: ${[...names, 'none'].join(', ')}`, exitCode: 2 });
   }
   if (fs.existsSync(file) && !opts.force)
     throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or --config FILE to write another file' });
-  const text = initText({ dir: path.dirname(file), command, ...(template !== 'none' ? { template, templateHasCmd: templateDefinesCmd(template) } : {}) });
+  const draft = await draftFor(command, opts.template, path.dirname(file), host);
+  const template = opts.template ?? draft?.runtime ?? 'native';
+  const { defaultRelease } = await import('../kernel/default-release.js');
+  const text = initText({
+    dir: path.dirname(file),
+    command,
+    ...(draft ? { draft } : {}),
+    ...(template !== 'none' ? { template, templateHasCmd: templateDefines(template, /^cmd:/m) !== undefined, templateMemory: templateDefines(template, /^run:\n(?:[ #].*\n)*  memory: (\S+)/m)?.[1] } : {}),
+    kernel: { ...(host.env['OSV_KERNEL'] ? { osvKernel: host.env['OSV_KERNEL'] } : {}), ...(defaultRelease('x86_64') ? { defaultRelease: defaultRelease('x86_64')!.version } : {}) },
+  });
   // What init writes must load: check it before touching the disk.
   const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });
   if (!check.ok) throw new OsvErrors(check.error.errors);
@@ -166,10 +192,14 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
   const gitignore = ignoreOsvDir(path.dirname(file));
   const program = command[0];
   const missing = program?.includes('/') && !fs.existsSync(path.resolve(cwd, program)) ? program : undefined;
+  const chose = template === 'none' ? 'no template' : `template:${template}`;
+  const why = draft ? draft.why : opts.template !== undefined ? '--template' : 'the default';
   if (opts.json) {
-    out(JSON.stringify({ ok: true, file, template: template === 'none' ? null : template, gitignore, ...(missing ? { missing } : {}) }, null, 2));
+    out(JSON.stringify({ ok: true, file, template: template === 'none' ? null : template, why, notes: draft?.notes ?? [], gitignore, ...(missing ? { missing } : {}) }, null, 2));
     return;
   }
+  out(`${chose}: ${why}`);
+  for (const n of draft?.notes ?? []) out(`note: ${n}`);
   out(`wrote ${rel}${gitignore === 'present' ? '' : ` and ${gitignore === 'created' ? 'created .gitignore with' : 'added to .gitignore'} .osv/`}`);
   if (missing) out(`note: ${missing} does not exist yet; build it before \`osv up\``);
   out(`next: edit ${rel}, then \`osv validate\` and \`osv up\``);

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   network: 'user',
   output: 'disk' as ImageOutput,
   format: 'raw' as ImageFormat,
+  /** A named volume without `size` (its file is sparse: it takes what is written). */
+  volumeSize: 2 ** 30,
   /** `osv test` and `--ci` without run.timeout: a run that never ends is a failure, not a pass. */
   ciTimeoutSeconds: 60,
 };

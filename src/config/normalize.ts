@@ -4,7 +4,8 @@
 // run settings that contradict each other.
 
 import * as path from 'node:path';
-import { report, displayFile, type LoadContext } from './context.js';
+import { report, displayFile, baseDirOf, type LoadContext } from './context.js';
+import { parseReference } from '../oci/reference.js';
 import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
 import { DEFAULTS } from './defaults.js';
@@ -12,8 +13,9 @@ import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
 import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
+import { readVolumes } from './volumes.js';
 import type { Source } from '../diagnostics/error.js';
-import { defaultMounts, PSEUDO_MOUNTS, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Network, type PortForward, type RunConfig, type RunSettings, type Volume } from './types.js';
+import { defaultMounts, IMAGE_ROOT, PSEUDO_MOUNTS, type FromImage, type Accel, type Arch, type Config, type FileSpec, type FilesystemKind, type Hypervisor, type ImageFormat, type ImageOutput, type Machine, type Mounts, type Network, type PortForward, type RunConfig, type RunSettings } from './types.js';
 
 export { DEFAULTS } from './defaults.js';
 
@@ -32,7 +34,8 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   const get = (k: string): PNode | undefined => tree.entries.get(k)?.value;
   const sysrootNode = scalarOf(get('sysroot'));
   const boot = new SpecReader(ctx, '/');
-  const sysroot = sysrootNode ? boot.hostPath(sysrootNode, false) : DEFAULTS.sysroot;
+  const from = fromImage(boot, scalarOf(get('from')), sysrootNode);
+  const sysroot = from ? IMAGE_ROOT : sysrootNode ? boot.hostPath(sysrootNode, false) : DEFAULTS.sysroot;
   const r = new SpecReader(ctx, sysroot);
 
   const kernelNode = get('kernel');
@@ -69,7 +72,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   loader.loadList(get('modules'), ['modules']);
   const modules = loader.result();
 
-  const runs = new RunReader(r, format);
+  const runs = new RunReader(r, format, filesystem, mounts);
   const defaultMap: PMap = { kind: 'map', entries: new Map(RUN_KEYS.flatMap((k) => (tree.entries.has(k) ? [[k, tree.entries.get(k)!]] : []))), pos: tree.pos };
   const defaultRun = runs.read(defaultMap, [], toSource(tree.pos));
   const named: Record<string, RunConfig> = {};
@@ -84,7 +87,8 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
       named[name] = runs.read(mergeMaps(defaultMap, e.value), ['runs', name], toSource(e.key));
     }
   }
-  checkCommand(ctx, tree, defaultRun, named, runsNode);
+  // With an image, its Entrypoint and Cmd may be the command: the planner says when neither is.
+  if (!get('from')) checkCommand(ctx, tree, defaultRun, named, runsNode);
   checkDestinations(ctx, r, executables, libraries, files, modules);
 
   return {
@@ -93,6 +97,7 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
     name: str(get('name')) ?? defaultName(path.dirname(rootFile)),
     arch: (str(get('arch')) as Arch | undefined) ?? DEFAULTS.arch,
     sysroot,
+    ...(from ? { from } : {}),
     filesystem,
     kernel: {
       ...(kVersion ? { version: String(kVersion.value) } : {}),
@@ -116,6 +121,24 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   };
 }
 
+/** `from:` parsed; a layout or archive path taken relative to the file that wrote it. */
+function fromImage(r: SpecReader, node: PScalar | undefined, sysroot: PScalar | undefined): FromImage | undefined {
+  if (!node) return undefined;
+  const text = String(node.value);
+  if (sysroot) {
+    r.problem(sysroot, ['sysroot'], 'config.from', 'sysroot and from cannot be used together: the image is the sysroot', 'remove sysroot, or from');
+    return undefined;
+  }
+  const parsed = parseReference(text);
+  if (!parsed.ok) {
+    r.problem(node, ['from'], 'config.from', parsed.error, 'write a registry reference (docker.io/library/python:3.12-slim), or oci:DIR[:TAG], docker-archive:FILE[:REPO:TAG], oci-archive:FILE[:TAG]');
+    return undefined;
+  }
+  const ref = parsed.value;
+  const reference = ref.transport === 'registry' ? ref : { ...ref, path: path.resolve(baseDirOf(r.ctx, node.pos.file), ref.path) };
+  return { text, reference, source: toSource(node.pos) };
+}
+
 /** Every value's position, keyed `files/2/dest` (the JSON pointers of the schema step, unslashed). */
 function sourcesOf(index: PlainIndex): Map<string, Source> {
   const out = new Map<string, Source>();
@@ -128,6 +151,8 @@ class RunReader {
   constructor(
     private readonly r: SpecReader,
     private readonly format: ImageFormat,
+    private readonly filesystem: FilesystemKind,
+    private readonly mounts: Mounts,
   ) {}
 
   read(map: PMap, at: Path, source: Source): RunConfig {
@@ -223,19 +248,9 @@ class RunReader {
       if (accel === 'tcg') r.problem(sc('accel')!, here('accel'), 'config.hypervisor', 'firecracker needs KVM: it cannot use accel: tcg', 'use hypervisor: qemu for software emulation');
       if (str(netNode) === 'user') r.problem(netNode!, here('network'), 'config.hypervisor', 'firecracker has no user networking: use tap:NAME or none', undefined);
       if (this.format === 'qcow2' && hvNode) r.problem(hvNode, here('hypervisor'), 'config.hypervisor', 'firecracker boots raw disks only, but image.format is qcow2', 'set image.format: raw');
+      if (sc('machine')) r.problem(sc('machine')!, here('machine'), 'config.hypervisor', 'machine: chooses a QEMU machine; firecracker has its own', 'remove machine:, or use hypervisor: qemu');
     }
-
-    const volumes: Volume[] = [];
-    const volNode = get('volumes');
-    if (volNode?.kind === 'seq')
-      for (const v of volNode.items) {
-        const pNode = v.kind === 'map' ? scalarOf(v.entries.get('path')?.value) : scalarOf(v);
-        if (!pNode) continue;
-        const p = r.hostPath(pNode, false);
-        const fmt = v.kind === 'map' ? (str(v.entries.get('format')?.value) as ImageFormat | undefined) : undefined;
-        const ro = v.kind === 'map' && scalarOf(v.entries.get('readonly')?.value)?.value === true;
-        volumes.push({ path: p, format: fmt ?? (p.endsWith('.qcow2') ? 'qcow2' : 'raw'), readonly: ro, source: toSource(v.pos) });
-      }
+    const machine = str(sc('machine')) as Machine | undefined;
 
     const kernelArgs: string[] = [];
     const kaNode = get('kernelArgs');
@@ -245,6 +260,8 @@ class RunReader {
         if (/^--rootfs(=|$)/.test(a)) r.problem(n, here('kernelArgs', i), 'config.invalid-value', '--rootfs is set by osv from filesystem:', 'remove it; set filesystem: rofs or ext');
         else kernelArgs.push(a);
       });
+
+    const volumes = readVolumes(r, get('volumes'), here('volumes'), { filesystem: this.filesystem, mounts: this.mounts, kernelArgs });
 
     const qemuNode = sc('qemu');
     const qemu = qemuNode ? (String(qemuNode.value).includes('/') ? r.hostPath(qemuNode, false) : String(qemuNode.value)) : undefined;
@@ -260,6 +277,7 @@ class RunReader {
       ...(expect !== undefined ? { expect } : {}),
       volumes,
       ...(qemu !== undefined ? { qemu } : {}),
+      ...(machine !== undefined ? { machine } : {}),
       kernelArgs,
     };
   }

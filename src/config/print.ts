@@ -15,7 +15,7 @@ function isRelativeHostPath(p: Path, v: string): boolean {
   const run = a === 'run' ? p.slice(1) : a === 'runs' && idx(p, 2) === 'run' ? p.slice(3) : undefined;
   if (run) {
     if (run[0] === 'qemu' && run.length === 1) return hasSlash;
-    return run[0] === 'volumes' && (run.length === 2 || (run.length === 3 && run[2] === 'path'));
+    return run[0] === 'volumes' && (run.length === 2 || (run.length === 3 && (run[2] === 'path' || run[2] === 'from')));
   }
   if (p.length === 1 && a === 'sysroot') return true;
   if (a === 'kernel' && p.length === 2 && idx(p, 1) === 'path') return true;

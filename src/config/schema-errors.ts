@@ -27,7 +27,7 @@ const EXPECTED: Record<string, string> = {
   '/definitions/size': 'a size such as 512M or 2G, or a number of bytes',
   '/definitions/duration': 'a number of seconds, or a duration such as 30s or 2m',
   '/definitions/port': 'a port mapping such as "8080:80", or a port number',
-  '/definitions/volume': 'a disk image path, or a map {path, format, readonly}',
+  '/definitions/volume': 'a named volume {name, dest, size, from, readonly}, a disk image path, or a map {path, format, readonly}',
 };
 
 const q = (v: unknown): string => JSON.stringify(v);
@@ -45,6 +45,8 @@ const PATTERN: Record<string, (v: unknown) => string> = {
   '/definitions/name': (v) => `invalid name ${q(v)}: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
   '/properties/name': (v) => `invalid name ${q(v)}: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
   '/definitions/kernel/properties/version': (v) => `invalid kernel version ${q(v)}: expected a release tag such as v0.57.0, latest, or owner/repo@tag`,
+  '/definitions/namedVolume/properties/name': (v) =>
+    `invalid volume name ${q(v)}: use lowercase letters, digits and "-" (at most 63, not starting or ending with "-"); the name becomes a file name, so it cannot hold "/" or ".."`,
   '/definitions/kernel/properties/sha256': (v) => `invalid sha256 ${q(v)}: expected 64 lowercase hexadecimal digits`,
 };
 

@@ -6,8 +6,10 @@
 // default sysroot "/" it is unchanged). Guest paths are absolute, normalized POSIX paths.
 
 import type { Source } from '../diagnostics/error.js';
+import type { ImageReference } from '../oci/reference.js';
 
 export type Arch = 'x86_64' | 'aarch64';
+export type Machine = 'pc' | 'q35';
 export type FilesystemKind = 'rofs' | 'ext';
 export type ImageOutput = 'disk' | 'bootable';
 export type ImageFormat = 'raw' | 'qcow2';
@@ -41,13 +43,37 @@ export interface PortForward {
   source?: Source;
 }
 
-export interface Volume {
+/** A disk image of the user's own, attached as it is (osv-up neither formats nor mounts it). */
+export interface DiskVolume {
+  kind: 'disk';
   /** Absolute host path of a disk image. */
   path: string;
   format?: ImageFormat;
   readonly: boolean;
   source?: Source;
 }
+
+/**
+ * A volume osv-up keeps for the project: an ext4 file system created on first use in the
+ * per-project data directory (src/volumes/), attached as a disk and mounted at `dest`.
+ */
+export interface NamedVolume {
+  kind: 'named';
+  /** Lowercase letters, digits and '-': a file name and a cluster name (DNS label). */
+  name: string;
+  /** Absolute, normalized guest directory it is mounted on. */
+  dest: string;
+  /** Bytes: the file system's size when it is created. */
+  size: number;
+  /** Absolute host directory whose contents a new volume starts with. */
+  from?: string;
+  /** The guest's writes go to a throwaway overlay: the volume never changes. */
+  readonly: boolean;
+  source?: Source;
+}
+
+/** A disk after the image: vblk1, vblk2, ... in the order of `run.volumes`. */
+export type Volume = DiskVolume | NamedVolume;
 
 export interface RunSettings {
   hypervisor: Hypervisor;
@@ -64,6 +90,8 @@ export interface RunSettings {
   volumes: Volume[];
   /** Explicit QEMU binary. */
   qemu?: string;
+  /** The x86 machine QEMU emulates: `pc` (default) or `q35`, KubeVirt's (PCIe, modern-only virtio). */
+  machine?: Machine;
   /** Extra kernel options put before the program, e.g. ["--verbose"]. */
   kernelArgs: string[];
 }
@@ -155,6 +183,29 @@ export type ModuleSpec =
       source: Source;
     };
 
+/**
+ * Where an image named by `from:` is mounted in the planner's view of the host: with `from:`,
+ * `sysroot` is this path, and every path below it is a path inside the image.
+ */
+export const IMAGE_ROOT = '/@image';
+
+/** The container image `from:` names. */
+export interface FromImage {
+  /** As written in osv.yaml: the key of its entry in osv.lock. */
+  text: string;
+  /** Parsed; a layout or archive path made absolute (relative to the file that wrote it). */
+  reference: ImageReference;
+  source: Source;
+}
+
+/** Which of a run's values came from the image config rather than from osv.yaml. */
+export interface ImageDefaulted {
+  cmd?: true;
+  cwd?: true;
+  /** Variables taken from the image's Env. */
+  env?: string[];
+}
+
 /** The boot command and its context, for the default run or a named one. */
 export interface RunConfig {
   /** argv; cmd[0] is a guest or host program (a name without slash is looked up on PATH). */
@@ -163,6 +214,8 @@ export interface RunConfig {
   cwd?: string;
   run: RunSettings;
   source?: Source;
+  /** Set once the image's config has filled in what osv.yaml left out (from: only). */
+  fromImage?: ImageDefaulted;
 }
 
 export interface Config {
@@ -172,8 +225,10 @@ export interface Config {
   dir: string;
   name: string;
   arch: Arch;
-  /** Absolute host directory in which host files and libraries are looked up. */
+  /** Absolute host directory in which host files and libraries are looked up (IMAGE_ROOT with `from`). */
   sysroot: string;
+  /** The container image whose root is the sysroot. */
+  from?: FromImage;
   filesystem: FilesystemKind;
   kernel: KernelConfig;
   image: ImageSettings;

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { buildFailed, errnoCode } from './errors.js';
+import { pseudoFileSystem } from '../hostfs.js';
 
 export const DEFAULT_CHUNK = 1 << 20;
 
@@ -61,9 +62,10 @@ export class BufferedWriter {
 
   /**
    * Append exactly `size` bytes of a host file. A file that is shorter or longer than `size`
-   * changed since it was planned: that is an error, not a silently different image.
+   * changed since it was planned: that is an error, not a silently different image. With
+   * `offset`, the bytes are a range of a larger file (an image layer in the cache).
    */
-  async hostFile(path: string, size: number, guest: string): Promise<void> {
+  async hostFile(path: string, size: number, guest: string, offset?: number): Promise<void> {
     let fd: number;
     try {
       fd = fs.openSync(path, 'r');
@@ -80,14 +82,16 @@ export class BufferedWriter {
       while (remaining > 0) {
         if (this.pos === this.buf.length) await this.flush();
         const want = Math.min(remaining, this.buf.length - this.pos);
-        const n = fs.readSync(fd, this.buf, this.pos, want, null);
+        const n = fs.readSync(fd, this.buf, this.pos, want, offset === undefined ? null : offset + size - remaining);
         if (n === 0) throw changed(path, guest, size);
         this.pos += n;
         remaining -= n;
       }
       // One probe byte past the end: a file that grew is as stale as one that shrank.
-      if (this.pos === this.buf.length) await this.flush();
-      if (fs.readSync(fd, this.buf, this.pos, 1, null) !== 0) throw changed(path, guest, size);
+      if (offset === undefined) {
+        if (this.pos === this.buf.length) await this.flush();
+        if (fs.readSync(fd, this.buf, this.pos, 1, null) !== 0) throw changed(path, guest, size);
+      }
     } catch (e) {
       if (e instanceof OsvError || errnoCode(e) === undefined) throw e;
       throw buildFailed('image.input-unreadable', `reading ${path} (for ${guest}) failed: ${errnoCode(e)}`, undefined, e);
@@ -121,7 +125,7 @@ function pseudoFile(path: string): string | undefined {
   } catch {
     // gone: judge by the name
   }
-  return [path, real].map((p) => /^\/(proc|sys)\//.exec(p)?.[1]).find((m) => m !== undefined);
+  return [path, real].map(pseudoFileSystem).find((m) => m !== undefined);
 }
 
 function changed(path: string, guest: string, size: number) {

@@ -11,6 +11,13 @@ export interface HostFileInput {
   size: number;
   mode?: number;
   content?: undefined;
+  /**
+   * The bytes start at this offset of `host` (a file inside a cached, immutable image layer);
+   * the file then holds more than them, and is not checked for growth.
+   */
+  offset?: number;
+  /** Modification time to give the file (ext), instead of the host file's. */
+  mtimeMs?: number;
 }
 
 export interface InlineFileInput {

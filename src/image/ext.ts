@@ -96,12 +96,19 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
             fs.chmodSync(host, e.mode ?? 0o644); // the mode as declared, whatever the umask
             fs.utimesSync(host, FIXED_TIME, FIXED_TIME);
           } else {
-            const src = fs.statSync(e.host);
-            if (src.size !== e.size) throw changed(e.host, e.guest, e.size);
-            fs.copyFileSync(e.host, host, fs.constants.COPYFILE_FICLONE);
+            let mtime: Date;
+            if (e.offset !== undefined) {
+              copyRange(e.host, e.offset, e.size, host);
+              mtime = new Date(e.mtimeMs ?? 0);
+            } else {
+              const src = fs.statSync(e.host);
+              if (src.size !== e.size) throw changed(e.host, e.guest, e.size);
+              fs.copyFileSync(e.host, host, fs.constants.COPYFILE_FICLONE);
+              mtime = e.mtimeMs !== undefined ? new Date(e.mtimeMs) : src.mtime;
+            }
             if (e.mode !== undefined) fs.chmodSync(host, e.mode);
             // atime = mtime: reading the source (this very copy) moves its atime.
-            fs.utimesSync(host, src.mtime, src.mtime);
+            fs.utimesSync(host, mtime, mtime);
           }
           st.files++;
           st.dataBytes += e.size;
@@ -120,6 +127,24 @@ export async function stageTree(entries: readonly ImageEntry[], dir: string, pro
     return err(buildFailed('image.stage-failed', `staging the ext tree in ${dir} failed: ${errnoCode(e) ?? String(e)}`, undefined, e));
   }
   return ok(st);
+}
+
+/** `size` bytes of `src` from `offset` into a new file (a file inside a cached image layer). */
+function copyRange(src: string, offset: number, size: number, dest: string): void {
+  const from = fs.openSync(src, 'r');
+  const to = fs.openSync(dest, 'w', 0o644);
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(size, 1 << 20));
+    for (let done = 0; done < size; ) {
+      const n = fs.readSync(from, buf, 0, Math.min(buf.length, size - done), offset + done);
+      if (n === 0) throw buildFailed('image.input-changed', `${src} ends before the ${size} bytes at ${offset} it should hold`, 'the image cache is damaged: `osv cache prune --all`, then build again');
+      fs.writeSync(to, buf, 0, n);
+      done += n;
+    }
+  } finally {
+    fs.closeSync(from);
+    fs.closeSync(to);
+  }
 }
 
 function changed(host: string, guest: string, size: number): OsvError {
@@ -242,19 +267,15 @@ async function mke2fs(
   signal?: AbortSignal,
 ): Promise<Result<void, OsvError>> {
   const args = [
-    '-q',
     '-F',
-    '-t', 'ext4',
-    '-b', String(EXT_BLOCK),
-    '-O', EXT_FEATURES,
-    '-m', '0', // no blocks reserved for root: OSv runs everything as one user
-    '-N', String(Math.ceil((inodes + 16) * 1.25)),
-    '-U', uuid,
-    '-E', `offset=${offset},hash_seed=${uuid},root_owner=0:0`,
-    '-L', 'osv-root',
-    '-d', stage,
-    path,
-    String(size / 1024) + 'k',
+    ...mke2fsArgs({
+      extended: [`offset=${offset}`, `hash_seed=${uuid}`],
+      more: ['-N', String(Math.ceil((inodes + 16) * 1.25)), '-U', uuid],
+      label: 'osv-root',
+      populate: stage,
+      path,
+      bytes: size,
+    }),
   ];
   const r = await runTool(TOOLS.mke2fs, args, {
     why: 'to make an ext4 filesystem',
@@ -263,6 +284,27 @@ async function mke2fs(
     failCode: 'image.mke2fs-failed',
   });
   return r.ok ? ok(undefined) : r;
+}
+
+/**
+ * mke2fs's arguments for an ext4 that OSv's ext driver reads (facts §4.4, §13): 4 KiB blocks,
+ * no 64bit, no metadata_csum, nothing reserved for root (OSv runs everything as one user), the
+ * root directory owned by 0:0 whoever runs mke2fs; populated from a directory when given.
+ */
+export function mke2fsArgs(o: { extended?: string[]; more?: string[]; label: string; populate?: string; path: string; bytes: number }): string[] {
+  return [
+    '-q',
+    '-t', 'ext4',
+    '-b', String(EXT_BLOCK),
+    '-O', EXT_FEATURES,
+    '-m', '0',
+    ...(o.more ?? []),
+    '-E', [...(o.extended ?? []), 'root_owner=0:0'].join(','),
+    '-L', o.label,
+    ...(o.populate !== undefined ? ['-d', o.populate] : []),
+    o.path,
+    `${Math.ceil(o.bytes / 1024)}k`,
+  ];
 }
 
 /** Write `entries` as a bare ext4 image file (atomically). */

@@ -4,10 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
-import type { Arch, RunSettings } from '../config/types.js';
+import type { Arch, FilesystemKind, RunSettings } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 /** A run of the configuration as `osv run --run NAME` boots it: its command line and VM settings. */
 export interface RecordedRun {
@@ -35,8 +35,14 @@ export interface BuildRecord {
   /** Every run of the configuration: a `disk` image serves them all. */
   runs: RecordedRun[];
   arch: Arch;
+  /** The configuration file and its directory, the project (named volumes belong to it). */
+  project: { dir: string; config: string };
+  /** The root file system: a run attaches a ROFS root read-only, an ext root through a throwaway overlay. */
+  filesystem: FilesystemKind;
   kernel: KernelBundle;
   totals: { files: number; bytes: number; libraries: number };
+  /** With `from:`: the image's manifest digest and its ExposedPorts (`osv up -P`). */
+  from?: { reference: string; digest: string; exposedPorts: string[] };
   /** Values from `${env:NAME}` in the command lines above: masked when printed (src/secrets.ts). */
   secrets?: string[];
 }

@@ -19,6 +19,7 @@ export const TOOLS = {
   debugfs: { name: 'debugfs', pkg: 'e2fsprogs' },
   e2fsck: { name: 'e2fsck', pkg: 'e2fsprogs' },
   qemuImg: { name: 'qemu-img', pkg: 'qemu-utils' },
+  qemuIo: { name: 'qemu-io', pkg: 'qemu-utils' },
 } as const satisfies Record<string, ToolSpec>;
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];

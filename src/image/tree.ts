@@ -63,7 +63,7 @@ const newDir = (name: string, explicit: boolean, mode?: number): TreeDir => ({
 function sameLeaf(a: TreeNode, e: ImageEntry): boolean {
   if (a.kind === 'symlink') return e.kind === 'symlink' && a.target.equals(Buffer.from(e.target));
   if (a.kind === 'file' && e.kind === 'file') {
-    if (a.entry.host !== undefined) return e.host === a.entry.host && e.size === a.entry.size;
+    if (a.entry.host !== undefined) return e.host === a.entry.host && e.size === a.entry.size && e.offset === a.entry.offset;
     return e.content !== undefined && Buffer.from(e.content).equals(Buffer.from(a.entry.content));
   }
   return false;

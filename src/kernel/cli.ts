@@ -10,6 +10,8 @@ import { readLock, writeLock } from './lock.js';
 import { parseVersion } from './releases.js';
 import { kernelsDir } from './cache.js';
 import { printLine } from '../output.js';
+import { defaultRelease } from './default-release.js';
+import { downloadProgress } from './progress.js';
 
 const out = printLine;
 const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
@@ -59,27 +61,22 @@ function archOf(v: string | undefined, fallback: Arch): Arch {
 
 export async function pullCommand(version: string | undefined, opts: PullOptions): Promise<void> {
   const config = await projectConfig(opts, false);
-  const v = version ?? config?.kernel.version ?? 'latest';
+  const arch = archOf(opts.arch, config?.arch ?? 'x86_64');
+  // The kernel the project builds with: its kernel.version, else osv-up's default release.
+  const projectVersion = config?.kernel.path === undefined ? (config?.kernel.version ?? defaultRelease(arch)?.version) : undefined;
+  const v = version ?? projectVersion ?? 'latest';
   const ref = parseVersion(v);
   if (!ref.ok) throw ref.error;
-  const arch = archOf(opts.arch, config?.arch ?? 'x86_64');
   const hidden = opts.hidden ?? config?.kernel.hiddenSymbols ?? false;
-  const tty = !opts.json && process.stderr.isTTY;
-  const r = await pullKernel({
-    version: v,
-    arch,
-    hiddenSymbols: hidden,
-    ...(tty
-      ? { onProgress: (b: number, t: number | undefined, asset: string) => process.stderr.write(`\r${asset}: ${(b / 1e6).toFixed(1)}${t ? ` / ${(t / 1e6).toFixed(1)}` : ''} MB   `) }
-      : {}),
-  });
-  if (tty) process.stderr.write('\n');
+  const progress = opts.json ? undefined : downloadProgress(process.stderr, process.stderr.isTTY === true);
+  const r = await pullKernel({ version: v, arch, hiddenSymbols: hidden, ...(progress ? { onProgress: progress.onProgress } : {}) });
+  progress?.done();
   if (!r.ok) throw r.error;
-  // Pulling the project's configured version is an explicit choice: pin it.
+  // Pulling the project's kernel is an explicit choice: pin it.
   let lock: string | undefined;
   // What the pin was, to show what it becomes: a re-pin is a change to review before committing.
   const repinned: Array<{ role: string; from: string | null; to: string }> = [];
-  if (config && config.kernel.version === v && arch === config.arch) {
+  if (config && projectVersion === v && arch === config.arch) {
     const before = readLock(config.dir);
     const old = before.ok ? before.value.kernel : undefined;
     const next = lockFor(r.value, v, ref.value.repo);
@@ -120,6 +117,7 @@ export async function pathCommand(opts: ProjectOpts & { json?: boolean; offline?
   if (b.elf) out(b.elf);
   if (b.img) out(b.img);
   if (b.libenviron) out(b.libenviron);
+  if (b.ext) out(`${b.ext.libext}\n${b.ext.liblwext4}`);
   process.stderr.write(`origin: ${b.origin}${b.version ? ` ${b.version}` : ''}${b.tag && b.tag !== b.version ? ` (${b.tag})` : ''}; sha256 ${b.sha256}\n`);
   if (b.note) process.stderr.write(`note: ${b.note}\n`);
 }

@@ -10,11 +10,14 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch } from '../config/types.js';
 import { classifyFile } from './classify.js';
 import { KERNEL_FILES } from './cache.js';
+import { EXT_MODULE_FILES, type ExtModule } from './types.js';
 
 export interface KernelFiles {
   elf?: string;
   img?: string;
   libenviron?: string;
+  /** OSv's ext module, when both of its files are found (see extModuleIn). */
+  ext?: ExtModule;
   /** The directory the files came from. */
   dir: string;
 }
@@ -38,6 +41,8 @@ function fromDir(dir: string, arch: Arch, what: string): Result<KernelFiles, Osv
   if (elfName) files.elf = join(real, elfName);
   if (isFile(join(real, KERNEL_FILES.img))) files.img = join(real, KERNEL_FILES.img);
   if (isFile(join(real, KERNEL_FILES.libenviron))) files.libenviron = join(real, KERNEL_FILES.libenviron);
+  const ext = extModuleIn(real);
+  if (ext) files.ext = ext;
   if (!files.elf && !files.img)
     return err(
       invalid(
@@ -96,5 +101,20 @@ export function resolveKernelPath(path: string, arch: Arch, what = 'kernel.path'
   }
   const env = join(dir, KERNEL_FILES.libenviron);
   if (isFile(env)) files.libenviron = env;
+  const ext = extModuleIn(dir);
+  if (ext) files.ext = ext;
   return checkKinds(files, arch, what);
+}
+
+/**
+ * OSv's ext module for the kernel in `dir` (a real path): libext.so and liblwext4.so side by
+ * side there, else where an OSv build keeps them (EXT_MODULE_FILES). Both or nothing.
+ */
+export function extModuleIn(dir: string): ExtModule | undefined {
+  const { libext, liblwext4 } = EXT_MODULE_FILES;
+  const beside = { libext: join(dir, libext.name), liblwext4: join(dir, liblwext4.name) };
+  if (isFile(beside.libext) && isFile(beside.liblwext4)) return beside;
+  const inBuild = { libext: join(dir, libext.inBuild), liblwext4: join(dir, '..', '..', liblwext4.inTree) };
+  if (isFile(inBuild.libext) && isFile(inBuild.liblwext4)) return { libext: inBuild.libext, liblwext4: fs.realpathSync(inBuild.liblwext4) };
+  return undefined;
 }

@@ -1,6 +1,7 @@
-// osv.lock, next to osv.yaml: the downloaded kernel a project builds with, pinned by sha256.
-// JSON (which is also YAML) so that reading it costs nothing on a no-op build. Keys other
-// than `kernel` are kept as they are when the file is rewritten.
+// osv.lock, next to osv.yaml: the downloaded kernel a project builds with, pinned by sha256
+// (and, under `images`, the container images it builds from: src/oci/lock.ts). JSON (which is
+// also YAML) so that reading it costs nothing on a no-op build. Each writer rewrites its own
+// key and keeps the others as they are.
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -78,12 +79,16 @@ export function readLock(projectDir: string): Result<LockFile, OsvError> {
 }
 
 export function writeLock(projectDir: string, kernel: KernelLock): Result<string, OsvError> {
+  return writeLockKey(projectDir, 'kernel', kernel);
+}
+
+/** Rewrite one top-level key of osv.lock (atomically), keeping the others. */
+export function writeLockKey(projectDir: string, key: string, value: unknown): Result<string, OsvError> {
   const current = readLock(projectDir);
-  const base = current.ok ? current.value : {};
   const data: LockFile = {
-    comment: 'Written by osv-up: the kernel files this project builds with, pinned by sha256. Commit this file.',
-    ...base,
-    kernel,
+    comment: 'Written by osv-up: the kernel and the images this project builds with, pinned by digest. Commit this file.',
+    ...(current.ok ? current.value : {}),
+    [key]: value,
   };
   const path = lockPath(projectDir);
   try {

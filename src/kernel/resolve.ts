@@ -1,7 +1,7 @@
 // resolveKernel: from the configuration (and OSV_KERNEL) to a KernelBundle with sha256s.
-// Precedence: OSV_KERNEL (one run's override) > kernel.path > kernel.version. A downloaded
-// kernel is verified against osv.lock on every use; the first use of a version writes the
-// lock. Fast on a no-op build: hashes come from the stat-keyed cache, the lock is JSON.
+// Precedence: OSV_KERNEL (one run's override) > kernel.path > kernel.version > osv-up's default
+// release (default-release.ts). A downloaded kernel is verified against osv.lock on every use;
+// the first use of a version writes the lock. Fast on a no-op build: hashes come from the stat-keyed cache, the lock is JSON.
 
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { cachedSha256, sha256File } from './hash.js';
 import { resolveKernelPath, type KernelFiles } from './local.js';
 import type { HttpGet } from './releases.js';
+import { defaultRelease } from './default-release.js';
 
 /** The parts of Config (or Plan) that choose a kernel. */
 export interface KernelChoice {
@@ -18,6 +19,8 @@ export interface KernelChoice {
   arch: Arch;
   /** The project directory (where osv.lock lives); without it nothing is locked. */
   dir?: string;
+  /** The root filesystem, to refuse a default kernel that cannot mount it. */
+  filesystem?: 'rofs' | 'ext';
 }
 
 export interface ResolveKernelOptions {
@@ -37,6 +40,7 @@ function bundleFromFiles(files: KernelFiles, origin: 'path' | 'env', hiddenSymbo
     ...(files.elf ? { elf: files.elf } : {}),
     ...(files.img ? { img: files.img } : {}),
     ...(files.libenviron ? { libenviron: files.libenviron } : {}),
+    ...(files.ext ? { ext: files.ext } : {}),
     sha256: (sha256s.elf ?? sha256s.img)!,
     sha256s,
     origin,
@@ -105,16 +109,27 @@ export async function resolveKernel(
     if (!files.ok) return files;
     return checkPinned(bundleFromFiles(files.value, 'path', k.hiddenSymbols, env), k.sha256, 'in osv.yaml');
   }
-  if (k.version) {
-    const { resolveRelease } = await import('./release-kernel.js');
-    return resolveRelease(config, k.version, env, opts);
-  }
-  return err(
-    new OsvError({
-      code: 'kernel.none',
-      message: 'no OSv kernel is configured',
-      hint: 'set kernel.version (e.g. "latest") to download a release, kernel.path to an OSv build, or OSV_KERNEL for one run',
-      exitCode: ExitCode.invalidInput,
-    }),
-  );
+  const { resolveRelease } = await import('./release-kernel.js');
+  if (k.version) return resolveRelease(config, k.version, env, opts);
+  // No kernel named: osv-up's default release, pinned in osv.lock like a kernel.version.
+  const d = defaultRelease(config.arch);
+  if (!d)
+    return err(
+      new OsvError({
+        code: 'kernel.none',
+        message: `no OSv kernel is configured, and osv-up has no default kernel for ${config.arch}`,
+        hint: 'set kernel.version to a release with a kernel for it, kernel.path to an OSv build, or OSV_KERNEL for one run',
+        exitCode: ExitCode.invalidInput,
+      }),
+    );
+  if (config.filesystem !== undefined && !d.filesystems.includes(config.filesystem))
+    return err(
+      new OsvError({
+        code: 'kernel.default-filesystem',
+        message: `filesystem: ${config.filesystem} needs a kernel built for it, and osv-up's default kernel (${d.version}) mounts only ${d.filesystems.join(', ')}`,
+        hint: `build OSv with fs=${config.filesystem} and set kernel.path (or OSV_KERNEL) to its build directory`,
+        exitCode: ExitCode.invalidInput,
+      }),
+    );
+  return resolveRelease({ ...config, kernel: { ...k, hiddenSymbols: k.hiddenSymbols || d.hiddenSymbols } }, d.version, env, opts);
 }

@@ -13,6 +13,7 @@ import type { Arch } from '../config/types.js';
 import { KERNEL_FILES, kernelDir, kernelsDir, versionDirName } from './cache.js';
 import { classifyBytes, classifyFile } from './classify.js';
 import { sha256Bytes, cachedSha256 } from './hash.js';
+import { asDefaultRelease, assetUrl, type DefaultRelease } from './default-release.js';
 import {
   DEFAULT_API,
   NetworkProblem,
@@ -151,11 +152,27 @@ export function manualDownloadError(
   }
   return new OsvError({
     code: 'kernel.download-failed',
-    message: `cannot download the OSv kernel ${version} (${arch}): ${/^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
+    message: `cannot download the OSv kernel ${version} (${arch}${asDefaultRelease(version, arch) ? ", osv-up's default: the project names no kernel" : ''}): ${/^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
     details,
     hint: 'with the files in place the build uses them and pins their sha256 in osv.lock; or build OSv and set kernel.path (or OSV_KERNEL) to its build/last directory',
     exitCode: ExitCode.buildFailed,
   });
+}
+
+/** The default release's assets as GitHub serves them, for instructions given before any answer. */
+function namedAssets(d: DefaultRelease, ref: ReleaseRef): Record<AssetRole, ReleaseAsset> {
+  const one = (name: string): ReleaseAsset => ({ name, url: assetUrl(ref.repo, ref.tag, name), size: 0 });
+  return { elf: one(d.assets.elf), img: one(d.assets.img) };
+}
+
+/** The release's assets with exactly these names. */
+function pickNamed(assets: ReleaseAsset[], names: Record<AssetRole, string>): Partial<Record<AssetRole, ReleaseAsset>> {
+  const out: Partial<Record<AssetRole, ReleaseAsset>> = {};
+  for (const role of ['elf', 'img'] as const) {
+    const a = assets.find((x) => x.name === names[role]);
+    if (a) out[role] = a;
+  }
+  return out;
 }
 
 /** Download a release into the cache (replacing what was there). */
@@ -168,11 +185,24 @@ export async function pullKernel(opts: PullOptions): Promise<Result<CachedKernel
   const ref = opts.pinned ?? parsed.value;
   const dir = kernelDir(opts.version, opts.arch, env);
 
+  // osv-up's default release is downloaded by its exact asset names, known before any request.
+  const fixed = asDefaultRelease(opts.version, opts.arch);
+  const known = fixed ? namedAssets(fixed, ref) : undefined;
   const release = await fetchRelease(ref, http, api);
-  if (release instanceof NetworkProblem) return err(manualDownloadError(opts.version, ref, opts.arch, dir, release));
+  if (release instanceof NetworkProblem) return err(manualDownloadError(opts.version, ref, opts.arch, dir, release, known));
   if (!release.ok) return release;
   const rel = release.value;
-  const chosen = selectAssets(rel.assets, opts.arch, opts.hiddenSymbols);
+  const chosen = fixed ? pickNamed(rel.assets, fixed.assets) : selectAssets(rel.assets, opts.arch, opts.hiddenSymbols);
+  if (fixed && (!chosen.elf || !chosen.img))
+    return err(
+      new OsvError({
+        code: 'kernel.no-assets',
+        message: `release ${rel.tag} of ${ref.repo} no longer has ${[fixed.assets.elf, fixed.assets.img].filter((n) => !rel.assets.some((a) => a.name === n)).join(' and ')}, the kernel this osv-up boots by default`,
+        details: [`assets: ${rel.assets.map((a) => a.name).join(', ') || '(none)'}`],
+        hint: `choose a kernel: kernel.version (a release, ${rel.htmlUrl}), kernel.path (an OSv build) or OSV_KERNEL`,
+        exitCode: ExitCode.buildFailed,
+      }),
+    );
   if (!chosen.elf && !chosen.img)
     return err(
       new OsvError({
@@ -206,8 +236,19 @@ export async function pullKernel(opts: PullOptions): Promise<Result<CachedKernel
           }),
         );
       if (meta.files[kind]) continue; // both assets were the same kind: keep the preferred one
+      const sha256 = sha256Bytes(data.value);
+      const want = fixed?.sha256[kind];
+      if (want && want !== sha256)
+        return err(
+          new OsvError({
+            code: 'kernel.default-mismatch',
+            message: `${asset.name} from ${asset.url} is not the kernel this osv-up pins: sha256 ${sha256}, expected ${want}`,
+            hint: 'the release was replaced; nothing was cached. Choose a kernel with kernel.version, kernel.path or OSV_KERNEL',
+            exitCode: ExitCode.buildFailed,
+          }),
+        );
       fs.writeFileSync(join(stage, KERNEL_FILES[kind]), data.value);
-      meta.files[kind] = { asset: asset.name, url: asset.url, sha256: sha256Bytes(data.value) };
+      meta.files[kind] = { asset: asset.name, url: asset.url, sha256 };
     }
     fs.writeFileSync(join(stage, META), JSON.stringify(meta, null, 2) + '\n');
     fs.mkdirSync(join(dir, '..'), { recursive: true });

@@ -7,6 +7,11 @@ export interface KernelBundle {
   img?: string;
   /** libenviron.so, shipped as /libenviron.so when present. */
   libenviron?: string;
+  /**
+   * OSv's ext file-system module, from the same OSv build: shipped (as /usr/lib/fs/libext.so and
+   * /usr/lib/liblwext4.so) when a named volume is mounted. Absent from release kernels.
+   */
+  ext?: ExtModule;
   /** sha256 (hex) of the primary file (elf, else img): the cache and lock key. */
   sha256: string;
   /** Where it came from, for messages. */
@@ -22,3 +27,19 @@ export interface KernelBundle {
   /** What the user must know about how this kernel was (not) checked, shown with it. */
   note?: string;
 }
+
+/** The two files of OSv's ext module: the VFS driver and the lwext4 library it needs. */
+export interface ExtModule {
+  libext: string;
+  liblwext4: string;
+}
+
+/**
+ * Where an OSv build keeps them, for the kernel directory `dir` (build/<mode>.<arch>): the
+ * module beside the kernel, lwext4 in the source tree two levels up. An `fs=ext` build also
+ * leaves both beside the kernel, as a kernel directory copied out of a build should.
+ */
+export const EXT_MODULE_FILES = {
+  libext: { name: 'libext.so', inBuild: 'modules/libext/libext.so', guest: '/usr/lib/fs/libext.so' },
+  liblwext4: { name: 'liblwext4.so', inTree: 'modules/lwext4/upstream/lwext4/build_lib_only/src/liblwext4.so', guest: '/usr/lib/liblwext4.so' },
+} as const;

@@ -2,7 +2,8 @@
 // symlink, one per empty directory (parents are implied), `%` escaped as `%%` on the host side.
 // Generated files (skeleton /etc/fstab, /etc/hosts) have no host file: with `inlineDir` they are
 // referenced as <inlineDir><guest path> (the caller writes them there); without it they are
-// listed as comments, since a manifest can only point at files.
+// listed as comments, since a manifest can only point at files. Files of a `from:` image have
+// no host file either: with `inlineDir` they are copied there the same way, else listed as comments.
 
 import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
@@ -21,7 +22,8 @@ export interface InlineFile {
   guest: string;
   /** Where the manifest says it is: <inlineDir><guest>. */
   host: string;
-  content: Uint8Array;
+  /** The bytes: generated, or (`image`) to be read through the planner's view at that path. */
+  content: Uint8Array | { image: string };
 }
 
 export interface WrittenManifest {
@@ -57,6 +59,13 @@ export function writeManifest(plan: Pick<Plan, 'name' | 'entries'>, options: Wri
       if (!hasChild.has(e.guest)) out.push(`${e.guest}: ${DIR_HOST}`);
     } else if (e.kind === 'symlink') {
       if (check(e, `->${e.target}`, `link target "${e.target}"`)) out.push(`${e.guest}: ->${escapePercent(e.target)}`);
+    } else if (e.content === undefined && e.origin) {
+      const host = options.inlineDir !== undefined ? options.inlineDir.replace(/\/+$/, '') + e.guest : undefined;
+      if (host === undefined) comments.push(`# ${e.guest}: ${e.origin.path} of the image ${e.origin.image}, layer ${e.origin.layer} (write the manifest with -o FILE to get it as a file)`);
+      else if (check(e, host, `image file path ${host}`)) {
+        out.push(`${e.guest}: ${escapePercent(host)}`);
+        inline.push({ guest: e.guest, host, content: { image: e.host } });
+      }
     } else if (e.content === undefined) {
       if (e.host.endsWith('-stripped.so')) warnings.push(`${e.guest}: OSv's image scripts skip host files named *-stripped.so (${e.host}); copy it under another name`);
       if (check(e, e.host, `host path ${e.host}`)) out.push(`${e.guest}: ${escapePercent(e.host)}`);

@@ -13,6 +13,8 @@ import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
 import { printLine, writeStderr } from '../output.js';
+import type { HostFs } from '../hostfs.js';
+import { imageForPlanning, withImageOrigins } from '../tasks/from-image.js';
 
 const out = printLine;
 
@@ -36,25 +38,31 @@ async function load(opts: { config?: string }): Promise<Config> {
  */
 async function localKernel(config: Config): Promise<KernelView> {
   const { resolveKernel } = await import('../kernel/resolve.js');
-  const r = await resolveKernel({ kernel: config.kernel, arch: config.arch }, process.env, { offline: true });
+  const r = await resolveKernel({ kernel: config.kernel, arch: config.arch, filesystem: config.filesystem }, process.env, { offline: true });
   if (r.ok) return { bundle: r.value };
-  if (config.kernel.version !== undefined) return { note: 'not downloaded yet: `osv build` fetches it' };
-  return config.kernel.path !== undefined ? { note: r.error.message } : {};
+  if (config.kernel.path !== undefined || r.error.code !== 'kernel.download-failed') return { note: r.error.message };
+  return { note: 'not downloaded yet: `osv build` fetches it' };
 }
 
-async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView }> {
-  const config = await load(opts);
-  const kernel = await localKernel(config);
-  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env });
-  if (!r.ok) throw r.error;
-  return { plan: r.value, kernel };
+async function planFor(opts: { config?: string; run?: string }): Promise<{ plan: Plan; kernel: KernelView; fs?: HostFs }> {
+  const loaded = await load(opts);
+  const kernel = await localKernel(loaded);
+  // The default kernel hides libstdc++: the plan ships it whether or not the kernel is here yet.
+  const { defaultRelease, usesDefaultKernel } = await import('../kernel/default-release.js');
+  const hidden = !kernel.bundle && usesDefaultKernel(loaded.kernel, process.env) && defaultRelease(loaded.arch)?.hiddenSymbols === true;
+  const configured = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
+  const image = await imageForPlanning(configured, process.env);
+  const config = image?.config ?? configured;
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
+  if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
+  return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }
 
 export async function planCommand(opts: PlanCommandOptions): Promise<void> {
-  const { plan: p, kernel } = await planFor(opts);
+  const { plan: p, kernel, fs: hostFs } = await planFor(opts);
   // The symbol check's one-line summary (it reads the same files; a failure to check is said, not fatal).
   const { checkPlan } = await import('../check/index.js');
-  const checked = checkPlan(p, kernel.bundle);
+  const checked = checkPlan(p, kernel.bundle, hostFs);
   const symbols = checked.ok ? checked.value.summary : `not checked: ${checked.error.message}`;
   if (opts.json) out(JSON.stringify({ ...(planJson(p) as object), check: checked.ok ? { summary: checked.value.summary, totals: checked.value.totals } : { error: checked.error.message } }, null, 2));
   else out(renderPlan(p, { all: opts.all === true, kernel, symbols }));
@@ -73,7 +81,7 @@ export interface ManifestCommandOptions {
  * names them by absolute path, so FILE works as OSv's append.manifest as it is.
  */
 export async function manifestCommand(opts: ManifestCommandOptions): Promise<void> {
-  const { plan: p } = await planFor(opts);
+  const { plan: p, fs: view } = await planFor(opts);
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
   const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${maskText(p.run.cmdline, p.secrets)}`] });
@@ -86,7 +94,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
       replaceInlineDir(inlineDir);
       for (const f of w.value.inline) {
         fs.mkdirSync(path.dirname(f.host), { recursive: true });
-        fs.writeFileSync(f.host, f.content);
+        fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
       fs.writeFileSync(file, w.value.text);
     } catch (e) {

@@ -56,10 +56,13 @@ export function realpath(fs: HostFs, input: string, sysroot = '/'): RealPathResu
  * Where a configured absolute host path lives. With the host as sysroot it is the path
  * itself. With another sysroot, a path already below it is kept; otherwise the sysroot's copy
  * (`<sysroot>/usr/bin/x` for `/usr/bin/x`) is preferred when it exists, and the plain host
- * path (a project file such as `/home/me/app/build/server`) is the fallback.
+ * path (a project file such as `/home/me/app/build/server`) is the fallback, except with
+ * `strict` (an image named by `from:`), where the host is never a fallback.
  */
-export function locateHostPath(fs: HostFs, sysroot: string, p: string): string {
-  if (sysroot === '/' || isUnder(sysroot, p)) return p;
+export function locateHostPath(fs: HostFs, sysroot: string, p: string, strict = false): string {
+  // A container image (strict): the configuration already put every absolute path inside it,
+  // and what is outside is a project file named relative to it: never a fallback to the host.
+  if (strict || sysroot === '/' || isUnder(sysroot, p)) return p;
   const inRoot = sysroot + p;
   return fs.lstat(inRoot) ? inRoot : p;
 }

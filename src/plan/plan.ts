@@ -14,9 +14,11 @@ import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
 import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { skeletonEntries } from './skeleton.js';
+import { runtimeWarnings } from './runtime-check.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
-import type { Plan, PlannedRun, PlanTotals } from './types.js';
+import { hiddenByVolumes, planVolumes } from './volumes.js';
+import { isHostFile, type Plan, type PlanEntry, type PlanImage, type PlannedRun, type PlanTotals } from './types.js';
 
 export interface PlanOptions {
   /** The named run to select (default: `default`). */
@@ -26,6 +28,8 @@ export interface PlanOptions {
   fs?: HostFs;
   /** The environment: PATH for bare program names, OSV_BASE for OSv module manifests. */
   env?: Record<string, string | undefined>;
+  /** With `from:`: the image, mounted in `fs` at config.sysroot, and what its layers dropped. */
+  image?: { plan: PlanImage; notes: string[] };
 }
 
 /**
@@ -76,6 +80,8 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     if (program !== undefined) programs.set(name, program);
   }
 
+  planVolumes(ctx, runs, options.kernel);
+
   let libenviron: { host: string; stat: NonNullable<ReturnType<HostFs['stat']>> } | undefined;
   if (options.kernel?.libenviron !== undefined) {
     const st = fs.stat(options.kernel.libenviron);
@@ -99,15 +105,17 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     ctx.errors.push(
       new OsvError({
         code: 'plan.no-cmd',
-        message: selectedName === 'default' ? 'there is no cmd: nothing to run' : `run "${selectedName}" has no cmd`,
+        message: `${selectedName === 'default' ? 'there is no cmd: nothing to run' : `run "${selectedName}" has no cmd`}${config.from ? `, and the image ${config.from.text} has no Entrypoint or Cmd` : ''}`,
         hint: `set ${runKey(selectedName)} to the program and its arguments`,
         ...(selected.run.source ? { source: selected.run.source } : {}),
       }),
     );
   }
 
-  const { entries, errors: layoutErrors } = ctx.table.finish();
+  const { entries: planned, errors: layoutErrors } = ctx.table.finish();
   ctx.errors.push(...layoutErrors);
+  const entries = fs.origin ? planned.map((e) => withOrigin(fs, e)) : planned;
+  if (options.image) ctx.warnings.push(...options.image.notes.map((n) => `image ${config.from?.text ?? options.image!.plan.reference}, ${n}`));
   const run = plannedRuns.find((r) => r.name === selectedName);
   if (ctx.errors.length > 0 || !run) return err(new OsvErrors(ctx.errors.length > 0 ? ctx.errors : [new OsvError({ code: 'plan.no-cmd', message: 'no command line' })]));
 
@@ -117,6 +125,11 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     ctx.warnings.push(
       `${underTmp.length === 1 ? underTmp[0]!.guest : `${underTmp.length} entries under /tmp (${underTmp[0]!.guest}, ...)`}: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see ${underTmp.length === 1 ? 'it' : 'them'}; put ${underTmp.length === 1 ? 'it' : 'them'} elsewhere`,
     );
+
+  ctx.warnings.push(...hiddenByVolumes(entries, runs));
+  // A known runtime without its template's essentials fails at start: say so before it boots.
+  const program = programs.get(selectedName);
+  if (program !== undefined) ctx.warnings.push(...runtimeWarnings({ config, entries: new Map(entries.map((e) => [e.guest, e])), program, run: run.run }));
 
   const totals: PlanTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, libraries: 0 };
   for (const e of entries) {
@@ -130,6 +143,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
   const kernel = config.kernel;
   return ok({
     name: config.name,
+    ...(options.image ? { image: options.image.plan } : {}),
     arch: config.arch,
     filesystem: config.filesystem,
     output: config.image.output,
@@ -148,6 +162,14 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
     warnings: ctx.warnings,
     secrets: config.secrets,
   });
+}
+
+/** A file from a container image names the image and the layer it comes from. */
+function withOrigin(fs: HostFs, e: PlanEntry): PlanEntry {
+  if (!isHostFile(e)) return e;
+  const o = fs.origin!(e.host);
+  if (!o) return e;
+  return { ...e, origin: { image: o.image, digest: o.digest, layer: o.layer, layerDigest: o.layerDigest, path: o.path } };
 }
 
 /** libgcc_s.so.1 as the sysroot's ld.so would find it (OSv's skeletons ship the host's copy). */

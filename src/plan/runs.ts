@@ -17,9 +17,11 @@ import { posix } from 'node:path';
 import { buildCmdline } from './cmdline.js';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
-import { isUnder } from './host-path.js';
-import { findProgram, guestPath } from './specs.js';
+import { isUnder, sysrootRelative } from './host-path.js';
+import { findProgram, guestPath, searchPath, strict } from './specs.js';
+import { ElfFile } from '../elf/file.js';
 import type { PlannedRun, Provenance } from './types.js';
+import { mountOptions } from './volume-mounts.js';
 
 export const runKey = (name: string): string => (name === 'default' ? 'cmd' : `runs.${name}.cmd`);
 
@@ -42,7 +44,8 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
   if (cmd0 === undefined) return undefined;
   const key = `${runKey(name)}[0]`;
   const source = runSource(ctx, name, run, 'cmd/0');
-  const declared: Provenance = { kind: 'config', key, ...(source ? { source } : {}) };
+  const fromImage = run.fromImage?.cmd === true;
+  const declared: Provenance = { kind: 'config', key, ...(source && !fromImage ? { source } : {}), ...(fromImage ? { detail: `Entrypoint + Cmd of the image ${ctx.config.from?.text ?? ''}`.trimEnd() } : {}) };
   if (cmd0 === '') {
     ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key} is empty`, hint: 'name the program to run', ...(source ? { source } : {}) }));
     return undefined;
@@ -64,12 +67,44 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
     return asGuest;
   }
 
-  const host = findProgram(ctx, cmd0, key, source);
+  const host = findProgram(ctx, cmd0, key, source, searchPath(ctx, run.env));
   if (!host) return undefined;
   let guest: string;
-  if (!cmd0.startsWith('/') || isUnder(ctx.config.dir, cmd0)) guest = `/${posix.basename(cmd0)}`;
+  // An image's program keeps its path in the image, wherever PATH found it.
+  if (strict(ctx) && isUnder(ctx.config.sysroot, host)) guest = sysrootRelative(ctx.config.sysroot, host);
+  else if (!cmd0.startsWith('/') || isUnder(ctx.config.dir, cmd0)) guest = `/${posix.basename(cmd0)}`;
   else guest = asGuest as string;
+  if (strict(ctx) && refuseMusl(ctx, host, key, source)) return undefined;
   return addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => guest, declared });
+}
+
+/**
+ * A program of an image linked against musl (Alpine): osv-up builds glibc programs, whose
+ * libraries and symbol versions OSv's loader provides; an error that says so, before the
+ * resolver reports the musl libraries as something else.
+ */
+function refuseMusl(ctx: PlanContext, host: string, key: string, source: Source | undefined): boolean {
+  let interp: string | undefined;
+  try {
+    const f = ElfFile.open(ctx.fs, host);
+    try {
+      interp = f.interpreter();
+    } finally {
+      f.close();
+    }
+  } catch {
+    return false; // not an ELF file: the resolver says what it is
+  }
+  if (interp === undefined || !/\/ld-musl-/.test(interp)) return false;
+  ctx.errors.push(
+    new OsvError({
+      code: 'plan.musl',
+      message: `${key}: ${sysrootRelative(ctx.config.sysroot, host)} in the image ${ctx.config.from!.text} is linked against musl (its interpreter is ${interp}); osv-up builds images from glibc programs`,
+      hint: 'use a Debian- or Ubuntu-based variant of the image (e.g. python:3.12-slim rather than python:3.12-alpine)',
+      ...(source ? { source } : {}),
+    }),
+  );
+  return true;
 }
 
 /** The environment of a run: modules' env first (in module order), the run's own on top. */
@@ -91,7 +126,7 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
   const cmdSource = runSource(ctx, name, run, 'cmd');
   const built = buildCmdline({
     rootfs: ctx.config.filesystem,
-    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs],
+    kernelArgs: [...STATUS_OPTIONS.filter((o) => !run.run.kernelArgs.includes(o)), ...run.run.kernelArgs, ...mountOptions(run.run.volumes)],
     env: runEnv(ctx, run),
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     argv: [program, ...args],

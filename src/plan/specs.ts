@@ -7,10 +7,11 @@ import { libraryDestIsFile } from '../config/values.js';
 import { posix } from 'node:path';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
+import { pseudoFileSystem } from '../hostfs.js';
 import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
 import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
-import { lookupOnPath } from './path-lookup.js';
+import { DEFAULT_PATH, lookupOnPath } from './path-lookup.js';
 import { copyTree } from './tree.js';
 import type { PlanEntry, Provenance } from './types.js';
 
@@ -34,27 +35,37 @@ export function guestPath(ctx: PlanContext, path: string, key: string, source: S
   return undefined;
 }
 
+/** With `from:`, the configuration's paths are inside the image and never fall back to the host. */
+export const strict = (ctx: PlanContext): boolean => ctx.config.from !== undefined;
+
+/** The PATH a bare program name is looked up on: the host's, or with an image the run's own (its Env). */
+export function searchPath(ctx: PlanContext, env: Record<string, string> = ctx.config.defaultRun.env): string | undefined {
+  return strict(ctx) ? (env['PATH'] ?? DEFAULT_PATH) : ctx.env['PATH'];
+}
+
 /** Where a program named in `executables` or `cmd` is on the host: PATH for bare names. */
-export function findProgram(ctx: PlanContext, src: string, key: string, source: Source | undefined): string | undefined {
+export function findProgram(ctx: PlanContext, src: string, key: string, source: Source | undefined, pathVar: string | undefined = searchPath(ctx)): string | undefined {
   if (!src.includes('/')) {
-    const found = lookupOnPath(ctx.fs, src, ctx.env['PATH'], ctx.config.sysroot);
+    const found = lookupOnPath(ctx.fs, src, pathVar, ctx.config.sysroot);
     if (found.found) return found.path;
     ctx.errors.push(
       new OsvError({
         code: 'plan.not-on-path',
         message: `${key}: "${src}" is not on PATH`,
         details: ['tried:', ...found.tried.map((t) => `  ${t}`)],
-        hint: 'give its absolute path, or install it',
+        hint: strict(ctx) ? `give its absolute path in the image (${ctx.config.from!.text}), or set PATH in env` : 'give its absolute path, or install it',
         ...(source ? { source } : {}),
       }),
     );
     return undefined;
   }
   const abs = src.startsWith('/') ? src : posix.join(ctx.config.dir, src);
-  const host = locateHostPath(ctx.fs, ctx.config.sysroot, abs);
+  // With an image, an absolute program path is inside it; `./x` is the project's.
+  const host = strict(ctx) ? (src.startsWith('/') ? ctx.config.sysroot + abs : abs) : locateHostPath(ctx.fs, ctx.config.sysroot, abs);
   const st = ctx.fs.stat(host);
   if (st?.kind === 'file') return host;
-  fail(ctx, 'plan.not-found', `${key}: ${host} ${st ? 'is not a regular file' : 'does not exist'}`, 'fix the path, or build the program first', source);
+  const where = strict(ctx) && src.startsWith('/') ? `${abs} in the image ${ctx.config.from!.text}` : host;
+  fail(ctx, 'plan.not-found', `${key}: ${where} ${st ? 'is not a regular file' : 'does not exist'}`, strict(ctx) && src.startsWith('/') ? 'absolute paths are inside the image; name a project file ./relative/to/osv.yaml' : 'fix the path, or build the program first', source);
   return undefined;
 }
 
@@ -98,9 +109,10 @@ export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, pr
   }
 }
 
-/** Expand a host glob inside the sysroot first, then on the host itself. */
+/** Expand a host glob inside the sysroot first, then on the host itself (with an image: as given). */
 function globInSysroot(ctx: PlanContext, pattern: string): string[] {
   const sysroot = ctx.config.sysroot;
+  if (strict(ctx)) return expandHostGlob(ctx.fs, pattern);
   if (sysroot !== '/' && !isUnder(sysroot, pattern)) {
     const inRoot = expandHostGlob(ctx.fs, sysroot + pattern);
     if (inRoot.length > 0) return inRoot;
@@ -169,7 +181,9 @@ function copySource(
   why: (detail: string) => Provenance,
   emit: (entry: PlanEntry) => void,
 ): void {
+  if (pseudoSource(ctx, spec, src, key)) return;
   const real = realpath(ctx.fs, src, ctx.config.sysroot);
+  if (real.ok && pseudoSource(ctx, spec, real.path, key, src)) return;
   if (!real.ok) {
     if (real.reason === 'loop') fail(ctx, 'plan.symlink-loop', `${key}: symlink loop at ${src}`, 'fix the link, or point src at the real file', spec.source);
     else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
@@ -197,6 +211,23 @@ function copySource(
     errors: ctx.errors,
     warnings: ctx.warnings,
   });
+}
+
+/**
+ * A source in /proc or /sys of this host, as written or where its links lead, cannot be copied:
+ * the kernel makes those files up as they are read. Said once, naming the entry.
+ */
+function pseudoSource(ctx: PlanContext, spec: Extract<FileSpec, { kind: 'copy' }>, path: string, key: string, written?: string): boolean {
+  const pseudo = ctx.config.sysroot === '/' ? pseudoFileSystem(path) : undefined;
+  if (!pseudo) return false;
+  fail(
+    ctx,
+    'plan.pseudo-file',
+    `${key}: ${written !== undefined ? `${written} (${path})` : path} is in /${pseudo}, a pseudo file system that the kernel makes up as it is read: it cannot be copied into an image`,
+    'copy what the program needs to a regular file or directory first (cp -rL SRC DIR) and name that as src',
+    spec.source,
+  );
+  return true;
 }
 
 function add(ctx: PlanContext, entry: Parameters<PlanContext['table']['add']>[0]): void {

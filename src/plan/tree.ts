@@ -5,7 +5,7 @@
 // directory being walked is a loop, which is an error.
 
 import { OsvError } from '../diagnostics/error.js';
-import type { HostFs } from '../hostfs.js';
+import { pseudoFileSystem, type HostFs } from '../hostfs.js';
 import { posix } from 'node:path';
 import { checkGuestName, guestJoin } from './guest-path.js';
 import { hostJoin, isUnder, realpath } from './host-path.js';
@@ -56,6 +56,7 @@ function walk(t: TreeCopy, dir: string, guestDir: string, rel: string, stack: Se
     if (st.kind === 'file') {
       t.emit({ guest, kind: 'file', host, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: t.mode ?? st.mode, why: [t.why(`in tree ${t.root}`)] });
     } else if (st.kind === 'dir') {
+      if (skipPseudo(t, host)) continue;
       descend(t, host, guest, relPath, stack, `in tree ${t.root}`);
     } else if (st.kind === 'symlink') {
       link(t, host, guest, relPath, stack);
@@ -82,9 +83,23 @@ function descend(t: TreeCopy, real: string, guest: string, rel: string, stack: S
   stack.delete(real);
 }
 
+/** /proc and /sys met inside a tree (copying `/`): skipped, as their files cannot be copied. */
+function skipPseudo(t: TreeCopy, host: string): boolean {
+  const pseudo = t.sysroot === '/' ? pseudoFileSystem(host) : undefined;
+  if (pseudo) t.warnings.push(`skipped ${host} in tree ${t.root}: /${pseudo} is a pseudo file system, made up by the kernel as it is read`);
+  return pseudo !== undefined;
+}
+
 function link(t: TreeCopy, host: string, guest: string, rel: string, stack: Set<string>): void {
-  const text = t.fs.readlink(host);
-  const resolved = realpath(t.fs, host, t.sysroot);
+  let text: string;
+  let resolved: ReturnType<typeof realpath>;
+  try {
+    text = t.fs.readlink(host);
+    resolved = realpath(t.fs, host, t.sysroot);
+  } catch (e) {
+    t.errors.push(new OsvError({ code: 'plan.unreadable', message: `cannot read the symlink ${host} in tree ${t.root}: ${(e as Error).message}`, hint: 'check its permissions, or exclude it (files[].exclude)' }));
+    return;
+  }
   if (!resolved.ok) {
     if (resolved.reason === 'loop') {
       t.errors.push(new OsvError({ code: 'plan.symlink-loop', message: `symlink loop: ${host} -> ${text} never reaches a file`, hint: 'fix or exclude the link' }));
@@ -104,6 +119,7 @@ function link(t: TreeCopy, host: string, guest: string, rel: string, stack: Set<
     }
   }
   const st = t.fs.stat(target);
+  if (st?.kind === 'dir' && skipPseudo(t, target)) return;
   if (st?.kind === 'dir' || st?.kind === 'file')
     t.warnings.push(
       `${host} -> ${text} points outside ${t.root}: ${st.kind === 'dir' ? `all of the directory ${target} is` : `${target} is`} copied to ${guest}; exclude the link (files[].exclude) if that is not meant`,

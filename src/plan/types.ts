@@ -3,6 +3,7 @@
 
 import type { Arch, FilesystemKind, ImageFormat, ImageOutput, RunConfig } from '../config/types.js';
 import type { Source } from '../diagnostics/error.js';
+import type { ImageOrigin } from '../hostfs.js';
 import type { SearchRule } from '../resolve/types.js';
 
 /** Why an entry is in the image. */
@@ -44,6 +45,8 @@ export interface HostFileEntry extends EntryBase {
   /** Permission bits to give the file; undefined = the image writer's default. */
   mode?: number;
   content?: undefined;
+  /** A file of the container image `from:` names: which image and layer it comes from. */
+  origin?: ImageOrigin;
 }
 
 /**
@@ -99,8 +102,22 @@ export interface PlanTotals {
   libraries: number;
 }
 
+/** The container image `from:` names, as the plan used it. */
+export interface PlanImage {
+  /** As osv.yaml writes it. */
+  reference: string;
+  /** The manifest digest (what osv.lock pins). */
+  digest: string;
+  platform: string;
+  layers: Array<{ digest: string; size: number }>;
+  /** The config's ExposedPorts (`80/tcp`): `osv up -P` forwards them. */
+  exposedPorts: string[];
+}
+
 export interface Plan {
   name: string;
+  /** The image the sysroot is (from:). */
+  image?: PlanImage;
   arch: Arch;
   filesystem: FilesystemKind;
   output: ImageOutput;

@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Arch, Volume } from '../config/types.js';
+import type { Arch, DiskVolume, Volume } from '../config/types.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
@@ -14,7 +14,8 @@ import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
 import { exitStatusOf, runOutcome } from './outcome.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
-import type { Boot, Disk } from './spec.js';
+import { rootDisk, type Boot } from './spec.js';
+import { attachVolumes } from '../volumes/attach.js';
 import { oneOf } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, usage, type VmFlags } from './flag-settings.js';
 
@@ -106,7 +107,7 @@ interface BootChoice {
 
 function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv): Result<Boot> {
   const { info } = c;
-  const disk: Disk = { path: info.path, format: info.format };
+  const disk = rootDisk(info.path, info.format, c.record?.filesystem);
   const given = givenKernel(opts, env);
   const mode = opts.boot ?? (given || c.record?.kernel.elf || info.bootable === false ? 'kernel' : 'image');
   if (mode === 'image') {
@@ -128,14 +129,18 @@ function chooseBoot(c: BootChoice, opts: RunCliOptions, env: NodeJS.ProcessEnv):
   return ok({ kind: 'kernel', kernel: kernel.value, cmdline, disk });
 }
 
-/** Recorded volumes, then --volume PATH[:ro]; a flag for a recorded path replaces it (to make it read-only, say). */
+/**
+ * Recorded volumes, then --volume PATH[:ro]; a flag for a recorded disk replaces it in its place
+ * (to make it read-only, say), so that the disks after it keep their devices.
+ */
 function volumesWith(recorded: Volume[], flags: string[] | undefined): Volume[] {
-  const given = (flags ?? []).map((v): Volume => {
+  const given = (flags ?? []).map((v): DiskVolume => {
     const [p, flag] = v.split(/:(?=ro$)/);
-    return { path: resolve(p!), readonly: flag === 'ro' };
+    return { kind: 'disk', path: resolve(p!), readonly: flag === 'ro' };
   });
-  const paths = new Set(given.map((v) => v.path));
-  return [...recorded.filter((v) => !paths.has(v.path)), ...given];
+  const byPath = new Map(given.map((v) => [v.path, v]));
+  const kept = recorded.map((v) => (v.kind === 'disk' && byPath.has(v.path) ? byPath.get(v.path)! : v));
+  return [...kept, ...given.filter((v) => !recorded.some((r) => r.kind === 'disk' && r.path === v.path))];
 }
 
 async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
@@ -153,8 +158,19 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   // The record is data: a program it names (run.qemu) runs only when the user names it too.
   const { qemu: recordedQemu, ...base } = run?.settings ?? FALLBACK;
   const settings = applyFlags({ ...base, volumes: volumesWith(base.volumes, opts.volume), kernelArgs: [] }, flags);
-  const request = unwrap(requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, secrets: record?.secrets ?? [] }));
+  // Named volumes come only from a build record, which names their project.
+  const volumes = unwrap(
+    await attachVolumes(settings.volumes, {
+      project: record?.project.dir ?? process.cwd(),
+      ...(record ? { config: record.project.config } : {}),
+      run: run?.name ?? 'default',
+      env,
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    }),
+  );
+  const request = requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes, secrets: record?.secrets ?? [] });
   const prepared = unwrap(await prepareRun(request));
+  prepared.notes.push(...volumes.notes);
   if (recordedQemu !== undefined && opts.qemu === undefined)
     prepared.notes.push(`${recordPath(path)} names the QEMU binary ${recordedQemu} (run.qemu); a record is not trusted to choose programs: pass --qemu ${recordedQemu} to use it`);
   return prepared;
@@ -186,9 +202,47 @@ function reportJson(prep: PreparedRun, report?: RunReport): string {
   );
 }
 
+/** An image fetched by reference (`osv run REF`): its kernel and disk are local files now. */
+export interface FetchedImage {
+  /** For messages: the reference and its digest. */
+  label: string;
+  arch: Arch;
+  kernel: string;
+  /** A qcow2 that must stay as pulled: the VM writes to a throwaway overlay. */
+  disk: string;
+  /** The run booted without --run, and every run the image carries. */
+  run: string;
+  runs: Array<{ name: string; cmdline: string; settings: Partial<RecordedRun['settings']> & Pick<RecordedRun['settings'], 'memory' | 'cpus' | 'ports'> }>;
+}
+
+/** The request for a fetched image: its kernel, disk, command line and settings; the flags on top. */
+export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions, env: NodeJS.ProcessEnv): Promise<PreparedRun> {
+  if (opts.boot !== undefined && opts.boot !== 'kernel') throw usage(`${img.label} boots its kernel directly; --boot ${opts.boot} does not apply`);
+  if (opts.arch !== undefined && opts.arch !== img.arch) throw usage(`${img.label} is an ${img.arch} image; --arch ${opts.arch} does not apply`);
+  const name = opts.run ?? img.run;
+  const run = img.runs.find((r) => r.name === name);
+  if (!run) throw usage(`${img.label} has no run named "${name}"`, `runs: ${img.runs.map((r) => r.name).join(', ')}`);
+  const flags = settingsFromFlags(opts);
+  const debug = debugFromFlags(opts);
+  // Only --kernel replaces the image's kernel (OSV_KERNEL is for builds).
+  const kernel = opts.kernel !== undefined ? unwrap(chooseKernel({ path: opts.kernel, what: '--kernel' }, img.arch, undefined))! : img.kernel;
+  const boot: Boot = { kind: 'kernel', kernel, cmdline: opts.exec ?? run.cmdline, disk: { path: img.disk, format: 'qcow2', snapshot: true } };
+  const base = { ...FALLBACK, ...run.settings };
+  const settings = applyFlags({ ...base, volumes: volumesWith([], opts.volume), kernelArgs: [] }, flags);
+  // Only --volume disks: an image names no volumes of this machine.
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes });
+  const prepared = unwrap(await prepareRun(request));
+  prepared.notes.push(...volumes.notes);
+  return prepared;
+}
+
 export async function runRunCommand(image: string | undefined, opts: RunCliOptions): Promise<void> {
-  const env = process.env;
-  const prep = await prepareFromFlags(image, opts, env);
+  await finishRun(await prepareFromFlags(image, opts, process.env), opts);
+}
+
+/** --dry-run, or boot and report: what `osv run IMAGE` and `osv run REF` share. */
+export async function finishRun(prep: PreparedRun, opts: RunCliOptions): Promise<void> {
   if (opts.dryRun) {
     if (opts.json) process.stdout.write(reportJson(prep) + '\n');
     else {

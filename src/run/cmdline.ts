@@ -33,15 +33,19 @@ export function optionName(token: string): string {
   return token.slice(2, eq < 0 ? undefined : eq);
 }
 
+/** The loader options OSv takes more than once (facts §5.2). */
+const REPEATABLE = new Set(['env', 'ip', 'trace', 'mount-fs']);
+
 /**
  * Add loader options before the application. An option whose name is already present is left
  * as the user wrote it (OSv rejects mixed flag/value forms and ignores repeats of single-valued
- * options, so adding a second one would at best be noise).
+ * options, so adding a second one would at best be noise); a repeatable one is added unless
+ * the very same token is there.
  */
 export function addKernelOptions(cmdline: string, add: readonly string[]): string {
   const { options, app } = splitCmdline(cmdline);
   const present = new Set(options.map(optionName));
-  const extra = add.filter((o) => !present.has(optionName(o)));
+  const extra = add.filter((o) => (REPEATABLE.has(optionName(o)) ? !options.includes(o) : !present.has(optionName(o))));
   if (extra.length === 0) return cmdline;
   return [...options, ...extra, app].filter((s) => s !== '').join(' ');
 }

@@ -49,6 +49,11 @@ export class ConsoleView {
     return this.held !== '';
   }
 
+  /** The held beginning is already a whole kernel line that only lacks its newline: worth a longer wait. */
+  get holdingKernelLine(): boolean {
+    return this.held !== '' && isKernelLogLine(clean(this.held));
+  }
+
   write(chunk: Buffer): Buffer {
     return this.out(this.lines(this.terminal.write(chunk).toString('latin1')));
   }

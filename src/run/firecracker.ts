@@ -2,6 +2,7 @@
 // --config-file FILE`. Firecracker boots the kernel ELF directly, wants raw disks, has no PCI
 // (OSv needs --nopci) and no user-mode networking (only tap devices).
 
+import { basename, join } from 'node:path';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { hasKernelOption } from './cmdline.js';
@@ -36,8 +37,23 @@ export function firecrackerBootArgs(cmdline: string, arch: VmSpec['arch']): stri
   return [...prefix, cmdline].filter((s) => s !== '').join(' ');
 }
 
-/** Pure. `accel`, `diskCache` are QEMU-only and ignored. */
-export function firecrackerConfig(spec: VmSpec): Result<FirecrackerConfig> {
+/** A disk Firecracker boots from a temporary copy, made before the start and removed after the run. */
+export interface DiskCopy {
+  from: string;
+  to: string;
+}
+
+/**
+ * Firecracker has no overlays: each disk whose writes must be thrown away (`snapshot`) gets a
+ * temporary copy in `dir`, named after `tag` (unique per run) and the disk's place.
+ */
+export function snapshotCopies(spec: VmSpec, dir: string, tag: string): DiskCopy[] {
+  const disks = [...(spec.boot.disk ? [spec.boot.disk] : []), ...spec.volumes];
+  return disks.flatMap((d, i) => (d.snapshot && !d.readonly ? [{ from: d.path, to: join(dir, `osv-up-${tag}-disk${i}-${basename(d.path)}`) }] : []));
+}
+
+/** Pure. `accel`, `diskCache` are QEMU-only and ignored; `copies` name the temporary copies to boot instead. */
+export function firecrackerConfig(spec: VmSpec, copies: readonly DiskCopy[] = []): Result<FirecrackerConfig> {
   const boot = spec.boot;
   if (boot.kind !== 'kernel') {
     return err(fcError('fc-needs-kernel', 'Firecracker boots a kernel directly; it cannot boot an image from its boot sector', 'give the kernel ELF (--kernel or OSV_KERNEL, or `kernel:` in osv.yaml)'));
@@ -57,7 +73,12 @@ export function firecrackerConfig(spec: VmSpec): Result<FirecrackerConfig> {
   if (net.kind === 'bridge') return err(fcError('fc-no-bridge', 'Firecracker cannot attach to a bridge directly', 'attach a tap device to the bridge and use `network: tap:NAME`'));
   return ok({
     'boot-source': { kernel_image_path: boot.kernel, boot_args: firecrackerBootArgs(boot.cmdline, spec.arch) },
-    drives: disks.map(({ disk, id }) => ({ drive_id: id, path_on_host: disk.path, is_root_device: false, is_read_only: Boolean(disk.readonly) })),
+    drives: disks.map(({ disk, id }) => ({
+      drive_id: id,
+      path_on_host: copies.find((c) => c.from === disk.path)?.to ?? disk.path,
+      is_root_device: false,
+      is_read_only: Boolean(disk.readonly),
+    })),
     'machine-config': { vcpu_count: spec.cpus, mem_size_mib: memoryMiB(spec.memory) },
     'network-interfaces': net.kind === 'tap' ? [{ iface_id: 'eth0', host_dev_name: net.name, guest_mac: FC_GUEST_MAC }] : [],
   });

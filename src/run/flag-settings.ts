@@ -2,7 +2,7 @@
 // into the RunSettings they override. One parser for the flags and for osv.yaml's values,
 // except that a bare memory number is MiB, as QEMU's -m reads it.
 
-import type { Accel, Hypervisor, Network, PortForward, RunSettings } from '../config/types.js';
+import type { Accel, Hypervisor, Machine, Network, PortForward, RunSettings } from '../config/types.js';
 import { parsePort, parseSize } from '../config/values.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
@@ -43,6 +43,7 @@ export interface VmFlags {
   accel?: string;
   hypervisor?: string;
   network?: string;
+  machine?: string;
   timeout?: string;
   expect?: string;
 }
@@ -58,6 +59,8 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
   const hv = optional(f.hypervisor, (v) => oneOf<Hypervisor>('--hypervisor', v, ['qemu', 'firecracker']));
   if (hv) set.hypervisor = hv;
   if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
+  const machine = optional(f.machine, (v) => oneOf<Machine>('--machine', v, ['pc', 'q35']));
+  if (machine) set.machine = machine;
   const timeout = optional(f.timeout, (v) => positive('--timeout', v));
   if (timeout !== undefined) set.timeout = timeout;
   if (f.expect !== undefined) set.expect = f.expect;
@@ -78,6 +81,15 @@ export function debugFromFlags(f: VmFlags): DebugDevices {
   const gdb = optional(f.gdb, (v) => intIn('--gdb', v, 1, 65535));
   const vnc = optional(f.vnc, (v) => intIn('--vnc', v, 0, 99));
   return { ...(gdb !== undefined ? { gdb: { port: gdb, ...(f.gdbWait ? { waitForDebugger: true } : {}) } } : {}), ...(vnc !== undefined ? { vnc: { display: vnc } } : {}) };
+}
+
+/** `-P`: each port an image exposes (`80/tcp`, `53/udp`, `8080`) forwarded from the same host port. */
+export function exposedForwards(exposed: readonly string[]): PortForward[] {
+  return exposed.flatMap((e) => {
+    const m = /^([0-9]{1,5})(?:\/(tcp|udp))?$/.exec(e);
+    const port = m ? Number(m[1]) : 0;
+    return m && port >= 1 && port <= 65535 ? [{ host: port, guest: port, protocol: (m[2] ?? 'tcp') as 'tcp' | 'udp' }] : [];
+  });
 }
 
 /**

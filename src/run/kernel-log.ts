@@ -21,6 +21,8 @@ const RULES: readonly KernelLogRule[] = [
   { start: 'bsd: ', re: /^bsd: initializing - done$/ },
   { start: 'net: ', re: /^net: initializing - done$/ },
   { start: 'VFS: ', re: /^VFS: (?:mounting|unmounting) \S+(?: at \S+)?$/ },
+  // A file-system module of /usr/lib/fs loaded before the mounts (the ext module of a named volume).
+  { start: 'VFS: ', re: /^VFS: initialized filesystem library: \/usr\/lib\/fs\/\S+\.so$/ },
   { start: 'devfs: ', re: /^devfs: created device .*$/ },
   { start: 'virtio-blk: ', re: /^virtio-blk: Add blk device instances .*$/ },
   { start: 'random: ', re: /^random: .*$/ },

@@ -20,38 +20,57 @@ function acceleration(spec: VmSpec): string[] {
 }
 
 /**
+ * Where virtio devices go. On `pc` they sit on the legacy PCI bus as QEMU makes them
+ * (transitional). On `q35`, as KubeVirt's virt-launcher lays a VM out, each gets a PCIe root
+ * port of its own and is modern-only (virtio 1.0, no legacy I/O ports).
+ */
+class Slots {
+  private next = 1;
+  readonly args: string[] = [];
+  constructor(private readonly q35: boolean) {}
+  /** The `-device` value for a virtio PCI device, with its port when on q35. */
+  device(model: string, props: string): string {
+    if (!this.q35) return props ? `${model},${props}` : model;
+    const port = `rp${this.next}`;
+    this.args.push('-device', `pcie-root-port,id=${port},bus=pcie.0,chassis=${this.next},port=${this.next}`);
+    this.next++;
+    return `${model},bus=${port},disable-legacy=on${props ? `,${props}` : ''}`;
+  }
+}
+
+/**
  * A disk path as -drive file= takes it: QEMU reads "NAME:REST" as protocol NAME (nbd:, ssh:,
  * json:...) unless a slash comes first, so a relative path is written ./PATH.
  */
 const drivePath = (path: string): string => optValue(path.startsWith('/') ? path : `./${path}`);
 
-function drive(d: Disk, index: number, cache: string, bootindex: boolean): string[] {
-  const ro = d.readonly ? ',readonly=on' : '';
+function drive(d: Disk, index: number, cache: string, bootindex: boolean, slots: Slots): string[] {
+  const ro = d.readonly ? ',readonly=on' : d.snapshot ? ',snapshot=on' : '';
   return [
     '-drive',
     `file=${drivePath(d.path)},if=none,id=hd${index},format=${d.format},cache=${cache}${ro}`,
     '-device',
-    `virtio-blk-pci,id=blk${index},drive=hd${index}${bootindex ? ',bootindex=0' : ''}`,
+    slots.device('virtio-blk-pci', `id=blk${index},drive=hd${index}${bootindex ? ',bootindex=0' : ''}`),
   ];
 }
 
 /** `romfile=` leaves out the iPXE option ROM: OSv never boots from the network, and the ROM
  * costs boot time and prints its banner on the console. */
-const nic = (netdev: string): string[] => ['-device', `virtio-net-pci,netdev=${netdev},romfile=`];
+const nic = (netdev: string, slots: Slots): string[] => ['-device', slots.device('virtio-net-pci', `netdev=${netdev},romfile=`)];
 
-function network(spec: VmSpec): string[] {
+function network(spec: VmSpec, slots: Slots): string[] {
   const net = spec.network;
   switch (net.kind) {
     case 'none':
       return ['-nic', 'none'];
     case 'user': {
       const fwd = spec.ports.map((p) => `,hostfwd=${p.protocol}:${p.hostAddress ?? '127.0.0.1'}:${p.host}-:${p.guest}`);
-      return ['-netdev', `user,id=un0,${USER_NET}${fwd.join('')}`, ...nic('un0')];
+      return ['-netdev', `user,id=un0,${USER_NET}${fwd.join('')}`, ...nic('un0', slots)];
     }
     case 'tap':
-      return ['-netdev', `tap,id=hn0,ifname=${optValue(net.name)},script=no,downscript=no`, ...nic('hn0')];
+      return ['-netdev', `tap,id=hn0,ifname=${optValue(net.name)},script=no,downscript=no`, ...nic('hn0', slots)];
     case 'bridge':
-      return ['-netdev', `bridge,id=hn0,br=${optValue(net.name)}`, ...nic('hn0')];
+      return ['-netdev', `bridge,id=hn0,br=${optValue(net.name)}`, ...nic('hn0', slots)];
   }
 }
 
@@ -62,22 +81,27 @@ function network(spec: VmSpec): string[] {
  * into a terminal still stops on Ctrl-C (`signal=off` would send it to the guest instead).
  */
 export function qemuArgs(spec: VmSpec): string[] {
-  const args: string[] = [...acceleration(spec)];
+  const q35 = spec.arch === 'x86_64' && spec.machine === 'q35';
+  const slots = new Slots(q35);
+  const args: string[] = [...(q35 ? ['-machine', 'q35'] : []), ...acceleration(spec)];
   args.push('-m', `${memoryMiB(spec.memory)}M`, '-smp', String(spec.cpus));
   args.push(...(spec.vnc ? ['-display', 'none'] : ['-nographic']), '-nodefaults', '-serial', 'stdio');
   // A guest reset (OSv's fallback power-off, a triple fault) ends QEMU instead of rebooting.
   args.push('-no-reboot');
   const cache = spec.diskCache ?? 'writeback';
   const boot = spec.boot;
+  const devices: string[] = [];
   if (boot.kind === 'kernel') {
     args.push('-kernel', boot.kernel, '-append', boot.cmdline);
-    if (boot.disk) args.push(...drive(boot.disk, 0, cache, false));
+    if (boot.disk) devices.push(...drive(boot.disk, 0, cache, false, slots));
   } else {
-    args.push(...drive(boot.disk, 0, cache, true));
+    devices.push(...drive(boot.disk, 0, cache, true, slots));
   }
-  spec.volumes.forEach((v, i) => args.push(...drive(v, i + 1, cache, false)));
-  args.push(...network(spec));
-  args.push('-device', 'virtio-rng-pci');
+  spec.volumes.forEach((v, i) => devices.push(...drive(v, i + 1, cache, false, slots)));
+  devices.push(...network(spec, slots));
+  devices.push('-device', slots.device('virtio-rng-pci', ''));
+  // The root ports first, then the devices plugged into them.
+  args.push(...slots.args.splice(0), ...devices);
   if (spec.gdb) {
     args.push('-gdb', `tcp:${spec.gdb.host ?? '127.0.0.1'}:${spec.gdb.port}`);
     if (spec.gdb.waitForDebugger) args.push('-S');
@@ -117,6 +141,7 @@ export function validateVmSpec(spec: VmSpec): OsvError[] {
   const disks = [...(spec.boot.disk ? [spec.boot.disk.path] : []), ...spec.volumes.map((v) => v.path)];
   const twice = disks.find((p, i) => disks.indexOf(p) !== i);
   if (twice) bad('disk-twice', `${twice} is attached twice`, 'attach each disk image once (QEMU locks the file)');
+  if (spec.machine === 'q35' && spec.arch !== 'x86_64') bad('machine-arch', `machine q35 is an x86 machine; an ${spec.arch} guest runs on QEMU's virt machine`, 'leave out machine (or --machine) for aarch64');
   if (spec.vnc && spec.arch !== 'x86_64') bad('vnc-aarch64', 'a VNC display is only offered for x86_64 guests (OSv has no display driver on aarch64)', 'leave out --vnc; the console is on the terminal');
   if (spec.boot.kind === 'image' && spec.arch === 'aarch64') {
     bad('image-boot-aarch64', 'aarch64 images cannot boot from a boot sector under QEMU', 'boot the kernel directly (give the kernel: loader.img)');

@@ -1,7 +1,7 @@
 // What a VM run needs, independent of the hypervisor: the input of qemuArgs() and
 // firecrackerConfig(). Plain data, built by the caller (osv run / osv up) from a RunConfig.
 
-import type { Arch, ImageFormat, Network, PortForward } from '../config/types.js';
+import type { Arch, FilesystemKind, ImageFormat, Machine, Network, PortForward } from '../config/types.js';
 
 export type { Network, PortForward };
 
@@ -9,7 +9,25 @@ export interface Disk {
   /** Absolute host path. */
   path: string;
   format: ImageFormat;
+  /** The guest cannot write (QEMU `readonly=on`, Firecracker `is_read_only`). */
   readonly?: boolean;
+  /**
+   * The guest writes, but into a throwaway overlay that the run discards: the file itself never
+   * changes (QEMU `snapshot=on`; Firecracker, which has no overlays, boots a temporary copy).
+   */
+  snapshot?: boolean;
+  /** Made when the run starts (a named volume on first use): a dry run shows it before it exists. */
+  pending?: boolean;
+}
+
+/**
+ * The image's root disk as every run attaches it: never written, so that the image stays the
+ * bytes its build recorded (and that a push ships). A ROFS root only reads, so it is attached
+ * read-only; an ext root (writable for the run's duration) and a root of unknown kind write
+ * into a throwaway overlay.
+ */
+export function rootDisk(path: string, format: ImageFormat, filesystem?: FilesystemKind): Disk {
+  return filesystem === 'rofs' ? { path, format, readonly: true } : { path, format, snapshot: true };
 }
 
 /**
@@ -43,6 +61,11 @@ export interface VmSpec {
   ports: PortForward[];
   /** Extra disks after the root disk (vblk1, vblk2, ...). */
   volumes: Disk[];
+  /**
+   * x86 only: `pc` (default; legacy PCI, transitional virtio) or `q35`, KubeVirt's machine: every
+   * virtio device behind its own PCIe root port, modern-only (disable-legacy=on).
+   */
+  machine?: Machine;
   /** Decided by decideAccel(); never 'auto' here. */
   accel: 'kvm' | 'tcg';
   diskCache?: DiskCache;

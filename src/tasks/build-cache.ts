@@ -23,6 +23,8 @@ export interface KeyInput {
   toolVersion: string;
   /** Contents of every configuration file that was merged (templates and modules too). */
   configTexts: string[];
+  /** With `from:`: the image's manifest digest (it stands for every file of the image). */
+  image?: string;
 }
 
 export function buildKey(k: KeyInput): string {
@@ -38,6 +40,7 @@ export function buildKey(k: KeyInput): string {
     k.run,
     k.output,
     k.format,
+    k.image ?? '',
   );
 }
 

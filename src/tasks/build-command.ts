@@ -8,7 +8,7 @@ import { toolVersion } from '../version.js';
 import { RecordingHostFs } from './fingerprint.js';
 import { noopBuild, noopPath, recordingEnv, writeNoop } from './noop.js';
 import { realDeps } from './deps.js';
-import { printBuildOutcome, progressReporter, reportMode, type ReportMode } from './report.js';
+import { printBuildOutcome, printPlanWarnings, progressReporter, reportMode, type ReportMode } from './report.js';
 import { oneOf, optional } from '../cli/flag-values.js';
 
 export interface BuildCommandOptions {
@@ -19,6 +19,7 @@ export interface BuildCommandOptions {
   output?: string;
   check?: boolean;
   force?: boolean;
+  locked?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -53,6 +54,7 @@ export async function buildFromFlags(
     ...(opts.out ? { outPath: opts.out } : {}),
     ...(opts.check === false ? { noCheck: true } : {}),
     ...(opts.force ? { force: true } : {}),
+    ...(opts.locked ? { locked: true } : {}),
     ...(extra.alwaysCheck ? { alwaysCheck: true } : {}),
     env: envReads.env,
     reporter: progressReporter(mode, extra.reporterOut),
@@ -77,5 +79,6 @@ export async function buildFromFlags(
 export async function buildCommand(opts: BuildCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const noop = await noopBuild(opts, env);
   const { outcome, mode } = noop ? { outcome: noop.outcome, mode: modeOf(opts, env) } : await buildFromFlags(opts, env);
+  printPlanWarnings(outcome, mode);
   printBuildOutcome(outcome, opts, mode);
 }

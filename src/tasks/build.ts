@@ -4,15 +4,19 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { ensureOwnDir } from '../atomic.js';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
-import type { Config, ImageFormat, ImageOutput } from '../config/types.js';
+import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
-import { nodeHostFs } from '../hostfs.js';
+import { nodeHostFs, type HostFs } from '../hostfs.js';
+import { IMAGE_ROOT } from '../config/types.js';
+import type { ImageChoice, PreparedImage } from './from-image.js';
 import type { KernelBundle } from '../kernel/types.js';
+import type { DownloadProgress } from '../kernel/progress.js';
 import type { Plan, PlannedRun } from '../plan/types.js';
 import type { CheckReport } from '../check/types.js';
+import type { ImageEntry } from '../image/entries.js';
 import { buildKey, staleReason, writeRecord, type BuildRecord } from './build-cache.js';
 import { RECORD_VERSION, recordedRunFor, useRun, type RecordedRun } from '../image/record.js';
 import { RecordingHostFs } from './fingerprint.js';
@@ -21,8 +25,8 @@ import { progressReporter, type Reporter } from './report.js';
 import { formatBytes } from '../units.js';
 import { toolVersion } from '../version.js';
 
-export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv) => Promise<Result<KernelBundle, OsvError>>;
-export type PlanChecker = (plan: Plan, kernel: KernelBundle) => Result<CheckReport, OsvError>;
+export type KernelResolver = (config: Config, env: NodeJS.ProcessEnv, onProgress?: DownloadProgress) => Promise<Result<KernelBundle, OsvError>>;
+export type PlanChecker = (plan: Plan, kernel: KernelBundle, fs?: HostFs) => Result<CheckReport, OsvError>;
 
 export interface BuildOptions {
   config: Config;
@@ -38,6 +42,8 @@ export interface BuildOptions {
   force?: boolean;
   /** Plan and check even when the image is up to date (CI wants the check's verdict). */
   alwaysCheck?: boolean;
+  /** `from:` must be in osv.lock (CI): never resolve a tag. */
+  locked?: boolean;
   env: NodeJS.ProcessEnv;
   reporter?: Reporter;
   resolveKernel: KernelResolver;
@@ -49,6 +55,9 @@ export interface BuildOutcome {
   image: string;
   output: ImageOutput;
   format: ImageFormat;
+  filesystem: FilesystemKind;
+  /** The project (its configuration file and directory). */
+  project: BuildRecord['project'];
   cmdline: string;
   kernel: KernelBundle;
   upToDate: boolean;
@@ -61,6 +70,8 @@ export interface BuildOutcome {
   fromRecords?: boolean;
   /** The build key of the image (its record's key). */
   key: string;
+  /** With `from:`: the image's ExposedPorts (`osv up -P` forwards them). */
+  exposedPorts?: string[];
   ms: number;
   /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
   secrets: string[];
@@ -69,6 +80,11 @@ export interface BuildOutcome {
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
   const suffix = output === 'bootable' && run !== 'default' ? `.${run}` : '';
   return join(config.dir, '.osv', `${config.name}${suffix}.${format === 'qcow2' ? 'qcow2' : 'img'}`);
+}
+
+/** The inverse of defaultImagePath for a `disk` image: the project directory and name. */
+export function projectOfImage(image: string): { dir: string; name: string } {
+  return { dir: dirname(dirname(image)), name: basename(image).replace(/\.(img|qcow2)$/, '') };
 }
 
 function readTexts(files: string[]): string[] {
@@ -83,6 +99,9 @@ function readTexts(files: string[]): string[] {
 
 interface Ctx {
   kernel?: KernelBundle;
+  /** `from:`: the digest built from, and the opened image. */
+  choice?: ImageChoice;
+  prepared?: PreparedImage;
   key?: string;
   plan?: Plan;
   observations?: BuildRecord['observations'];
@@ -104,15 +123,22 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
 
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.
-  const k = await opts.resolveKernel(config, opts.env);
+  // A release not in the cache yet (the default kernel on a first `osv up`) is downloaded here.
+  const download = reporter.download?.();
+  const k = await opts.resolveKernel(config, opts.env, download?.onProgress).finally(() => download?.done());
   if (!k.ok) throw k.error;
   const kernel = k.value;
   ctx.kernel = kernel;
   const kernelTitle = `Kernel: ${kernel.elf ?? kernel.img} (${kernel.origin}${kernel.version ? ` ${kernel.version}` : ''})${kernel.note ? `; ${kernel.note}` : ''}`;
+  // The image's digest, from osv.lock (no network) or resolved now and locked: it is part of the key.
+  if (config.from) {
+    const { chooseImage } = await import('./from-image.js');
+    ctx.choice = await chooseImage(config, { env: opts.env, writeLock: true, ...(opts.locked ? { locked: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
   // A `disk` image is the same for every run (each run's program is in it; the command line goes
   // to the hypervisor), so only a bootable image, which carries its command line, is per run.
   const keyRun = output === 'bootable' ? runName : '';
-  ctx.key = buildKey({ config, kernel, run: keyRun, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles) });
+  ctx.key = buildKey({ config, kernel, run: keyRun, output, format, toolVersion: toolVersion(), configTexts: readTexts(config.loadedFiles), ...(ctx.choice ? { image: ctx.choice.digest } : {}) });
   let needsCheck = false;
   if (!opts.force) {
     const s = staleReason(image, ctx.key, opts.env);
@@ -134,20 +160,23 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (ctx.upToDate && !opts.alwaysCheck && !needsCheck) {
     ctx.upToDate = useRun(image, ctx.upToDate, runName);
     reporter.emit({ event: 'task', task: 'Image', status: 'skipped', reason: `up to date: ${rel(config.dir, image)}` });
-    return outcome(ctx, { image, output, format, started, runName });
+    return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
   }
 
   const { Listr } = await import('listr2');
+  const pull = ctx.choice ? [(await import('./pull-task.js')).pullTask<Ctx>(config, ctx.choice, { env: opts.env, reporter, ...(opts.signal ? { signal: opts.signal } : {}) }, (c, p) => (c.prepared = p))] : [];
   const tasks: ListrTask<Ctx>[] = [
     { title: kernelTitle, task: () => undefined },
+    ...pull,
     {
       title: 'Plan',
       task: async (c, task) => {
         const { plan } = await import('../plan/index.js');
-        const rec = new RecordingHostFs(nodeHostFs);
+        // An image's files are not recorded one by one: its digest is in the build key.
+        const rec = new RecordingHostFs(c.prepared?.fs ?? nodeHostFs, c.prepared ? IMAGE_ROOT : undefined);
         const env = recordingEnv(opts.env);
-        const p = plan(config, { run: runName, kernel: c.kernel!, fs: rec, env: env.env });
-        if (!p.ok) throw p.error;
+        const p = plan(c.prepared?.config ?? config, { run: runName, kernel: c.kernel!, fs: rec, env: env.env, ...(c.prepared ? { image: c.prepared.plan } : {}) });
+        if (!p.ok) throw c.prepared ? (await import('./from-image.js')).withImageOrigins(p.error, c.prepared.fs) : p.error;
         c.plan = p.value;
         c.observations = rec.observations();
         // An enumerated environment cannot be summarised: record a variable that never matches.
@@ -160,7 +189,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       title: 'Check symbols',
       skip: (c) => (!c.plan ? 'up to date' : opts.noCheck ? 'skipped (--no-check)' : !opts.checkPlan ? 'not available' : false),
       task: async (c, task) => {
-        const r = opts.checkPlan!(c.plan!, c.kernel!);
+        const r = opts.checkPlan!(c.plan!, c.kernel!, c.prepared?.fs);
         if (!r.ok) throw r.error;
         c.check = r.value;
         task.title = `Check: ${r.value.summary}`;
@@ -182,7 +211,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           outPath: image,
           layout: output,
           format,
-          fs: kind === 'ext' ? { kind: 'ext', entries: plan.entries, ...(config.image.size ? { freeBytes: config.image.size } : {}) } : { kind: 'rofs', entries: plan.entries },
+          fs: kind === 'ext' ? { kind: 'ext', entries: imageEntries(plan, c.prepared), ...(config.image.size ? { freeBytes: config.image.size } : {}) } : { kind: 'rofs', entries: imageEntries(plan, c.prepared) },
           cmdline: plan.run.cmdline,
           ...(c.kernel!.img ? { loaderImg: c.kernel!.img } : {}),
           onProgress: (done: number) => {
@@ -206,8 +235,11 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
           run: plan.run.name,
           runs: plan.runs.map((r) => recordedRun(r, r.name === plan.run.name && c.check !== undefined)),
           arch: config.arch,
+          project: { dir: config.dir, config: config.file },
+          filesystem: config.filesystem,
           kernel: c.kernel!,
           totals: { files: plan.totals.files, bytes: plan.totals.bytes, libraries: plan.totals.libraries },
+          ...(plan.image ? { from: { reference: plan.image.reference, digest: plan.image.digest, exposedPorts: plan.image.exposedPorts } } : {}),
           secrets: plan.secrets,
         });
       },
@@ -224,7 +256,17 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // An up-to-date image: this run is now the current one, and checked if the check ran.
   if (ctx.upToDate) ctx.upToDate = useRun(image, ctx.upToDate, runName, ctx.check !== undefined);
 
-  return outcome(ctx, { image, output, format, started, runName });
+  return outcome(ctx, { image, output, format, filesystem: config.filesystem, project: { dir: config.dir, config: config.file }, started, runName });
+}
+
+/** The plan's entries for the image writers: a file from a container image is read from its cached layer. */
+function imageEntries(plan: Plan, prepared: PreparedImage | undefined): Plan['entries'] | ImageEntry[] {
+  if (!prepared) return plan.entries;
+  return plan.entries.map((e): ImageEntry => {
+    if (e.kind !== 'file' || e.content !== undefined || !e.origin) return e;
+    const d = prepared.fs.origin!(e.host)!;
+    return { kind: 'file', guest: e.guest, host: d.file, offset: d.offset, size: e.size, mtimeMs: d.mtimeMs, ...(e.mode !== undefined ? { mode: e.mode } : {}) };
+  });
 }
 
 /** A planned run as the record keeps it: no source positions, no kernel options (they are in the command line). */
@@ -234,13 +276,15 @@ function recordedRun(r: PlannedRun, checked: boolean): RecordedRun {
   return { name: r.name, cmdline: r.cmdline, settings: plain, ...(checked ? { checked: true } : {}) };
 }
 
-function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; started: number; runName: string }): BuildOutcome {
+function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: ImageFormat; filesystem: FilesystemKind; project: BuildRecord['project']; started: number; runName: string }): BuildOutcome {
   const rec = ctx.upToDate;
   const plan = ctx.plan;
   return {
     image: o.image,
     output: o.output,
     format: o.format,
+    filesystem: o.filesystem,
+    project: o.project,
     // Up to date only when the record holds this run (see build()).
     cmdline: rec ? recordedRunFor(rec, o.runName, o.output)!.cmdline : plan!.run.cmdline,
     kernel: ctx.kernel!,
@@ -248,6 +292,7 @@ function outcome(ctx: Ctx, o: { image: string; output: ImageOutput; format: Imag
     upToDate: Boolean(rec),
     ...(ctx.reason && !rec ? { reason: ctx.reason } : {}),
     totals: rec ? rec.totals : { files: plan!.totals.files, bytes: plan!.totals.bytes, libraries: plan!.totals.libraries },
+    ...((rec?.from ?? plan?.image) ? { exposedPorts: (rec?.from ?? plan!.image!).exposedPorts } : {}),
     ...(plan ? { plan } : {}),
     ...(ctx.check ? { check: ctx.check } : {}),
     ms: Math.round(performance.now() - o.started),

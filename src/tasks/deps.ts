@@ -6,7 +6,8 @@ import type { KernelResolver, PlanChecker } from './build.js';
 export async function realDeps(): Promise<{ resolveKernel: KernelResolver; checkPlan: PlanChecker }> {
   const [{ resolveKernel }, { checkPlan }] = await Promise.all([import('../kernel/resolve.js'), import('../check/index.js')]);
   return {
-    resolveKernel: (config, env) => resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir }, env),
-    checkPlan: (plan, kernel) => checkPlan(plan, kernel),
+    resolveKernel: (config, env, onProgress) =>
+      resolveKernel({ kernel: config.kernel, arch: config.arch, dir: config.dir, filesystem: config.filesystem }, env, onProgress ? { onProgress } : {}),
+    checkPlan: (plan, kernel, fs) => checkPlan(plan, kernel, fs),
   };
 }

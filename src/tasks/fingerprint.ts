@@ -4,7 +4,7 @@
 // be the same, and so would the image.
 
 import { createRequire } from 'node:module';
-import type { HostFs, HostStat } from '../hostfs.js';
+import type { HostFs, HostStat, ImageFileData } from '../hostfs.js';
 
 /** What a look at one path saw: enough to notice any change to it. */
 export type Observation = string;
@@ -24,26 +24,40 @@ function signature(op: Op, s: HostStat | undefined): Observation {
 
 const look = (fs: HostFs, op: Op, path: string): Observation => signature(op, op === 'lstat' ? fs.lstat(path) : fs.stat(path));
 
-/** A HostFs that remembers every path it was asked about. */
+/**
+ * A HostFs that remembers every path it was asked about, except those below `immutable` (a
+ * container image mounted there: its digest, in the build key, stands for all its files).
+ */
 export class RecordingHostFs implements HostFs {
   private readonly seen = new Map<string, Observation>();
 
-  constructor(private readonly inner: HostFs) {}
+  constructor(
+    private readonly inner: HostFs,
+    private readonly immutable?: string,
+  ) {}
+
+  private skip(path: string): boolean {
+    return this.immutable !== undefined && (path === this.immutable || path.startsWith(this.immutable + '/'));
+  }
 
   private note(op: Op, path: string): void {
+    if (this.skip(path)) return;
     const key = `${op}\0${path}`;
     if (!this.seen.has(key)) this.seen.set(key, look(this.inner, op, path));
   }
 
   lstat(path: string): HostStat | undefined {
     const s = this.inner.lstat(path);
-    this.seen.set(`lstat\0${path}`, signature('lstat', s));
+    if (!this.skip(path)) this.seen.set(`lstat\0${path}`, signature('lstat', s));
     return s;
   }
   stat(path: string): HostStat | undefined {
     const s = this.inner.stat(path);
-    this.seen.set(`stat\0${path}`, signature('stat', s));
+    if (!this.skip(path)) this.seen.set(`stat\0${path}`, signature('stat', s));
     return s;
+  }
+  origin(path: string): ImageFileData | undefined {
+    return this.inner.origin?.(path);
   }
   readlink(path: string): string {
     this.note('lstat', path);

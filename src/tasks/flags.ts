@@ -19,6 +19,7 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   ['--format <format>', 'raw (default; Firecracker needs raw) or qcow2'],
   ['--output <layout>', 'disk (default: booted with the kernel given to the hypervisor) or bootable (one self-booting file)'],
   ['--no-check', 'build even when the symbol check finds errors'],
+  ['--locked', 'build only from image digests osv.lock pins: a from: reference missing from it is an error (for CI)'],
   ['--force', 'rebuild even when nothing changed'],
   ['--json', 'machine-readable output: JSON events and a JSON result'],
   ['-q, --quiet', 'no progress output'],
@@ -33,11 +34,13 @@ export function runFlags(cmd: Command): Command {
   return cmd
     .option('-e, --exec <cmdline>', 'boot with this OSv command line instead of the planned one')
     .option('-p, --port <host:guest>', 'forward a host port to the guest (repeatable; HOST:GUEST[/udp])', collect, [])
+    .option('-P, --publish-all', "forward every port the from: image exposes (its ExposedPorts) from the same host port")
     .option('-m, --memory <size>', 'guest memory, e.g. 512M, 2G (default: run.memory)')
     .option('-c, --cpus <n>', 'virtual CPUs (default: run.cpus)')
     .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg')
     .option('--hypervisor <name>', 'qemu or firecracker')
     .option('--network <net>', 'user, none, tap:NAME or bridge:NAME')
+    .option('--machine <machine>', "pc (default) or q35, KubeVirt's machine: PCIe root ports and modern-only virtio (QEMU, x86)")
     .option('--boot <mode>', 'kernel (direct kernel boot, default) or image (a bootable image\'s own boot sector)')
     .option('-t, --timeout <seconds>', 'stop the VM and fail after this many seconds (default: run.timeout; for osv test and --ci, 60)')
     .option('--expect <regex>', 'fail unless a console line matches this regular expression')

@@ -115,12 +115,15 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
     image: front.image,
     output: front.output as ImageOutput,
     format: front.format as ImageFormat,
+    filesystem: record.filesystem,
+    project: record.project,
     cmdline: run.cmdline,
     kernel: record.kernel,
     key: record.key,
     upToDate: true,
     fromRecords: true,
     totals: record.totals,
+    ...(record.from ? { exposedPorts: record.from.exposedPorts } : {}),
     ms: Date.now() - started,
     secrets: record.secrets ?? [],
   };
@@ -148,7 +151,7 @@ export function writeNoop(
   const fs = r.configReads;
   // Discovery: a file appearing earlier in the search order would be found instead.
   if (r.discovered) for (const name of SEARCH_PLACES) fs.lstat(join(r.cwd, name));
-  for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, lockPath(r.config.dir)]) if (p) fs.stat(p);
+  for (const p of [r.kernel.elf, r.kernel.img, r.kernel.libenviron, r.kernel.ext?.libext, r.kernel.ext?.liblwext4, lockPath(r.config.dir)]) if (p) fs.stat(p);
   const front: NoopRecord = {
     version: VERSION,
     image: r.image,

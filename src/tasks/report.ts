@@ -5,11 +5,12 @@ import { formatBytes } from '../units.js';
 import { maskText } from '../secrets.js';
 import type { BuildOutcome } from './build.js';
 import { writeStdout } from '../output.js';
+import { downloadProgress, type ProgressView } from '../kernel/progress.js';
 
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export interface BuildEvent {
-  event: 'task' | 'progress' | 'result' | 'note';
+  event: 'task' | 'progress' | 'download' | 'result' | 'note' | 'pull';
   [k: string]: unknown;
 }
 
@@ -17,6 +18,8 @@ export interface Reporter {
   mode: ReportMode;
   listrOptions: Record<string, unknown>;
   progress?(done: number, total: number): void;
+  /** How a kernel download shows (none when quiet). */
+  download?(): ProgressView;
   emit(e: BuildEvent): void;
 }
 
@@ -36,14 +39,15 @@ export function progressReporter(mode: ReportMode, out: { write(s: string): unkn
   switch (mode) {
     case 'tty':
       // Progress goes to stderr so that a command's own output (stdout) stays clean.
-      return { mode, emit, listrOptions: { renderer: 'default', rendererOptions: { outputBar: 1, persistentOutput: false }, stdout: process.stderr } };
+      return { mode, emit, download: () => downloadProgress(process.stderr, true), listrOptions: { renderer: 'default', rendererOptions: { outputBar: 1, persistentOutput: false }, stdout: process.stderr } };
     case 'plain':
-      return { mode, emit, listrOptions: { renderer: 'simple', rendererOptions: { timestamp: false } } };
+      return { mode, emit, download: () => downloadProgress(process.stderr, false), listrOptions: { renderer: 'simple', rendererOptions: { timestamp: false } } };
     case 'json':
       return {
         mode,
         emit,
         listrOptions: { renderer: 'silent' },
+        download: () => ({ onProgress: jsonDownload(emit), done: () => undefined }),
         progress(done, total) {
           const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
           if (pct >= lastPct + 10 || done === total) {
@@ -54,6 +58,31 @@ export function progressReporter(mode: ReportMode, out: { write(s: string): unkn
       };
     case 'quiet':
       return { mode, emit, listrOptions: { renderer: 'silent' } };
+  }
+}
+
+/** Download events, one per asset per tenth. */
+function jsonDownload(emit: (e: BuildEvent) => void): ProgressView['onProgress'] {
+  const last = new Map<string, number>();
+  return (bytes, total, asset) => {
+    const tenth = total ? Math.floor((bytes / total) * 10) : 0;
+    if (last.get(asset) === tenth) return;
+    last.set(asset, tenth);
+    emit({ event: 'download', asset, bytes, ...(total ? { total } : {}) });
+  };
+}
+
+/**
+ * The plan's warnings (a runtime without its template's essentials, a link that copies a whole
+ * directory), before the image boots: stderr lines for people, events for --json.
+ */
+export function printPlanWarnings(outcome: BuildOutcome, mode: ReportMode, write: (s: string) => unknown = (s) => process.stderr.write(s)): void {
+  const warnings = outcome.plan?.warnings ?? [];
+  if (mode === 'quiet') return;
+  for (const w of warnings) {
+    const text = maskText(w, outcome.secrets);
+    if (mode === 'json') process.stdout.write(JSON.stringify({ event: 'warning', message: text, time: Date.now() }) + '\n');
+    else write(`warning: ${text}\n`);
   }
 }
 

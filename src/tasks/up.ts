@@ -6,11 +6,13 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
 import { formatBytes } from '../units.js';
 import { buildFromFlags, modeOf } from './build-command.js';
+import { printPlanWarnings } from './report.js';
 import { noopBuild } from './noop.js';
 import { oneOf, optional } from '../cli/flag-values.js';
-import { applyFlags, debugFromFlags, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
+import { applyFlags, debugFromFlags, exposedForwards, settingsFromFlags, type VmFlags } from '../run/flag-settings.js';
 import type { CheckReport } from '../check/types.js';
 import { exitStatusOf, runOutcome } from '../run/outcome.js';
+import { rootDisk } from '../run/spec.js';
 
 export interface UpFlags extends VmFlags {
   cwd: string;
@@ -18,6 +20,8 @@ export interface UpFlags extends VmFlags {
   run?: string;
   exec?: string;
   port: string[];
+  publishAll?: boolean;
+  locked?: boolean;
   stopOnExpect?: boolean;
   kernelLog?: boolean;
   boot?: string;
@@ -59,9 +63,13 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
         built: b.outcome,
         mode: b.mode,
       }));
-  // The run settings from osv.yaml, with the command-line flags on top.
-  const settings: RunSettings = applyFlags(base, overrides);
+  // The run settings from osv.yaml, with the command-line flags on top (-P: the image's ports first).
+  const published = flags.publishAll ? exposedForwards(built.exposedPorts ?? []) : [];
+  if (flags.publishAll && published.length === 0) process.stderr.write(`osv: note: -P: ${built.exposedPorts ? 'the image exposes no ports' : 'there is no from: image whose ports to publish'}\n`);
+  const settings: RunSettings = applyFlags(base, { set: overrides.set, ports: [...published, ...overrides.ports] });
   if (flags.stopOnExpect && settings.expect === undefined) throw usage('--stop-on-expect needs an expectation: --expect REGEX or run.expect');
+  // JSON events would mix with up's one JSON answer on stdout: warnings go there only as lines.
+  printPlanWarnings(built, mode === 'json' ? 'plain' : mode);
   if (mode === 'plain' || mode === 'tty')
     process.stderr.write(
       `osv: ${built.upToDate ? 'image up to date' : 'built'} ${built.image} (${built.totals.files} files, ${formatBytes(built.totals.bytes)}) in ${built.ms} ms\n`,
@@ -69,7 +77,7 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
 
   const { prepareRun, executeRun, requestFromSettings } = await import('../run/runner.js');
   const how = bootMode ?? (built.kernel.elf ? 'kernel' : 'image');
-  const disk = { path: built.image, format: built.format };
+  const disk = rootDisk(built.image, built.format, built.filesystem);
   let boot;
   if (how === 'kernel') {
     if (!built.kernel.elf)
@@ -80,8 +88,11 @@ export async function up(flags: UpFlags, env: NodeJS.ProcessEnv = process.env): 
     if (flags.exec !== undefined) throw usage('-e needs direct kernel boot: a bootable image runs the command line written inside it');
     boot = { kind: 'image' as const, disk };
   }
-  const request = unwrap(requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug, secrets: built.secrets }));
+  const { attachVolumes } = await import('../volumes/attach.js');
+  const volumes = unwrap(await attachVolumes(settings.volumes, { project: built.project.dir, config: built.project.config, run: flags.run ?? 'default', env, ...(flags.dryRun ? { dryRun: true } : {}) }));
+  const request = requestFromSettings(arch, boot, settings, { ...(flags.ci ? { ci: true } : {}), env, debug, volumes, secrets: built.secrets });
   const prep = unwrap(await prepareRun(request));
+  prep.notes.push(...volumes.notes);
 
   if (flags.dryRun) {
     if (flags.json) process.stdout.write(JSON.stringify({ ok: true, image: built.image, upToDate: built.upToDate, fromRecords: built.fromRecords === true, command: prep.shownArgv, commandLine: prep.commandLine, notes: prep.notes }, null, 2) + '\n');

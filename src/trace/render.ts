@@ -47,8 +47,8 @@ function group(out: string[], title: string, items: Finding[]): void {
 export interface RenderContext {
   /** The configuration compared against, or why there was none. */
   planSource: string;
-  /** Set after --write: the file and how many entries were added. */
-  wrote?: { file: string; added: number };
+  /** Set after --write: the file, how many entries were added, and what they are. */
+  wrote?: { file: string; added: number; summary?: string };
 }
 
 export function renderReport(r: TraceReport, ctx: RenderContext): string {
@@ -74,7 +74,8 @@ export function renderReport(r: TraceReport, ctx: RenderContext): string {
   }
   out.push('');
   if (!toAdd.length) out.push('Nothing to add: the plan has everything the program used while it was traced.');
-  else if (ctx.wrote) out.push(`Added ${ctx.wrote.added} entr${ctx.wrote.added === 1 ? 'y' : 'ies'} to ${ctx.wrote.file} (comments and formatting kept).`);
+  else if (ctx.wrote)
+    out.push(`Added ${ctx.wrote.added} entr${ctx.wrote.added === 1 ? 'y' : 'ies'} to ${ctx.wrote.file} (comments and formatting kept)${ctx.wrote.summary ? `: ${ctx.wrote.summary}` : ''}.`);
   else out.push(`Add ${toAdd.length === 1 ? 'it' : 'them'} to osv.yaml with: ${bold('osv trace --write -- ' + cmd)}`);
   out.push(dim(`(${r.ignored.length} other paths left out: already planned, provided by OSv, pseudo-files or temporary; --json lists them)`));
   return out.join('\n') + '\n';

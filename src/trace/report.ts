@@ -164,6 +164,8 @@ export function analyze(input: AnalyzeInput): TraceFindings {
     else if (libraryReals.has(real)) continue; // mapped by the loader: reported as a library above
     else if (kind === 'other') ignored.push({ path, why: 'not a regular file or directory' });
     else if (plan.guests.has(path)) ignored.push({ path, why: 'already in the plan' });
+    // The application's own files are in the image at another path (a script copied to /app).
+    else if (kind === 'file' && plan.hosts.has(real)) ignored.push({ path, why: 'already in the plan (copied from this host file)' });
     else {
       const isDir = kind === 'dir' || directory;
       const category = classifyFile(path, isDir);

@@ -165,15 +165,10 @@ function splice(
     const node = doc.get(key, true);
     if (isSeq(node) && node.range) {
       const seq = node as YAMLSeq;
-      if (seq.flow) {
-        // `[a, b]`: insert before the closing bracket, in flow style.
-        const close = text.lastIndexOf(']', seq.range![1]);
-        if (close < 0) return undefined;
-        const items = gs.flatMap((g) => g.values).map((v) => stringify(v, { lineWidth: 0, collectionStyle: 'flow', flowCollectionPadding: false }).trim());
-        const sep = seq.items.length ? ', ' : '';
-        const innerEnd = text.slice(0, close).replace(/\s+$/, '').length;
-        edits.push({ at: innerEnd, insert: sep + items.join(', ') });
-      } else {
+      // `[a, b]`: the list is rewritten in block style (render), one entry a line, as a person
+      // would write more than a few of them.
+      if (seq.flow) return undefined;
+      {
         const first = seq.items[0] as { range?: [number, number, number] } | undefined;
         const start = seq.range![0];
         const col = start - lineStart(text, start);
@@ -211,6 +206,7 @@ function render(
       node = doc.createNode([]);
       doc.set(key, node);
     }
+    (node as YAMLSeq).flow = false;
     for (const g of gs) {
       g.values.forEach((v, i) => {
         const item = doc.createNode(v);

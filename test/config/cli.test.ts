@@ -72,7 +72,7 @@ describe('as a process', () => {
         `${dir}/osv.yaml:3:3: error: unknown key "memroy" in run (did you mean "memory"?)`,
         '  3 |   memroy: 1G',
         '    |   ^^^^^^',
-        '  hint: allowed keys in run: hypervisor, memory, cpus, ports, accel, network, timeout, expect, volumes, qemu, kernelArgs',
+        '  hint: allowed keys in run: hypervisor, memory, cpus, ports, accel, network, timeout, expect, volumes, machine, qemu, kernelArgs',
         `${dir}/osv.yaml:4:9: error: run.cpus: expected an integer, got a string ("two")`,
         '  4 |   cpus: two',
         '    |         ^^^',
@@ -130,11 +130,12 @@ describe('as a process', () => {
     const dir = project({ '.gitignore': 'node_modules' });
     const r = await osv(dir, 'init', '--', '/usr/bin/python3', 'app.py', '--port', '8080');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('wrote osv.yaml and added to .gitignore .osv/\nnext: edit osv.yaml, then `osv validate` and `osv up`\n');
+    expect(r.stdout).toMatch(/^template:python: \/usr\/bin\/python3 is Python 3\.\d+ \(\/usr\/bin\/python3\.\d+\)\n/);
+    expect(r.stdout).toContain('\nwrote osv.yaml and added to .gitignore .osv/\nnext: edit osv.yaml, then `osv validate` and `osv up`\n');
     expect(r.code).toBe(0);
     const o = io(dir);
     await validateCommand({}, o);
-    expect(o.text()).toBe('osv.yaml: valid (image "' + path.basename(dir).replace(/[^A-Za-z0-9._-]+/g, '-') + '", 1 program, 1 library, 0 file entries, 0 modules, one run)\n');
+    expect(o.text()).toBe('osv.yaml: valid (image "' + path.basename(dir).replace(/[^A-Za-z0-9._-]+/g, '-') + '", 2 programs, 1 library, 2 file entries, 0 modules, one run)\n');
   });
 });
 
@@ -225,7 +226,15 @@ describe('osv init', () => {
 
     const forced = io(dir);
     await initCommand(['./build/server'], { force: true, template: 'none', json: true }, forced);
-    expect(JSON.parse(forced.text())).toEqual({ ok: true, file: path.join(dir, 'osv.yaml'), template: null, gitignore: 'present', missing: './build/server' });
+    expect(JSON.parse(forced.text())).toEqual({
+      ok: true,
+      file: path.join(dir, 'osv.yaml'),
+      template: null,
+      why: `--template none (osv init recognised native: ./build/server does not exist: nothing to recognise)`,
+      notes: [],
+      gitignore: 'present',
+      missing: './build/server',
+    });
     const written = readFileSync(path.join(dir, 'osv.yaml'), 'utf8');
     expect(written).not.toContain('extends');
     expect(written).toContain('cmd: [./build/server]');

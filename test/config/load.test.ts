@@ -137,10 +137,41 @@ describe('defaults and normalization', () => {
     ]);
     expect(c.kernel.path).toBe('/home/u/osv/build/last');
     expect(c.defaultRun.run.volumes.map(({ source: _s, ...v }) => v)).toEqual([
-      { path: path.join(dir, 'disk.qcow2'), format: 'qcow2', readonly: false },
-      { path: path.join(dir, 'data.img'), format: 'raw', readonly: true },
+      { kind: 'disk', path: path.join(dir, 'disk.qcow2'), format: 'qcow2', readonly: false },
+      { kind: 'disk', path: path.join(dir, 'data.img'), format: 'raw', readonly: true },
     ]);
     expect(c.defaultRun.run.qemu).toBe(path.join(dir, 'qemu/bin/qemu-system-x86_64'));
+  });
+
+  it('named volumes: defaults filled in, the seed relative to its file, dest normalized; per run, beside disk images', async () => {
+    const dir = project({
+      'osv.yaml': [
+        'extends: [conf/base.yaml]',
+        'cmd: [a]',
+        'runs:',
+        '  other:',
+        '    run:',
+        '      volumes: []',
+        '  fresh:',
+        '    run:',
+        '      volumes: [{name: scratch, dest: /scratch/, size: 64M, readonly: true}]',
+      ].join('\n'),
+      'conf/base.yaml': 'run:\n  volumes:\n    - ./disk.img\nruns:\n  db:\n    run:\n      volumes: [{name: data, dest: /var//lib/app, from: ./seed}]\n',
+    });
+    const c = await load(dir);
+    const plain = (v: Config['defaultRun']['run']['volumes']): unknown => v.map(({ source: _s, ...x }) => x);
+    const disk = { kind: 'disk', path: path.join(dir, 'conf/disk.img'), format: 'raw', readonly: false };
+    expect(plain(c.defaultRun.run.volumes)).toEqual([disk]);
+    expect(plain(c.runs['db']!.run.volumes)).toEqual([disk, { kind: 'named', name: 'data', dest: '/var/lib/app', size: 1024 * MiB, from: path.join(dir, 'conf/seed'), readonly: false }]);
+    expect(c.runs['other']!.run.volumes).toEqual([]);
+    expect(plain(c.runs['fresh']!.run.volumes)).toEqual([disk, { kind: 'named', name: 'scratch', dest: '/scratch', size: 64 * MiB, readonly: true }]);
+  });
+
+  it('read-only volumes are not held to the one-ext-file-system limit: beside a writable one, and over an ext root', async () => {
+    const rofs = await load(project({ 'osv.yaml': 'cmd: [a]\nrun:\n  volumes:\n    - {name: data, dest: /data}\n    - {name: conf, dest: /etc/app, readonly: true}\n    - {name: assets, dest: /srv, readonly: true}\n' }));
+    expect(rofs.defaultRun.run.volumes.map((v) => (v.kind === 'named' ? [v.name, v.readonly] : []))).toEqual([['data', false], ['conf', true], ['assets', true]]);
+    const ext = await load(project({ 'osv.yaml': 'cmd: [a]\nfilesystem: ext\nrun:\n  volumes: [{name: conf, dest: /etc/app, readonly: true}]\n' }));
+    expect(ext.defaultRun.run.volumes).toHaveLength(1);
   });
 });
 

@@ -115,11 +115,13 @@ describe('osv.config.example.yaml', () => {
       const re = new RegExp(`^${pattern.replace(/[.[\]]/g, '\\$&').replace(/\*/g, '[^.\\[]+')}$`);
       return [...present].some((p) => re.test(p));
     };
-    // $schema is for JSON configurations; kernel.path excludes kernel.version, so it is shown in a comment.
-    const exempt = new Set(['$schema', 'kernel.path']);
+    // $schema is for JSON configurations; kernel.path excludes kernel.version, and from excludes
+    // sysroot, so they are shown in comments.
+    const exempt = new Set(['$schema', 'kernel.path', 'from']);
     const unused = properties('osv.schema.json').map(([p]) => p).filter((p) => !exempt.has(p) && !matches(p));
     expect(unused).toEqual([]);
     expect(text).toMatch(/^#\s+path: \S+/m);
+    expect(text).toMatch(/^# from: \S+/m);
   });
 });
 

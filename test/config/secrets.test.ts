@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskDeep, maskText } from '../../src/secrets.js';
-import { hasGcc } from '../helpers/tools.js';
+import { hasGcc, hasTool } from '../helpers/tools.js';
 import { fakeBuildDir } from '../kernel/helpers.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
@@ -27,9 +27,15 @@ describe('maskText and maskDeep', () => {
 
 if (!hasGcc) console.warn('skipped: the secrets CLI test needs gcc (a program and a stand-in kernel)');
 
+// `--dry-run` only prints the QEMU command line: without QEMU installed, a stand-in file on PATH
+// (never run) lets it do so.
+const hasQemu = hasTool('qemu-system-x86_64');
+if (hasGcc && !hasQemu) console.warn('note: the secrets CLI test: qemu-system-x86_64 is not installed; --dry-run finds a stand-in file instead (it never runs it)');
+
 describe.runIf(hasGcc)('secrets through the CLI', () => {
   let dir: string;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, MY_TOKEN: SECRET, NO_COLOR: '1', OSV_KERNEL: '', XDG_CACHE_HOME: join(dir, 'cache') });
+  const path = (): string => (hasQemu ? process.env['PATH']! : `${join(dir, 'stand-in')}:${process.env['PATH']}`);
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: path(), MY_TOKEN: SECRET, NO_COLOR: '1', OSV_KERNEL: '', XDG_CACHE_HOME: join(dir, 'cache') });
   const osv = (...args: string[]) => {
     const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', env: env(), timeout: 60_000 });
     return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
@@ -40,6 +46,8 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
     execFileSync('gcc', ['-fPIE', '-pie', '-o', 'app', 'app.c'], { cwd: dir });
     const kernel = fakeBuildDir(dir, 'kernel', { env: false });
     mkdirSync(join(dir, 'cache'));
+    mkdirSync(join(dir, 'stand-in'));
+    writeFileSync(join(dir, 'stand-in', 'qemu-system-x86_64'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     writeFileSync(
       join(dir, 'osv.yaml'),
       [`kernel: {path: ${kernel}}`, 'cmd: [./app, "--token=${env:MY_TOKEN}"]', 'env:', '  TOKEN: ${env:MY_TOKEN}', '  PLAIN: visible', 'run: {accel: tcg}', ''].join('\n'),

@@ -3,11 +3,10 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, serveAndGet } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
@@ -38,47 +37,11 @@ function osv(dir: string, args: string[], timeoutMs: number): { code: number | n
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
-
 /** Boot a server example with a forward, poll it from the host, then Ctrl-C osv. */
 async function serve(dir: string, guestPort: number, deadlineMs: number): Promise<{ body?: string; code: number | null; out: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [OSV, 'up', '-q', '-p', `${port}:${guestPort}`], { cwd: dir, env: { ...process.env, CI: '1' } });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  let body: string | undefined;
-  const end = Date.now() + deadlineMs;
-  while (body === undefined && Date.now() < end && child.exitCode === null) {
-    try {
-      body = await get(port);
-    } catch {
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  child.kill('SIGINT');
-  const code = await exited;
-  return { ...(body !== undefined ? { body } : {}), code, out };
+  const r = await serveAndGet([process.execPath, OSV, 'up', '-q', '-p', `${port}:${guestPort}`], { cwd: dir, env: { ...process.env, CI: '1' } }, port, ['/'], deadlineMs, 'answered');
+  return { ...(r.bodies['/'] !== undefined ? { body: r.bodies['/'] } : {}), code: r.code, out: r.out };
 }
 
 describe.runIf(!reason)('examples boot with osv up', () => {

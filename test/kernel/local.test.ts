@@ -78,6 +78,32 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
     }
   });
 
+  it('finds OSv\'s ext module beside the kernel, or where an OSv build keeps it; both files or none', async () => {
+    // Copied out of a build: both files beside the kernel.
+    const copied = fakeBuildDir(work, 'copied.x64');
+    const touch = (p: string): string => (fs.mkdirSync(join(p, '..'), { recursive: true }), fs.writeFileSync(p, 'so'), p);
+    const extOf = (p: string): unknown => {
+      const r = resolveKernelPath(p, 'x86_64');
+      return r.ok ? r.value.ext : r.error;
+    };
+    touch(join(copied, 'libext.so'));
+    expect(extOf(copied)).toBeUndefined(); // one of two is none
+    touch(join(copied, 'liblwext4.so'));
+    const beside = await resolveKernel({ kernel: { path: join(copied, 'loader-stripped.elf'), hiddenSymbols: false }, arch: 'x86_64' }, env);
+    expect(beside.ok && beside.value.ext).toEqual({ libext: join(copied, 'libext.so'), liblwext4: join(copied, 'liblwext4.so') });
+    // An OSv tree: build/release.x64/modules/libext/libext.so and lwext4's build_lib_only in the source tree.
+    const tree = join(work, 'osv-tree');
+    const rel = fakeBuildDir(join(tree, 'build'), 'release.x64');
+    fs.symlinkSync('release.x64', join(tree, 'build', 'last'));
+    const libext = touch(join(rel, 'modules', 'libext', 'libext.so'));
+    expect(extOf(rel)).toBeUndefined();
+    const lwext4 = touch(join(tree, 'modules', 'lwext4', 'upstream', 'lwext4', 'build_lib_only', 'src', 'liblwext4.so'));
+    for (const p of [join(tree, 'build', 'last'), tree, join(rel, 'loader-stripped.elf')]) expect(extOf(p), p).toEqual({ libext, liblwext4: lwext4 });
+    // A kernel alone (as a release is): no module.
+    const r = await resolveKernel({ kernel: { path: build, hiddenSymbols: false }, arch: 'x86_64' }, env);
+    expect(r.ok && r.value.ext).toBeUndefined();
+  });
+
   it('lets OSV_KERNEL override the configured kernel for one run', async () => {
     const other = fakeBuildDir(work, 'other.x64', { img: false });
     const r = await resolveKernel({ kernel: { path: build, hiddenSymbols: false }, arch: 'x86_64' }, { ...env, OSV_KERNEL: join(other, 'loader-stripped.elf') });
@@ -167,6 +193,8 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
       image: '/p/.osv/a.img',
       output: 'disk',
       format: 'raw',
+      filesystem: 'rofs',
+      project: { dir: '/p', config: '/p/osv.yaml' },
       cmdline: '--rootfs=rofs /a',
       kernel: { sha256: 'x', origin: 'env', hiddenSymbols: false, note: "OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock" },
       upToDate: true,
@@ -179,8 +207,8 @@ describe.skipIf(!haveGcc)('kernel.path and OSV_KERNEL', () => {
     expect(text).toContain("\nkernel: OSV_KERNEL overrides osv.yaml's kernel: not checked against osv.lock\n");
   });
 
-  it('says what to configure when there is no kernel at all', async () => {
-    const r = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'x86_64' }, env);
+  it('says what to configure when there is no kernel at all (no default for aarch64; test/kernel/default-kernel.test.ts has x86_64)', async () => {
+    const r = await resolveKernel({ kernel: { hiddenSymbols: false }, arch: 'aarch64' }, env);
     expect(!r.ok && r.error.code).toBe('kernel.none');
     expect(!r.ok && r.error.hint).toMatch(/kernel\.version.*kernel\.path.*OSV_KERNEL/);
   });

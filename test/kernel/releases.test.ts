@@ -3,18 +3,16 @@
 // port nothing listens on.
 
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { AddressInfo } from 'node:net';
-import { createGzip, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveKernel } from '../../src/kernel/resolve.js';
 import { parseVersion, redirectAllowed, selectAssets, type ReleaseAsset } from '../../src/kernel/releases.js';
 import { pullKernel } from '../../src/kernel/store.js';
-import { fakeBuildDir, haveGcc, tempDir } from './helpers.js';
+import { haveGcc, tempDir } from './helpers.js';
+import { ASSETS, sandboxes, serveFakeKernel, type Fake } from './fake-release.js';
 
 if (!haveGcc) console.warn('skipped: gcc is not installed, so no kernel fixtures can be compiled');
 
@@ -23,116 +21,18 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..');
 
-interface Fake {
-  base: string;
-  requests: string[];
-  failDownloads: boolean;
-  elf: Buffer;
-  img: Buffer;
-  /** gzip of 600 MiB of zeros (about 600 KB). */
-  bomb: Buffer;
-  close(): Promise<void>;
-}
-
-const ASSETS = [
-  'osv-loader.qemu.x86_64.gz',
-  'loader.elf.x86_64.gz',
-  'loader-hidden.elf.x86_64.gz',
-  'osv-loader-hidden.qemu.x86_64.gz',
-  'osv-zfs-builder.qemu.x86_64.gz',
-  'osv.bootstrap.mpm.x86_64',
-  'index.yaml',
-];
-
-async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
-  const fake = { requests: [] as string[], failDownloads: false, elf, img, bomb: await gzipOfZeros(600 * 1024 * 1024) } as Fake;
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    fake.requests.push(url);
-    const release = (tag: string) => ({
-      tag_name: tag,
-      html_url: `${fake.base}/cloudius-systems/osv/releases/tag/${tag}`,
-      assets: ASSETS.map((name) => ({ name, browser_download_url: `${fake.base}/download/${tag}/${name}`, size: 1 })),
-    });
-    const m = /^\/repos\/cloudius-systems\/osv\/releases\/(latest|tags\/(.+))$/.exec(url);
-    if (m) {
-      const tag = m[1] === 'latest' ? 'v9.9.9' : decodeURIComponent(m[2]!);
-      if (tag === 'nope') return res.writeHead(404).end('{"message":"Not Found"}');
-      const body = tag === 'v0.0.1' ? { ...release(tag), assets: [{ name: 'loader.elf.aarch64.gz', browser_download_url: `${fake.base}/x`, size: 1 }] } : release(tag);
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    }
-    const d = /^\/download\/([^/]+)\/(.+)$/.exec(url);
-    if (d) {
-      if (fake.failDownloads) return res.writeHead(500).end('boom');
-      const [tag, name] = [d[1]!, d[2]!];
-      // What a hostile release server sends (issue #20).
-      if (tag === 'v-bomb') return res.writeHead(200).end(fake.bomb);
-      if (tag === 'v-endless') {
-        res.writeHead(200);
-        const chunk = Buffer.alloc(1 << 20, 0x41);
-        const pump = (): void => {
-          while (!res.destroyed && res.write(chunk));
-          if (!res.destroyed) res.once('drain', pump);
-        };
-        return pump();
-      }
-      if (tag === 'v-redirect') return res.writeHead(302, { location: 'file:///etc/hostname' }).end();
-      if (tag === 'v-loop') return res.writeHead(302, { location: url }).end();
-      const data = name.includes('.elf.') ? fake.elf : name.includes('.qemu.') ? fake.img : Buffer.from('other');
-      return res.writeHead(200).end(name.endsWith('.gz') ? gzipSync(data) : data);
-    }
-    res.writeHead(404).end();
-  });
-  // Idle keep-alive connections stay open longer than any test: a connection the server closes
-  // just as fetch reuses it would fail that request (ECONNRESET) after a slow test.
-  server.keepAliveTimeout = 120_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  fake.close = () => new Promise((r) => server.close(() => r()));
-  return fake;
-}
-
-async function gzipOfZeros(bytes: number): Promise<Buffer> {
-  const zero = Buffer.alloc(1 << 20);
-  const out: Buffer[] = [];
-  const z = createGzip({ level: 1 });
-  z.on('data', (b: Buffer) => out.push(b));
-  const ended = new Promise((r) => z.on('end', r));
-  for (let n = 0; n < bytes; n += zero.length) if (!z.write(zero)) await new Promise((r) => z.once('drain', r));
-  z.end();
-  await ended;
-  return Buffer.concat(out);
-}
-
-/** A port with nothing listening: connections are refused, like a machine without network. */
-async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 let fake: Fake;
 let dead: string;
 beforeAll(async () => {
-  if (!haveGcc) return;
-  const build = fakeBuildDir(work, 'served');
-  fake = await startFake(fs.readFileSync(join(build, 'loader-stripped.elf')), fs.readFileSync(join(build, 'loader.img')));
-  dead = `http://127.0.0.1:${await deadPort()}`;
+  if (haveGcc) ({ fake, dead } = await serveFakeKernel(work));
 });
 afterAll(async () => {
   await fake?.close();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-let n = 0;
 /** A fresh cache and project directory per test. */
-function sandbox(api: string) {
-  const dir = join(work, `sb${++n}`);
-  fs.mkdirSync(join(dir, 'project'), { recursive: true });
-  return { env: { XDG_CACHE_HOME: join(dir, 'cache'), HOME: dir, OSV_GITHUB_API: api } as NodeJS.ProcessEnv, project: join(dir, 'project') };
-}
+const sandbox = sandboxes(work);
 
 describe('asset selection and versions', () => {
   const assets: ReleaseAsset[] = ASSETS.map((name) => ({ name, url: `u/${name}`, size: 1 }));

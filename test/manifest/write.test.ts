@@ -9,6 +9,7 @@ import type { Plan, PlanEntry } from '../../src/plan/types.js';
 import { buildProject, type Project } from '../plan/fixture.js';
 import { copy, dir, hasGcc, lib, link, makeConfig, tempDir } from '../plan/helpers.js';
 import { lacks } from '../helpers/skip.js';
+import { debianPython } from '../helpers/tools.js';
 
 const why: PlanEntry['why'] = [{ kind: 'config', key: 'files[0]' }];
 const file = (guest: string, host: string): PlanEntry => ({ guest, kind: 'file', host, size: 1, mtimeMs: 0, ino: 1, why });
@@ -87,7 +88,7 @@ function roundTrip(p: Plan, out: string): void {
   if (!w.ok) throw w.error;
   for (const f of w.value.inline) {
     mkdirSync(dirname(f.host), { recursive: true });
-    writeFileSync(f.host, f.content);
+    writeFileSync(f.host, f.content as Uint8Array);
   }
   const r = readManifest(w.value.text, { fs: nodeHostFs, file: 'usr.manifest', baseDir: out });
   if (!r.ok) throw r.error;
@@ -116,8 +117,9 @@ describe.skipIf(lacks('round trip through the manifest', [hasGcc, 'gcc is not in
     roundTrip(r.value, t.path);
   });
 
-  it.skipIf(lacks('the python3 round trip', [existsSync('/usr/lib/python3.11/os.py'), 'python 3.11 and its standard library are not in /usr/lib/python3.11']))('python3 with its standard library', () => {
-    const r = plan(makeConfig({ cmd: ['/usr/bin/python3'], files: [copy('/usr/lib/python3.11', '/usr/lib/python3.11')] }), { env: { PATH: '/usr/bin:/bin' } });
+  const py = debianPython();
+  it.skipIf(lacks('the python3 round trip', [py, 'no Debian python3 with its standard library (/usr/bin/python3 -> python3.X, /usr/lib/python3.X/os.py)']))('python3 with its standard library', () => {
+    const r = plan(makeConfig({ cmd: ['/usr/bin/python3'], files: [copy(py!.lib, py!.lib)] }), { env: { PATH: '/usr/bin:/bin' } });
     if (!r.ok) throw r.error;
     roundTrip(r.value, t.path);
   });

@@ -97,6 +97,20 @@ describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installe
     expect(test.stderr).toContain('env.SPACE "a\u00a0b" contains "\u00a0" (U+00A0)');
   });
 
+  it('a /proc source is a clear error naming the entry (exit 1), not an internal error from walking /proc (issue #14)', () => {
+    const kernel = join(t.path, 'kernel-proc.elf');
+    execFileSync('gcc', ['-no-pie', '-o', kernel, '-x', 'c', '-'], { input: 'int main(void) { return 0; }\n' });
+    const bad = join(p.dir, 'proc.yaml');
+    writeFileSync(bad, `kernel: {path: ${kernel}}\ncmd: [./app]\nfiles: [{src: /proc/self/root, dest: /x}]\n`);
+    for (const command of ['plan', 'build']) {
+      const r = run(p.dir, command, '--config', bad);
+      expect(r.code, `${command}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(/proc\.yaml:3:\d+: error: files\[0\]: \/proc\/self\/root is in \/proc, a pseudo file system/);
+      expect(r.stderr).toContain('hint: copy what the program needs to a regular file or directory first');
+      expect(r.stderr).not.toContain('internal error');
+    }
+  });
+
   it('manifest -o writes the manifest and its generated files; OSv syntax throughout', () => {
     const out = join(t.path, 'append.manifest');
     const r = run(p.dir, 'manifest', '-o', out);

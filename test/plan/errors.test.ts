@@ -1,6 +1,6 @@
 // Every planner error, each with its message: bad input must read as a clear sentence.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderError } from '../../src/cli/render.js';
@@ -45,6 +45,22 @@ describe('planner errors', () => {
     expect(e?.message).toBe('/x is declared twice with different contents');
     expect(e?.details).toEqual([`${d}/a.txt: files[0] (/project/osv.yaml:9:3)`, `${d}/b.txt: files[1] (/project/osv.yaml:20:5)`]);
     expect(e?.source).toEqual({ file: '/project/osv.yaml', line: 20, column: 5 });
+  });
+
+  it('a /proc or /sys source names the entry; a tree that reaches /proc through a link skips it with a warning (issue #14)', () => {
+    for (const src of ['/proc/cpuinfo', '/proc/self/root', '/sys/kernel']) {
+      const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(src, '/x')] });
+      expect(e?.code, src).toBe('plan.pseudo-file');
+      expect(e?.message).toMatch(new RegExp(`^files\\[0\\]: ${src.replace(/\//g, '\\/')} is in \\/(proc|sys), a pseudo file system`));
+      expect(e?.source).toBeDefined();
+    }
+    const tree = join(t.path + '-with-proc');
+    mkdirSync(tree, { recursive: true });
+    symlinkSync('/proc', join(tree, 'proc'));
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(tree, '/t')] });
+    expect(p.entries.some((e) => e.guest.startsWith('/t/proc'))).toBe(false);
+    expect(p.warnings).toContain(`skipped /proc in tree ${tree}: /proc is a pseudo file system, made up by the kernel as it is read`);
+    rmSync(tree, { recursive: true });
   });
 
   it('the same file declared twice is merged silently, keeping both reasons', () => {

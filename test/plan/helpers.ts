@@ -92,6 +92,20 @@ export function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
+/** Makes temporary directories holding `files`; `cleanup` removes every one it made (for afterAll). */
+export function tempTrees(prefix: string): { make: (files?: Record<string, string>) => string; cleanup: () => void } {
+  const made: Array<{ cleanup: () => void }> = [];
+  return {
+    make(files = {}) {
+      const d = tempDir(prefix);
+      made.push(d);
+      writeFiles(d.path, files);
+      return d.path;
+    },
+    cleanup: () => made.forEach((d) => d.cleanup()),
+  };
+}
+
 export { hasGcc } from '../helpers/tools.js';
 
 /** Compile C source with gcc into `out`; `args` are extra gcc arguments (-shared, -L, -l...). */

@@ -7,6 +7,7 @@ import type { Plan, PlanEntry } from '../../src/plan/types.js';
 import { buildProject, type Project } from './fixture.js';
 import { copy, exe, gcc, hasGcc, lib, makeConfig, tempDir } from './helpers.js';
 import { lacks } from '../helpers/skip.js';
+import { debianPython } from '../helpers/tools.js';
 
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 
@@ -241,17 +242,18 @@ describe.skipIf(lacks('planning binaries of this machine', [existsSync('/usr/bin
     expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /ls -a / !');
   });
 
-  it.skipIf(lacks('planning python3', [existsSync('/usr/lib/python3.11/os.py'), 'python 3.11 and its standard library are not in /usr/lib/python3.11']))('plans python3 with its standard library tree', () => {
-    const r = plan(makeConfig({ cmd: ['/usr/bin/python3', '-c', 'print(6*7)'], files: [copy('/usr/lib/python3.11', '/usr/lib/python3.11')] }), { env });
+  const py = debianPython();
+  it.skipIf(lacks('planning python3', [py, 'no Debian python3 with its standard library (/usr/bin/python3 -> python3.X, /usr/lib/python3.X/os.py)']))('plans python3 with its standard library tree', () => {
+    const { bin, lib } = py!;
+    const r = plan(makeConfig({ cmd: ['/usr/bin/python3', '-c', 'print(6*7)'], files: [copy(lib, lib)] }), { env });
     if (!r.ok) throw r.error;
-    const py = r.value.entries.find((e) => e.guest === '/usr/bin/python3');
-    expect(py).toMatchObject({ kind: 'file', host: '/usr/bin/python3.11' });
-    expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/os.py')?.kind).toBe('file');
+    expect(r.value.entries.find((e) => e.guest === '/usr/bin/python3')).toMatchObject({ kind: 'file', host: bin });
+    expect(r.value.entries.find((e) => e.guest === `${lib}/os.py`)?.kind).toBe('file');
     // A link to a file inside the tree stays a link; one to a file outside is copied.
-    const sysconf = r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/_sysconfigdata__linux_x86_64-linux-gnu.py');
+    const sysconf = r.value.entries.find((e) => e.guest === `${lib}/_sysconfigdata__linux_x86_64-linux-gnu.py`);
     expect(sysconf).toMatchObject({ kind: 'symlink', target: '_sysconfigdata__x86_64-linux-gnu.py' });
-    if (lstatSync('/usr/lib/python3.11/sitecustomize.py', { throwIfNoEntry: false })?.isSymbolicLink()) {
-      expect(r.value.entries.find((e) => e.guest === '/usr/lib/python3.11/sitecustomize.py')?.kind).toBe('file');
+    if (lstatSync(`${lib}/sitecustomize.py`, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      expect(r.value.entries.find((e) => e.guest === `${lib}/sitecustomize.py`)?.kind).toBe('file');
     }
     expect(r.value.totals.files).toBeGreaterThan(1000);
     expect(r.value.run.cmdline).toBe('--rootfs=rofs --verbose /usr/bin/python3 -c print(6*7) !');

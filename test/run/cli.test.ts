@@ -43,12 +43,12 @@ describe.skipIf(!canRun)('osv run', () => {
 
   const osv = (args: string[], opts: { cwd?: string } = {}) => spawnSync(process.execPath, [OSV, 'run', ...args], { encoding: 'utf8', env: f.env, timeout: 60_000, input: '', cwd: opts.cwd ?? dir });
 
-  it('--dry-run prints the exact QEMU command, shell-quoted, and starts nothing', () => {
+  it('--dry-run prints the exact QEMU command, shell-quoted, and starts nothing; an image without a build record boots through a throwaway overlay', () => {
     const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello a b', '-p', '8080:80', '--ci', '--dry-run', '--accel', 'tcg']);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(
       `${qemu} -accel tcg -cpu max -m 512M -smp 2 -nographic -nodefaults -serial stdio -no-reboot -kernel ${hello} -append '--rootfs=rofs --verbose --power-off-on-abort /hello a b' ` +
-        `-drive file=${disk},if=none,id=hd0,format=raw,cache=writeback -device virtio-blk-pci,id=blk0,drive=hd0 ` +
+        `-drive file=${disk},if=none,id=hd0,format=raw,cache=writeback,snapshot=on -device virtio-blk-pci,id=blk0,drive=hd0 ` +
         '-netdev user,id=un0,net=192.168.122.0/24,host=192.168.122.1,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=un0,romfile= -device virtio-rng-pci\n',
     );
     // The printed command runs as is.

@@ -17,6 +17,13 @@ describe('OSv command line (facts §5.2)', () => {
     expect(addKernelOptions('--rootfs=rofs', ['--verbose'])).toBe('--rootfs=rofs --verbose');
   });
 
+  it('a repeatable option (--mount-fs, --env, --ip, --trace) is added unless the very same one is there', () => {
+    const c = '--rootfs=rofs --mount-fs=zfs,/dev/vblk2,/z /x';
+    expect(addKernelOptions(c, ['--mount-fs=ext,/dev/vblk1,/data'])).toBe('--rootfs=rofs --mount-fs=zfs,/dev/vblk2,/z --mount-fs=ext,/dev/vblk1,/data /x');
+    expect(addKernelOptions('--rootfs=rofs --mount-fs=ext,/dev/vblk1,/data /x', ['--mount-fs=ext,/dev/vblk1,/data'])).toBe('--rootfs=rofs --mount-fs=ext,/dev/vblk1,/data /x');
+    expect(addKernelOptions('--env=A=1 /x', ['--env=B=2'])).toBe('--env=A=1 --env=B=2 /x');
+  });
+
   it('leaves an option the user already gave alone', () => {
     const c = '--rootfs=rofs --power-off-on-abort /hello';
     expect(addKernelOptions(c, ['--power-off-on-abort'])).toBe(c);

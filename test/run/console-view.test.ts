@@ -27,6 +27,7 @@ describe('kernel log lines', () => {
       '2 CPUs detected',
       'VFS: mounting rofs at /rofs',
       'VFS: unmounting /dev',
+      'VFS: initialized filesystem library: /usr/lib/fs/libext.so',
       'random: device unblocked.',
       'devfs: created device vblk0.1 for a partition at offset:4194304 with size:80349184',
       'virtio-blk: Add blk device instances 0 as vblk0, devsize=536870912',
@@ -40,7 +41,7 @@ describe('kernel log lines', () => {
   });
 
   it('leaves a program\'s lines alone, even ones that look close', () => {
-    for (const line of ['Hello from C code', '42', 'VFS: mounting', 'program exited', 'program exited with status three', 'Powering off now', '/tmp/x: not found', 'random thoughts'])
+    for (const line of ['Hello from C code', '42', 'VFS: mounting', 'VFS: initialized filesystem library: /usr/lib/x.so', 'program exited', 'program exited with status three', 'Powering off now', '/tmp/x: not found', 'random thoughts'])
       expect([line, isKernelLogLine(line)]).toEqual([line, false]);
   });
 
@@ -91,6 +92,18 @@ describe('console view', () => {
     expect(v.release().toString()).toBe('rand');
     // The rest of a released line follows as it comes, even if it ends up looking like a kernel line.
     expect(v.write(Buffer.from('om: device unblocked.\r\n')).toString()).toBe('om: device unblocked.\r\n');
+  });
+
+  it('tells a held whole kernel line (only its newline missing) from a beginning that may become one', () => {
+    const v = new ConsoleView();
+    v.write(Buffer.from('VFS: mount'));
+    expect(v.holding).toBe(true);
+    expect(v.holdingKernelLine).toBe(false);
+    v.write(Buffer.from('ing ramfs at /'));
+    expect(v.holdingKernelLine).toBe(true);
+    expect(v.write(Buffer.from('\r\nhi\r\n')).toString()).toBe('hi\r\n');
+    expect(v.holding).toBe(false);
+    expect(v.holdingKernelLine).toBe(false);
   });
 
   it('a held beginning never grows without bound', () => {

@@ -1,12 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFirecracker, findQemu } from '../../src/run/binaries.js';
-import { firecrackerArgs, firecrackerBootArgs, firecrackerConfig } from '../../src/run/firecracker.js';
+import { firecrackerArgs, firecrackerBootArgs, firecrackerConfig, snapshotCopies } from '../../src/run/firecracker.js';
 import { checkNetwork, gatherNetFacts, tapKernelOptions, type NetFacts } from '../../src/run/netcheck.js';
 import { accelCacheKey } from '../../src/run/accel.js';
 import { executeRun, prepareRun } from '../../src/run/runner.js';
-import type { VmSpec } from '../../src/run/spec.js';
+import { rootDisk, type VmSpec } from '../../src/run/spec.js';
 import { tempDir } from './helpers/fake-guest.js';
 
 const MiB = 1024 * 1024;
@@ -107,6 +107,25 @@ describe('Firecracker configuration (facts §6.2)', () => {
     expect(firecrackerArgs('/tmp/fc.json')).toEqual(['--no-api', '--config-file', '/tmp/fc.json']);
   });
 
+  it('a disk whose writes the run throws away boots from a temporary copy; a read-only one as it is', () => {
+    const s = spec({ boot: { kind: 'kernel', kernel: '/k', cmdline: 'x', disk: rootDisk('/i/app.raw', 'raw', 'ext') }, volumes: [{ path: '/v/seed.raw', format: 'raw', snapshot: true }, { path: '/v/data.raw', format: 'raw' }] });
+    const copies = snapshotCopies(s, '/tmp', '7-ab');
+    expect(copies).toEqual([
+      { from: '/i/app.raw', to: '/tmp/osv-up-7-ab-disk0-app.raw' },
+      { from: '/v/seed.raw', to: '/tmp/osv-up-7-ab-disk1-seed.raw' },
+    ]);
+    const c = firecrackerConfig(s, copies);
+    expect(c.ok && c.value.drives.map((d) => [d.path_on_host, d.is_read_only])).toEqual([
+      ['/tmp/osv-up-7-ab-disk0-app.raw', false],
+      ['/tmp/osv-up-7-ab-disk1-seed.raw', false],
+      ['/v/data.raw', false],
+    ]);
+    const rofs = spec({ boot: { kind: 'kernel', kernel: '/k', cmdline: 'x', disk: rootDisk('/i/app.raw', 'raw', 'rofs') } });
+    expect(snapshotCopies(rofs, '/tmp', 't')).toEqual([]);
+    const r = firecrackerConfig(rofs);
+    expect(r.ok && r.value.drives[0]).toMatchObject({ path_on_host: '/i/app.raw', is_read_only: true });
+  });
+
   it('boot args: --nopci once; aarch64 also console=tty', () => {
     expect(firecrackerBootArgs('--nopci --rootfs=rofs /x', 'x86_64')).toBe('--nopci --rootfs=rofs /x');
     expect(firecrackerBootArgs('--rootfs=rofs /x', 'aarch64')).toBe('console=tty --nopci --rootfs=rofs /x');
@@ -151,8 +170,12 @@ describe('missing hypervisor binaries', () => {
     expect(!a.ok && a.error.hint).toContain('qemu-system-arm');
     const env = findQemu('x86_64', { env: { OSV_QEMU: '/no/such/qemu', PATH: process.env['PATH'] } });
     expect(!env.ok && env.error.message).toBe("QEMU binary '/no/such/qemu' (from OSV_QEMU) does not exist or is not executable");
-    const conf = findQemu('x86_64', { configured: 'qemu-system-x86_64', env: { OSV_QEMU: '/no', PATH: process.env['PATH'] } });
-    expect(conf.ok).toBe(true);
+    // run.qemu wins over OSV_QEMU. Found on PATH, never run: a stand-in file is enough, so this
+    // holds on a machine without QEMU too (issue #14).
+    const bin = tempDir();
+    writeFileSync(join(bin, 'qemu-system-x86_64'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const conf = findQemu('x86_64', { configured: 'qemu-system-x86_64', env: { OSV_QEMU: '/no', PATH: bin } });
+    expect(conf.ok && conf.value).toBe(join(bin, 'qemu-system-x86_64'));
   });
 
   it('prepareRun with hypervisor firecracker and no firecracker fails before anything starts', async () => {
@@ -195,42 +218,39 @@ describe('missing hypervisor binaries', () => {
 // configuration it was given, prints an OSv-like console and exits 0, as Firecracker does when
 // OSv powers off. The KVM check is satisfied by a stand-in device file and a cached verdict.
 describe('a Firecracker run, with a stand-in firecracker binary', () => {
+  /** The stand-in (a shell script) on PATH, a stand-in KVM device and a cached verdict that KVM runs OSv. */
+  const standIn = (dir: string, script: string[]): { env: NodeJS.ProcessEnv; kvmDevice: string; accelCacheFile: string } => {
+    writeFileSync(join(dir, 'firecracker'), ['#!/bin/sh', ...script, 'exit 0', ''].join('\n'), { mode: 0o755 });
+    const kvmDevice = join(dir, 'kvm');
+    writeFileSync(kvmDevice, '');
+    const accelCacheFile = join(dir, 'accel.json');
+    const qemu = findQemu('x86_64', { env: { PATH: process.env['PATH'] } });
+    if (qemu.ok) writeFileSync(accelCacheFile, JSON.stringify({ version: 1, entries: { [accelCacheKey(qemu.value, 'x86_64')]: { usable: true, probedAt: new Date().toISOString() } } }));
+    return { env: { PATH: `${dir}:${process.env['PATH']}` }, kvmDevice, accelCacheFile };
+  };
+
   it('writes the configuration, runs `firecracker --no-api --config-file`, streams the console, then removes the file', async () => {
     const dir = tempDir();
     const k = join(dir, 'loader-stripped.elf');
     writeFileSync(k, 'x');
     const disk = join(dir, 'app.img');
     writeFileSync(disk, Buffer.alloc(MiB));
-    writeFileSync(
-      join(dir, 'firecracker'),
-      [
-        '#!/bin/sh',
-        '[ "$1" = --no-api ] && [ "$2" = --config-file ] && [ $# -eq 3 ] || { echo "bad arguments: $*" >&2; exit 2; }',
-        `cp "$3" ${join(dir, 'seen.json')}`,
-        'echo "OSv v0.57.0 (stand-in)"',
-        'echo "VFS: mounting rofs at /rofs"',
-        'sed -n \'s/.*"boot_args": "\\(.*\\)".*/Cmdline: \\1/p\' "$3"',
-        'echo "Hello from C code"',
-        'echo "Powering off."',
-        'exit 0',
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const kvm = join(dir, 'kvm');
-    writeFileSync(kvm, '');
-    const cacheFile = join(dir, 'accel.json');
-    const qemu = findQemu('x86_64', { env: { PATH: process.env['PATH'] } });
-    if (qemu.ok) writeFileSync(cacheFile, JSON.stringify({ version: 1, entries: { [accelCacheKey(qemu.value, 'x86_64')]: { usable: true, probedAt: new Date().toISOString() } } }));
+    const fc = standIn(dir, [
+      '[ "$1" = --no-api ] && [ "$2" = --config-file ] && [ $# -eq 3 ] || { echo "bad arguments: $*" >&2; exit 2; }',
+      `cp "$3" ${join(dir, 'seen.json')}`,
+      'echo "OSv v0.57.0 (stand-in)"',
+      'echo "VFS: mounting rofs at /rofs"',
+      'sed -n \'s/.*"boot_args": "\\(.*\\)".*/Cmdline: \\1/p\' "$3"',
+      'echo "Hello from C code"',
+      'echo "Powering off."',
+    ]);
     const prep = await prepareRun({
       hypervisor: 'firecracker',
       vm: { ...spec({ boot: { kind: 'kernel', kernel: k, cmdline: '--rootfs=rofs /hello', disk: { path: disk, format: 'raw' } }, network: { kind: 'none' }, memory: 256 * MiB, cpus: 2 }) },
       accel: 'auto',
       ci: true,
       expect: '^Hello from C code$',
-      env: { PATH: `${dir}:${process.env['PATH']}` },
-      kvmDevice: kvm,
-      accelCacheFile: cacheFile,
+      ...fc,
     });
     if (!prep.ok) throw prep.error;
     expect(prep.value.argv).toEqual([join(dir, 'firecracker'), '--no-api', '--config-file', prep.value.firecracker!.configFile]);
@@ -246,5 +266,41 @@ describe('a Firecracker run, with a stand-in firecracker binary', () => {
       'network-interfaces': [],
     });
     expect(existsSync(prep.value.firecracker!.configFile)).toBe(false);
+  });
+
+  it('an ext root boots from a temporary copy: the guest writes into the copy, the image stays as built, the copy is removed', async () => {
+    const dir = tempDir();
+    const k = join(dir, 'loader-stripped.elf');
+    writeFileSync(k, 'x');
+    const disk = join(dir, 'app.img');
+    writeFileSync(disk, Buffer.alloc(MiB, 7));
+    truncateSync(disk, 64 * MiB); // 63 MiB of hole, as an ext image has
+    // The stand-in "guest" writes over the start of the disk it was given, and keeps a copy of what it saw.
+    const fc = standIn(dir, [
+      `p=$(sed -n 's/.*"path_on_host": "\\(.*\\)",$/\\1/p' "$3" | head -1)`,
+      `stat -c %b "$p" > ${join(dir, 'blocks.txt')}`,
+      `echo "$p" > ${join(dir, 'path.txt')}`,
+      'printf "written by the guest" | dd of="$p" conv=notrunc 2>/dev/null',
+      `head -c 20 "$p" > ${join(dir, 'seen.txt')}`,
+      'echo "Hello from C code"',
+    ]);
+    const prep = await prepareRun({
+      hypervisor: 'firecracker',
+      vm: { ...spec({ boot: { kind: 'kernel', kernel: k, cmdline: '--rootfs=ext /hello', disk: rootDisk(disk, 'raw', 'ext') }, network: { kind: 'none' } }) },
+      accel: 'auto',
+      ...fc,
+    });
+    if (!prep.ok) throw prep.error;
+    const copy = prep.value.firecracker!.copies[0]!;
+    expect(copy.from).toBe(disk);
+    expect(prep.value.notes).toContain(`Firecracker has no disk overlays: it boots a copy of ${disk} (${copy.to}), removed after the run`);
+    const report = await executeRun(prep.value, { stdout: { write: () => true }, stderr: { write: () => true } });
+    expect(report.exit.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'path.txt'), 'utf8').trim()).toBe(copy.to);
+    expect(readFileSync(join(dir, 'seen.txt'), 'utf8')).toBe('written by the guest');
+    // The copy kept the holes (512-byte blocks allocated: the written MiB, not 64).
+    expect(Number(readFileSync(join(dir, 'blocks.txt'), 'utf8')) * 512).toBeLessThan(2 * MiB);
+    expect(readFileSync(disk).subarray(0, MiB).equals(Buffer.alloc(MiB, 7))).toBe(true);
+    expect(existsSync(copy.to)).toBe(false);
   });
 });

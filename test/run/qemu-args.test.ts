@@ -4,14 +4,14 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/run/binaries.js';
 import { checkNetwork, gatherNetFacts } from '../../src/run/netcheck.js';
 import { qemuArgs, validateVmSpec } from '../../src/run/qemu-args.js';
-import type { VmSpec } from '../../src/run/spec.js';
+import { rootDisk, type VmSpec } from '../../src/run/spec.js';
 import { buildBootDisk, buildFakeKernel, hasGcc, tempDir } from './helpers/fake-guest.js';
+import { freePort } from '../helpers/net.js';
 
 const MiB = 1024 * 1024;
 const base = (over: Partial<VmSpec> = {}): VmSpec => ({
@@ -43,6 +43,25 @@ describe('qemuArgs: the facts', () => {
       '-device', 'virtio-net-pci,netdev=un0,romfile=',
       '-device', 'virtio-rng-pci',
     ]);
+  });
+
+  it('q35 (KubeVirt\'s machine): each virtio device behind its own PCIe root port, modern-only; a snapshot disk', () => {
+    const args = qemuArgs(base({ machine: 'q35', boot: { kind: 'kernel', kernel: '/k/loader-stripped.elf', cmdline: '--rootfs=rofs /hello', disk: { path: '/i/app.qcow2', format: 'qcow2', snapshot: true } }, volumes: [{ path: '/v/data.img', format: 'raw' }] }));
+    expect(args.slice(0, 2)).toEqual(['-machine', 'q35']);
+    expect(values(args, '-device')).toEqual([
+      'pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=1',
+      'pcie-root-port,id=rp2,bus=pcie.0,chassis=2,port=2',
+      'pcie-root-port,id=rp3,bus=pcie.0,chassis=3,port=3',
+      'pcie-root-port,id=rp4,bus=pcie.0,chassis=4,port=4',
+      'virtio-blk-pci,bus=rp1,disable-legacy=on,id=blk0,drive=hd0',
+      'virtio-blk-pci,bus=rp2,disable-legacy=on,id=blk1,drive=hd1',
+      'virtio-net-pci,bus=rp3,disable-legacy=on,netdev=un0,romfile=',
+      'virtio-rng-pci,bus=rp4,disable-legacy=on',
+    ]);
+    expect(values(args, '-drive')[0]).toBe('file=/i/app.qcow2,if=none,id=hd0,format=qcow2,cache=writeback,snapshot=on');
+    // The ports come before the devices plugged into them (QEMU needs the bus to exist).
+    expect(args.indexOf('pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=1')).toBeLessThan(args.indexOf('virtio-blk-pci,bus=rp1,disable-legacy=on,id=blk0,drive=hd0'));
+    expect(validateVmSpec(base({ arch: 'aarch64', machine: 'q35' })).map((e) => e.code)).toContain('run.machine-arch');
   });
 
   it('refuses a VNC display for an aarch64 guest', () => {
@@ -105,6 +124,15 @@ describe('qemuArgs: the facts', () => {
     ]);
   });
 
+  it('the root disk is never written: a ROFS root read-only, an ext root (or one of unknown kind) through a throwaway overlay', () => {
+    const drive = (fs?: 'rofs' | 'ext'): string[] => values(qemuArgs(base({ boot: { kind: 'kernel', kernel: '/k', cmdline: 'x', disk: rootDisk('/i/app.img', 'raw', fs) } })), '-drive');
+    expect(drive('rofs')).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,readonly=on']);
+    expect(drive('ext')).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,snapshot=on']);
+    expect(drive(undefined)).toEqual(['file=/i/app.img,if=none,id=hd0,format=raw,cache=writeback,snapshot=on']);
+    const image = qemuArgs(base({ boot: { kind: 'image', disk: rootDisk('/i/app.qcow2', 'qcow2', 'ext') } }));
+    expect(values(image, '-drive')).toEqual(['file=/i/app.qcow2,if=none,id=hd0,format=qcow2,cache=writeback,snapshot=on']);
+  });
+
   it('image boot: no -kernel, the disk is the boot device', () => {
     const args = qemuArgs(base({ boot: { kind: 'image', disk: { path: '/i/app.img', format: 'qcow2' } } }));
     expect(args).not.toContain('-kernel');
@@ -139,15 +167,6 @@ const qemu = which('qemu-system-x86_64');
 const canRun = Boolean(qemu) && hasGcc;
 if (!canRun) console.warn(`skipped: real-QEMU command-line tests need qemu-system-x86_64 and gcc (qemu: ${qemu ?? 'missing'}, gcc: ${hasGcc})`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots the kernel with our command line', () => {
   let dir = '';
   let kernel = '';
@@ -162,12 +181,12 @@ describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots
   });
 
   const boot = (over: Partial<VmSpec> = {}): { status: number | null; stdout: string; stderr: string } => {
-    const spec = base({ boot: { kind: 'kernel', kernel, cmdline: '--rootfs=rofs --power-off-on-abort /hello', disk: { path: disk, format: 'raw' } }, memory: 64 * MiB, ...over });
+    const spec = base({ boot: { kind: 'kernel', kernel, cmdline: '--rootfs=rofs --power-off-on-abort /hello', disk: rootDisk(disk, 'raw', 'rofs') }, memory: 64 * MiB, ...over });
     const r = spawnSync(qemu!, qemuArgs(spec), { encoding: 'utf8', timeout: 45_000, input: '' });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
-  it('default options', () => {
+  it('default options; the root disk read-only', () => {
     const r = boot();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -202,9 +221,9 @@ describe.skipIf(!canRun)('qemuArgs: the real QEMU accepts every option and boots
     expect(r.stdout).toContain('Cmdline: --nomount /x');
   });
 
-  it('image boot from the disk\'s own boot sector', () => {
+  it('image boot from the disk\'s own boot sector, through a throwaway overlay', () => {
     const img = buildBootDisk(dir, 'bootable', 'booted from the boot sector\n');
-    const r = boot({ boot: { kind: 'image', disk: { path: img, format: 'raw' } } });
+    const r = boot({ boot: { kind: 'image', disk: rootDisk(img, 'raw', 'ext') } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Booting from Hard Disk'); // SeaBIOS prints a timing-dependent number of dots

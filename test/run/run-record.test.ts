@@ -3,11 +3,12 @@
 // OSV_KERNEL given as a build directory or a loader.img. Flags override; -p adds or remaps forwards.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { projectVolumesDir } from '../../src/volumes/paths.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const canRun = hasGcc && hasTool('qemu-system-x86_64');
@@ -28,7 +29,7 @@ describe.runIf(canRun)('osv run from the build record', () => {
     execFileSync('gcc', ['-static', '-o', join(dir, 'kernel', 'loader-stripped.elf'), join(dir, 'hello.c')]);
     writeFileSync(
       join(dir, 'osv.yaml'),
-      ['name: rec', 'cmd: [./hello, main]', 'run:', '  memory: 1G', '  cpus: 1', '  ports: ["8080:80"]', '  volumes: [./data.img]', 'runs:', '  second:', '    cmd: [./hello, other]', '    run: {memory: 256M}', ''].join('\n'),
+      ['name: rec', 'cmd: [./hello, main]', 'run:', '  memory: 1G', '  cpus: 1', '  ports: ["8080:80"]', '  volumes: [./data.img]', 'runs:', '  second:', '    cmd: [./hello, other]', '    run: {memory: 256M}', '  state:', '    cmd: [./hello, state]', '    run: {volumes: [{name: state, dest: /state, size: 32M}]}', ''].join('\n'),
     );
     writeFileSync(join(dir, 'data.img'), Buffer.alloc(1024 * 1024));
     // A loader.img beside it (a boot sector, and the kernel ELF from 64 KiB on) lets the same
@@ -38,7 +39,9 @@ describe.runIf(canRun)('osv run from the build record', () => {
     img[511] = 0xaa;
     img.write('\x7fELF', 64 * 1024, 'latin1');
     writeFileSync(join(dir, 'kernel', 'loader.img'), img);
-    env = { ...process.env, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), OSV_KERNEL: join(dir, 'kernel'), CI: '1' };
+    // OSv's ext module beside it, for the named volume (the plan only looks at the files).
+    for (const f of ['libext.so', 'liblwext4.so']) writeFileSync(join(dir, 'kernel', f), f);
+    env = { ...process.env, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), XDG_DATA_HOME: join(dir, 'data'), OSV_KERNEL: join(dir, 'kernel'), CI: '1' };
     delete env['OSV_QEMU'];
     for (const extra of [[], ['--output', 'bootable', '-o', join(dir, 'boot.img')]]) {
       const b = spawnSync(process.execPath, [OSV, 'build', '-q', '--no-check', ...extra], { cwd: dir, env, encoding: 'utf8' });
@@ -70,6 +73,20 @@ describe.runIf(canRun)('osv run from the build record', () => {
     expect(run([img]).stdout).toContain("-append '--rootfs=rofs --verbose /hello other !'");
     expect(build([]).status).toBe(0);
     expect(run([img]).stdout).toContain("-append '--rootfs=rofs --verbose /hello main !'");
+  });
+
+  it('a named volume: a dry run shows where it will be and how it is mounted, and makes nothing; -e gets the mount too', () => {
+    const home = projectVolumesDir(dir, env);
+    const r = run(['--run', 'state']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("-append '--rootfs=rofs --verbose --mount-fs=ext,/dev/vblk2,/state /hello state !'");
+    expect(r.stdout).toContain(`file=${join(dir, '.osv', 'rec.img')},if=none,id=hd0,format=raw,cache=writeback,readonly=on `);
+    expect(r.stdout).toContain(`file=${join(dir, 'data.img')},if=none,id=hd1,format=raw,cache=writeback `);
+    expect(r.stdout).toContain(`file=${join(home, 'state.ext4')},if=none,id=hd2,format=raw,cache=writeback `);
+    expect(r.stderr).toContain(`osv: note: volume "state" does not exist yet: the run makes it (32 MiB ext4) at ${join(home, 'state.ext4')}`);
+    expect(existsSync(home)).toBe(false);
+    const e = run(['--run', 'state', '-e', '--rootfs=rofs /hello by-hand']);
+    expect(e.stdout).toContain("-append '--rootfs=rofs --verbose --mount-fs=ext,/dev/vblk2,/state /hello by-hand'");
   });
 
   it('--gdb-wait turns the timeout off, and says so', () => {

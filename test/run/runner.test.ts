@@ -203,6 +203,21 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
     expect(gone(child.pid!)).toBe(true);
   });
 
+  it('the options a run needs whatever its command line (a volume\'s --mount-fs) reach a -e command line; a named volume a dry run has not made yet is not "missing"', async () => {
+    const req = request('hello');
+    const vol = join(dir, 'not-made-yet.ext4');
+    const r = await prepareRun({
+      ...req,
+      vm: { ...req.vm, boot: { kind: 'kernel', kernel: (req.vm.boot as { kernel: string }).kernel, cmdline: '--rootfs=rofs /x' }, volumes: [{ path: vol, format: 'raw', pending: true }] },
+      kernelOptions: ['--mount-fs=ext,/dev/vblk1,/data'],
+    });
+    if (!r.ok) throw r.error;
+    expect(r.value.spec.boot.kind === 'kernel' && r.value.spec.boot.cmdline).toBe('--rootfs=rofs --verbose --mount-fs=ext,/dev/vblk1,/data /x');
+    expect(r.value.argv).toContain(`file=${vol},if=none,id=hd1,format=raw,cache=writeback`);
+    const missing = await prepareRun({ ...req, vm: { ...req.vm, volumes: [{ path: vol, format: 'raw' }] } });
+    expect(!missing.ok && missing.error.message).toBe(`volume ${vol} does not exist`);
+  });
+
   it('a missing kernel file is an input error before QEMU starts', async () => {
     const req = request('hello');
     const r = await prepareRun({ ...req, vm: { ...req.vm, boot: { kind: 'kernel', kernel: join(dir, 'nope.elf'), cmdline: '/x' } } });

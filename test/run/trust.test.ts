@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/image/tools.js';
 import { ExitCode } from '../../src/diagnostics/error.js';
+import { RECORD_VERSION } from '../../src/image/record.js';
 import { canRun, cliFixture, OSV, type CliFixture } from './helpers/cli-env.js';
 
 const qemuImg = findTool('qemu-img');
@@ -68,7 +69,7 @@ describe.skipIf(!canRun)('the build record is data', () => {
     writeFileSync(
       `${f.disk}.build.json`,
       JSON.stringify({
-        version: 3,
+        version: RECORD_VERSION,
         key: 'k',
         observations: [],
         env: [],
@@ -77,6 +78,8 @@ describe.skipIf(!canRun)('the build record is data', () => {
         run: 'default',
         runs: [{ name: 'default', cmdline: '--rootfs=rofs /hello', settings }],
         arch: 'x86_64',
+        project: { dir: f.dir, config: join(f.dir, 'osv.yaml') },
+        filesystem: 'rofs',
         kernel: { elf: f.hello, sha256: '0'.repeat(64), origin: 'path', hiddenSymbols: false },
         totals: { files: 0, bytes: 0, libraries: 0 },
       }),

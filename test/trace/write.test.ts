@@ -54,9 +54,19 @@ describe('addToConfig', () => {
     expect(parseDocument(r.text).toJS().files).toHaveLength(2);
   });
 
-  it('adds to flow lists and to a key with no value', () => {
-    const r = addToConfig('libraries: [libz.so.1]\nfiles:\n', groups, 'osv.yaml');
-    expect(r.text).toMatch(/^libraries: \[libz\.so\.1, libplug\.so, \{name: \/opt\/p\/x\.so, dest: \/opt\/p\/x\.so\}\]\n/);
+  it('turns a flow list it adds to into block style, one entry a line, comments kept (issue #14); adds to a key with no value', () => {
+    const r = addToConfig('# top\nlibraries: [libz.so.1]   # zlib\nfiles:\n', groups, 'osv.yaml');
+    expect(r.mode).toBe('render');
+    expect(r.text.split('\n').slice(0, 8)).toEqual([
+      '# top',
+      'libraries:',
+      '  - libz.so.1',
+      "  # osv trace: dlopen'd at run time",
+      '  - libplug.so',
+      '  - name: /opt/p/x.so',
+      '    dest: /opt/p/x.so',
+      '  # zlib',
+    ]);
     expect(parseDocument(r.text).toJS().files).toEqual([
       { src: '/etc/localtime', dest: '/etc/localtime' },
       { dest: '/var/spool', dir: true },

@@ -9,7 +9,8 @@ export const command: CommandModule = {
       .command('kernel')
       .summary('download, list, locate and remove OSv kernels')
       .description(
-        'Kernels named by kernel.version are downloaded from OSv\'s GitHub releases into ' +
+        'Kernels named by kernel.version, and osv-up\'s default release for a project that names no kernel ' +
+          '(osvunikernel/osv-nightly-releases@ci-master-latest, src/kernel/default-release.ts), are downloaded from GitHub releases into ' +
           '$XDG_CACHE_HOME/osv-up/kernels (default ~/.cache/osv-up) and pinned by sha256 in osv.lock next to ' +
           'osv.yaml; a cached kernel that does not match the lock is refused. kernel.path (an OSv build ' +
           'directory, loader-stripped.elf or loader.img) and OSV_KERNEL (one run\'s override) need no download.',
@@ -18,7 +19,7 @@ export const command: CommandModule = {
         'after',
         `
 Examples:
-  $ osv kernel pull                 the project's kernel.version (or "latest"), pinned in osv.lock
+  $ osv kernel pull                 the project's kernel (kernel.version, else osv-up's default), pinned in osv.lock
   $ osv kernel pull v0.57.0         a release by tag
   $ osv kernel pull osvunikernel/osv-nightly-releases@ci-master-latest
   $ osv kernel list                 what is cached
@@ -32,7 +33,7 @@ Set OSV_GITHUB_API to use another GitHub API endpoint (a mirror or GitHub Enterp
     kernel
       .command('pull')
       .description('download a release kernel into the cache (in a project: pin it in osv.lock)')
-      .argument('[version]', '"latest", a tag such as v0.57.0, or owner/repo@tag (default: kernel.version, else latest)')
+      .argument('[version]', '"latest", a tag such as v0.57.0, or owner/repo@tag (default: the project\'s kernel.version, else osv-up\'s default release)')
       .option('--arch <arch>', 'x86_64 or aarch64 (default: the project\'s arch, else x86_64)')
       .option('--hidden', 'prefer the hidden-symbols kernel variant (kernel.hiddenSymbols)')
       .option('-c, --config <file>', 'the configuration file (default: discovered from the current directory)')
@@ -55,7 +56,7 @@ Set OSV_GITHUB_API to use another GitHub API endpoint (a mirror or GitHub Enterp
 
     kernel
       .command('path')
-      .description('print the kernel files the project builds with (OSV_KERNEL, kernel.path or kernel.version)')
+      .description('print the kernel files the project builds with (OSV_KERNEL, kernel.path, kernel.version or the default release)')
       .option('-c, --config <file>', 'the configuration file (default: discovered from the current directory)')
       .option('--offline', 'never download; fail with instructions when the kernel is not cached')
       .option('--json', 'print the kernel bundle as JSON')

@@ -23,9 +23,12 @@ export const command: CommandModule = {
           'a nonzero status included, with a one-line reason, and adds --power-off-on-abort.\n\n' +
           'An image built by `osv build` boots with what its build record (IMAGE.build.json) says: the kernel, ' +
           'the command line, and the run settings of osv.yaml (memory, CPUs, ports, volumes, timeout, expect); ' +
-          'flags override them and -p adds forwards. --run NAME picks another run of the same configuration.',
+          'flags override them and -p adds forwards. --run NAME picks another run of the same configuration.\n\n' +
+          'An image pushed by `osv push` (REF) boots on any machine, with no osv.yaml and no OSV_KERNEL: it is ' +
+          'pulled into the cache by digest (verified), and its kernel, disk, command lines and run settings come ' +
+          'from it; the disk is never written (the VM writes to a throwaway overlay, as under KubeVirt).',
       )
-      .argument('[image]', 'the disk image (default: newest .osv/**/*.img)')
+      .argument('[image]', 'the disk image (default: newest .osv/**/*.img), or an image pushed by `osv push` (registry/repo:tag, oci:DIR:TAG, oci-archive:FILE)')
       .option('-k, --kernel <path>', 'OSv kernel for direct boot: loader-stripped.elf, or an OSv build directory (default: $OSV_KERNEL, else the kernel the image was built with)')
       .option('--run <name>', 'a named run of the configuration the image was built from: its command line and VM settings')
       .option('-e, --exec <cmdline>', 'the OSv command line, e.g. "--rootfs=rofs /hello" (default: the one the image was built with)')
@@ -35,6 +38,7 @@ export const command: CommandModule = {
       .option('--accel <mode>', 'auto (KVM when it can run OSv, else TCG), kvm or tcg (default: run.accel, else auto)')
       .option('--hypervisor <name>', 'qemu or firecracker (default: run.hypervisor, else qemu)')
       .option('--network <net>', 'user, none, tap:NAME or bridge:NAME (default: run.network, else user)')
+      .option('--machine <machine>', "pc (default: run.machine, else pc) or q35, KubeVirt's machine: PCIe root ports and modern-only virtio")
       .option('--volume <path[:ro]>', 'attach another disk as the next virtio-blk device (repeatable)', collect)
       .option('--boot <mode>', 'kernel (direct kernel boot) or image (the image\'s own boot sector)')
       .option('--arch <arch>', 'guest architecture: x86_64 or aarch64 (default: the image\'s)')
@@ -59,6 +63,8 @@ Examples:
   $ osv run app.img --ci --timeout 30 --expect "^42$"  exit 0 only if the guest printed 42 and powered off
   $ osv run app.img --dry-run                          show the QEMU command line
   $ osv run app.img --hypervisor firecracker --network tap:fc0
+  $ osv run registry.example.com/team/app:1.0          pull and boot a pushed image
+  $ osv run oci-archive:app.tar --machine q35          boot it as KubeVirt would lay the VM out
 
 Exit codes: the program's own status; 125 osv-up or the hypervisor failed (bad input, usage),
 126 no status (an OSv failure line, a timeout, an unmet --expect), 127 OSv could not load the
@@ -66,6 +72,12 @@ program, 130 Ctrl-C. With --ci: 0 pass, 1 bad input, 2 usage, 4 the guest failed
 status, a failure line, a timeout, an unmet --expect, a hypervisor error), 130 Ctrl-C.`,
       )
       .action(async (image: string | undefined, opts) => {
+        const { looksLikeImageRef } = await import('../../tasks/osv-image-fetch.js');
+        if (image !== undefined && looksLikeImageRef(image, process.cwd())) {
+          const { runImageRef } = await import('../../tasks/run-ref.js');
+          await runImageRef(image, opts);
+          return;
+        }
         const { runRunCommand } = await import('../../run/cli.js');
         await runRunCommand(image, opts);
       });

@@ -28,11 +28,18 @@ Examples:
   $ osv test --run smoke --expect "ready"
   $ osv test --json > result.json
   $ osv test --run server --expect "listening" --stop-on-expect
+  $ osv test registry.example.com/team/app:1.0   boot a pushed image, pass or fail
 
 Exit status: 0 pass, 1 invalid input, 2 usage, 3 build failed, 4 the guest failed (a nonzero
 exit status, an OSv failure line, a timeout, an unmet expect, an unknown status), 130 interrupted.`,
       )
-      .action(async (opts) => {
+      .argument('[ref]', 'an image pushed by `osv push`: boot it in CI mode instead of building (no osv.yaml, no OSV_KERNEL needed)')
+      .action(async (ref: string | undefined, opts) => {
+        if (ref !== undefined) {
+          const { runImageRef } = await import('../../tasks/run-ref.js');
+          await runImageRef(ref, { ...opts, ci: true });
+          return;
+        }
         const { up } = await import('../../tasks/up.js');
         process.exitCode = await up({ cwd: process.cwd(), ...opts, ci: true });
       });

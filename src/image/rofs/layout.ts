@@ -44,7 +44,7 @@ export interface PlacedFile {
   /** Absolute block number of the first data block. */
   block: number;
   size: number;
-  source: { host: string } | { content: Uint8Array };
+  source: { host: string; offset?: number } | { content: Uint8Array };
 }
 
 export interface RofsLayout {
@@ -114,7 +114,7 @@ export function layoutRofs(entries: readonly ImageEntry[], opts: RofsLayoutOptio
         guest: e.guest,
         block,
         size: e.size,
-        source: e.content !== undefined ? { content: e.content } : { host: e.host },
+        source: e.content !== undefined ? { content: e.content } : { host: e.host, ...(e.offset !== undefined ? { offset: e.offset } : {}) },
       });
       block += blocksFor(e.size);
       dataBytes += e.size;

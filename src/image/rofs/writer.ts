@@ -51,7 +51,7 @@ export async function writeRofsLayout(
     await w.bytes(encodeSuperblock(layout.superblock));
     for (const f of layout.files) {
       // Blocks are assigned contiguously in this order, so position == block start.
-      if ('host' in f.source) await w.hostFile(f.source.host, f.size, f.guest);
+      if ('host' in f.source) await w.hostFile(f.source.host, f.size, f.guest, f.source.offset);
       else await w.bytes(f.source.content);
       const tail = f.size % ROFS_BLOCK;
       if (tail !== 0) await w.zeros(ROFS_BLOCK - tail);

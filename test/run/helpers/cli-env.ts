@@ -18,6 +18,8 @@ export interface CliFixture {
   exit3: string;
   /** A guest that prints "waiting" and halts. */
   hang: string;
+  /** A guest that prints "tick" again and again, never ending. */
+  chatty: string;
   disk: string;
   env: NodeJS.ProcessEnv;
 }
@@ -32,11 +34,12 @@ export function cliFixture(): CliFixture {
   const hello = buildFakeKernel(dir, 'hello', { head: VERBOSE_HEAD, echo: true, tail: `Hello from C code\n${VERBOSE_END}`, end: 'reset' });
   const exit3 = buildFakeKernel(dir, 'exit3', { head: VERBOSE_HEAD, echo: true, tail: `Hello from C code\nprogram exited with status 3\n${VERBOSE_END}`, end: 'reset' });
   const hang = buildFakeKernel(dir, 'hang', { head: VERBOSE_HEAD, echo: true, tail: 'waiting\n', end: 'halt' });
+  const chatty = buildFakeKernel(dir, 'chatty', { head: VERBOSE_HEAD, echo: true, tail: 'tick\n', end: 'repeat' });
   const disk = join(dir, 'app.img');
   writeFileSync(disk, Buffer.alloc(1024 * 1024));
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
   delete env['OSV_KERNEL'];
-  return { dir, hello, exit3, hang, disk, env };
+  return { dir, hello, exit3, hang, chatty, disk, env };
 }
 
 /** Processes whose parent is `ppid` and whose name starts with `prefix`. */

@@ -35,8 +35,11 @@ export interface FakeKernelOptions {
   echo?: boolean;
   /** Console text after the echo. */
   tail?: string;
-  /** reset: power off (QEMU -no-reboot exits 0); halt: hang like an aborted OSv. */
-  end: 'reset' | 'halt';
+  /**
+   * reset: power off (QEMU -no-reboot exits 0); halt: hang like an aborted OSv; repeat: print
+   * the tail again and again (a busy wait between), like a service that keeps logging.
+   */
+  end: 'reset' | 'halt' | 'repeat';
   /**
    * An ELF64 x86-64 file (its code still 32-bit, entered through the PVH note) like OSv's
    * loader-stripped.elf, for what reads the kernel's architecture (osv build); else ELF32.
@@ -45,6 +48,12 @@ export interface FakeKernelOptions {
 }
 
 const asString = (s: string): string => s.replace(/\r?\n/g, '\r\n');
+
+const END: Record<FakeKernelOptions['end'], string> = {
+  reset: 'mov $0xfe, %al\n  out %al, $0x64',
+  halt: 'cli',
+  repeat: '5: mov $20000000, %ecx\n6: loop 6b\n  mov $tail, %esi\n  call puts\n  jmp 5b',
+};
 
 /** A PVH ELF kernel (XEN_ELFNOTE_PHYS32_ENTRY note) that prints and then resets or halts. */
 export function buildFakeKernel(dir: string, name: string, o: FakeKernelOptions): string {
@@ -67,7 +76,7 @@ _start:
   ${o.echo ? 'mov $pre, %esi\n  call puts\n  mov %edi, %esi\n  call puts\n  mov $crlf, %esi\n  call puts' : ''}
   mov $tail, %esi
   call puts
-  ${o.end === 'reset' ? 'mov $0xfe, %al\n  out %al, $0x64' : 'cli'}
+  ${END[o.end]}
 1: hlt
   jmp 1b
 puts:                     /* as a UART driver does: wait until the transmitter is empty */

@@ -1,0 +1,92 @@
+// `osv cache ls|prune`: what the image cache holds, and freeing it. The cache is shared by
+// every project of the user; prune keeps the images the current project's osv.lock pins
+// (unless --all), and always removes what no image refers to and what a killed pull left.
+
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { formatBytes } from '../units.js';
+import { ContentStore, ociCacheDir, type CachedImage } from './cache.js';
+import type { Digest } from './digest.js';
+import { readImageLocks } from './lock.js';
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+
+function sizeOf(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Bytes an image takes: manifest, config and its uncompressed layers (shared layers counted in each). */
+function imageBytes(store: ContentStore, r: CachedImage): number {
+  return sizeOf(store.blobPath(r.digest)) + sizeOf(store.blobPath(r.config)) + r.layers.reduce((s, l) => s + sizeOf(store.blobPath(l.diffId)) + sizeOf(store.indexPath(l.diffId)), 0);
+}
+
+function listFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+export async function cacheLsCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const store = new ContentStore(ociCacheDir(env));
+  const images = store.images().map((r) => ({ reference: r.reference, digest: r.digest, platform: r.platform, layers: r.layers.length, bytes: imageBytes(store, r) }));
+  const total = [...listFiles(join(store.root, 'blobs', 'sha256')), ...listFiles(join(store.root, 'layers', 'sha256'))].reduce((s, f) => s + sizeOf(f), 0);
+  if (opts.json) return out(JSON.stringify({ dir: store.root, images, bytes: total }, null, 2));
+  if (images.length === 0) return out(`no images in ${store.root}`);
+  for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${i.layers} layers  ${formatBytes(i.bytes)}`);
+  out(`${images.length} images, ${formatBytes(total)} in ${store.root}`);
+}
+
+/** A temp file of a pull still running (its process alive) must be left alone. */
+function live(tmpName: string): boolean {
+  const pid = Number(tmpName.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function cachePruneCommand(opts: { all?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const store = new ContentStore(ociCacheDir(env));
+  const keep = new Set<string>();
+  if (!opts.all) {
+    const locks = readImageLocks(process.cwd());
+    if (locks.ok) for (const platforms of Object.values(locks.value)) for (const p of Object.values(platforms)) keep.add(p.digest);
+  }
+  let freed = 0;
+  const removed: string[] = [];
+  const rm = (path: string): void => {
+    const n = sizeOf(path);
+    try {
+      fs.rmSync(path, { force: true });
+      freed += n;
+    } catch {
+      // still in use or not ours: leave it
+    }
+  };
+  const kept = store.images().filter((r) => keep.has(r.digest));
+  for (const r of store.images())
+    if (!keep.has(r.digest)) {
+      rm(store.imagePath(r.digest));
+      removed.push(`${r.reference} (${r.digest})`);
+    }
+  // Blobs no kept image refers to: layers, manifests, configs of removed or unfinished pulls.
+  const wanted = new Set<string>();
+  for (const r of kept) for (const d of [r.digest, r.config, ...r.layers.map((l) => l.diffId)]) wanted.add(d.slice('sha256:'.length));
+  for (const f of listFiles(join(store.root, 'blobs', 'sha256'))) if (!wanted.has(f.slice(-64))) rm(f);
+  for (const f of listFiles(join(store.root, 'layers', 'sha256'))) if (!wanted.has(f.slice(-69, -5))) rm(f);
+  for (const f of listFiles(join(store.root, 'tmp'))) if (!live(f.slice(f.lastIndexOf('/') + 1))) rm(f);
+  const summary = { ok: true, removed, kept: kept.map((r) => `${r.reference} (${r.digest as Digest})`), freedBytes: freed };
+  if (opts.json) return out(JSON.stringify(summary, null, 2));
+  for (const r of removed) out(`removed ${r}`);
+  for (const k of summary.kept) out(`kept ${k} (pinned by osv.lock)`);
+  out(`freed ${formatBytes(freed)}`);
+}

@@ -1,0 +1,111 @@
+// Sending an assembled image to a registry: every blob first (a HEAD skips what the repository
+// has; a blob this machine pushed to another repository of the same registry is mounted from
+// there instead of uploaded), the config, then the manifest under its tag. The manifest goes
+// last, so a failed push never leaves a tag naming missing blobs. Blob uploads run three at a
+// time. Which repositories hold which blobs is remembered in the image cache, only as a hint
+// for mounts (a mount the registry refuses falls back to an upload).
+
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { ContentStore } from './cache.js';
+import type { Digest } from './digest.js';
+import type { Platform } from './manifest.js';
+import { formatReference, type RegistryReference } from './reference.js';
+import { RegistryClient, type RegistryOptions } from './registry.js';
+
+export type BlobRole = 'kernel' | 'disk' | 'config' | 'manifest';
+export type BlobAction = 'uploaded' | 'exists' | 'mounted' | 'written';
+
+export interface ImageBlob {
+  role: BlobRole;
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  /** Where the bytes are: a file (layers, in the content store) or in memory (config, manifest). */
+  file?: string;
+  bytes?: Buffer;
+}
+
+/** An image ready to go anywhere: its blobs and its manifest. */
+export interface AssembledImage {
+  platform: Platform;
+  layers: ImageBlob[];
+  config: ImageBlob;
+  manifest: ImageBlob;
+}
+
+export interface PushedBlob {
+  role: BlobRole;
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  action: BlobAction;
+  /** For a mount: the repository it came from. */
+  from?: string;
+}
+
+export interface PushResult {
+  /** The target in full: docker.io/library/app:1, oci:DIR:TAG, oci-archive:FILE. */
+  target: string;
+  digest: Digest;
+  blobs: PushedBlob[];
+}
+
+export const blobContent = (b: ImageBlob): (() => AsyncIterable<Uint8Array> | Buffer) => () => b.bytes ?? fs.createReadStream(b.file!, { highWaterMark: 1 << 20 });
+
+// ---- where this machine pushed what (hints for cross-repository mounts) ----
+
+const hintsPath = (store: ContentStore, registry: string): string => join(store.root, 'pushed', `${registry.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
+
+function readHints(store: ContentStore, registry: string): Record<string, string[]> {
+  try {
+    const v = JSON.parse(fs.readFileSync(hintsPath(store, registry), 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, string[]>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberHints(store: ContentStore, registry: string, repo: string, digests: Digest[]): void {
+  const hints = readHints(store, registry);
+  for (const d of digests) hints[d] = [repo, ...(hints[d] ?? []).filter((r) => r !== repo)].slice(0, 8);
+  try {
+    store.writeFile(hintsPath(store, registry), JSON.stringify(hints));
+  } catch {
+    // only a hint: the push itself succeeded
+  }
+}
+
+async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, mountFrom: string[]): Promise<PushedBlob> {
+  const base = { role: b.role, mediaType: b.mediaType, digest: b.digest, size: b.size };
+  if (await client.hasBlob(repo, b.digest)) return { ...base, action: 'exists' };
+  for (const from of mountFrom) {
+    if (from !== repo && (await client.mountBlob(repo, b.digest, from))) return { ...base, action: 'mounted', from };
+  }
+  await client.uploadBlob(repo, b.digest, b.size, blobContent(b));
+  return { ...base, action: 'uploaded' };
+}
+
+export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}, client = new RegistryClient(ref.registry, opts)): Promise<PushResult> {
+  const repo = ref.repository;
+  const hints = readHints(store, ref.registry);
+  const blobs = [...img.layers, img.config];
+  const pushed: PushedBlob[] = new Array(blobs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < blobs.length) {
+      const i = next++;
+      const b = blobs[i]!;
+      pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? []);
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  const tag = ref.tag ?? 'latest';
+  const digest = await client.putManifest(repo, tag, img.manifest.bytes!, img.manifest.mediaType);
+  rememberHints(store, ref.registry, repo, blobs.map((b) => b.digest));
+  return {
+    target: formatReference({ ...ref, tag }),
+    digest,
+    blobs: [...pushed, { role: 'manifest', mediaType: img.manifest.mediaType, digest, size: img.manifest.size, action: 'uploaded' }],
+  };
+}
