@@ -70,7 +70,7 @@ export async function bench(): Promise<void> {
   console.log(`  target (in-process): plan() < 150 ms, median: ${p.median < 150 ? 'met' : 'MISSED'}`);
   console.log(`  bare readdir+lstat walk: median ${ms(w.median)}, min ${ms(w.min)}   plan/walk = ${(p.median / w.median).toFixed(2)}x (min/min ${(p.min / w.min).toFixed(2)}x)`);
 
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'start.cjs'))) {
     console.log('whole process: skipped, dist/ is not built (run `npm run build`)');
     return;
   }

@@ -40,7 +40,7 @@ export async function bench(): Promise<void> {
   });
 
   const cli = join(ROOT, 'bin', 'osv.js');
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'start.cjs'))) {
     console.log('whole process: skipped, dist/ is not built (run `npm run build`)');
   } else {
     console.log(`whole process: each command a new process, median of ${PROCESS_RUNS} runs`);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const areas = ['config', 'resolve', 'plan', 'rofs', 'build', 'from', 'push', 'check', 'runner', 'up', 'verbose', 'trace'];
+const areas = ['startup', 'config', 'resolve', 'plan', 'rofs', 'build', 'from', 'push', 'check', 'runner', 'up', 'verbose', 'trace'];
 const wanted = process.argv.slice(2);
 
 for (const area of wanted.length ? wanted : areas) {

@@ -1,27 +1,21 @@
 #!/usr/bin/env node
-// CommonJS (see bin/package.json), so that an up-to-date `osv build`, the command run most,
-// never starts Node's ES-module loader: dist/fast-build.cjs is that path alone in one file
-// (scripts/bundle-fast-path.mjs). Everything else is the ES-module CLI in dist/cli/, built by
-// `npm install` through `prepare`.
+// CommonJS (see bin/package.json), so that no command starts Node's ES-module loader. Every
+// command starts in dist/start.cjs (src/cli/start.ts, bundled): it answers an up-to-date
+// `osv build` itself, and hands any other command line to the one bundle that runs it. All are
+// built from src/ by `npm install` through `prepare` (`npm run build`).
 'use strict';
 
-function notBuilt() {
+/** A bundle of dist/ is missing (osv requires its own by a relative path): say how to build. */
+function notBuilt(err) {
+  if (!(err && err.code === 'MODULE_NOT_FOUND' && /^Cannot find module '\.\.\/[^']*\.cjs'/.test(String(err.message)))) throw err;
   process.stderr.write('osv: the CLI is not built; run `npm install` (or `npm run build`) in the osv-up checkout\n');
   process.exit(2);
 }
 
-let fast;
+let start;
 try {
-  fast = require('../dist/fast-build.cjs');
+  start = require('../dist/start.cjs');
 } catch (err) {
-  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('fast-build.cjs')) notBuilt();
-  throw err;
+  notBuilt(err);
 }
-
-fast
-  .fastBuild(process.argv)
-  .then((done) => done || import('../dist/cli/main.js').then((m) => m.main(process.argv)))
-  .catch((err) => {
-    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) notBuilt();
-    throw err;
-  });
+start.start(process.argv).catch(notBuilt);

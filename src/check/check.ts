@@ -1,6 +1,6 @@
 // checkPlan: every symbol each ELF object of the plan needs, looked up where OSv's loader will
 // look for it (the objects loaded with it, then the kernel's exports). Pure apart from the
-// kernel symbol cache, which is injectable.
+// kernel symbol cache and the object cache, which are injectable.
 
 import type { OsvError } from '../diagnostics/error.js';
 import { ok, type Result } from '../diagnostics/result.js';
@@ -14,6 +14,7 @@ import { GuestFs, imageObjects, type ImageObject } from './image.js';
 import { loadKernelSymbols, type KernelSymbols } from './kernel-symbols.js';
 import { KERNEL, Loader, type Group } from './loader.js';
 import { lookup, severityOf } from './lookup.js';
+import { fileObjectCache, noObjectCache, type ObjectCache } from './object-cache.js';
 import { buildReport } from './report.js';
 import { osvStubs } from './stubs.js';
 import { fileSymbolCache, type SymbolCache } from './symbol-cache.js';
@@ -22,6 +23,12 @@ import type { CheckReport, KernelCheckInfo, LoadRole, MissingSymbol, ObjectRepor
 export interface CheckOptions {
   /** Where kernel symbols are cached; default $XDG_CACHE_HOME/osv-up/symbols. */
   cache?: SymbolCache;
+  /**
+   * What was read from the image's objects, by file identity; default
+   * $XDG_CACHE_HOME/osv-up/objects when `fs` is the host's own (another HostFs's identities
+   * are not the host's), else none.
+   */
+  objects?: ObjectCache;
   /** Why there is no kernel, for the report (e.g. "kernel v0.57.0 is not downloaded yet"). */
   noKernelReason?: string;
 }
@@ -44,7 +51,8 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
     };
   }
 
-  const { objects, unreadable } = imageObjects(plan, fs);
+  const objectCache = options.objects ?? (fs === nodeHostFs ? defaultObjectCache() : noObjectCache);
+  const { objects, unreadable } = imageObjects(plan, fs, objectCache);
   const hidden = plan.kernel.hiddenSymbols || kernel?.hiddenSymbols === true;
   const sonames = kernelSonames(plan.arch, hidden);
   const loader = new Loader(objects, new GuestFs(plan.entries), sonames);
@@ -91,12 +99,15 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   for (const { o, g } of groups) if (!reports.has(o)) checkGroup(g, () => 'dlopen'); // dependency cycles
 
   const perObject = objects.flatMap((o) => reports.get(o) ?? []);
+  objectCache.flush();
   return ok(buildReport(perObject, objects, unreadable, kinfo));
 }
 
-/** The default cache, one per process (so repeated checks read its file once). */
+/** The default caches, one per process (so repeated checks read the kernel's files once). */
 let processCache: SymbolCache | undefined;
 const defaultCache = (): SymbolCache => (processCache ??= fileSymbolCache());
+let processObjects: ObjectCache | undefined;
+const defaultObjectCache = (): ObjectCache => (processObjects ??= fileObjectCache());
 
 const isKernelName = (sonames: Set<string>, lib: string | undefined): boolean => lib !== undefined && sonames.has(lib);
 

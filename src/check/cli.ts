@@ -4,6 +4,7 @@
 import { ExitCode } from '../diagnostics/error.js';
 import type { KernelBundle } from '../kernel/types.js';
 import type { CheckReport } from './types.js';
+import { printLine } from '../output.js';
 
 export interface CheckCommandOptions {
   config?: string;
@@ -14,7 +15,7 @@ export interface CheckCommandOptions {
   kernel?: string;
 }
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const out = printLine;
 
 /** The report without its function, as `--json` prints it. */
 export function checkJson(r: CheckReport): Record<string, unknown> {

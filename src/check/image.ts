@@ -14,6 +14,7 @@ import { isElfError, type ElfError } from '../elf/error.js';
 import { ElfFile } from '../elf/file.js';
 import type { HostFile, HostFs } from '../hostfs.js';
 import type { HostFileEntry, Plan, PlanEntry, Provenance } from '../plan/types.js';
+import { noObjectCache, type ObjectCache, type ObjectFacts } from './object-cache.js';
 import { objectSymbols, type ObjectSymbols } from './object-symbols.js';
 
 /** One loadable ELF object of the image. */
@@ -50,13 +51,38 @@ function candidate(e: HostFileEntry): boolean {
   return e.why.some((w) => w.kind === 'needed' || (w.kind === 'config' && /^(executables|libraries|cmd|runs\.)/.test(w.key)));
 }
 
-/** Every loadable ELF object of the plan, in plan (guest path) order. */
-export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; unreadable: Unreadable[] } {
+/** An object of the image from what its file says; the guest path decides its search directories. */
+function imageObject(e: HostFileEntry, facts: ObjectFacts, symbols: ObjectSymbols): ImageObject {
+  const dir = posix.dirname(e.guest);
+  return {
+    guest: e.guest,
+    host: e.host,
+    soname: facts.soname ?? posix.basename(e.guest),
+    hasSoname: facts.soname !== undefined,
+    kind: facts.kind,
+    needed: facts.needed,
+    searchDirs: facts.searchPath ? facts.searchPath.split(':').map((d) => d.replaceAll('$ORIGIN', dir)) : [],
+    why: e.why[0],
+    symbols,
+  };
+}
+
+/**
+ * Every loadable ELF object of the plan, in plan (guest path) order. An object `cache` keeps
+ * (object-cache.ts) is not read again; what is read is given to it.
+ */
+export function imageObjects(plan: Plan, fs: HostFs, cache: ObjectCache = noObjectCache): { objects: ImageObject[]; unreadable: Unreadable[] } {
   const objects: ImageObject[] = [];
   const unreadable: Unreadable[] = [];
   const machine = machineOf[plan.arch];
   for (const e of plan.entries) {
     if (e.kind !== 'file' || e.content !== undefined || !candidate(e)) continue;
+    const st = cache === noObjectCache ? undefined : fs.stat(e.host);
+    const kept = st?.kind === 'file' ? cache.read(st) : undefined;
+    if (kept) {
+      objects.push(imageObject(e, kept.facts, kept.symbols));
+      continue;
+    }
     let handle: HostFile | undefined;
     let f: ElfFile | undefined;
     try {
@@ -77,19 +103,10 @@ export function imageObjects(plan: Plan, fs: HostFs): { objects: ImageObject[]; 
       const dyn = dynamicInfo(f);
       const kind = classify(f, dyn);
       if (kind === 'static' || !dyn.dynamic) continue; // binds nothing at run time
-      const dir = posix.dirname(e.guest);
-      const path = dyn.runpath ?? dyn.rpath;
-      objects.push({
-        guest: e.guest,
-        host: e.host,
-        soname: dyn.soname ?? posix.basename(e.guest),
-        hasSoname: dyn.soname !== undefined,
-        kind,
-        needed: dyn.needed,
-        searchDirs: path ? path.split(':').map((d) => d.replaceAll('$ORIGIN', dir)) : [],
-        why: e.why[0],
-        symbols: objectSymbols(f),
-      });
+      const facts: ObjectFacts = { soname: dyn.soname, kind, needed: dyn.needed, searchPath: dyn.runpath ?? dyn.rpath };
+      const symbols = objectSymbols(f);
+      if (st?.kind === 'file') cache.record(st, facts, symbols);
+      objects.push(imageObject(e, facts, symbols));
     } catch (x) {
       if (!isElfError(x)) throw x;
       const ex = x as ElfError;

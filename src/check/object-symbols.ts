@@ -47,6 +47,8 @@ export interface Need {
 
 export interface ObjectSymbols extends SymbolSource {
   needs: Need[];
+  /** Every exported name with its definitions (an index built on first call; object-cache.ts keeps it). */
+  definitions(): ReadonlyMap<string, readonly DefVersion[]>;
 }
 
 const rank: Record<BindClass, number> = { none: 0, plt: 1, load: 2, tls: 3, copy: 4 };
@@ -89,7 +91,7 @@ export function defVersion(t: DynSymTable, i: number): DefVersion {
 /** Read an object's needs, and index its definitions; throws ElfError on a malformed file. */
 export function objectSymbols(f: ElfFile): ObjectSymbols {
   const t = DynSymTable.open(f);
-  if (!t) return { needs: [], defsOf: () => undefined };
+  if (!t) return { needs: [], defsOf: () => undefined, definitions: () => new Map() };
 
   // Strongest binding per symbol index, from the relocations that name it.
   const bindOf = new Uint8Array(t.count);
@@ -123,9 +125,26 @@ export function objectSymbols(f: ElfFile): ObjectSymbols {
     needs.push(need);
   }
 
+  // Every exported name once, when first asked for (a cache entry, or a table without hash).
+  // With a hash table, only the symbols it covers: what a lookup through it can find.
+  let index: Map<string, DefVersion[]> | undefined;
+  const definitions = (): Map<string, DefVersion[]> => {
+    if (!index) {
+      index = new Map();
+      for (let i = t.hashed ? Math.max(1, t.firstHashed) : 1; i < t.count; i++) {
+        if (!exported(t, i)) continue;
+        const n = t.name(i);
+        const list = index.get(n);
+        if (list) list.push(defVersion(t, i));
+        else index.set(n, [defVersion(t, i)]);
+      }
+    }
+    return index;
+  };
   if (t.hashed) {
     return {
       needs,
+      definitions,
       defsOf(_name, key) {
         const hits = t.find(key.bytes, key.hash);
         if (hits.length === 0) return undefined;
@@ -134,22 +153,6 @@ export function objectSymbols(f: ElfFile): ObjectSymbols {
       },
     };
   }
-  // No GNU hash table (old or unusual linkers): index every exported name once, on first use.
-  let index: Map<string, DefVersion[]> | undefined;
-  return {
-    needs,
-    defsOf(name) {
-      if (!index) {
-        index = new Map();
-        for (let i = 1; i < t.count; i++) {
-          if (!exported(t, i)) continue;
-          const n = t.name(i);
-          const list = index.get(n);
-          if (list) list.push(defVersion(t, i));
-          else index.set(n, [defVersion(t, i)]);
-        }
-      }
-      return index.get(name);
-    },
-  };
+  // No GNU hash table (old or unusual linkers): the index answers.
+  return { needs, definitions, defsOf: (name) => definitions().get(name) };
 }

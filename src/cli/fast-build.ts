@@ -1,13 +1,11 @@
 // `osv build` when nothing has changed: the command people run most, answered before the CLI
-// proper is loaded. bin/osv.js requires this module bundled into one CommonJS file
-// (scripts/bundle-fast-path.mjs), so such a build never loads commander (it requires
-// node:child_process), Node's ES-module loader or its streams: together about half of the
-// process's own time. Node's util.parseArgs reads the same flag table commander is given
-// (tasks/flags.ts). Whatever it does not take exactly as commander would (help, a flag out of
-// place, another command, a usage error) goes on to the full CLI, as does a build that is not up
-// to date; the full CLI reports every error.
+// proper is loaded. The start (start.ts) asks it first, from one CommonJS file with it
+// (dist/start.cjs), so such a build never loads commander (it requires node:child_process),
+// Node's ES-module loader or its streams: together about half of the process's own time.
+// Node's util.parseArgs reads the same flag table commander is given (tasks/flags.ts). Whatever
+// it does not take exactly as commander would (help, a flag out of place, a usage error) goes on
+// to the build's own bundle, as does a build that is not up to date; that reports every error.
 
-import { writeSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BUILD_FLAGS, GLOBAL_FLAGS, type FlagSpec } from '../tasks/flags.js';
 import { noopBuild, type NoopFlags } from '../tasks/noop.js';
@@ -82,24 +80,7 @@ export async function fastBuild(argv: string[]): Promise<boolean> {
     return false;
   }
   // Only --json and --quiet change the last word; reportMode would also look at process.stderr,
-  // whose stream costs as much as process.stdout's.
-  printBuildOutcome(noop.outcome, args, args.quiet ? 'quiet' : 'plain', writeStdout);
+  // whose stream costs as much as process.stdout's (output.ts).
+  printBuildOutcome(noop.outcome, args, args.quiet ? 'quiet' : 'plain');
   return true;
-}
-
-/**
- * Standard output by file descriptor: process.stdout would load Node's stream machinery, 6 ms
- * of this path. A descriptor left non-blocking by whoever shares it can refuse (EAGAIN): the
- * rest then goes through process.stdout, which waits. A reader that has gone (EPIPE) is not
- * an error of the build.
- */
-function writeStdout(text: string): void {
-  let bytes = Buffer.from(text);
-  try {
-    while (bytes.length > 0) bytes = bytes.subarray(writeSync(1, bytes));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EAGAIN') process.stdout.write(bytes);
-    else if (code !== 'EPIPE') throw e;
-  }
 }

@@ -14,6 +14,7 @@ import { initText } from './init.js';
 import { suggestion } from './suggest.js';
 import { templatesDir } from './paths.js';
 import type { Config } from './types.js';
+import { printLine } from '../output.js';
 import type { InitDraft } from '../init/draft.js';
 import { homedir } from 'node:os';
 
@@ -24,7 +25,7 @@ export interface Io {
   out: (s: string) => void;
 }
 
-const processIo = (): Io => ({ cwd: process.cwd(), out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
+const processIo = (): Io => ({ cwd: process.cwd(), out: printLine });
 
 async function load(opts: { config?: string; run?: string }, io: Io): Promise<Loaded> {
   const r = await loadConfigDetailed({ cwd: io.cwd, ...(opts.config !== undefined ? { configFile: opts.config } : {}) });

@@ -14,7 +14,7 @@ import { Interpolator } from './interpolate.js';
 import { normalize } from './normalize.js';
 import { templatesDir as packageTemplates } from './paths.js';
 import { schemaErrors } from './schema-errors.js';
-import { compiledSchemas } from './schema.js';
+import { readSchemas } from './schema.js';
 import type { PNode } from './tree.js';
 import type { Config } from './types.js';
 
@@ -127,7 +127,7 @@ export async function loadConfigDetailed(opts: LoadOptions): Promise<Result<Load
     tree,
     // computed on demand: only `osv config` and `validate --print` need it
     get printable() {
-      return (printable ??= printableConfig(tree, (f) => baseDirOf(ctx, f), compiledSchemas().schemas.main));
+      return (printable ??= printableConfig(tree, (f) => baseDirOf(ctx, f), readSchemas().main));
     },
   });
 }

@@ -5,7 +5,8 @@
 import type { ErrorObject } from 'ajv';
 import type { OsvError } from '../diagnostics/error.js';
 import { configError } from './parse.js';
-import { compiledSchemas, validatePlain, type SchemaKind } from './schema.js';
+import { compileValidators, schemaLocation, type SchemaKind, type Validators } from './schema.js';
+import { generatedValidators } from './validators.js';
 import { displayPath, escapePointer, pointerToPath, toPlain, type PlainIndex, type PNode } from './tree.js';
 import { suggestion } from './suggest.js';
 import type { Pos, SourceTexts } from './texts.js';
@@ -56,6 +57,9 @@ const KEY_KINDS: Record<string, [string, string]> = {
   '/definitions/runs': ['run name', 'names are letters, digits, ".", "_" and "-", starting with a letter or digit'],
 };
 
+/** The schema locations the messages above are for (schema.ts finds locations by content: each must have its own). */
+export const NAMED_LOCATIONS: readonly string[] = [...Object.keys(EXPECTED), ...Object.keys(PATTERN), ...Object.keys(KEY_KINDS)];
+
 const TYPE_WORDS: Record<string, string> = {
   string: 'a string',
   integer: 'an integer',
@@ -85,7 +89,7 @@ export function describeValue(v: unknown): string {
 
 /** The part of a schema pointer after `#`: `/definitions/size/oneOf/1`. */
 function schemaLoc(schema: unknown): string {
-  const p = schema && typeof schema === 'object' ? compiledSchemas().pointers.get(schema) : undefined;
+  const p = schemaLocation(schema);
   return p === undefined ? '' : p.slice(p.indexOf('#') + 1);
 }
 
@@ -187,6 +191,15 @@ function toOsvError(e: AnyError, index: PlainIndex, texts: SourceTexts, fallback
     default:
       return err('config.invalid-value', `${prefix}${e.message ?? 'is invalid'}`);
   }
+}
+
+let validators: Validators | undefined;
+
+/** Every problem of `data` against a schema, as ajv reports it; the generated validators answer when built. */
+export function validatePlain(kind: SchemaKind, data: unknown): ErrorObject[] {
+  validators ??= generatedValidators() ?? compileValidators();
+  const v = validators[kind];
+  return v(data) ? [] : [...(v.errors ?? [])];
 }
 
 /** Validate a tree against a schema; every problem becomes one positioned OsvError. */

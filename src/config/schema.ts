@@ -1,10 +1,11 @@
-// The JSON Schemas in schemas/ are the one definition of the file format. This module loads
-// them, compiles them once per process (compiling is the slow part), and validates plain data.
+// The JSON Schemas in schemas/ are the one definition of the file format. This module reads
+// them, names every part of them (for error messages), and compiles them with ajv: what
+// `npm run build` turns into code (validators.ts), and what validates when a build has no
+// generated validators for these schemas.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { fastChecks } from './fast-validate.js';
+import type { ValidateFunction } from 'ajv';
 import { mainSchemaPath, moduleSchemaPath } from './paths.js';
 
 export const MAIN_SCHEMA_ID = 'osv.schema.json';
@@ -17,19 +18,14 @@ export interface Schemas {
   module: Record<string, unknown>;
 }
 
-interface Compiled {
-  schemas: Schemas;
-  validate: Record<SchemaKind, ValidateFunction>;
-  /** Every schema object -> `file#/json/pointer`, to tell which definition an error came from. */
-  pointers: Map<object, string>;
-}
+export type Validators = Record<SchemaKind, ValidateFunction>;
 
 /**
  * strict: unknown keywords and sloppy schemas are errors; allErrors: report every problem of a
- * file at once; verbose: errors carry their schema, which the messages need. The rest makes
- * compiling, which every command that reads osv.yaml pays, about three times cheaper: the
- * schemas are checked against the JSON Schema meta-schema by the tests, not at every start,
- * and the generated code is neither inlined nor optimized (validation is not the hot part).
+ * file at once; verbose: errors carry their schema, which the messages need. The schemas are
+ * checked against the JSON Schema meta-schema by the tests, not when compiling; the generated
+ * code is neither inlined nor optimized (validation is not the hot part, and each definition
+ * stays one function).
  */
 export const AJV_OPTIONS = {
   strict: true,
@@ -40,47 +36,64 @@ export const AJV_OPTIONS = {
   code: { optimize: false },
 } as const;
 
-let compiled: Compiled | undefined;
+let docs: Schemas | undefined;
 
+/** The schema documents, read once per process (callers must not change them). */
 export function readSchemas(): Schemas {
-  return {
+  docs ??= {
     main: JSON.parse(readFileSync(mainSchemaPath, 'utf8')) as Record<string, unknown>,
     module: JSON.parse(readFileSync(moduleSchemaPath, 'utf8')) as Record<string, unknown>,
   };
+  return docs;
 }
 
-function indexPointers(doc: unknown, base: string, out: Map<object, string>, ptr = ''): void {
-  if (doc === null || typeof doc !== 'object') return;
-  if (!Array.isArray(doc)) out.set(doc, `${base}#${ptr}`);
-  for (const [k, v] of Object.entries(doc)) indexPointers(v, base, out, `${ptr}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
-}
-
-function compile(): Compiled {
-  const schemas = readSchemas();
-  // Loaded here, not at the top: a valid configuration never needs ajv itself (fast-validate.ts).
+/** An ajv instance holding both schemas under their ids (for compiling or generating code). */
+export function schemaAjv(options: object): import('ajv').Ajv {
+  // Loaded here, not at the top: the built CLI validates with generated code and never loads ajv.
   const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
-  const ajv = new Ajv(AJV_OPTIONS);
-  ajv.addSchema(schemas.main, MAIN_SCHEMA_ID);
-  ajv.addSchema(schemas.module, MODULE_SCHEMA_ID);
-  const pointers = new Map<object, string>();
-  indexPointers(schemas.main, MAIN_SCHEMA_ID, pointers);
-  indexPointers(schemas.module, MODULE_SCHEMA_ID, pointers);
+  const ajv = new Ajv(options);
+  const { main, module } = readSchemas();
+  ajv.addSchema(main, MAIN_SCHEMA_ID);
+  ajv.addSchema(module, MODULE_SCHEMA_ID);
+  return ajv;
+}
+
+/** Both schemas compiled by ajv in this process. */
+export function compileValidators(): Validators {
+  const ajv = schemaAjv(AJV_OPTIONS);
   const get = (id: string): ValidateFunction => {
     const v = ajv.getSchema(id);
     if (!v) throw new Error(`schema ${id} did not compile`);
     return v;
   };
-  return { schemas, validate: { main: get(MAIN_SCHEMA_ID), module: get(MODULE_SCHEMA_ID) }, pointers };
+  return { main: get(MAIN_SCHEMA_ID), module: get(MODULE_SCHEMA_ID) };
 }
 
-/** The compiled validators, built on first use and kept for the life of the process. */
-export function compiledSchemas(): Compiled {
-  compiled ??= compile();
-  return compiled;
+let locations: Map<string, string> | undefined;
+
+function indexLocations(doc: unknown, base: string, out: Map<string, string>, ptr = ''): void {
+  if (doc === null || typeof doc !== 'object') return;
+  // The first place wins: the schema walk is depth-first in document order, as ajv's is.
+  if (!Array.isArray(doc)) {
+    const key = JSON.stringify(doc);
+    if (!out.has(key)) out.set(key, `${base}#${ptr}`);
+  }
+  for (const [k, v] of Object.entries(doc)) indexLocations(v, base, out, `${ptr}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
 }
 
-export function validatePlain(kind: SchemaKind, data: unknown): ErrorObject[] {
-  if (fastChecks()?.[kind](data)) return [];
-  const v = compiledSchemas().validate[kind];
-  return v(data) ? [] : [...(v.errors ?? [])];
+/**
+ * `file#/json/pointer` of a part of a schema (an error's `parentSchema`), or undefined. Found by
+ * its content, not by object identity: generated validators carry their own copies of the
+ * schemas' parts. Parts with the same content are one location; the tests check that every part
+ * the messages name (schema-errors.ts) has content of its own.
+ */
+export function schemaLocation(part: unknown): string | undefined {
+  if (part === null || typeof part !== 'object') return undefined;
+  if (!locations) {
+    const { main, module } = readSchemas();
+    locations = new Map();
+    indexLocations(main, MAIN_SCHEMA_ID, locations);
+    indexLocations(module, MODULE_SCHEMA_ID, locations);
+  }
+  return locations.get(JSON.stringify(part));
 }

@@ -4,8 +4,9 @@ import { ExitCode } from '../diagnostics/error.js';
 import { inspectImage, type InspectReport } from './inspect.js';
 import { readRecord } from './record.js';
 import { maskText } from '../secrets.js';
+import { writeStdout } from '../output.js';
 
-const out = (s: string): void => void process.stdout.write(s + '\n');
+const out = (s: string): void => writeStdout(s + '\n');
 
 function size(n: number): string {
   if (n < 1024) return `${n} B`;

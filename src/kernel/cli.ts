@@ -9,10 +9,11 @@ import { lockFor } from './release-kernel.js';
 import { readLock, writeLock } from './lock.js';
 import { parseVersion } from './releases.js';
 import { kernelsDir } from './cache.js';
+import { printLine } from '../output.js';
 import { defaultRelease } from './default-release.js';
 import { downloadProgress } from './progress.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const out = printLine;
 const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
 
 interface ProjectOpts {

@@ -8,8 +8,9 @@ import { formatBytes } from '../units.js';
 import { ContentStore, ociCacheDir, type CachedImage } from './cache.js';
 import type { Digest } from './digest.js';
 import { readImageLocks } from './lock.js';
+import { printLine } from '../output.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const out = printLine;
 
 function sizeOf(path: string): number {
   try {

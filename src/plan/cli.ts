@@ -12,10 +12,11 @@ import { normalizeGuestPath } from './guest-path.js';
 import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
+import { printLine, writeStderr } from '../output.js';
 import type { HostFs } from '../hostfs.js';
 import { imageForPlanning, withImageOrigins } from '../tasks/from-image.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const out = printLine;
 
 export interface PlanCommandOptions {
   config?: string;
@@ -112,8 +113,8 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
     return;
   }
   if (file === undefined) out(maskText(w.value.text, p.secrets));
-  else process.stderr.write(`wrote ${file} (${p.entries.length} plan entries)${w.value.inline.length > 0 ? ` and ${w.value.inline.length} generated files in ${inlineDir}/` : ''}\n`);
-  for (const warning of warnings) process.stderr.write(`warning: ${maskText(warning, p.secrets)}\n`);
+  else writeStderr(`wrote ${file} (${p.entries.length} plan entries)${w.value.inline.length > 0 ? ` and ${w.value.inline.length} generated files in ${inlineDir}/` : ''}\n`);
+  for (const warning of warnings) writeStderr(`warning: ${maskText(warning, p.secrets)}\n`);
 }
 
 /** Marks FILE.files/ as osv manifest's own: only such a directory is ever replaced. */

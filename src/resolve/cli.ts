@@ -7,6 +7,7 @@ import type { Arch } from '../config/types.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
 import { nodeHostFs } from '../hostfs.js';
 import { formatHostManifest, hostManifest } from './host-manifest.js';
+import { writeStderr, writeStdout } from '../output.js';
 
 export interface ResolveCliOptions {
   library?: boolean;
@@ -55,15 +56,15 @@ export async function resolveCommand(target: string, sub: string | undefined, op
   const text = formatHostManifest(m);
   if (opts.json) {
     const { closure, ...rest } = m;
-    process.stdout.write(JSON.stringify({ ok: true, ...rest, ...(closure ? { closure } : {}) }, null, 2) + '\n');
+    writeStdout(JSON.stringify({ ok: true, ...rest, ...(closure ? { closure } : {}) }, null, 2) + '\n');
   } else if (opts.explain) {
     const { explainClosure } = await import('./explain.js');
-    process.stdout.write(m.closure ? explainClosure(m.closure) : text);
+    writeStdout(m.closure ? explainClosure(m.closure) : text);
   } else {
-    process.stdout.write(text);
+    writeStdout(text);
   }
   for (const miss of m.closure?.missing.filter((x) => x.optional) ?? []) {
-    if (!opts.json && !(m.mode === 'library' && m.target.length === 0)) process.stderr.write(`note: optional library ${miss.soname} not found (needed by ${miss.chain.join(' -> ') || 'the command line'})\n`);
+    if (!opts.json && !(m.mode === 'library' && m.target.length === 0)) writeStderr(`note: optional library ${miss.soname} not found (needed by ${miss.chain.join(' -> ') || 'the command line'})\n`);
   }
   if (opts.write) {
     // manifest_from_host.sh -w writes into an OSv source tree (build/last/); we write into the

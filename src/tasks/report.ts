@@ -4,6 +4,7 @@
 import { formatBytes } from '../units.js';
 import { maskText } from '../secrets.js';
 import type { BuildOutcome } from './build.js';
+import { writeStdout } from '../output.js';
 import { downloadProgress, type ProgressView } from '../kernel/progress.js';
 
 export type ReportMode = 'tty' | 'plain' | 'json' | 'quiet';
@@ -90,7 +91,7 @@ export function printBuildOutcome(
   outcome: BuildOutcome,
   opts: { json?: boolean },
   mode: ReportMode,
-  write: (s: string) => unknown = (s) => process.stdout.write(s),
+  write: (s: string) => unknown = writeStdout,
 ): void {
   const cmdline = maskText(outcome.cmdline, outcome.secrets);
   if (opts.json) {

@@ -13,8 +13,9 @@ import { readMeta, volumeNames, type VolumeMeta } from './meta.js';
 import { projectPath, projectVolumesDir, volumeFile, volumesRoot } from './paths.js';
 import { dumpVolume } from './dump.js';
 import { inUse, readVolume, removeVolume } from './store.js';
+import { printLine } from '../output.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const out = printLine;
 const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
 const usage = (message: string, hint?: string): OsvError => new OsvError({ code: 'volume.usage', message, ...(hint ? { hint } : {}), exitCode: ExitCode.usage });
 

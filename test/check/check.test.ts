@@ -2,11 +2,11 @@
 // one kind of thing, and the report must say exactly that, at the right severity.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkError, checkPlan, fileSymbolCache, noSymbolCache, renderCheck, type CheckReport, type SymbolCache } from '../../src/check/index.js';
+import { checkError, checkPlan, fileObjectCache, fileSymbolCache, noObjectCache, noSymbolCache, renderCheck, type CheckReport, type ObjectCache, type SymbolCache } from '../../src/check/index.js';
 import type { KernelBundle } from '../../src/kernel/types.js';
 import { sha256File } from '../../src/kernel/hash.js';
 import { plan } from '../../src/plan/index.js';
@@ -31,11 +31,31 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
     if (!r.ok) throw new Error(r.error.errors.map((e) => e.message).join('\n'));
     return r.value;
   };
-  /** null: check without a kernel. */
+  /**
+   * The check of `p` (null: without a kernel), read from the files. Every check is made twice
+   * more through an object cache (object-cache.ts), which first keeps what the files say and
+   * then answers alone: all three must report the same.
+   */
   const check = (p: Plan, k: KernelBundle | null = kernel, cache: SymbolCache = noSymbolCache): CheckReport => {
-    const r = checkPlan(p, k ?? undefined, undefined, { cache });
-    if (!r.ok) throw new Error(r.error.message);
-    return r.value;
+    const run = (objects: ObjectCache): CheckReport => {
+      const r = checkPlan(p, k ?? undefined, undefined, { cache, objects });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const fromFiles = run(noObjectCache);
+    // Whether the kernel's symbols came from their cache differs between the runs, nothing else
+    // (symbolOwner is a function: each run has its own).
+    const data = ({ symbolOwner: _owner, ...r }: CheckReport): unknown => ({ ...r, kernel: { ...r.kernel, cached: fromFiles.kernel.cached } });
+    const objectsDir = mkdtempSync(join(tmpdir(), 'osv-objects-'));
+    try {
+      expect(data(run(fileObjectCache(objectsDir)))).toEqual(data(fromFiles));
+      // One entry per object of the image (a shipped copy of a kernel library too, though not checked).
+      expect(readdirSync(objectsDir).length).toBeGreaterThanOrEqual(fromFiles.totals.objects);
+      expect(data(run(fileObjectCache(objectsDir)))).toEqual(data(fromFiles));
+    } finally {
+      rmSync(objectsDir, { recursive: true, force: true });
+    }
+    return fromFiles;
   };
   const objectOf = (r: CheckReport, guest: string) => {
     const o = r.perObject.find((x) => x.guest === guest);

@@ -105,6 +105,10 @@ describe.skipIf(!hasReadelf)('dynamic symbol and relocation tables vs readelf', 
       }
       for (const absent of ['osv_check_no_such_symbol', 'lgetxattr_', 'mem']) expect(obj.defsOf(absent, nameKey(absent))).toBeUndefined();
       expect(byName.size).toBeGreaterThan(0);
+      // The index the object cache keeps has the same definitions, name for name.
+      const index = obj.definitions();
+      expect([...index.keys()].sort()).toEqual([...byName.keys()].sort());
+      for (const [name, defs] of index) expect(defs).toEqual(obj.defsOf(name, nameKey(name)));
     } finally {
       f.close();
     }

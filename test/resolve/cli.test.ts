@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { command } from '../../src/cli/commands/resolve.js';
 import { reportFailure } from '../../src/cli/render.js';
 import * as C from '../../src/elf/constants.js';
@@ -23,30 +23,33 @@ interface Run {
   err: string;
 }
 
+// What the command prints, captured: it writes through src/output.ts (by file descriptor).
+const printed = vi.hoisted(() => ({ out: '', err: '' }));
+vi.mock('../../src/output.js', () => ({
+  writeStdout: (s: string) => void (printed.out += s),
+  writeStderr: (s: string) => void (printed.err += s),
+  printLine: (s: string) => void (printed.out += s.endsWith('\n') ? s : s + '\n'),
+  onStdoutError: () => undefined,
+}));
+
 /** Run `osv resolve ...` through commander in this process, capturing its output. */
 async function osv(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const program = new Command('osv').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
   command.register(program);
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
+  printed.out = '';
+  printed.err = '';
   const saved = { ...process.env };
   Object.assign(process.env, env);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
   let code = 0;
   try {
     await program.parseAsync(['resolve', ...args], { from: 'user' });
   } catch (e) {
     code = reportFailure(e, args.includes('--json'));
   } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
     for (const k of Object.keys(env)) delete process.env[k];
     Object.assign(process.env, saved);
   }
-  return { code, out, err };
+  return { code, out: printed.out, err: printed.err };
 }
 
 describe.runIf(present)('osv resolve', () => {

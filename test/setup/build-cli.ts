@@ -1,5 +1,5 @@
-// Tests that spawn `node bin/osv.js` need the compiled CLI in dist/, the bundled no-op path and
-// the generated schema validators beside it (what `npm run build` makes). Build them once per
+// Tests that spawn `node bin/osv.js` need the CLI's bundles in dist/ (the start, each command's,
+// the whole CLI) and the generated schema validators beside them (what `npm run build` makes). Build them once per
 // run, only when a source file is newer than the last build.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -18,7 +18,7 @@ export default function setup(): void {
   const root = join(import.meta.dirname, '..', '..');
   let built = 0;
   try {
-    built = Math.min(...['cli/main.js', 'fast-build.cjs', 'validate-schemas.cjs'].map((f) => statSync(join(root, 'dist', f)).mtimeMs));
+    built = Math.min(...['start.cjs', 'cli.cjs', 'validate-schemas.cjs'].map((f) => statSync(join(root, 'dist', f)).mtimeMs));
   } catch {
     built = 0;
   }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probed } from '../helpers/loaded-files.js';
 import { lacks } from '../helpers/skip.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { buildFakeKernel } from '../run/helpers/fake-guest.js';
@@ -150,23 +151,19 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
     expect(build(base).fromRecords).toBe(true);
   });
 
-  // A preloaded probe reports at exit whether commander (a CommonJS package) was ever loaded.
-  function probed(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv) {
-    const probe = join(dir, 'probe.cjs');
-    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`commander loaded: ${Object.keys(require.cache).some((k) => k.includes('/commander/'))}\\n`));\n");
-    return spawnSync(process.execPath, ['--require', probe, OSV, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8' });
-  }
+  const probedBuild = (args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv) => probed(args, { cwd, env: { ...env, ...extraEnv } });
 
-  it('an up-to-date build is answered before commander is loaded, with -C DIR too', () => {
+  it('an up-to-date build is answered by the start alone, before commander is loaded, with -C DIR too', () => {
     const base = { GREETING: 'bonjour', PATH: `${join(dir, 'bin2')}:/usr/bin:/bin`, OSV_KERNEL: join(dir, 'k2') };
-    const fast = probed(['-C', dir, 'build', '--json', '--no-check'], tmpdir(), base);
-    expect(fast.status, fast.stderr).toBe(0);
+    const fast = probedBuild(['-C', dir, 'build', '--json', '--no-check'], tmpdir(), base);
+    expect(fast.status, fast.errors).toBe(0);
     expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose --env=A=b /hi *** !' });
-    expect(fast.stderr).toBe('commander loaded: false\n');
-    // The probe does see commander where it is used: help is commander's.
-    const help = probed(['build', '--help'], dir, base);
+    expect(fast.own).toEqual(['start.cjs']);
+    expect(fast.packages).toEqual([]);
+    // The probe does see the CLI where it is used: help is commander's, in the build's bundle.
+    const help = probedBuild(['build', '--help'], dir, base);
     expect(help.stdout).toContain('--no-check');
-    expect(help.stderr).toBe('commander loaded: true\n');
+    expect(help.own).toEqual(['start.cjs', 'commands/build.cjs']);
   });
 
   it('-C DIR with a relative -o is read from inside DIR, on the fast path as on the full one', () => {
@@ -174,15 +171,15 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
     for (const sub of ['a', 'b']) mkdirSync(join(dir, sub), { recursive: true });
     const args = ['--config', '../osv.yaml', '-o', 'out.img'];
     expect(build(base, args, join(dir, 'a')).upToDate).toBe(false);
-    const fast = probed(['-C', join(dir, 'a'), 'build', '--json', '--no-check', ...args], tmpdir(), base);
-    expect(fast.status, fast.stderr).toBe(0);
+    const fast = probedBuild(['-C', join(dir, 'a'), 'build', '--json', '--no-check', ...args], tmpdir(), base);
+    expect(fast.status, fast.errors).toBe(0);
     expect(JSON.parse(fast.stdout)).toMatchObject({ upToDate: true, fromRecords: true, image: 'out.img' });
-    expect(fast.stderr).toBe('commander loaded: false\n');
+    expect(fast.own).toEqual(['start.cjs']);
     // The same words in another directory name another image.
     expect(build(base, args, join(dir, 'b')).upToDate).toBe(false);
     expect(existsSync(join(dir, 'b', 'out.img'))).toBe(true);
     // A -C that cannot be entered is commander's usage error, even where the records would answer.
-    const missing = probed(['-C', join(dir, 'nowhere'), 'build', '--json', '--no-check', '--config', join(dir, 'osv.yaml')], dir, base);
+    const missing = probedBuild(['-C', join(dir, 'nowhere'), 'build', '--json', '--no-check', '--config', join(dir, 'osv.yaml')], dir, base);
     expect(missing.status).toBe(2);
     expect(missing.stdout).toContain('no such directory'); // --json: the error is JSON on stdout
   });

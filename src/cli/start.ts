@@ -1,0 +1,26 @@
+// The first code of every osv command: bin/osv.js requires it bundled into one CommonJS file,
+// dist/start.cjs (scripts/bundle-start.mjs). It picks what answers the command line:
+// - an up-to-date `osv build`, the command run most: the no-op path here (fast-build.ts);
+// - any other command: that command's own bundle, dist/commands/<name>.cjs, the program with
+//   this one command and only what it imports (scripts/bundle-cli.mjs);
+// - `osv --version`: the program without commands, dist/program.cjs;
+// - help and words that are not commands: the whole CLI, dist/cli.cjs.
+// Each is one file: Node never starts its ES-module loader, nor reads code the command line
+// does not use.
+
+import { createRequire } from 'node:module';
+import { asksVersionOnly, commandWord, isCommandName } from './command-line.js';
+import { fastBuild } from './fast-build.js';
+
+/** The bundle that runs `argv` when the no-op path does not, relative to this module in dist/cli/. */
+export function bundleFor(argv: string[]): string {
+  const word = commandWord(argv);
+  if (isCommandName(word)) return `../commands/${word}.cjs`;
+  return asksVersionOnly(argv) ? '../program.cjs' : '../cli.cjs';
+}
+
+export async function start(argv: string[]): Promise<void> {
+  if (commandWord(argv) === 'build' && (await fastBuild(argv))) return;
+  const cli = createRequire(import.meta.url)(bundleFor(argv)) as { main(argv: string[]): Promise<void> };
+  await cli.main(argv);
+}

@@ -1,0 +1,79 @@
+// Every command line starts in dist/start.cjs and loads one more bundle: its command's own, the
+// program alone for --version, the whole CLI for help and words that are not commands. A command
+// that loaded another's code, or the whole CLI, would pay for it at every start; so would one
+// that printed through process.stdout (src/output.ts).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COMMAND_NAMES } from '../../src/cli/command-line.js';
+import { bundleFor } from '../../src/cli/start.js';
+import { probed } from '../helpers/loaded-files.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'osv-start-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/bin/true]\n');
+
+describe('the bundle each command line starts', () => {
+  it.each(COMMAND_NAMES)('osv %s --help: the start and the command\'s own bundle', (name) => {
+    const r = probed([name, '--help'], { cwd: dir });
+    expect(r.status, r.errors).toBe(0);
+    expect(r.stdout).toContain(`Usage: osv ${name}`);
+    expect(r.own).toEqual(['start.cjs', `commands/${name}.cjs`]);
+  });
+
+  it('osv validate: its bundle and the generated validators, and no package outside them', () => {
+    const r = probed(['validate'], { cwd: dir });
+    expect(r.status, r.errors).toBe(0);
+    expect(r.own).toEqual(['start.cjs', 'commands/validate.cjs', 'validate-schemas.cjs']);
+    // The generated code's runtime helpers come from ajv; ajv itself never loads.
+    expect(r.packages).toEqual(['ajv']);
+  });
+
+  it.each([[['validate']], [['config']], [['resolve', process.execPath]], [['validate', '--json']]])('osv %j prints without loading Node\'s streams', (args) => {
+    const r = probed(args, { cwd: dir });
+    expect(r.status, r.errors).toBe(0);
+    expect(r.stdout).not.toBe('');
+    expect(r.streams).toBe(false);
+  });
+
+  it('an invalid configuration is reported without loading Node\'s streams, as text or as JSON', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'osv-start-bad-'));
+    try {
+      writeFileSync(join(bad, 'osv.yaml'), 'cmd: 42\n');
+      const text = probed(['validate'], { cwd: bad });
+      expect(text.status).toBe(1);
+      expect(text.errors).toContain('osv.yaml:1:6: error: cmd: expected a list of strings');
+      expect(text.streams).toBe(false);
+      const json = probed(['validate', '--json'], { cwd: bad });
+      expect(json.status).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, errors: [{ code: 'config.type' }] });
+      expect(json.streams).toBe(false);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('osv --version: the program without commands', () => {
+    const r = probed(['--version'], { cwd: dir });
+    expect(r.status, r.errors).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.own).toEqual(['start.cjs', 'program.cjs']);
+  });
+
+  it.each([[['--help']], [['help', 'validate']], [['valdate']], [[]]])('osv %j: the whole CLI', (args) => {
+    const r = probed(args, { cwd: dir });
+    expect(r.own).toEqual(['start.cjs', 'cli.cjs']);
+    if (args[0] === 'valdate') {
+      expect(r.status).toBe(2);
+      expect(r.errors).toContain('(Did you mean validate?)');
+    }
+  });
+
+  it('-C DIR is skipped to find the command word', () => {
+    expect(bundleFor(['node', 'osv', '-C', 'validate', 'plan'])).toBe('../commands/plan.cjs');
+    expect(bundleFor(['node', 'osv', '--dir', 'x', '-V'])).toBe('../program.cjs');
+    expect(bundleFor(['node', 'osv', '-V', 'plan'])).toBe('../commands/plan.cjs');
+  });
+});
