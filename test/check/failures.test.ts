@@ -19,6 +19,7 @@ import {
   noObjectCache,
   noSymbolCache,
   readKernelExports,
+  renderCheck,
   type CheckReport,
   type KernelExports,
   type SymbolCache,
@@ -55,6 +56,12 @@ interface Extra {
   defs: string;
   /** A program whose library has only a SysV hash table, and lost one of two functions. */
   sysv: string;
+  /** A program calling fork, vfork and system (OSv stubs them). */
+  stubs: string;
+  /** A program calling the fork of a library of its own. */
+  ownFork: string;
+  /** A tree holding a program that needs libpa.so.1 and libpb.so.1, and two libraries needing one each, none of those two shipped. */
+  pairTree: string;
   cleanup(): void;
 }
 
@@ -99,6 +106,21 @@ async function compileExtra(): Promise<Extra> {
     prog('defs', 'int prot_fn(void);\nint weak_def(void);\nextern int uniq_var;\nint main(void) { return prot_fn() + weak_def() + uniq_var; }\n', 'libdefs.so.1'),
     prog('sysv', 'int sysv_fn(void);\nint sysv_gone(void);\nint main(void) { return sysv_fn() + sysv_gone(); }\n', 'libsysv.so.1'),
   ]);
+  const pair = join(dir, 'pair');
+  mkdirSync(pair);
+  await Promise.all([
+    lib('libpa.so.1', 'pa.c', 'int pa_fn(void) { return 1; }\n'),
+    lib('libpb.so.1', 'pb.c', 'int pb_fn(void) { return 2; }\n'),
+    lib('libmyfork.so.1', 'myfork.c', 'int fork(void) { return 0; }\n'),
+    gcc('-fPIE', '-pie', src('stubs.c', '#include <stdlib.h>\n#include <unistd.h>\nint main(void) { if (fork() == 0) return 0; if (vfork() == 0) _exit(0); return system("true"); }\n'), '-o', join(dir, 'stubs')),
+  ]);
+  await Promise.all([
+    prog('own-fork', 'int fork(void);\nint main(void) { return fork(); }\n', 'libmyfork.so.1'),
+    gcc('-fPIE', '-pie', src('pair.c', 'int pa_fn(void);\nint pb_fn(void);\nint main(void) { return pa_fn() + pb_fn(); }\n'), '-o', join(pair, 'pair'), '-L', dir, '-l:libpa.so.1', '-l:libpb.so.1'),
+    gcc('-shared', '-fPIC', src('ua.c', 'int pa_fn(void);\nint ua(void) { return pa_fn(); }\n'), '-o', join(pair, 'uses-a.so'), '-L', dir, '-l:libpa.so.1'),
+    gcc('-shared', '-fPIC', src('ub.c', 'int pb_fn(void);\nint ub(void) { return pb_fn(); }\n'), '-o', join(pair, 'uses-b.so'), '-L', dir, '-l:libpb.so.1'),
+  ]);
+  for (const f of ['uses-a.so', 'uses-b.so']) chmodSync(join(pair, f), 0o644);
   // Phase 2: the libraries change under the programs.
   await Promise.all([lib('libtls.so.1', 'tls2.c', 'int tls_other = 1;\n'), lib('libsysv.so.1', 'sysv2.c', 'int sysv_fn(void) { return 1; }\n', '-Wl,--hash-style=sysv')]);
   return {
@@ -108,6 +130,9 @@ async function compileExtra(): Promise<Extra> {
     tls: join(dir, 'tls'),
     defs: join(dir, 'defs'),
     sysv: join(dir, 'sysv'),
+    stubs: join(dir, 'stubs'),
+    ownFork: join(dir, 'own-fork'),
+    pairTree: pair,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -141,8 +166,9 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
     if (!r.ok) throw new Error(r.error.errors.map((e) => e.message).join('\n'));
     return r.value;
   };
-  const check = (p: Plan, k: KernelBundle | undefined = kernel, cache: SymbolCache = noSymbolCache, fs: HostFs = nodeHostFs): CheckReport => {
-    const r = checkPlan(p, k, fs, { cache, objects: noObjectCache });
+  /** The check of `p` against `k` (null: without a kernel). */
+  const check = (p: Plan, k: KernelBundle | null = kernel, cache: SymbolCache = noSymbolCache, fs: HostFs = nodeHostFs): CheckReport => {
+    const r = checkPlan(p, k ?? undefined, fs, { cache, objects: noObjectCache });
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
@@ -415,6 +441,61 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
       const r = check(planOf(ex.sysv));
       expect(objectOf(r, '/sysv').missing).toEqual([{ name: 'sysv_gone', kind: 'function', bind: 'plt', severity: 'warning', reason: 'undefined' }]);
       expect(r.warnings.map((w) => w.message)).toEqual(['sysv: 1 function OSv lacks, all via PLT (fails only if called): sysv_gone']);
+    });
+  });
+
+  describe('what the findings say', () => {
+    it('names the stubbed calls grouped by what they do, and only where the kernel is what answers them', () => {
+      // Without a kernel each is unchecked, but the stub is known by name.
+      // By name, as the other findings name symbols (the symbol table's order means nothing to a reader).
+      const r = check(planOf(ex.stubs), null);
+      expect(r.warnings.filter((w) => w.code === 'check.stub')).toEqual([
+        {
+          severity: 'warning',
+          code: 'check.stub',
+          object: '/stubs',
+          message: 'stubs uses 3 calls OSv only stubs: fork, vfork: returns -1 (no child process is created); system: returns -1 (the command is not run)',
+          symbols: ['fork', 'system', 'vfork'],
+        },
+      ]);
+      expect(r.totals.stubCalls).toBe(3);
+      expect(renderCheck(r, { verbose: true }).split('\n').slice(-5)).toEqual([
+        '',
+        `stubs  /stubs <- ${ex.stubs}; program, cmd[0] (/project/osv.yaml:2:1)`,
+        '  stub fork: returns -1 (no child process is created)',
+        '  stub system: returns -1 (the command is not run)',
+        '  stub vfork: returns -1 (no child process is created)',
+      ]);
+      expect(r.summary).toMatch(/^symbols: no errors; 3 stubbed calls \[/);
+      // fork from a library of the image is that library's, not OSv's stub.
+      const own = check(planOf(ex.ownFork));
+      expect(objectOf(own, '/own-fork')).toMatchObject({ missing: [], stubs: [] });
+      expect(own.warnings).toEqual([]);
+    });
+
+    it('lists each missing symbol with its version, the file it is needed from, its binding and what is defined instead', () => {
+      const r = check(planOf(fx.f.version, { libraries: [lib(join(fx.dir, 'uses', 'libuses.so.1'))], files: [copy(ex.tls, '/bin/tls')] }), kernel);
+      const text = renderCheck(r, { verbose: true, red: (s) => `<r>${s}</r>`, dim: (s) => `[${s}]` });
+      expect(text.split('\n').filter((l) => l.startsWith('  ') || l.startsWith('<r>'))).toEqual([
+        '<r>error</r>: /usr/lib/libuses.so.1 needs 1 data object that nothing in the image or the kernel defines: ext_var; the program faults when it first reads them',
+        // Objects in guest path order: /bin/tls (another program), /usr/lib/libuses.so.1, /version.
+        '  E tls_var  tls, TLS relocation (the loader aborts)',
+        '  E ext_var  unknown, bound at load (GLOB_DAT/64)',
+        '  W ver_fn@VER_2 (libver.so.1)  function, PLT (JUMP_SLOT); defined only as libver.so.1: VER_1',
+      ]);
+    });
+
+    it('says "which are" and "them" for several missing libraries, of a program and of libraries loaded at run time', () => {
+      const r = check(planOf(fx.f.ok, { files: [copy(ex.pairTree, '/pair', { resolve: false })] }));
+      expect(r.warnings.map((w) => w.message)).toEqual([
+        "pair needs libpa.so.1, libpb.so.1, which are not in the image: OSv loads the program without them, and every symbol from them fails (not checked) [not the selected run's program: a run whose program it is checks it]",
+        '2 libraries loaded at run time need libraries that are not in the image, so using them will fail: uses-a.so (libpa.so.1), uses-b.so (libpb.so.1); add the libraries under `libraries` to ship them',
+      ]);
+      expect(r.warnings[1]?.symbols).toEqual(['libpa.so.1', 'libpb.so.1']);
+      // Another program's missing libraries are not this run's: two needed libraries, counted once each.
+      expect(r.totals).toMatchObject({ missingLibraries: 2, otherRunObjects: 1, errors: 0 });
+      expect(r.summary).toMatch(/^symbols: no errors; 2 needed libraries not in the image, problems in 1 object of other runs' programs \(check them with --run\) \[/);
+      expect(objectOf(r, '/pair/pair')).toMatchObject({ role: 'other-program', missingLibraries: ['libpa.so.1', 'libpb.so.1'], unchecked: 2, missing: [] });
     });
   });
 
