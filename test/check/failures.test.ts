@@ -5,7 +5,7 @@
 // process, on gcc-compiled files (an AArch64 file is a compiled one with its e_machine changed).
 
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,7 +31,7 @@ import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { fixtureOnce } from '../helpers/fixture-cache.js';
 import { lacks } from '../helpers/skip.js';
-import { copy, lib, makeConfig, type ConfigOver } from '../plan/helpers.js';
+import { copy, lib, link, makeConfig, type ConfigOver } from '../plan/helpers.js';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
 
 const EM_AARCH64 = 183;
@@ -62,6 +62,15 @@ interface Extra {
   ownFork: string;
   /** A tree holding a program that needs libpa.so.1 and libpb.so.1, and two libraries needing one each, none of those two shipped. */
   pairTree: string;
+  /**
+   * A tree to copy to its own path: bin/prog needs libx.so.1 (its RUNPATH $ORIGIN/../lib),
+   * liby.so.1 (lib/liby.so.1 -> ../real/liby.so.1.0), libloop.so.1 (not there: the test adds
+   * a link to itself), and ABS/sub/libnoname.so by absolute path (no soname); bin/rprog needs libx.so.1 through
+   * a DT_RPATH.
+   */
+  layout: string;
+  /** A C++ program: it needs libstdc++.so.6. */
+  cxx: string | undefined;
   cleanup(): void;
 }
 
@@ -121,6 +130,27 @@ async function compileExtra(): Promise<Extra> {
     gcc('-shared', '-fPIC', src('ub.c', 'int pb_fn(void);\nint ub(void) { return pb_fn(); }\n'), '-o', join(pair, 'uses-b.so'), '-L', dir, '-l:libpb.so.1'),
   ]);
   for (const f of ['uses-a.so', 'uses-b.so']) chmodSync(join(pair, f), 0o644);
+  const layout = join(dir, 'layout');
+  for (const d of ['bin', 'lib', 'real', 'sub']) mkdirSync(join(layout, d), { recursive: true });
+  await Promise.all([
+    gcc('-shared', '-fPIC', '-Wl,-soname,libx.so.1', src('x.c', 'int x_fn(void) { return 1; }\n'), '-o', join(layout, 'lib', 'libx.so.1')),
+    gcc('-shared', '-fPIC', '-Wl,-soname,liby.so.1', src('y.c', 'int y_fn(void) { return 2; }\n'), '-o', join(layout, 'real', 'liby.so.1.0')),
+    gcc('-shared', '-fPIC', '-Wl,-soname,libloop.so.1', src('loop.c', 'int loop_fn(void) { return 3; }\n'), '-o', join(dir, 'libloop.so.1')),
+    gcc('-shared', '-fPIC', src('noname.c', 'int noname_fn(void) { return 4; }\n'), '-o', join(layout, 'sub', 'libnoname.so')),
+  ]);
+  symlinkSync('../real/liby.so.1.0', join(layout, 'lib', 'liby.so.1'));
+  const progSrc = src('layout.c', 'int x_fn(void);\nint y_fn(void);\nint loop_fn(void);\nint noname_fn(void);\nint main(void) { return x_fn() + y_fn() + loop_fn() + noname_fn(); }\n');
+  const progLibs = ['-L', join(layout, 'lib'), '-l:libx.so.1', '-l:liby.so.1', '-L', dir, '-l:libloop.so.1', join(layout, 'sub', 'libnoname.so')];
+  await Promise.all([
+    gcc('-fPIE', '-pie', progSrc, '-o', join(layout, 'bin', 'prog'), ...progLibs, '-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib'),
+    gcc('-fPIE', '-pie', src('rprog.c', 'int x_fn(void);\nint main(void) { return x_fn(); }\n'), '-o', join(layout, 'bin', 'rprog'), '-L', join(layout, 'lib'), '-l:libx.so.1', '-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib'),
+  ]);
+  let cxx: string | undefined = join(dir, 'cxx');
+  try {
+    await run('g++', ['-fPIE', '-pie', src('cxx.cc', '#include <string>\nint main(int argc, char **argv) { std::string s(argv[0]); return s.size(); }\n'), '-o', cxx]);
+  } catch {
+    cxx = undefined;
+  }
   // Phase 2: the libraries change under the programs.
   await Promise.all([lib('libtls.so.1', 'tls2.c', 'int tls_other = 1;\n'), lib('libsysv.so.1', 'sysv2.c', 'int sysv_fn(void) { return 1; }\n', '-Wl,--hash-style=sysv')]);
   return {
@@ -133,6 +163,8 @@ async function compileExtra(): Promise<Extra> {
     stubs: join(dir, 'stubs'),
     ownFork: join(dir, 'own-fork'),
     pairTree: pair,
+    layout,
+    cxx,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -422,6 +454,38 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
       const r = check(planOf(fx.f.ok, { files: [copy(tree, '/n', { resolve: false })] }));
       expect(r.perObject.map((o) => o.guest).filter((g) => g.startsWith('/n/'))).toEqual(['/n/libz.so', '/n/libz.so.1', '/n/libz.so.1.2.13', '/n/libz.so.10']);
     });
+
+    it('finds what a program needs the way OSv does: its RUNPATH or RPATH with $ORIGIN, symlinks, an absolute path; a symlink loop finds nothing', () => {
+      const L = ex.layout;
+      const r = check(planOf(fx.f.ok, { files: [copy(L, L, { resolve: false }), link(`${L}/lib/libloop.so.1`, 'libloop.so.1')] }));
+      expect(objectOf(r, `${L}/bin/prog`)).toMatchObject({ role: 'other-program', missingLibraries: ['libloop.so.1'], missing: [], unchecked: 1 });
+      // Each library was found where OSv looks, and so checked with the program.
+      expect(r.perObject.filter((o) => o.guest.startsWith(L)).map((o) => [o.guest.slice(L.length), o.role, o.chain.join(' -> ')])).toEqual([
+        ['/bin/prog', 'other-program', 'prog'],
+        ['/bin/rprog', 'other-program', 'rprog'],
+        ['/lib/libx.so.1', 'other-program', 'libx.so.1'],
+        ['/real/liby.so.1.0', 'other-program', 'liby.so.1'],
+        ['/sub/libnoname.so', 'other-program', 'libnoname.so'],
+      ]);
+      expect(objectOf(r, `${L}/bin/rprog`)).toMatchObject({ missingLibraries: [], missing: [] });
+      expect(r.warnings.map((w) => w.message)).toEqual([
+        "prog needs libloop.so.1, which is not in the image: OSv loads the program without it, and every symbol from it fails (not checked) [not the selected run's program: a run whose program it is checks it]",
+      ]);
+    });
+
+    it.skipIf(lacks('the C++ program of test/check/failures.test.ts', [ex?.cxx ?? existsSync('/usr/bin/g++'), 'g++ is not installed']))(
+      "takes libstdc++.so.6 for the kernel's unless the kernel hides its C++ symbols",
+      () => {
+        const p = planOf(ex.cxx!);
+        expect(p.entries.map((e) => e.guest)).not.toContain('/usr/lib/libstdc++.so.6');
+        expect(objectOf(check(p), '/cxx').missingLibraries).toEqual([]);
+        const hidden = check(p, { ...kernel, hiddenSymbols: true });
+        expect(objectOf(hidden, '/cxx').missingLibraries).toEqual(['libstdc++.so.6']);
+        expect(hidden.errors.map((e) => e.message)).toEqual([
+          'cxx needs libstdc++.so.6, which is not in the image: OSv loads the program without it, and every symbol from it fails (not checked)',
+        ]);
+      },
+    );
 
     it('reports a thread-local variable nothing defines as an error: the loader aborts', () => {
       const r = check(planOf(ex.tls));
