@@ -31,7 +31,7 @@ import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { fixtureOnce } from '../helpers/fixture-cache.js';
 import { lacks } from '../helpers/skip.js';
-import { copy, lib, link, makeConfig, type ConfigOver } from '../plan/helpers.js';
+import { copy, lib, link, makeConfig, runConfig, type ConfigOver } from '../plan/helpers.js';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
 
 const EM_AARCH64 = 183;
@@ -65,14 +65,18 @@ interface Extra {
   /**
    * A tree to copy to its own path: bin/prog needs libx.so.1 (its RUNPATH $ORIGIN/../lib),
    * liby.so.1 (lib/liby.so.1 -> ../real/liby.so.1.0), libloop.so.1 (not there: the test adds
-   * a link to itself), and ABS/sub/libnoname.so by absolute path (no soname); bin/rprog needs libx.so.1 through
-   * a DT_RPATH.
+   * a link to itself), and ABS/sub/libnoname.so by absolute path (no soname); bin/rprog,
+   * position-dependent and exporting nothing, needs libx.so.1 through a DT_RPATH.
    */
   layout: string;
+  /** A program calling eight functions its library no longer defines. */
+  eight: string;
   /** A C++ program: it needs libstdc++.so.6. */
   cxx: string | undefined;
   cleanup(): void;
 }
+
+const EIGHT = ['e_a', 'e_b', 'e_c', 'e_d', 'e_e', 'e_f', 'e_g', 'e_h'];
 
 const run = promisify(execFile);
 const gcc = async (...args: string[]): Promise<void> => {
@@ -91,9 +95,8 @@ async function compileExtra(): Promise<Extra> {
     gcc('-fPIE', '-pie', src(`${name}.c`, text), '-o', join(dir, name), '-L', dir, `-l:${libName}`, `-Wl,-rpath,${dir}`);
   await gcc('-static', '-nostdlib', '-no-pie', src('static.c', 'void kfunc(void) {}\nvoid _start(void) {}\n'), '-o', join(dir, 'static.elf'));
   await lib('libimp.so', 'imp.c', 'void imp(void) {}\n');
-  // A SysV hash table: GNU ld's GNU hash table for no exported symbol is one the ELF reader
-  // refuses (symoffset 1, no chain words), a problem of src/elf/, not of the check.
-  await gcc('-no-pie', '-nostdlib', '-Wl,--hash-style=sysv', src('imports.c', 'void imp(void);\nvoid _start(void) { imp(); }\n'), '-o', join(dir, 'imports.elf'), '-L', dir, '-l:libimp.so');
+  // GNU ld's hash table of an executable that exports nothing: symoffset 1, no chain words.
+  await gcc('-no-pie', '-nostdlib', src('imports.c', 'void imp(void);\nvoid _start(void) { imp(); }\n'), '-o', join(dir, 'imports.elf'), '-L', dir, '-l:libimp.so');
   // Phase 1: the libraries as the programs are linked against them.
   await Promise.all([
     lib('libtls.so.1', 'tls1.c', '__thread int tls_var = 1;\n'),
@@ -108,11 +111,13 @@ async function compileExtra(): Promise<Extra> {
         '',
       ].join('\n'),
     ),
+    lib('libeight.so.1', 'eight1.c', EIGHT.map((n) => `int ${n}(void) { return 1; }\n`).join('')),
     lib('libsysv.so.1', 'sysv1.c', 'int sysv_fn(void) { return 1; }\nint sysv_gone(void) { return 2; }\n', '-Wl,--hash-style=sysv'),
   ]);
   await Promise.all([
     prog('tls', 'extern __thread int tls_var;\nint main(void) { return tls_var; }\n', 'libtls.so.1'),
     prog('defs', 'int prot_fn(void);\nint weak_def(void);\nextern int uniq_var;\nint main(void) { return prot_fn() + weak_def() + uniq_var; }\n', 'libdefs.so.1'),
+    prog('eight', `${EIGHT.map((n) => `int ${n}(void);\n`).join('')}int main(void) { return ${EIGHT.map((n) => `${n}()`).join(' + ')}; }\n`, 'libeight.so.1'),
     prog('sysv', 'int sysv_fn(void);\nint sysv_gone(void);\nint main(void) { return sysv_fn() + sysv_gone(); }\n', 'libsysv.so.1'),
   ]);
   const pair = join(dir, 'pair');
@@ -143,7 +148,7 @@ async function compileExtra(): Promise<Extra> {
   const progLibs = ['-L', join(layout, 'lib'), '-l:libx.so.1', '-l:liby.so.1', '-L', dir, '-l:libloop.so.1', join(layout, 'sub', 'libnoname.so')];
   await Promise.all([
     gcc('-fPIE', '-pie', progSrc, '-o', join(layout, 'bin', 'prog'), ...progLibs, '-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib'),
-    gcc('-fPIE', '-pie', src('rprog.c', 'int x_fn(void);\nint main(void) { return x_fn(); }\n'), '-o', join(layout, 'bin', 'rprog'), '-L', join(layout, 'lib'), '-l:libx.so.1', '-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib'),
+    gcc('-no-pie', src('rprog.c', 'int x_fn(void);\nint main(void) { return x_fn(); }\n'), '-o', join(layout, 'bin', 'rprog'), '-L', join(layout, 'lib'), '-l:libx.so.1', '-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib'),
   ]);
   let cxx: string | undefined = join(dir, 'cxx');
   try {
@@ -152,7 +157,7 @@ async function compileExtra(): Promise<Extra> {
     cxx = undefined;
   }
   // Phase 2: the libraries change under the programs.
-  await Promise.all([lib('libtls.so.1', 'tls2.c', 'int tls_other = 1;\n'), lib('libsysv.so.1', 'sysv2.c', 'int sysv_fn(void) { return 1; }\n', '-Wl,--hash-style=sysv')]);
+  await Promise.all([lib('libeight.so.1', 'eight2.c', 'int eight_other(void) { return 0; }\n'), lib('libtls.so.1', 'tls2.c', 'int tls_other = 1;\n'), lib('libsysv.so.1', 'sysv2.c', 'int sysv_fn(void) { return 1; }\n', '-Wl,--hash-style=sysv')]);
   return {
     dir,
     staticKernel: join(dir, 'static.elf'),
@@ -160,6 +165,7 @@ async function compileExtra(): Promise<Extra> {
     tls: join(dir, 'tls'),
     defs: join(dir, 'defs'),
     sysv: join(dir, 'sysv'),
+    eight: join(dir, 'eight'),
     stubs: join(dir, 'stubs'),
     ownFork: join(dir, 'own-fork'),
     pairTree: pair,
@@ -535,6 +541,39 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
       const own = check(planOf(ex.ownFork));
       expect(objectOf(own, '/own-fork')).toMatchObject({ missing: [], stubs: [] });
       expect(own.warnings).toEqual([]);
+    });
+
+    it('names up to eight symbols in a finding, all of them when there are eight', () => {
+      const r = check(planOf(ex.eight));
+      expect(r.warnings.map((w) => w.message)).toEqual(['eight: 8 functions OSv lacks, all via PLT (fails only if called): e_a, e_b, e_c, e_d, e_e, e_f, e_g, e_h']);
+    });
+
+    it('prints only the summary line when there is nothing to report, and no hint about --verbose', () => {
+      const r = check(planOf(fx.f.ok));
+      expect(renderCheck(r)).toBe(r.summary);
+      expect(renderCheck(r, { verbose: true })).toBe(r.summary);
+    });
+
+    it('passes over a file the configuration writes, whatever its name or mode', () => {
+      const r = check(planOf(fx.f.ok, { files: [{ kind: 'content', dest: '/usr/lib/libnotes.so.1', content: '\x7fELF, not really\n', mode: 0o755, source: { file: '/project/osv.yaml', line: 9, column: 3 } }] }));
+      expect(r.perObject.map((o) => o.guest)).not.toContain('/usr/lib/libnotes.so.1');
+      expect(r.warnings).toEqual([]);
+    });
+
+    it('checks a program two runs share once, under the first of them, and not the selected run\'s program again', () => {
+      const runs = { again: runConfig([fx.f.ok]), data: runConfig([fx.f.needsData]), data2: runConfig([fx.f.needsData]) };
+      const r = check(planOf(fx.f.ok, { runs }));
+      expect(r.perObject.filter((o) => o.role !== 'needed').map((o) => [o.guest, o.role, o.run])).toEqual([
+        ['/needs-data', 'other-program', 'data'],
+        ['/ok', 'program', undefined],
+        ['/usr/lib/libgcc_s.so.1', 'dlopen', undefined],
+        ['/usr/lib/libghost.so.1', 'other-program', 'data'], // loaded with that program
+      ]);
+      expect(r.warnings.map((w) => w.message)).toEqual([
+        'needs-data needs 1 data object that nothing in the image or the kernel defines: ghost_data; ' +
+          `${objectOf(r, '/needs-data').missing[0]!.bind === 'copy' ? 'the loader aborts before the program starts' : 'the program faults when it first reads them'}` +
+          " [not the selected run's program: `osv check --run data` checks it]",
+      ]);
     });
 
     it('lists each missing symbol with its version, the file it is needed from, its binding and what is defined instead', () => {
