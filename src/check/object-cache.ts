@@ -185,14 +185,14 @@ export function fileObjectCache(dir: string = defaultObjectCacheDir()): ObjectCa
         try {
           e = entry();
         } catch {
-          e = undefined; // a symbol table that cannot be indexed
+          // a symbol table that cannot be indexed: e stays undefined
         }
         if (!e) continue; // read from the file next time too
         try {
           fs.mkdirSync(dir, { recursive: true });
           writeFileAtomic(file, JSON.stringify(e));
         } catch {
-          return; // a read-only cache only costs time
+          // a read-only cache, or something in the way of one entry, only costs time
         }
       }
     },
