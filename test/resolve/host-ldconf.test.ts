@@ -2,6 +2,7 @@
 // place, in ldconfig's syntax (comments, separators, "dir=type", hwcap lines, include globs
 // relative to the including file), and what a damaged or looping configuration gives.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,14 @@ import { resolveClosure } from '../../src/resolve/index.js';
 import { ldSoConfDirs } from '../../src/resolve/ldconf.js';
 import { Sysroot } from '../../src/resolve/sysroot.js';
 import { craftElf } from '../elf/craft.js';
+import { lacks } from '../helpers/skip.js';
+import { onPath } from '../helpers/tools.js';
+
+const hasMkfifo = onPath('mkfifo');
+
+function denied(p: string): never {
+  throw Object.assign(new Error(`EACCES: permission denied, scandir '${p}'`), { code: 'EACCES' });
+}
 
 let tmp = '';
 beforeAll(() => {
@@ -117,6 +126,31 @@ describe('the directories ld.so.conf names', () => {
       },
     };
     expect(ldSoConfDirs(new Sysroot(fs, root))).toEqual(['/opt/first', '/opt/b', '/opt/last']);
+  });
+
+  it('reads an include without wildcards even from a directory it cannot list', () => {
+    const root = join(tmp, 'unlisted');
+    put(root, 'etc/ld.so.conf', 'include /etc/private/plain.conf\ninclude /etc/private/*.conf\n');
+    put(root, 'etc/private/plain.conf', '/opt/plain\n');
+    put(root, 'etc/private/other.conf', '/opt/other\n');
+    // A directory of mode 0711, as a user other than its owner sees it.
+    const fs: HostFs = { ...nodeHostFs, readdir: (p: string) => (p === join(root, 'etc/private') ? denied(p) : nodeHostFs.readdir(p)) };
+    expect(ldSoConfDirs(new Sysroot(fs, root))).toEqual(['/opt/plain']);
+  });
+
+  it.skipIf(lacks('a FIFO among the included files', [hasMkfifo, 'mkfifo is not installed (Debian: coreutils)']))('does not open a FIFO an include matches (it would wait for a writer)', async () => {
+    const root = join(tmp, 'fifo');
+    put(root, 'etc/ld.so.conf', 'include /etc/ld.so.conf.d/*.conf\n');
+    put(root, 'etc/ld.so.conf.d/a.conf', '/opt/a\n');
+    const fifo = join(root, 'etc/ld.so.conf.d/b.conf');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A writer, so that opening it would not hang the test: what it writes must not be read.
+    const writer = spawn('sh', ['-c', `exec printf '/opt/fifo\\n' > '${fifo}'`], { stdio: 'ignore' });
+    try {
+      expect(ldSoConfDirs(new Sysroot(nodeHostFs, root))).toEqual(['/opt/a']);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('is searched in the cache’s place, in its order, by the resolver', () => {
