@@ -112,9 +112,12 @@ function build(target: string, sub: string | undefined, o: HostManifestOptions, 
   };
 }
 
-/** A path argument as a path inside the sysroot: absolute ones are inside it already. */
+/**
+ * A path argument as a path inside the sysroot: absolute ones are inside it already (on the
+ * host itself too, where the host path is the path inside).
+ */
 function toSysroot(target: string, o: HostManifestOptions, sys: Sysroot): string {
-  if (target.startsWith('/') && o.sysroot !== '/') return posix.normalize(target);
+  if (target.startsWith('/')) return posix.normalize(target);
   const host = posix.resolve(o.cwd, target);
   const inside = sys.inside(host);
   if (inside === undefined) {

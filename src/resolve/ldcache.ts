@@ -44,8 +44,6 @@ export interface LdCache {
   lookup(soname: string, acceptedFlags: readonly number[]): LdCacheEntry | undefined;
 }
 
-const OLD_MAGIC = 'ld.so-1.7.0';
-const NEW_MAGIC = 'glibc-ld.so.cache1.1';
 const OLD_HEADER = 16;
 const OLD_ENTRY = 12;
 const NEW_HEADER = 48;
@@ -63,6 +61,9 @@ function bad(file: string, offset: number, what: string): OsvError {
 }
 
 export function parseLdCache(buf: Buffer, file: string): Result<LdCache, OsvError> {
+  // Here, not at module level, so that mutation testing can tell which test reads them.
+  const OLD_MAGIC = 'ld.so-1.7.0';
+  const NEW_MAGIC = 'glibc-ld.so.cache1.1';
   if (buf.length > MAX_LDCACHE_BYTES) return err(bad(file, 0, `file is ${buf.length} bytes, larger than any ld.so.cache`));
   // toString stops at the end of the buffer: a shorter file gives a shorter string, never m.
   const magic = (at: number, m: string): boolean => buf.toString('latin1', at, at + m.length) === m;

@@ -127,6 +127,25 @@ describe('osv resolve --explain', () => {
       ].join('\n'),
     );
   });
+
+  it('a library alone, and a program that searches no default directory: nothing else loaded, a missing library with nothing tried', () => {
+    const root = join(tmp, 'alone');
+    put(root, 'opt/libalone.so.1', { soname: 'libalone.so.1' });
+    put(root, 'app/strict', { ...pie, interp: '/app/ld.so', flags1: C.DF_1_PIE | C.DF_1_NODEFLIB, needed: ['libnf.so.1', 'ld.so'] });
+    put(root, 'app/ld.so', { soname: 'ld.so' });
+    expect(explainClosure(resolve(root, [{ path: '/opt/libalone.so.1' }]))).toBe(`libalone.so.1 => /opt/libalone.so.1 -> ${root}/opt/libalone.so.1 [by path]\n\n0 libraries to ship, 0 provided by the OSv kernel, 0 missing\n`);
+    // The interpreter is needed by name here, so it is shown in the tree, not "also loaded".
+    expect(explainClosure(resolve(root, [{ path: '/app/strict' }], { osvFilter: false }))).toBe(
+      [
+        `strict => /app/strict -> ${root}/app/strict [PIE, by path] interpreter /app/ld.so`,
+        '├─ libnf.so.1: NOT FOUND',
+        `└─ ld.so => /app/ld.so -> ${root}/app/ld.so [by path]`,
+        '',
+        '1 library to ship, 0 provided by the OSv kernel, 1 missing',
+        '',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('the libraries the OSv kernel provides', () => {

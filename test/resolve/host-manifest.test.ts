@@ -226,6 +226,7 @@ describe('osv resolve DIRECTORY', () => {
   it('-r: the needs of its shared libraries (named .so or .so.N..., ELF, 64 levels deep at most) from outside it', () => {
     const r = hostManifest('/app2', undefined, options({ recursive: true, libraryPath: ['/opt/out'] }), nodeHostFs);
     if (!r.ok) throw new Error(r.error.message);
+    expect(r.value).toMatchObject({ mode: 'directory', target: [{ guest: '/**', host: `${R}/app2/**` }] });
     const out = (n: string) => ({ guest: `/usr/lib/${n}.so.1`, host: `${R}/opt/out/${n}.so.1` });
     // Not private.bin (inside it, and not a root as libin.so.1 is), but libsib.so.1 of the sibling app2x (a name it is a prefix of).
     expect(r.value.deps).toEqual([out('libd64'), out('libout'), { guest: '/usr/lib/libsib.so.1', host: `${R}/app2/lib/../../app2x/libsib.so.1` }, out('libv12dep'), out('libw10dep')]);
@@ -249,6 +250,7 @@ describe('osv resolve DIRECTORY', () => {
   it('-r on the top of a sysroot names its libraries by their paths inside it', () => {
     const top = join(tmp, 'top');
     mkdirSync(join(top, 'lib'), { recursive: true });
+    mkdirSync(join(top, 'etc'), { recursive: true });
     writeFileSync(join(top, 'lib', 'libtop.so'), craftElf({ cls: 64, le: true, soname: 'libtop.so' }));
     const r = hostManifest('/', undefined, options({ recursive: true, sysroot: top }), nodeHostFs);
     expect(r.ok && r.value.closure!.objects.map((o) => [o.path, o.hostPath])).toEqual([['/lib/libtop.so', join(top, 'lib/libtop.so')]]);
