@@ -6,15 +6,15 @@
 // out of the command line, with a warning, instead of mounts of devices that are not there.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extKernelReason, osvKernel } from '../helpers/ext-kernel.js';
-import { compile } from '../helpers/image-rootfs.js';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { lacks } from '../helpers/skip.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { volumeProject } from '../helpers/volume-project.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 
@@ -57,16 +57,7 @@ describe.skipIf(
     work = mkdtempSync(join(tmpdir(), 'osv-run-ref-vol-'));
     reg = await startRegistry();
     app = join(work, 'app');
-    mkdirSync(join(app, 'seed'), { recursive: true });
-    compile(app, 'show', PROGRAM);
-    writeFileSync(join(app, 'seed', 'hello.txt'), 'seeded by the build machine\n');
-    mkdirSync(join(app, 'conf'));
-    writeFileSync(join(app, 'conf', 'app.conf'), 'mode=ro\n');
-    writeFileSync(join(app, 'scratch.img'), Buffer.alloc(2 ** 20));
-    writeFileSync(
-      join(app, 'osv.yaml'),
-      'name: show\ncmd: [./show]\nrun:\n  memory: 256M\n  timeout: 90\n  volumes: [./scratch.img, {name: data, dest: /data, size: 32M, from: ./seed}, {name: conf, dest: /etc/app, readonly: true, from: ./conf}]\n',
-    );
+    volumeProject(app, { source: PROGRAM, cmd: '[./show]', seeded: 'seeded by the build machine', run: '  memory: 256M\n  timeout: 90\n' });
     elsewhere = join(work, 'elsewhere');
     mkdirSync(elsewhere);
     remote = { PATH: process.env['PATH'], HOME: join(work, 'home'), XDG_CACHE_HOME: join(work, 'remote-cache'), XDG_DATA_HOME: join(work, 'remote-data'), CI: '1' };
