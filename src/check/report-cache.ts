@@ -2,7 +2,7 @@
 // again (`osv plan`, `osv check`, a build after an edit that moved no ELF file) does not look
 // up its thousands of symbols again: in a fresh process that was half of `osv plan`'s time,
 // even with every object's symbols kept (object-cache.ts). Under
-// $XDG_CACHE_HOME/osv-up/checks/<slot>.json (default ~/.cache), one file per image and run,
+// $XDG_CACHE_HOME/osv-up/checks/<slot>.json (default ~/.cache), one file per image name and run,
 // with the inputs it was computed from as text: the plan's entries, the file identity of every
 // ELF candidate (dev, ino, size, mtime, ctime), the kernel's sha256, and the source this osv
 // was built from (source-id.ts: an osv run from source keeps nothing). Used only when all of
@@ -110,10 +110,14 @@ function isEntry(x: unknown): x is Entry {
   );
 }
 
-/** A file name for the image and run (FNV-1a of both): another project in the slot is only a miss. */
+/**
+ * A file name for the image name, arch and run (FNV-1a): what a project checks again and again
+ * stays in its slot (and the directory stays small); two projects of one image name take turns,
+ * which only costs a miss.
+ */
 function slotOf(plan: Plan): string {
   let h = 0x811c9dc5;
-  for (const ch of `${plan.output}\0${plan.run.name}`) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
+  for (const ch of `${plan.name}\0${plan.arch}\0${plan.run.name}`) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
   return `${h.toString(16).padStart(8, '0')}.json`;
 }
 
