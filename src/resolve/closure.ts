@@ -67,6 +67,29 @@ interface Search {
 
 const MISSING = Symbol('missing');
 
+/**
+ * What resolvers over one file system may share while it does not change (one plan resolves a
+ * closure per root: python's 60 extension modules each need libc, and each walked /usr/lib
+ * again): the sysroot's path lookups, and the ELF files read (by real path, for one arch).
+ */
+export interface SharedReads {
+  sys: Sysroot;
+  parsed: Map<string, Parsed | OsvError>;
+}
+
+/** A source of SharedReads for each file system, sysroot and architecture asked for. */
+export function sharedReads(): (fs: HostFs, options: ResolveOptions) => SharedReads {
+  const byFs = new WeakMap<HostFs, Map<string, SharedReads>>();
+  return (fs, options) => {
+    let m = byFs.get(fs);
+    if (!m) byFs.set(fs, (m = new Map()));
+    const key = `${options.arch}\0${options.sysroot}`;
+    let r = m.get(key);
+    if (!r) m.set(key, (r = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() }));
+    return r;
+  };
+}
+
 /** The last ld.so.cache parsed through each HostFs, by file identity. */
 const parsedCaches = new WeakMap<HostFs, { id: string; cache: LdCache }>();
 
@@ -76,7 +99,7 @@ export class Resolver {
   private readonly layout: LdsoLayout;
   private readonly kernel: Set<string>;
   private readonly optional: Set<string>;
-  private readonly parsed = new Map<string, Parsed | OsvError>();
+  private readonly parsed: Map<string, Parsed | OsvError>;
   private cache: LdCache | null | undefined;
   private conf: string[] | undefined;
   private readonly byName = new Map<string, Loaded | typeof MISSING>();
@@ -92,8 +115,10 @@ export class Resolver {
   constructor(
     private readonly options: ResolveOptions,
     fs: HostFs,
+    shared: SharedReads = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() },
   ) {
-    this.sys = new Sysroot(fs, options.sysroot);
+    this.sys = shared.sys;
+    this.parsed = shared.parsed;
     this.facts = archFacts[options.arch];
     const multi = this.sys.stat(`/lib/${this.facts.multiarch}`) ?? this.sys.stat(`/usr/lib/${this.facts.multiarch}`);
     this.layout = ldsoLayout(this.facts, multi?.st.kind === 'dir');
