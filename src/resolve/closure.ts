@@ -282,9 +282,19 @@ export class Resolver {
     return s;
   }
 
-  /** Open one candidate as ld.so's open_verify does: absent or wrong class/machine = keep looking. */
+  /**
+   * Open one candidate as ld.so's open_verify does: absent (or not a file it can open) or of
+   * another class or machine = keep looking; a directory opens, then its read fails: fatal.
+   */
   private attempt(path: string, rule: SearchRule, s: Search): Found | undefined {
     const hit = this.sys.stat(path);
+    if (hit?.st.kind === 'dir') {
+      throw new OsvError({
+        code: 'resolve.not-a-file',
+        message: `${this.sys.host(hit.real)} is a directory, where ld.so opens a library`,
+        hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
+      });
+    }
     if (!hit || hit.st.kind !== 'file') {
       s.tried.push(path);
       return undefined;
@@ -366,7 +376,7 @@ export class Resolver {
       tried: [],
       needed: [],
       providedByKernel: true,
-      requestedAs: [],
+      requestedAs: [path],
     };
     return { obj, real: '', dyn: undefined, loader: undefined, rpathDirs: undefined, runpathDirs: undefined, nodeflib: false, dst: this.dstFor('/'), listed: false };
   }
