@@ -242,7 +242,7 @@ export class Resolver {
   /** A DT_NEEDED with a slash is a path: DSTs expanded, relative ones from "/". */
   private slashPath(name: string, loader: Loaded | undefined): string {
     const p = expandDst(name, (loader ?? this.main)?.dst ?? this.dstFor('/'));
-    return posix.normalize(p.startsWith('/') ? p : '/' + p);
+    return posix.normalize('/' + p); // an absolute p's leading "//" is "/" again
   }
 
   /** The search of glibc's _dl_map_object, in its order. */
@@ -437,8 +437,9 @@ export class Resolver {
     try {
       f = ElfFile.open(this.sys.fs, this.sys.host(real));
       const h = f.header;
+      // Both targets are little-endian, and ElfFile knows only the two encodings.
       if (h.class === this.facts.elfClass && h.data !== this.facts.elfData) {
-        throw new ElfError('elf.bad-ident', f.path, 5, `${h.data === 1 ? 'little' : 'big'}-endian ELF where ${this.facts.arch} needs ${this.facts.elfData === 1 ? 'little' : 'big'}-endian`);
+        throw new ElfError('elf.bad-ident', f.path, 5, `big-endian ELF where ${this.facts.arch} needs little-endian`);
       }
       if (h.class !== this.facts.elfClass || h.machine !== this.facts.machine) {
         out = { header: h, dyn: emptyDyn, kind: 'shared-library', interp: undefined };
