@@ -101,6 +101,7 @@ describe('roots', () => {
   it('says which host file does not exist, is not a file, or is of another architecture, in full', () => {
     const root = sysroot('errors');
     put(root, 'app/arm', { machine: C.EM_AARCH64, interp: '/lib/ld-linux-aarch64.so.1', flags1: C.DF_1_PIE });
+    put(root, 'app/x32', { cls: 32, machine: C.EM_X86_64, interp: '/libx32/ld-linux-x32.so.2', flags1: C.DF_1_PIE });
     expect(failure(root, [{ path: '/app/none' }])).toMatchObject({ code: 'resolve.not-found', message: `${root}/app/none does not exist`, hint: `paths are inside the sysroot ${root}` });
     expect(failure('/', [{ path: join(root, 'app/none') }])).toMatchObject({ code: 'resolve.not-found', message: `${root}/app/none does not exist`, hint: 'check the path' });
     expect(failure(root, [{ path: '/app' }])).toMatchObject({ code: 'resolve.not-a-file', message: `${root}/app is not a regular file` });
@@ -109,6 +110,7 @@ describe('roots', () => {
       message: `${root}/app/arm is an ELF64 AArch64 file; the target architecture is x86_64`,
       hint: 'give a x86_64 binary, or set the target architecture (--arch / arch:) to match it',
     });
+    expect(failure(root, [{ path: '/app/x32' }]).message).toBe(`${root}/app/x32 is an ELF32 x86-64 file; the target architecture is x86_64`);
     // A sysroot that does not exist, or is a file, holds nothing.
     expect(failure(join(root, 'nowhere'), [{ path: '/app/arm' }])).toMatchObject({ code: 'resolve.not-found', message: `${root}/nowhere/app/arm does not exist` });
     expect(failure(join(root, 'app/arm'), [{ path: '/x' }]).code).toBe('resolve.not-found');
@@ -354,6 +356,10 @@ describe('candidates', () => {
     const e = failure(root, [{ path: '/app/prog' }]);
     expect(e).toMatchObject({ code: 'elf.bad-ident', message: `${root}/opt/libbe.so.1: big-endian ELF where x86_64 needs little-endian (at byte offset 5)` });
     expect(e.details).toEqual(['while looking for libbe.so.1, needed by prog']);
+    // Deeper, the whole chain is named.
+    put(root, 'app/deep', { ...pie, needed: ['libmid.so.1'], runpath: '/opt' });
+    put(root, 'opt/libmid.so.1', { soname: 'libmid.so.1', needed: ['libbe.so.1'], runpath: '/opt' });
+    expect(failure(root, [{ path: '/app/deep' }]).details).toEqual(['while looking for libbe.so.1, needed by deep -> libmid.so.1']);
   });
 
   it('a directory of the library name on the search path is fatal, as for ld.so ("cannot read file data: Is a directory")', () => {
@@ -362,7 +368,11 @@ describe('candidates', () => {
     mkdirSync(join(root, 'opt/d/libz.so.1'), { recursive: true });
     put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
     const e = failure(root, [{ path: '/app/prog' }]);
-    expect(e).toMatchObject({ code: 'resolve.not-a-file', message: `${root}/opt/d/libz.so.1 is a directory, where ld.so opens a library` });
+    expect(e).toMatchObject({
+      code: 'resolve.not-a-file',
+      message: `${root}/opt/d/libz.so.1 is a directory, where ld.so opens a library`,
+      hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
+    });
     expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
   });
 

@@ -94,8 +94,10 @@ describe('paths inside a sysroot', () => {
     const sibling = sysroot('tree-sibling');
     put(sibling, 'prog', pie);
     const o = (cwd: string): HostManifestOptions => ({ library: false, recursive: false, realPrefix: false, ignoreMissing: false, sysroot: root, arch: 'x86_64', libraryPath: [], hiddenSymbols: false, kernelFilter: true, optional: [], cwd, pathEnv: '' });
-    const top = hostManifest('.', undefined, o(root), nodeHostFs);
-    expect(top.ok ? top.value.mode : top.error.code).toBe('directory');
+    for (const dot of ['.', './']) {
+      const top = hostManifest(dot, undefined, o(root), nodeHostFs);
+      expect(top.ok ? top.value.mode : top.error.code).toBe('directory');
+    }
     const out = hostManifest('./prog', undefined, o(sibling), nodeHostFs);
     expect(out.ok ? out.value.mode : out.error).toMatchObject({ code: 'resolve.outside-sysroot', message: `${sibling}/prog is not inside the sysroot ${root}` });
   });
@@ -122,7 +124,10 @@ describe('paths inside a sysroot', () => {
     mkdirSync(join(root, 'lib/x86_64-linux-gnu'), { recursive: true });
     put(root, 'app/prog', { ...pie, needed: ['liba.so.1', 'libb.so.1', 'libc.so.6'] });
     put(root, 'usr/lib/liba.so.1', { soname: 'liba.so.1', needed: ['libb.so.1', 'libnone.so.1'] });
-    put(root, 'usr/lib/libb.so.1', { soname: 'libb.so.1', needed: ['libnone.so.2'] });
+    put(root, 'usr/lib/libb.so.1', { soname: 'libb.so.1', needed: ['libnone.so.2', 'libw.so.1', 'libw-compat.so'] });
+    // An AArch64 libw.so.1 reached by two names: passed over twice, read once.
+    put(root, 'usr/lib/libw.so.1', { machine: C.EM_AARCH64, soname: 'libw.so.1' });
+    symlinkSync('libw.so.1', join(root, 'usr/lib/libw-compat.so'));
     const lstats = new Map<string, number>();
     const stats = new Map<string, number>();
     let open = 0;
@@ -139,10 +144,10 @@ describe('paths inside a sysroot', () => {
       },
     };
     const c = resolve(root, [{ path: '/app/prog' }], {}, fs);
-    expect(c.missing.map((m) => m.soname)).toEqual(['libnone.so.1', 'libnone.so.2']);
+    expect(c.missing.map((m) => m.soname)).toEqual(['libnone.so.1', 'libnone.so.2', 'libw.so.1', 'libw-compat.so']);
     expect([...lstats].filter(([, n]) => n > 1)).toEqual([]);
     expect([...stats].filter(([, n]) => n > 1)).toEqual([]);
-    expect([open, closed]).toEqual([3, 3]);
+    expect([open, closed]).toEqual([4, 4]);
   });
 });
 
