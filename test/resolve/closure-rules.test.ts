@@ -4,8 +4,7 @@
 // search-path strings are spelled into paths, candidates passed over or fatal, one file reached
 // by two names, and every error's text as `osv resolve` prints it.
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OsvError } from '../../src/diagnostics/error.js';
@@ -14,28 +13,12 @@ import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot, ResolvedObject } from '../../src/resolve/types.js';
 import { craftElf, type CraftSpec } from '../elf/craft.js';
+import { INTERP, pie, put, trees } from './tree.js';
 
-let tmp = '';
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'osv-closure-rules-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const INTERP = '/lib64/ld-linux-x86-64.so.2';
-const pie = { interp: INTERP, flags1: C.DF_1_PIE };
-
-/** A fresh sysroot directory. */
-function sysroot(name: string): string {
-  const root = join(tmp, name);
-  mkdirSync(root, { recursive: true });
-  return root;
-}
-function put(root: string, path: string, spec: Partial<CraftSpec>): string {
-  const p = join(root, path);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, craftElf({ cls: 64, le: true, ...spec }));
-  return p;
-}
+const t = trees('osv-closure-rules-');
+beforeAll(t.open);
+afterAll(t.close);
+const sysroot = t.sysroot;
 function text(root: string, path: string, body: string): string {
   const p = join(root, path);
   mkdirSync(dirname(p), { recursive: true });

@@ -4,8 +4,7 @@
 // AArch64 libraries), a link that cannot be read, and the work done once per resolution.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '../../src/elf/constants.js';
@@ -14,27 +13,13 @@ import { hostManifest, type HostManifestOptions } from '../../src/resolve/host-m
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot, ResolvedObject } from '../../src/resolve/types.js';
 import type { OsvError } from '../../src/diagnostics/error.js';
-import { craftElf, type CraftSpec } from '../elf/craft.js';
 import { lacks } from '../helpers/skip.js';
+import { pie, put, trees } from './tree.js';
 
-let tmp = '';
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'osv-closure-sysroot-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const pie = { interp: '/lib64/ld-linux-x86-64.so.2', flags1: C.DF_1_PIE };
-function sysroot(name: string): string {
-  const root = join(tmp, name);
-  mkdirSync(root, { recursive: true });
-  return root;
-}
-function put(root: string, path: string, spec: Partial<CraftSpec>): string {
-  const p = join(root, path);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, craftElf({ cls: 64, le: true, ...spec }));
-  return p;
-}
+const t = trees('osv-closure-sysroot-');
+beforeAll(t.open);
+afterAll(t.close);
+const sysroot = t.sysroot;
 const opts = (root: string, over: Partial<ResolveOptions> = {}): ResolveOptions => ({ arch: 'x86_64', sysroot: root, libraryPath: [], hiddenSymbols: false, ...over });
 function resolve(root: string, roots: ResolveRoot[], over: Partial<ResolveOptions> = {}, fs: HostFs = nodeHostFs): Closure {
   const r = resolveClosure(roots, opts(root, over), fs);
