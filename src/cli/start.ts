@@ -1,6 +1,7 @@
 // The first code of every osv command: bin/osv.js requires it bundled into one CommonJS file,
 // dist/start.cjs (scripts/bundle-start.mjs). It picks what answers the command line:
 // - an up-to-date `osv build`, the command run most: the no-op path here (fast-build.ts);
+// - `osv push REF` of an up-to-date build: its own small bundle, dist/fast-push.cjs (fast-push.ts);
 // - any other command: that command's own bundle, dist/commands/<name>.cjs, the program with
 //   this one command and only what it imports (scripts/bundle-cli.mjs);
 // - `osv --version`: the program without commands, dist/program.cjs;
@@ -11,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { asksVersionOnly, commandWord, isCommandName } from './command-line.js';
 import { fastBuild } from './fast-build.js';
+import { parsePushArgs } from './push-args.js';
 
 /** The bundle that runs `argv` when the no-op path does not, relative to this module in dist/cli/. */
 export function bundleFor(argv: string[]): string {
@@ -20,7 +22,11 @@ export function bundleFor(argv: string[]): string {
 }
 
 export async function start(argv: string[]): Promise<void> {
-  if (commandWord(argv) === 'build' && (await fastBuild(argv))) return;
-  const cli = createRequire(import.meta.url)(bundleFor(argv)) as { main(argv: string[]): Promise<void> };
+  const word = commandWord(argv);
+  if (word === 'build' && (await fastBuild(argv))) return;
+  const require = createRequire(import.meta.url);
+  const push = word === 'push' ? parsePushArgs(argv.slice(2)) : undefined;
+  if (push && (await (require('../fast-push.cjs') as typeof import('./fast-push.js')).fastPush(push))) return;
+  const cli = require(bundleFor(argv)) as { main(argv: string[]): Promise<void> };
   await cli.main(argv);
 }
