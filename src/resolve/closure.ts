@@ -267,7 +267,7 @@ export class Resolver {
   /** A DT_NEEDED with a slash is a path: DSTs expanded, relative ones from "/". */
   private slashPath(name: string, loader: Loaded | undefined): string {
     const p = expandDst(name, (loader ?? this.main)?.dst ?? this.dstFor('/'));
-    return posix.normalize(p.startsWith('/') ? p : '/' + p);
+    return posix.normalize('/' + p); // an absolute p's leading "//" is "/" again
   }
 
   /** The search of glibc's _dl_map_object, in its order. */
@@ -307,9 +307,19 @@ export class Resolver {
     return s;
   }
 
-  /** Open one candidate as ld.so's open_verify does: absent or wrong class/machine = keep looking. */
+  /**
+   * Open one candidate as ld.so's open_verify does: absent (or not a file it can open) or of
+   * another class or machine = keep looking; a directory opens, then its read fails: fatal.
+   */
   private attempt(path: string, rule: SearchRule, s: Search): Found | undefined {
     const hit = this.sys.stat(path);
+    if (hit?.st.kind === 'dir') {
+      throw new OsvError({
+        code: 'resolve.not-a-file',
+        message: `${this.sys.host(hit.real)} is a directory, where ld.so opens a library`,
+        hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
+      });
+    }
     if (!hit || hit.st.kind !== 'file') {
       s.tried.push(path);
       return undefined;
@@ -391,7 +401,7 @@ export class Resolver {
       tried: [],
       needed: [],
       providedByKernel: true,
-      requestedAs: [],
+      requestedAs: [path],
     };
     return { obj, real: '', dyn: undefined, loader: undefined, rpathDirs: undefined, runpathDirs: undefined, nodeflib: false, dst: this.dstFor('/'), listed: false };
   }
@@ -452,8 +462,9 @@ export class Resolver {
     try {
       f = ElfFile.open(this.sys.fs, this.sys.host(real));
       const h = f.header;
+      // Both targets are little-endian, and ElfFile knows only the two encodings.
       if (h.class === this.facts.elfClass && h.data !== this.facts.elfData) {
-        throw new ElfError('elf.bad-ident', f.path, 5, `${h.data === 1 ? 'little' : 'big'}-endian ELF where ${this.facts.arch} needs ${this.facts.elfData === 1 ? 'little' : 'big'}-endian`);
+        throw new ElfError('elf.bad-ident', f.path, 5, `big-endian ELF where ${this.facts.arch} needs little-endian`);
       }
       if (h.class !== this.facts.elfClass || h.machine !== this.facts.machine) {
         out = { header: h, dyn: emptyDyn, kind: 'shared-library', interp: undefined };
