@@ -7,9 +7,11 @@
 // - `osv --version`: the program without commands, dist/program.cjs;
 // - help and words that are not commands: the whole CLI, dist/cli.cjs.
 // Each is one file: Node never starts its ES-module loader, nor reads code the command line
-// does not use.
+// does not use; and each is loaded with the V8 code cache the build made for it (code-cache.ts).
 
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { installCodeCache } from './code-cache.js';
 import { asksVersionOnly, commandWord, isCommandName } from './command-line.js';
 import { fastBuild } from './fast-build.js';
 import { parsePushArgs } from './push-args.js';
@@ -21,12 +23,19 @@ export function bundleFor(argv: string[]): string {
   return asksVersionOnly(argv) ? '../program.cjs' : '../cli.cjs';
 }
 
+/** dist/, where the bundles and their code caches are. */
+export const distDir = fileURLToPath(new URL('../', import.meta.url));
+
 export async function start(argv: string[]): Promise<void> {
   const word = commandWord(argv);
   if (word === 'build' && (await fastBuild(argv))) return;
+  installCodeCache(distDir);
   const require = createRequire(import.meta.url);
   const push = word === 'push' ? parsePushArgs(argv.slice(2)) : undefined;
   if (push && (await (require('../fast-push.cjs') as typeof import('./fast-push.js')).fastPush(push))) return;
   const cli = require(bundleFor(argv)) as { main(argv: string[]): Promise<void> };
   await cli.main(argv);
 }
+
+// For the build's training run (scripts/code-cache.mjs), which loads this file as osv does.
+export { cacheBytes, cacheFileOf, installCodeCache, keptScripts, stampOf, STAMP } from './code-cache.js';
