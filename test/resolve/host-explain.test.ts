@@ -3,9 +3,9 @@
 // library shown elsewhere, and the kernel's libraries (which the OSv kernel provides on each
 // architecture, and what it does not).
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Arch } from '../../src/config/types.js';
 import * as C from '../../src/elf/constants.js';
@@ -13,7 +13,7 @@ import { nodeHostFs } from '../../src/hostfs.js';
 import { explainClosure } from '../../src/resolve/explain.js';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot } from '../../src/resolve/types.js';
-import { craftElf, type CraftSpec } from '../elf/craft.js';
+import { pie, put } from './tree.js';
 
 let tmp = '';
 beforeAll(() => {
@@ -21,19 +21,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function put(root: string, path: string, spec: Partial<CraftSpec>): void {
-  const p = join(root, path);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, craftElf({ cls: 64, le: true, ...spec }));
-}
-
 function resolve(sysroot: string, roots: ResolveRoot[], over: Partial<ResolveOptions> = {}): Closure {
   const r = resolveClosure(roots, { arch: 'x86_64', sysroot, libraryPath: [], hiddenSymbols: false, ...over }, nodeHostFs);
   if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
   return r.value;
 }
 
-const pie = { interp: '/lib64/ld-linux-x86-64.so.2', flags1: C.DF_1_PIE };
 const i386 = { cls: 32 as const, machine: C.EM_386 };
 
 describe('osv resolve --explain', () => {
