@@ -12,10 +12,13 @@
 // moving during a round does not always favour the same side. Where NODE_EXTRA_CA_CERTS is set
 // (a Node.js process parses that bundle at start-up; skopeo, a Go program, does not read it) the
 // warm push is measured with and without it. The floors: `node -e 0` and `skopeo --version`.
+// CPU: each tool's process (and its children) as the kernel counts it, user + system (Linux:
+// /proc/self/stat's cutime and cstime, in clock ticks, of the waited-for child): on a shared
+// machine it moves less with the load than the wall time does. The registry's CPU is not counted.
 // Run: OSV_KERNEL=... npm run bench -- push   (after `npm run build`; needs docker-registry, skopeo)
 
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../test/helpers/registry.js';
@@ -25,6 +28,18 @@ const ROOT = join(import.meta.dirname, '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** ms of CPU used by this process's waited-for children so far (user + system). */
+function childrenCpu(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+  // After "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS;
+}
+
+/** The CPU ms of the last command timed (see childrenCpu). */
+let lastCpu = 0;
 
 function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -36,9 +51,12 @@ function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {
 async function timedAgainstFreshRegistry(argv: (host: string) => string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const reg = await startRegistry();
   try {
+    const c = childrenCpu();
     const t = performance.now();
     run(argv(reg.host), opts);
-    return performance.now() - t;
+    const ms = performance.now() - t;
+    lastCpu = childrenCpu() - c;
+    return ms;
   } finally {
     await reg.stop();
   }
@@ -81,24 +99,41 @@ export async function bench(): Promise<void> {
     const nodeFloor: number[] = [];
     const nodeFloorPlain: number[] = [];
     const toolFloor: number[] = [];
+    const cpu = { tool: [] as number[], warm: [] as number[], warmPlain: [] as number[], nodeFloor: [] as number[], nodeFloorPlain: [] as number[], toolFloor: [] as number[] };
     const timed = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number => {
+      const c = childrenCpu();
       const t = performance.now();
       run(argv, opts);
-      return performance.now() - t;
+      const ms = performance.now() - t;
+      lastCpu = childrenCpu() - c;
+      return ms;
     };
     // Paired rounds: the machine is shared, and its load moves by the minute.
     for (let i = 0; i < RUNS; i++) {
-      if (i % 2 === 1) tool.push(await timedAgainstFreshRegistry(skopeo));
+      const skopeoRound = async (): Promise<void> => {
+        tool.push(await timedAgainstFreshRegistry(skopeo));
+        cpu.tool.push(lastCpu);
+      };
+      if (i % 2 === 1) await skopeoRound();
       warm.push(await timedAgainstFreshRegistry(push, { cwd: project, env }));
-      if (plain) warmPlain.push(await timedAgainstFreshRegistry(push, { cwd: project, env: plain }));
-      if (i % 2 === 0) tool.push(await timedAgainstFreshRegistry(skopeo));
+      cpu.warm.push(lastCpu);
+      if (plain) {
+        warmPlain.push(await timedAgainstFreshRegistry(push, { cwd: project, env: plain }));
+        cpu.warmPlain.push(lastCpu);
+      }
+      if (i % 2 === 0) await skopeoRound();
       rmSync(join(work, 'cache', 'osv-up', 'oci', 'built-layers'), { recursive: true, force: true });
       cold.push(await timedAgainstFreshRegistry(push, { cwd: project, env }));
       // The part of a push that is the build's up-to-date check (what `osv build` does when nothing changed).
       noop.push(timed([process.execPath, OSV, 'build', '--output', 'disk', '--format', 'qcow2', '-q'], { cwd: project, env }));
       nodeFloor.push(timed([process.execPath, '-e', '0'], { env }));
-      if (plain) nodeFloorPlain.push(timed([process.execPath, '-e', '0'], { env: plain }));
+      cpu.nodeFloor.push(lastCpu);
+      if (plain) {
+        nodeFloorPlain.push(timed([process.execPath, '-e', '0'], { env: plain }));
+        cpu.nodeFloorPlain.push(lastCpu);
+      }
       toolFloor.push(timed(['skopeo', '--version']));
+      cpu.toolFloor.push(lastCpu);
     }
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     const ratio = (xs: number[]): number => median(xs.map((w, i) => w / tool[i]!));
@@ -110,6 +145,8 @@ export async function bench(): Promise<void> {
     console.log(`  of which the build check (no-op osv build, a process of its own) ${s(median(noop))}; warm push minus it: ${s(median(warm.map((w, i) => w - noop[i]!)))}`);
     console.log(`  floors: node -e 0 ${s(median(nodeFloor))}${plain ? ` (${s(median(nodeFloorPlain))} without ${EXTRA_CA})` : ''}; skopeo --version ${s(median(toolFloor))}`);
     console.log(`  warm push minus node -e 0: ${s(median(warm.map((w, i) => w - nodeFloor[i]!)))}; skopeo copy minus skopeo --version: ${s(median(tool.map((w, i) => w - toolFloor[i]!)))}`);
+    console.log(`CPU (user + system of the tool's process, medians): skopeo copy ${s(median(cpu.tool))}; osv push (warm) ${s(median(cpu.warm))} (${(median(cpu.warm) / median(cpu.tool)).toFixed(2)}x)${plain ? `, without ${EXTRA_CA} ${s(median(cpu.warmPlain))} (${(median(cpu.warmPlain) / median(cpu.tool)).toFixed(2)}x)` : ''}`);
+    console.log(`  floors: node -e 0 ${s(median(cpu.nodeFloor))}${plain ? ` (${s(median(cpu.nodeFloorPlain))} without ${EXTRA_CA})` : ''}; skopeo --version ${s(median(cpu.toolFloor))}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

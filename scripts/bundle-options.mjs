@@ -4,10 +4,21 @@
 // (config/paths.ts: two levels up; version.ts: one), so inside a bundle each keeps the URL of
 // its own dist/ file, and the bundle may live at any depth.
 
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
+
+/** The sha256 of every file under src/ (by path, in order) and of package.json: src/source-id.ts. */
+function sourceId() {
+  const h = createHash('sha256');
+  const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name)).sort();
+  for (const f of [...files, join(ROOT, 'package.json')]) h.update(`${relative(ROOT, f)}\0`).update(readFileSync(f)).update('\0');
+  return h.digest('hex');
+}
+const SOURCE_ID = sourceId();
 
 /** `import.meta.url` of src/X.ts -> the URL of dist/X.js, computed from the bundle's __dirname. */
 function importMetaUrlPlugin(outfile) {
@@ -59,6 +70,7 @@ export function bundleOptions(entry, outfile) {
     // `await import(x)` becomes require(x): a bundled module is initialized when first asked
     // for, and an external one is loaded by require, never through Node's ES-module loader.
     supported: { 'dynamic-import': false },
+    define: { OSV_SOURCE_ID: JSON.stringify(SOURCE_ID) },
     banner: { js: "const __distModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
     plugins: [importMetaUrlPlugin(outfile), lazyChildProcessForCommander],
     metafile: true,

@@ -4,7 +4,7 @@ export const modules = {
     mutate: ['src/resolve/**/*.ts', '!src/resolve/cli.ts', '!src/resolve/index.ts', '!src/resolve/types.ts'],
     // Not ldd-diff (ld.so over every file of /usr/bin, per mutant) nor the planner's tests
     // (a gcc build per file, per mutant): too slow to run for each of 1,500 mutants here.
-    tests: ['test/resolve/cli.test.ts', 'test/resolve/closure.test.ts', 'test/resolve/crafted.test.ts', 'test/resolve/ldcache.test.ts', 'test/resolve/sysroot.test.ts'],
+    tests: ['test/resolve/cli.test.ts', 'test/resolve/closure.test.ts', 'test/resolve/crafted.test.ts', 'test/resolve/ldcache.test.ts', 'test/resolve/sysroot.test.ts', 'test/resolve/closure-rules.test.ts', 'test/resolve/closure-sysroot.test.ts', 'test/resolve/host-ldcache.test.ts', 'test/resolve/host-ldconf.test.ts', 'test/resolve/host-explain.test.ts', 'test/resolve/host-manifest.test.ts'],
   },
   check: {
     mutate: ['src/check/**/*.ts', '!src/check/cli.ts', '!src/check/index.ts', '!src/check/types.ts'],

@@ -1,6 +1,6 @@
 // checkPlan: every symbol each ELF object of the plan needs, looked up where OSv's loader will
 // look for it (the objects loaded with it, then the kernel's exports). Pure apart from the
-// kernel symbol cache and the object cache, which are injectable.
+// kernel symbol cache, the object cache and the report cache, which are injectable.
 
 import type { OsvError } from '../diagnostics/error.js';
 import { ok, type Result } from '../diagnostics/result.js';
@@ -15,6 +15,7 @@ import { loadKernelSymbols, type KernelSymbols } from './kernel-symbols.js';
 import { KERNEL, Loader, type Group } from './loader.js';
 import { lookup, severityOf } from './lookup.js';
 import { fileObjectCache, noObjectCache, type ObjectCache } from './object-cache.js';
+import { fileReportCache, noReportCache, type ReportCache } from './report-cache.js';
 import { buildReport } from './report.js';
 import { osvStubs } from './stubs.js';
 import { fileSymbolCache, type SymbolCache } from './symbol-cache.js';
@@ -29,31 +30,43 @@ export interface CheckOptions {
    * are not the host's), else none.
    */
   objects?: ObjectCache;
+  /**
+   * The findings of earlier checks, by their inputs; default $XDG_CACHE_HOME/osv-up/checks
+   * when `fs` is the host's own and osv runs built (report-cache.ts), else none.
+   */
+  reports?: ReportCache;
   /** Why there is no kernel, for the report (e.g. "kernel v0.57.0 is not downloaded yet"). */
   noKernelReason?: string;
 }
 
 /** Check `plan` against `kernel` (undefined: say what cannot be checked, check the rest). */
 export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: HostFs = nodeHostFs, options: CheckOptions = {}): Result<CheckReport, OsvError> {
+  const objectCache = options.objects ?? (fs === nodeHostFs ? defaultObjectCache() : noObjectCache);
+  const reportCache = options.reports ?? (fs === nodeHostFs ? defaultReportCache() : noReportCache);
+  const hidden = plan.kernel.hiddenSymbols || kernel?.hiddenSymbols === true;
+  // Keyed by the ELF's own hash (a bundle's primary sha256 may be loader.img's).
+  const sha256 = kernel?.elf !== undefined ? (kernel.sha256s?.elf ?? kernel.sha256) : undefined;
+  const noKernel = options.noKernelReason ?? (kernel ? 'the kernel bundle has no loader-stripped.elf (only a boot image)' : 'no kernel ELF was given');
+  const inputs = reportCache.inputs(plan, { ...(sha256 !== undefined ? { sha256 } : { reason: noKernel }), hidden }, fs);
+  const kept = inputs !== undefined ? reportCache.read(plan, inputs) : undefined;
+  if (kept) {
+    // The objects' symbols only for symbolOwner (`osv up` reading a failed lookup), if asked.
+    const objects = (): ImageObject[] => imageObjects(plan, fs, objectCache).objects;
+    return ok(buildReport(kept.perObject, objects, kept.unreadable, { ...kept.kernel, ...(kept.kernel.checked ? { cached: true } : {}) }));
+  }
+
   let ksyms: KernelSymbols | undefined;
   let kinfo: KernelCheckInfo;
-  if (kernel?.elf !== undefined) {
-    // Keyed by the ELF's own hash (a bundle's primary sha256 may be loader.img's).
-    const sha256 = kernel.sha256s?.elf ?? kernel.sha256;
+  if (kernel?.elf !== undefined && sha256 !== undefined) {
     const r = loadKernelSymbols({ elf: kernel.elf, sha256 }, plan.arch, fs, options.cache ?? defaultCache());
     if (!r.ok) return r;
     ksyms = r.value.symbols;
     kinfo = { checked: true, sha256, symbols: ksyms.size, cached: r.value.cached };
   } else {
-    kinfo = {
-      checked: false,
-      reason: options.noKernelReason ?? (kernel ? 'the kernel bundle has no loader-stripped.elf (only a boot image)' : 'no kernel ELF was given'),
-    };
+    kinfo = { checked: false, reason: noKernel };
   }
 
-  const objectCache = options.objects ?? (fs === nodeHostFs ? defaultObjectCache() : noObjectCache);
   const { objects, unreadable } = imageObjects(plan, fs, objectCache);
-  const hidden = plan.kernel.hiddenSymbols || kernel?.hiddenSymbols === true;
   const sonames = kernelSonames(plan.arch, hidden);
   const loader = new Loader(objects, new GuestFs(plan.entries), sonames);
 
@@ -100,7 +113,8 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
 
   const perObject = objects.flatMap((o) => reports.get(o) ?? []);
   objectCache.flush();
-  return ok(buildReport(perObject, objects, unreadable, kinfo));
+  if (inputs !== undefined) reportCache.write(plan, inputs, { kernel: kinfo, perObject, unreadable });
+  return ok(buildReport(perObject, () => objects, unreadable, kinfo));
 }
 
 /** The default caches, one per process (so repeated checks read the kernel's files once). */
@@ -108,6 +122,8 @@ let processCache: SymbolCache | undefined;
 const defaultCache = (): SymbolCache => (processCache ??= fileSymbolCache());
 let processObjects: ObjectCache | undefined;
 const defaultObjectCache = (): ObjectCache => (processObjects ??= fileObjectCache());
+let processReports: ReportCache | undefined;
+const defaultReportCache = (): ReportCache => (processReports ??= fileReportCache());
 
 const isKernelName = (sonames: Set<string>, lib: string | undefined): boolean => lib !== undefined && sonames.has(lib);
 

@@ -67,6 +67,11 @@ function imageObject(e: HostFileEntry, facts: ObjectFacts, symbols: ObjectSymbol
   };
 }
 
+/** The plan's files that may be ELF objects, in plan order: the ones imageObjects opens. */
+export function candidates(plan: Plan): HostFileEntry[] {
+  return plan.entries.filter((e): e is HostFileEntry => e.kind === 'file' && e.content === undefined && candidate(e));
+}
+
 /**
  * Every loadable ELF object of the plan, in plan (guest path) order. An object `cache` keeps
  * (object-cache.ts) is not read again; what is read is given to it.
@@ -75,8 +80,7 @@ export function imageObjects(plan: Plan, fs: HostFs, cache: ObjectCache = noObje
   const objects: ImageObject[] = [];
   const unreadable: Unreadable[] = [];
   const machine = machineOf[plan.arch];
-  for (const e of plan.entries) {
-    if (e.kind !== 'file' || e.content !== undefined || !candidate(e)) continue;
+  for (const e of candidates(plan)) {
     const st = cache === noObjectCache ? undefined : fs.stat(e.host);
     const kept = st?.kind === 'file' ? cache.read(st) : undefined;
     if (kept) {

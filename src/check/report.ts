@@ -116,7 +116,7 @@ function objectFindings(r: ObjectReport): Finding[] {
   return out;
 }
 
-export function buildReport(perObject: ObjectReport[], objects: ImageObject[], unreadable: Unreadable[], kernel: KernelCheckInfo): CheckReport {
+export function buildReport(perObject: ObjectReport[], objects: () => ImageObject[], unreadable: Unreadable[], kernel: KernelCheckInfo): CheckReport {
   const findings: Finding[] = perObject.flatMap((r) => objectFindings(r).map((f) => forOtherRun(r, f)));
   const lacking = perObject.filter((r) => r.role === 'dlopen' && r.missingLibraries.length > 0);
   if (lacking.length > 0) {
@@ -188,12 +188,12 @@ export function summaryLine(t: CheckTotals, kernel: KernelCheckInfo): string {
 }
 
 /** symbolOwner: an index of every needed symbol, built on first use. */
-function ownerIndex(perObject: ObjectReport[], objects: ImageObject[]): CheckReport['symbolOwner'] {
+function ownerIndex(perObject: ObjectReport[], objects: () => ImageObject[]): CheckReport['symbolOwner'] {
   let index: Map<string, SymbolOwner[]> | undefined;
   const build = (): Map<string, SymbolOwner[]> => {
     const m = new Map<string, SymbolOwner[]>();
     const reports = new Map(perObject.map((r) => [r.guest, r]));
-    for (const o of objects) {
+    for (const o of objects()) {
       const r = reports.get(o.guest);
       if (!r) continue;
       const missing = new Map(r.missing.map((x) => [x.name, x]));

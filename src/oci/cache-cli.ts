@@ -1,6 +1,8 @@
 // `osv cache ls|prune`: what the image cache holds, and freeing it. The cache is shared by
 // every project of the user; prune keeps the images the current project's osv.lock pins
-// (unless --all), and always removes what no image refers to and what a killed pull left.
+// (unless --all), and always removes what no image refers to and what a killed pull left,
+// including the kernels and disks `osv run REF` copied out of pushed images (osv/<digest>/,
+// osv/seeds/<digest>/): a later `osv run REF` pulls them again.
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +14,12 @@ import { printLine } from '../output.js';
 
 const out = printLine;
 
+/** Bytes of a file, or of every file under a directory. */
 function sizeOf(path: string): number {
   try {
-    return fs.statSync(path).size;
+    const st = fs.statSync(path);
+    if (!st.isDirectory()) return st.size;
+    return fs.readdirSync(path).reduce((s, n) => s + sizeOf(join(path, n)), 0);
   } catch {
     return 0;
   }
@@ -33,19 +38,30 @@ function listFiles(dir: string): string[] {
   }
 }
 
+/** The kernels and disks copied out of pushed images (src/tasks/osv-image-fetch.ts), by digest. */
+function unpackedOsvImages(root: string): Array<{ digest: string; path: string }> {
+  const osv = join(root, 'osv');
+  const named = (dir: string): Array<{ digest: string; path: string }> =>
+    listFiles(dir)
+      .filter((p) => /^[0-9a-f]{64}$/.test(p.slice(dir.length + 1)))
+      .map((path) => ({ digest: `sha256:${path.slice(-64)}`, path }));
+  return [...named(osv), ...named(join(osv, 'seeds'))];
+}
+
 export async function cacheLsCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const store = new ContentStore(ociCacheDir(env));
   const images = store.images().map((r) => ({ reference: r.reference, digest: r.digest, platform: r.platform, layers: r.layers.length, bytes: imageBytes(store, r) }));
-  const total = [...listFiles(join(store.root, 'blobs', 'sha256')), ...listFiles(join(store.root, 'layers', 'sha256'))].reduce((s, f) => s + sizeOf(f), 0);
+  const unpacked = unpackedOsvImages(store.root).map((u) => u.path);
+  const total = [...listFiles(join(store.root, 'blobs', 'sha256')), ...listFiles(join(store.root, 'layers', 'sha256')), ...unpacked].reduce((s, f) => s + sizeOf(f), 0);
   if (opts.json) return out(JSON.stringify({ dir: store.root, images, bytes: total }, null, 2));
   if (images.length === 0) return out(`no images in ${store.root}`);
   for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${i.layers} layers  ${formatBytes(i.bytes)}`);
   out(`${images.length} images, ${formatBytes(total)} in ${store.root}`);
 }
 
-/** A temp file of a pull still running (its process alive) must be left alone. */
+/** A temp file of a pull still running (its process alive) must be left alone: `<pid>-…`, or `osv-<pid>-…` for an unpacked image. */
 function live(tmpName: string): boolean {
-  const pid = Number(tmpName.split('-')[0]);
+  const pid = Number(tmpName.replace(/^osv-/, '').split('-')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -67,7 +83,7 @@ export async function cachePruneCommand(opts: { all?: boolean; json?: boolean },
   const rm = (path: string): void => {
     const n = sizeOf(path);
     try {
-      fs.rmSync(path, { force: true });
+      fs.rmSync(path, { force: true, recursive: true });
       freed += n;
     } catch {
       // still in use or not ours: leave it
@@ -84,6 +100,11 @@ export async function cachePruneCommand(opts: { all?: boolean; json?: boolean },
   for (const r of kept) for (const d of [r.digest, r.config, ...r.layers.map((l) => l.diffId)]) wanted.add(d.slice('sha256:'.length));
   for (const f of listFiles(join(store.root, 'blobs', 'sha256'))) if (!wanted.has(f.slice(-64))) rm(f);
   for (const f of listFiles(join(store.root, 'layers', 'sha256'))) if (!wanted.has(f.slice(-69, -5))) rm(f);
+  for (const u of unpackedOsvImages(store.root))
+    if (!keep.has(u.digest)) {
+      rm(u.path);
+      removed.push(`unpacked ${u.digest}`);
+    }
   for (const f of listFiles(join(store.root, 'tmp'))) if (!live(f.slice(f.lastIndexOf('/') + 1))) rm(f);
   const summary = { ok: true, removed, kept: kept.map((r) => `${r.reference} (${r.digest as Digest})`), freedBytes: freed };
   if (opts.json) return out(JSON.stringify(summary, null, 2));

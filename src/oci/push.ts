@@ -52,7 +52,15 @@ export interface PushResult {
   blobs: PushedBlob[];
 }
 
-export const blobContent = (b: ImageBlob): (() => AsyncIterable<Uint8Array> | Buffer) => () => b.bytes ?? fs.createReadStream(b.file!, { highWaterMark: 1 << 20 });
+/**
+ * Blobs up to this size are read whole and sent in one write: a read stream piped into the
+ * request cost about a third more CPU for the python example's 14 MiB (stream machinery, a copy
+ * and a garbage-collected buffer per MiB). Larger ones are streamed, so that memory stays flat.
+ */
+const WHOLE_BLOB_LIMIT = 32 * 2 ** 20;
+
+export const blobContent = (b: ImageBlob): (() => AsyncIterable<Uint8Array> | Buffer) => () =>
+  b.bytes ?? (b.size <= WHOLE_BLOB_LIMIT ? fs.readFileSync(b.file!) : fs.createReadStream(b.file!, { highWaterMark: 1 << 20 }));
 
 // ---- where this machine pushed what (hints for cross-repository mounts) ----
 

@@ -3,7 +3,7 @@
 import type { Config } from '../config/types.js';
 import type { OsvErrors } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
-import { resolveClosure } from '../resolve/index.js';
+import { resolveSession } from '../resolve/index.js';
 import { planWith, type PlanOptions } from './plan.js';
 import type { Plan } from './types.js';
 
@@ -11,7 +11,11 @@ export type { PlanOptions } from './plan.js';
 export type * from './types.js';
 export { isHostFile, isInlineFile } from './types.js';
 
-/** Everything that goes into the image, with reasons; pure (reads the host through options.fs only). */
+/**
+ * Everything that goes into the image, with reasons; pure (reads the host through options.fs
+ * only). Its closures share what they read (resolveSession): the host is taken as unchanging
+ * while one plan is made.
+ */
 export function plan(config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
-  return planWith(resolveClosure, config, options);
+  return planWith(resolveSession(), config, options);
 }

@@ -45,7 +45,6 @@ export const archFacts: Record<Arch, ArchFacts> = {
 
 /** The system search path and `$LIB` of one ld.so build. */
 export interface LdsoLayout {
-  flavour: 'debian-multiarch' | 'upstream';
   defaultDirs: string[];
   lib: string;
 }
@@ -61,6 +60,6 @@ export interface LdsoLayout {
 export function ldsoLayout(facts: ArchFacts, hasMultiarchDir: boolean): LdsoLayout {
   const t = facts.multiarch;
   return hasMultiarchDir
-    ? { flavour: 'debian-multiarch', defaultDirs: [`/lib/${t}`, `/usr/lib/${t}`, '/lib', '/usr/lib'], lib: `lib/${t}` }
-    : { flavour: 'upstream', defaultDirs: ['/lib64', '/usr/lib64'], lib: 'lib64' };
+    ? { defaultDirs: [`/lib/${t}`, `/usr/lib/${t}`, '/lib', '/usr/lib'], lib: `lib/${t}` }
+    : { defaultDirs: ['/lib64', '/usr/lib64'], lib: 'lib64' };
 }

@@ -67,6 +67,29 @@ interface Search {
 
 const MISSING = Symbol('missing');
 
+/**
+ * What resolvers over one file system may share while it does not change (one plan resolves a
+ * closure per root: python's 60 extension modules each need libc, and each walked /usr/lib
+ * again): the sysroot's path lookups, and the ELF files read (by real path, for one arch).
+ */
+export interface SharedReads {
+  sys: Sysroot;
+  parsed: Map<string, Parsed | OsvError>;
+}
+
+/** A source of SharedReads for each file system, sysroot and architecture asked for. */
+export function sharedReads(): (fs: HostFs, options: ResolveOptions) => SharedReads {
+  const byFs = new WeakMap<HostFs, Map<string, SharedReads>>();
+  return (fs, options) => {
+    let m = byFs.get(fs);
+    if (!m) byFs.set(fs, (m = new Map()));
+    const key = `${options.arch}\0${options.sysroot}`;
+    let r = m.get(key);
+    if (!r) m.set(key, (r = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() }));
+    return r;
+  };
+}
+
 /** The last ld.so.cache parsed through each HostFs, by file identity. */
 const parsedCaches = new WeakMap<HostFs, { id: string; cache: LdCache }>();
 
@@ -76,7 +99,7 @@ export class Resolver {
   private readonly layout: LdsoLayout;
   private readonly kernel: Set<string>;
   private readonly optional: Set<string>;
-  private readonly parsed = new Map<string, Parsed | OsvError>();
+  private readonly parsed: Map<string, Parsed | OsvError>;
   private cache: LdCache | null | undefined;
   private conf: string[] | undefined;
   private readonly byName = new Map<string, Loaded | typeof MISSING>();
@@ -92,8 +115,10 @@ export class Resolver {
   constructor(
     private readonly options: ResolveOptions,
     fs: HostFs,
+    shared: SharedReads = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() },
   ) {
-    this.sys = new Sysroot(fs, options.sysroot);
+    this.sys = shared.sys;
+    this.parsed = shared.parsed;
     this.facts = archFacts[options.arch];
     const multi = this.sys.stat(`/lib/${this.facts.multiarch}`) ?? this.sys.stat(`/usr/lib/${this.facts.multiarch}`);
     this.layout = ldsoLayout(this.facts, multi?.st.kind === 'dir');
@@ -242,7 +267,7 @@ export class Resolver {
   /** A DT_NEEDED with a slash is a path: DSTs expanded, relative ones from "/". */
   private slashPath(name: string, loader: Loaded | undefined): string {
     const p = expandDst(name, (loader ?? this.main)?.dst ?? this.dstFor('/'));
-    return posix.normalize(p.startsWith('/') ? p : '/' + p);
+    return posix.normalize('/' + p); // an absolute p's leading "//" is "/" again
   }
 
   /** The search of glibc's _dl_map_object, in its order. */
@@ -282,9 +307,19 @@ export class Resolver {
     return s;
   }
 
-  /** Open one candidate as ld.so's open_verify does: absent or wrong class/machine = keep looking. */
+  /**
+   * Open one candidate as ld.so's open_verify does: absent (or not a file it can open) or of
+   * another class or machine = keep looking; a directory opens, then its read fails: fatal.
+   */
   private attempt(path: string, rule: SearchRule, s: Search): Found | undefined {
     const hit = this.sys.stat(path);
+    if (hit?.st.kind === 'dir') {
+      throw new OsvError({
+        code: 'resolve.not-a-file',
+        message: `${this.sys.host(hit.real)} is a directory, where ld.so opens a library`,
+        hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
+      });
+    }
     if (!hit || hit.st.kind !== 'file') {
       s.tried.push(path);
       return undefined;
@@ -366,7 +401,7 @@ export class Resolver {
       tried: [],
       needed: [],
       providedByKernel: true,
-      requestedAs: [],
+      requestedAs: [path],
     };
     return { obj, real: '', dyn: undefined, loader: undefined, rpathDirs: undefined, runpathDirs: undefined, nodeflib: false, dst: this.dstFor('/'), listed: false };
   }
@@ -427,8 +462,9 @@ export class Resolver {
     try {
       f = ElfFile.open(this.sys.fs, this.sys.host(real));
       const h = f.header;
+      // Both targets are little-endian, and ElfFile knows only the two encodings.
       if (h.class === this.facts.elfClass && h.data !== this.facts.elfData) {
-        throw new ElfError('elf.bad-ident', f.path, 5, `${h.data === 1 ? 'little' : 'big'}-endian ELF where ${this.facts.arch} needs ${this.facts.elfData === 1 ? 'little' : 'big'}-endian`);
+        throw new ElfError('elf.bad-ident', f.path, 5, `big-endian ELF where ${this.facts.arch} needs little-endian`);
       }
       if (h.class !== this.facts.elfClass || h.machine !== this.facts.machine) {
         out = { header: h, dyn: emptyDyn, kind: 'shared-library', interp: undefined };

@@ -12,7 +12,6 @@ export interface DstValues {
 const TOKEN = /\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g;
 
 export function expandDst(s: string, v: DstValues): string {
-  if (!s.includes('$')) return s;
   return s.replace(TOKEN, (_m, braced: string | undefined, plain: string | undefined) => {
     const name = braced ?? plain;
     return name === 'ORIGIN' ? v.origin : name === 'LIB' ? v.lib : v.platform;
@@ -21,14 +20,12 @@ export function expandDst(s: string, v: DstValues): string {
 
 /**
  * Split a search-path string (DT_RPATH, DT_RUNPATH) into directories, as glibc's
- * fillin_rpath does: an empty element means the current directory, trailing slashes go.
+ * fillin_rpath does: an empty element or "." means the current directory, trailing slashes go.
  * Relative directories are taken from "/" (OSv starts programs in "/").
  */
 export function splitSearchPath(s: string, v: DstValues): string[] {
   return s.split(':').map((e) => {
-    let d = expandDst(e, v);
-    if (d === '' || d === '.') d = '/';
-    if (!d.startsWith('/')) d = '/' + d;
-    return d.length > 1 ? d.replace(/\/+$/, '') || '/' : d;
+    const d = expandDst(e, v);
+    return (d.startsWith('/') ? d : '/' + (d === '.' ? '' : d)).replace(/\/+$/, '') || '/';
   });
 }

@@ -3,17 +3,17 @@
 
 import type { Closure, MissingLibrary, ResolvedObject } from './types.js';
 
-const ruleText: Record<ResolvedObject['rule'], string> = {
-  path: 'by path',
-  rpath: 'DT_RPATH',
-  'library-path': 'library path',
-  runpath: 'DT_RUNPATH',
-  'ld.so.cache': 'ld.so.cache',
-  default: 'default directory',
-  kernel: 'not on the host',
-};
-
 export function explainClosure(c: Closure): string {
+  // In the function, not at module level, so that mutation testing can tell which test reads it.
+  const ruleText: Record<ResolvedObject['rule'], string> = {
+    path: 'by path',
+    rpath: 'DT_RPATH',
+    'library-path': 'library path',
+    runpath: 'DT_RUNPATH',
+    'ld.so.cache': 'ld.so.cache',
+    default: 'default directory',
+    kernel: 'not on the host',
+  };
   const bySoname = new Map<string, ResolvedObject>();
   for (const o of c.objects) for (const n of [o.soname, ...(o.requestedAs ?? [])]) if (!bySoname.has(n)) bySoname.set(n, o);
   const missing = new Map<string, MissingLibrary>(c.missing.map((m) => [m.soname, m]));
@@ -37,11 +37,12 @@ export function explainClosure(c: Closure): string {
       const branch = pad + (last ? '└─ ' : '├─ ');
       const next = pad + (last ? '   ' : '│  ');
       const child = bySoname.get(name);
-      const m = missing.get(name);
       if (!child) {
-        out.push(`${branch}${name}: NOT FOUND${m?.optional ? ' (optional)' : ''}`);
-        if (m?.tried.length) out.push(`${next}   tried: ${m.tried.join(', ')}`);
-        for (const s of m?.skipped ?? []) out.push(`${next}   skipped ${s.path}: ${s.reason}`);
+        // A needed name that loaded nothing is in the missing list (by the name as needed).
+        const m = missing.get(name)!;
+        out.push(`${branch}${name}: NOT FOUND${m.optional ? ' (optional)' : ''}`);
+        if (m.tried.length) out.push(`${next}   tried: ${m.tried.join(', ')}`);
+        for (const s of m.skipped ?? []) out.push(`${next}   skipped ${s.path}: ${s.reason}`);
         return;
       }
       // A library is explained under the object that first needed it; elsewhere it is a reference.

@@ -89,11 +89,11 @@ function build(target: string, sub: string | undefined, o: HostManifestOptions, 
     const lib = c.objects.find((x) => x.root);
     if (!lib) {
       if (o.ignoreMissing) return { mode: 'library', target: [], closure: c };
-      const m = c.missing.find((x) => x.soname === target);
+      // The library is the only root, so the only library that can be missing.
       throw new OsvError({
         code: 'resolve.not-found',
         message: `could not find the library ${target}`,
-        details: (m?.tried ?? []).map((t) => `tried ${sys.host(t)}`),
+        details: c.missing[0]!.tried.map((t) => `tried ${sys.host(t)}`),
         hint: 'give its soname exactly (e.g. libssl.so.3), or add its directory with --library-path',
       });
     }
@@ -112,9 +112,12 @@ function build(target: string, sub: string | undefined, o: HostManifestOptions, 
   };
 }
 
-/** A path argument as a path inside the sysroot: absolute ones are inside it already. */
+/**
+ * A path argument as a path inside the sysroot: absolute ones are inside it already (on the
+ * host itself too, where the host path is the path inside).
+ */
 function toSysroot(target: string, o: HostManifestOptions, sys: Sysroot): string {
-  if (target.startsWith('/') && o.sysroot !== '/') return posix.normalize(target);
+  if (target.startsWith('/')) return posix.normalize(target);
   const host = posix.resolve(o.cwd, target);
   const inside = sys.inside(host);
   if (inside === undefined) {
@@ -123,7 +126,10 @@ function toSysroot(target: string, o: HostManifestOptions, sys: Sysroot): string
   return inside;
 }
 
-/** The closure, or an error listing every library that is missing and not optional. */
+/**
+ * The closure, or an error listing every library that is missing and not optional. Each of
+ * those was needed by something (a root named by soname is optional), so its chain is never empty.
+ */
 function closure(roots: ResolveRoot[], o: HostManifestOptions, fs: HostFs): Closure {
   const r = resolveClosure(roots, { arch: o.arch, sysroot: o.sysroot, libraryPath: o.libraryPath, hiddenSymbols: o.hiddenSymbols, optional: o.optional, osvFilter: o.kernelFilter }, fs);
   if (!r.ok) throw r.error;
@@ -132,7 +138,7 @@ function closure(roots: ResolveRoot[], o: HostManifestOptions, fs: HostFs): Clos
     throw new OsvError({
       code: 'resolve.missing',
       message: `${fatal.length === 1 ? 'a library is' : `${fatal.length} libraries are`} missing: ${fatal.map((m) => m.soname).join(', ')}`,
-      details: fatal.flatMap((m) => [`${m.soname}, needed by ${m.chain.join(' -> ') || '(root)'}; tried:`, ...m.tried.map((t) => `  ${t}`)]),
+      details: fatal.flatMap((m) => [`${m.soname}, needed by ${m.chain.join(' -> ')}; tried:`, ...m.tried.map((t) => `  ${t}`)]),
       hint: 'install it, add its directory with --library-path, or mark it optional with --optional <soname>',
     });
   }
@@ -147,7 +153,8 @@ function closure(roots: ResolveRoot[], o: HostManifestOptions, fs: HostFs): Clos
 function deps(c: Closure, sys: Sysroot, exclude?: (o: ResolvedObject) => boolean): ManifestLine[] {
   const lines = new Map<string, ManifestLine>();
   for (const obj of c.objects) {
-    if (obj.root || obj.providedByKernel || obj.hostPath === '' || exclude?.(obj)) continue;
+    // (A library without a host file is the kernel's: providedByKernel.)
+    if (obj.root || obj.providedByKernel || exclude?.(obj)) continue;
     const host = sys.host(obj.path);
     for (const name of new Set([obj.soname, ...(obj.requestedAs ?? [])])) {
       const guest = name.includes('/') ? obj.path : `/usr/lib/${name}`;
@@ -170,7 +177,8 @@ function directory(real: string, sub: string | undefined, o: HostManifestOptions
     o,
     sys.fs,
   );
-  const within = (x: ResolvedObject): boolean => x.hostPath === sys.host(real) || x.hostPath.startsWith(sys.host(real) + '/');
+  // A library's host path is a file's, never the directory's own.
+  const within = (x: ResolvedObject): boolean => x.hostPath.startsWith(sys.host(real) + '/');
   return { mode: 'directory', target: [line], deps: deps(c, sys, within), closure: c };
 }
 

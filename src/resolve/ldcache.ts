@@ -44,8 +44,6 @@ export interface LdCache {
   lookup(soname: string, acceptedFlags: readonly number[]): LdCacheEntry | undefined;
 }
 
-const OLD_MAGIC = 'ld.so-1.7.0';
-const NEW_MAGIC = 'glibc-ld.so.cache1.1';
 const OLD_HEADER = 16;
 const OLD_ENTRY = 12;
 const NEW_HEADER = 48;
@@ -63,8 +61,12 @@ function bad(file: string, offset: number, what: string): OsvError {
 }
 
 export function parseLdCache(buf: Buffer, file: string): Result<LdCache, OsvError> {
+  // Here, not at module level, so that mutation testing can tell which test reads them.
+  const OLD_MAGIC = 'ld.so-1.7.0';
+  const NEW_MAGIC = 'glibc-ld.so.cache1.1';
   if (buf.length > MAX_LDCACHE_BYTES) return err(bad(file, 0, `file is ${buf.length} bytes, larger than any ld.so.cache`));
-  const magic = (at: number, m: string): boolean => buf.length >= at + m.length && buf.toString('latin1', at, at + m.length) === m;
+  // toString stops at the end of the buffer: a shorter file gives a shorter string, never m.
+  const magic = (at: number, m: string): boolean => buf.toString('latin1', at, at + m.length) === m;
   if (magic(0, NEW_MAGIC)) return newFormat(buf, 0, file, 'new');
   if (!magic(0, OLD_MAGIC)) return err(bad(file, 0, 'not an ld.so.cache (unknown magic)'));
   if (buf.length < OLD_HEADER) return err(bad(file, 0, 'truncated header'));
@@ -178,7 +180,8 @@ export function libcmp(a: Buffer, bb: Buffer, bs: number, be: number): number {
       if (!isDigit(c2)) return 1;
       let v1 = 0;
       let v2 = 0;
-      while (i < a.length && isDigit(a[i])) v1 = v1 * 10 + a[i++]! - 0x30;
+      // Past the end of `a`, a[i] is undefined: not a digit.
+      while (isDigit(a[i])) v1 = v1 * 10 + a[i++]! - 0x30;
       while (j < be && isDigit(bb[j])) v2 = v2 * 10 + bb[j++]! - 0x30;
       if (v1 !== v2) return v1 - v2;
     } else if (isDigit(c2)) return -1;

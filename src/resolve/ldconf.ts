@@ -32,10 +32,10 @@ export function ldSoConfDirs(sys: Sysroot, file = '/etc/ld.so.conf'): string[] {
         }
         continue;
       }
-      if (/^hwcap\s/.test(line)) continue;
       // ldconfig splits a line on spaces, tabs, commas and colons; "dir=type" is an old form.
+      // Only absolute words are directories: an "hwcap N NAME" line names none.
       for (const d of line.split(/[\s,:]+/)) {
-        const dir = d.replace(/=.*$/, '').replace(/\/+$/, '') || '/';
+        const dir = d.replace(/=.*/, '').replace(/\/+$/, '') || '/';
         if (dir.startsWith('/') && !dirs.includes(dir)) dirs.push(dir);
       }
     }

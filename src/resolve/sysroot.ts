@@ -21,7 +21,7 @@ export class Sysroot {
     readonly fs: HostFs,
     root: string,
   ) {
-    this.root = root.length > 1 ? root.replace(/\/+$/, '') : '/';
+    this.root = root.replace(/\/+$/, '') || '/';
   }
 
   /** The host path of a sysroot path (lexical). */
@@ -60,8 +60,8 @@ export class Sysroot {
       if (cur === null) return null;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        const up = cur.real.slice(0, cur.real.lastIndexOf('/')) || '/';
-        cur = up === '/' ? this.rootHit() : this.walk(up, depth);
+        // The parent of a real path; from the top ('' walks to '/'), the top itself.
+        cur = this.walk(cur.real.slice(0, cur.real.lastIndexOf('/')), depth);
         continue;
       }
       if (cur.st.kind !== 'dir') return null; // ENOTDIR

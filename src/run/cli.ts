@@ -14,7 +14,7 @@ import { classifyFile } from '../kernel/classify.js';
 import { resolveKernelPath } from '../kernel/local.js';
 import { exitStatusOf, runOutcome } from './outcome.js';
 import { executeRun, prepareRun, requestFromSettings, type PreparedRun, type RunReport } from './runner.js';
-import { rootDisk, type Boot } from './spec.js';
+import { rootDisk, type Boot, type Disk } from './spec.js';
 import { attachVolumes } from '../volumes/attach.js';
 import { oneOf } from '../cli/flag-values.js';
 import { applyFlags, debugFromFlags, settingsFromFlags, usage, type VmFlags } from './flag-settings.js';
@@ -213,6 +213,8 @@ export interface FetchedImage {
   /** The run booted without --run, and every run the image carries. */
   run: string;
   runs: Array<{ name: string; cmdline: string; settings: Partial<RecordedRun['settings']> & Pick<RecordedRun['settings'], 'memory' | 'cpus' | 'ports'> }>;
+  /** The run's named volumes, attached first (/dev/vblk1...), before any --volume disk. */
+  volumeDisks?: Disk[];
 }
 
 /** The request for a fetched image: its kernel, disk, command line and settings; the flags on top. */
@@ -229,8 +231,9 @@ export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions,
   const boot: Boot = { kind: 'kernel', kernel, cmdline: opts.exec ?? run.cmdline, disk: { path: img.disk, format: 'qcow2', snapshot: true } };
   const base = { ...FALLBACK, ...run.settings };
   const settings = applyFlags({ ...base, volumes: volumesWith([], opts.volume), kernelArgs: [] }, flags);
-  // Only --volume disks: an image names no volumes of this machine.
-  const volumes = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
+  // The image's volumes (their seeds, fetched by the caller), then --volume disks: an image names no disks of this machine.
+  const flagged = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
+  const volumes = { ...flagged, disks: [...(img.volumeDisks ?? []), ...flagged.disks] };
   const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes });
   const prepared = unwrap(await prepareRun(request));
   prepared.notes.push(...volumes.notes);

@@ -4,7 +4,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { ensureOwnDir } from '../atomic.js';
-import { basename, dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import type { OsvError } from '../diagnostics/error.js';
@@ -80,11 +80,6 @@ export interface BuildOutcome {
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
   const suffix = output === 'bootable' && run !== 'default' ? `.${run}` : '';
   return join(config.dir, '.osv', `${config.name}${suffix}.${format === 'qcow2' ? 'qcow2' : 'img'}`);
-}
-
-/** The inverse of defaultImagePath for a `disk` image: the project directory and name. */
-export function projectOfImage(image: string): { dir: string; name: string } {
-  return { dir: dirname(dirname(image)), name: basename(image).replace(/\.(img|qcow2)$/, '') };
 }
 
 function readTexts(files: string[]): string[] {

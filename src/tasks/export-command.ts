@@ -16,7 +16,7 @@ import { openSource } from '../oci/source.js';
 import { kubevirtObjects, objectName, renderYaml, vmVolumes } from '../kubevirt/render.js';
 import type { ClusterVolumes } from '../kubevirt/volumes.js';
 import { parseImageRef } from './osv-image-fetch.js';
-import { pushRecordPath, type PushRecord } from './push-command.js';
+import { pushRecordPath, type PushRecord } from './push-built.js';
 import { oneOf, positive } from '../cli/flag-values.js';
 import { unwrap } from '../diagnostics/result.js';
 

@@ -1,6 +1,6 @@
-// Flags shared by `osv build`, `osv up` and `osv test`, declared once. The build flags are data
-// so that the no-op fast path (cli/fast-build.ts) can hand the same table to util.parseArgs
-// without loading commander.
+// Flags shared by `osv build`, `osv up` and `osv test`, declared once, and `osv push`'s. The build
+// and push flags are data so that the fast paths (cli/fast-build.ts, cli/fast-push.ts) can hand
+// the same table to util.parseArgs without loading commander.
 
 import type { Command } from 'commander';
 
@@ -23,6 +23,16 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   ['--force', 'rebuild even when nothing changed'],
   ['--json', 'machine-readable output: JSON events and a JSON result'],
   ['-q, --quiet', 'no progress output'],
+];
+
+export const PUSH_FLAGS: readonly FlagSpec[] = [
+  ['--config <file>', 'the configuration file (default: osv.yaml found in this directory)'],
+  ['--run <name>', 'the run `osv run REF` boots by default (every run goes into the image)'],
+  ['--no-check', 'build even when the symbol check finds errors'],
+  ['--locked', 'build only from image digests osv.lock pins'],
+  ['--force', 'rebuild even when nothing changed'],
+  ['--json', 'print the digest and every blob (what was uploaded, skipped or mounted) as JSON'],
+  ['-q, --quiet', 'no output'],
 ];
 
 export function buildFlags(cmd: Command): Command {

@@ -107,10 +107,11 @@ export async function noopBuild(opts: NoopFlags & { config?: string; force?: boo
   if (file === undefined) return undefined;
   const hit = noopHit(noopPath(file, opts, toolVersion()), env);
   if (!hit) return undefined;
-  const { front, record, run } = hit;
+  const { front, run } = hit;
   // A run the symbol check has not passed yet takes the full path, which checks it.
   if (opts.check !== false && !run.checked) return undefined;
-  useRun(front.image, record, run.name);
+  // The record as it now is on disk (naming this run), for what reads it next (osv push).
+  const record = useRun(front.image, hit.record, run.name);
   const outcome: BuildOutcome = {
     image: front.image,
     output: front.output as ImageOutput,

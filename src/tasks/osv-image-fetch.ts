@@ -16,9 +16,9 @@ import { ContentStore, ociCacheDir } from '../oci/cache.js';
 import { digestHex, type Digest } from '../oci/digest.js';
 import { fileSha256 } from '../oci/layer-writer.js';
 import { platformFor } from '../oci/manifest.js';
-import { readMeta, type OsvImageMeta } from '../oci/osv-image.js';
+import { readMeta, type OsvImageMeta, type VolumeSeed } from '../oci/osv-image.js';
 import { isCached, openImage, pullImage, type PullProgress } from '../oci/pull.js';
-import { formatReference, parseReference, type ImageReference } from '../oci/reference.js';
+import { formatReference, parseReference, type ImageReference, type RegistryReference } from '../oci/reference.js';
 import { openSource } from '../oci/source.js';
 
 export interface LocalOsvImage {
@@ -93,6 +93,38 @@ function copyOut(from: { file: string; offset: number; size: number }, to: strin
   }
 }
 
+/**
+ * `dir` in the cache, complete or not at all: `fill` writes it beside it, then it is renamed into
+ * place (a concurrent run that got there first, `done()`, wrote the same bytes).
+ */
+async function placeInCache(store: ContentStore, dir: string, done: () => boolean, fill: (tmp: string) => Promise<void> | void): Promise<void> {
+  const tmp = join(store.root, 'tmp', `osv-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(tmp, { recursive: true });
+    await fill(tmp);
+    fs.mkdirSync(join(dir, '..'), { recursive: true });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      if (!done()) throw e;
+    }
+  } catch (e) {
+    if (e instanceof OsvError) throw e;
+    throw new OsvError({ code: 'image-ref.cache-write', message: `cannot write the image cache (${store.root}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check free space and permissions of $XDG_CACHE_HOME (default ~/.cache)', exitCode: ExitCode.buildFailed });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A qcow2 copied out of the cache must stand alone (no backing file), as a containerDisk must. */
+function checkDisk(label: string, path: string, file: string): void {
+  try {
+    checkStandaloneQcow2(file);
+  } catch (e) {
+    throw bad(label, `its disk ${path}: ${(e as OsvError).message.replace(/^\S+ /, '')}`);
+  }
+}
+
 export async function fetchOsvImage(text: string, opts: FetchOptions): Promise<LocalOsvImage> {
   const ref = parseImageRef(text);
   const label = formatReference(ref);
@@ -125,32 +157,39 @@ export async function fetchOsvImage(text: string, opts: FetchOptions): Promise<L
   if (disks.length !== 1 || `/disk/${disks[0]}` !== meta.value.disk.path)
     throw bad(label, `/disk/ must hold exactly the one file ${meta.value.disk.path}; it holds ${disks.length === 0 ? 'nothing' : disks.join(', ')}`);
   const diskAt = image.fs.locate(meta.value.disk.path)!;
-  const tmp = join(store.root, 'tmp', `osv-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    fs.mkdirSync(tmp, { recursive: true });
+  await placeInCache(store, dir, () => readLocal(dir, label, digest) !== undefined, async (tmp) => {
     copyOut(kernelAt, join(tmp, 'loader-stripped.elf'));
     copyOut(diskAt, join(tmp, 'disk.qcow2'));
     const sha = await fileSha256(join(tmp, 'loader-stripped.elf'));
     if (sha !== meta.value.kernel.sha256) throw bad(label, `its kernel's sha256 is ${sha}, not the ${meta.value.kernel.sha256} its labels name`, 'the image was changed after `osv push`; push it again');
-    try {
-      checkStandaloneQcow2(join(tmp, 'disk.qcow2'));
-    } catch (e) {
-      throw bad(label, `its disk ${meta.value.disk.path}: ${(e as OsvError).message.replace(/^\S+ /, '')}`);
-    }
+    checkDisk(label, meta.value.disk.path, join(tmp, 'disk.qcow2'));
     fs.writeFileSync(metaFile(tmp), JSON.stringify(meta.value, null, 1));
-    fs.mkdirSync(join(dir, '..'), { recursive: true });
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      // Another run put it there first: the same bytes.
-      if (!readLocal(dir, label, digest)) throw e;
-    }
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof OsvError) throw e;
-    throw new OsvError({ code: 'image-ref.cache-write', message: `cannot write the image cache (${store.root}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check free space and permissions of $XDG_CACHE_HOME (default ~/.cache)', exitCode: ExitCode.buildFailed });
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
   return { ...readLocal(dir, label, digest)!, pulled };
+}
+
+/**
+ * A named volume's seed disk (push-volumes.ts pushed it to the application's repository, pinned
+ * by digest): pulled into the cache like any image, its qcow2 copied out once to
+ * $XDG_CACHE_HOME/osv-up/oci/osv/seeds/<digest>/ and checked to stand alone. `app` is the
+ * application's reference: the seed is in its repository.
+ */
+export async function fetchSeedDisk(app: RegistryReference, seed: VolumeSeed, opts: FetchOptions): Promise<string> {
+  const ref: RegistryReference = { ...app, digest: seed.digest };
+  const label = formatReference(ref);
+  const store = new ContentStore(ociCacheDir(opts.env));
+  const dir = join(store.root, 'osv', 'seeds', digestHex(seed.digest));
+  const disk = join(dir, 'disk.qcow2');
+  if (fs.existsSync(disk)) return disk;
+  const platform = platformFor(opts.arch);
+  const source = await openSource(ref, opts.baseDir, { env: opts.env, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const digest = await source.resolve(platform);
+  if (!isCached(store, digest)) await pullImage(source, digest, platform, store, opts.progress ?? {}, opts.signal);
+  const at = openImage(store, digest, label).fs.locate(seed.path);
+  if (!at) throw bad(label, `it has no file ${seed.path}, which the application's labels name as a volume's seed`);
+  await placeInCache(store, dir, () => fs.existsSync(disk), (tmp) => {
+    copyOut(at, join(tmp, 'disk.qcow2'));
+    checkDisk(label, seed.path, join(tmp, 'disk.qcow2'));
+  });
+  return disk;
 }

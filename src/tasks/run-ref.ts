@@ -3,11 +3,16 @@
 // the command lines and the run settings all come from the image; the usual flags override.
 
 import type { Arch } from '../config/types.js';
+import { withClusterMounts } from '../kubevirt/volumes.js';
 import { shortDigest } from '../oci/digest.js';
-import { describeVolumes } from '../oci/osv-image.js';
+import { describeVolumes, type PortableVolume } from '../oci/osv-image.js';
+import { parseReference } from '../oci/reference.js';
+import { escapeOption } from '../plan/cmdline.js';
+import { mountOption } from '../plan/volume-mounts.js';
 import type { RunCliOptions } from '../run/cli.js';
+import type { Disk } from '../run/spec.js';
 import { formatBytes } from '../units.js';
-import { fetchOsvImage, type LocalOsvImage } from './osv-image-fetch.js';
+import { fetchOsvImage, fetchSeedDisk, type LocalOsvImage } from './osv-image-fetch.js';
 
 const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
 
@@ -25,18 +30,53 @@ async function fetchQuietly(text: string, arch: Arch | undefined, log: (s: strin
   });
 }
 
+/** The run's named volumes as this machine attaches them: disks, the command line that mounts them, notes. */
+interface RefVolumes {
+  disks: Disk[];
+  cmdline: string;
+  notes: string[];
+}
+
+/**
+ * A registry image's named volumes start from their seed images (pushed beside it, in its
+ * repository), each attached as a KubeVirt VM gets it: a writable one behind a throwaway
+ * overlay (what the program writes is gone when the VM stops; the seed in the cache never
+ * changes), a read-only one as it is. The run's --mount-fs options, numbered for the build
+ * machine's disks, are replaced by ones for these. A volume without a seed (an image written to
+ * a layout or an archive, or pushed by an older osv-up) cannot be attached: its mount is left
+ * out of the command line (OSv would stop at a device that is not there), and a note says so.
+ */
+async function refVolumes(text: string, img: LocalOsvImage, cmdline: string, named: readonly PortableVolume[], fetchOpts: Parameters<typeof fetchSeedDisk>[2]): Promise<RefVolumes> {
+  const ref = parseReference(text);
+  const registry = ref.ok && ref.value.transport === 'registry' ? ref.value : undefined;
+  const seeded = registry ? named.filter((v) => v.seed) : [];
+  const unseeded = named.filter((v) => !seeded.includes(v));
+  const disks: Disk[] = [];
+  for (const v of seeded) {
+    const path = await fetchSeedDisk(registry!, v.seed!, fetchOpts);
+    disks.push(v.readonly ? { path, format: 'qcow2', readonly: true } : { path, format: 'qcow2', snapshot: true });
+  }
+  const notes: string[] = [];
+  if (seeded.some((v) => !v.readonly)) notes.push(`the named volumes ${describeVolumes(seeded.filter((v) => !v.readonly))} start from the seed images pushed with ${img.reference}, behind a throwaway overlay: what the program writes there is discarded when the VM stops`);
+  if (unseeded.length > 0) notes.push(`warning: the run's named volumes ${describeVolumes(unseeded)} have no seed image in ${img.reference} (${registry ? 'pushed by an older osv-up' : 'seed images go to registries only'}): they are not attached and not mounted, and the program runs without them`);
+  return { disks, cmdline: withClusterMounts(cmdline, named, seeded.map((v, i) => escapeOption(mountOption(v, i)))), notes };
+}
+
 export async function runImageRef(text: string, opts: RunCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = (s: string): void => void process.stderr.write(s + '\n');
   const arch = opts.arch === 'aarch64' || opts.arch === 'x86_64' ? opts.arch : undefined;
   const img = await fetchQuietly(text, arch, log, env);
   const { prepareFromFetched, finishRun } = await import('../run/cli.js');
+  const chosen = img.meta.runs.find((r) => r.name === (opts.run ?? img.meta.run));
+  const named = chosen?.settings.volumes ?? [];
+  const vols = chosen && named.length > 0 ? await refVolumes(text, img, chosen.cmdline, named, { env, arch: img.meta.arch, baseDir: process.cwd() }) : undefined;
+  const runs = img.meta.runs.map(({ settings: { volumes: _v, ...settings }, ...r }) => ({ ...r, settings, ...(vols && r.name === chosen?.name ? { cmdline: vols.cmdline } : {}) }));
   const prep = await prepareFromFetched(
-    { label: `${img.reference} (${shortDigest(img.digest)})`, arch: img.meta.arch, kernel: img.kernel, disk: img.disk, run: img.meta.run, runs: img.meta.runs.map(({ settings: { volumes: _v, ...settings }, ...r }) => ({ ...r, settings })) },
+    { label: `${img.reference} (${shortDigest(img.digest)})`, arch: img.meta.arch, kernel: img.kernel, disk: img.disk, run: img.meta.run, runs, ...(vols ? { volumeDisks: vols.disks } : {}) },
     opts,
     env,
   );
-  const named = img.meta.runs.find((r) => r.name === (opts.run ?? img.meta.run))?.settings.volumes ?? [];
-  if (named.length > 0) prep.notes.push(`the run's named volumes ${describeVolumes(named)} are state of the machine that built the image and are not attached here: the program runs without them`);
+  prep.notes.push(...(vols?.notes ?? []));
   if (!opts.json && !opts.dryRun) log(`osv: ${img.reference}@${img.digest}${img.meta.kernel.version ? ` (OSv ${img.meta.kernel.version})` : ''}`);
   await finishRun(prep, opts);
 }

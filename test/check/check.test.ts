@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkError, checkPlan, fileObjectCache, fileSymbolCache, noObjectCache, noSymbolCache, renderCheck, type CheckReport, type ObjectCache, type SymbolCache } from '../../src/check/index.js';
+import { checkError, checkPlan, fileObjectCache, fileReportCache, fileSymbolCache, noObjectCache, noSymbolCache, renderCheck, type CheckReport, type ObjectCache, type SymbolCache } from '../../src/check/index.js';
 import type { KernelBundle } from '../../src/kernel/types.js';
 import { sha256File } from '../../src/kernel/hash.js';
 import { plan } from '../../src/plan/index.js';
@@ -34,7 +34,8 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
   /**
    * The check of `p` (null: without a kernel), read from the files. Every check is made twice
    * more through an object cache (object-cache.ts), which first keeps what the files say and
-   * then answers alone: all three must report the same.
+   * then answers alone, and twice through a report cache (report-cache.ts), which first keeps
+   * the findings and then answers with them: all must report the same.
    */
   const check = (p: Plan, k: KernelBundle | null = kernel, cache: SymbolCache = noSymbolCache): CheckReport => {
     const run = (objects: ObjectCache): CheckReport => {
@@ -52,6 +53,13 @@ describe.skipIf(!hasGcc)('checkPlan', () => {
       // One entry per object of the image (a shipped copy of a kernel library too, though not checked).
       expect(readdirSync(objectsDir).length).toBeGreaterThanOrEqual(fromFiles.totals.objects);
       expect(data(run(fileObjectCache(objectsDir)))).toEqual(data(fromFiles));
+      const reports = fileReportCache(join(objectsDir, 'checks'), 'test-source');
+      for (let i = 0; i < 2; i++) {
+        const r = checkPlan(p, k ?? undefined, undefined, { cache, objects: noObjectCache, reports });
+        if (!r.ok) throw new Error(r.error.message);
+        expect(data(r.value)).toEqual(data(fromFiles));
+      }
+      expect(readdirSync(join(objectsDir, 'checks'))).toHaveLength(1);
     } finally {
       rmSync(objectsDir, { recursive: true, force: true });
     }

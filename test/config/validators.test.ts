@@ -20,6 +20,7 @@ import { loadConfigDetailed } from '../../src/config/index.js';
 import { toPlain } from '../../src/config/tree.js';
 import { invalidCases } from './invalid-cases.js';
 import { errorLine, project, removeProjects } from './helpers.js';
+import { STAMP, stampOf } from '../../src/cli/code-cache.js';
 
 const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 
@@ -55,7 +56,10 @@ describe('the generated schema validators', () => {
 
   it('the built validators are for the current schemas, and are used', () => {
     expect(existsSync(VALIDATORS_FILE)).toBe(true);
-    expect(readFileSync(VALIDATORS_FILE, 'utf8')).toBe(generateValidators());
+    // As generated, then stamped for its code cache (src/cli/code-cache.ts).
+    const built = readFileSync(VALIDATORS_FILE, 'utf8');
+    expect(stampOf(built)).toMatch(/^[0-9a-f]{64}$/);
+    expect(built.slice(0, built.lastIndexOf(STAMP))).toBe(generateValidators());
     const checks = generatedValidators();
     expect(checks?.main({ cmd: ['/bin/true'] })).toBe(true);
     expect(checks?.main({ cmd: 'not a list', nope: 1 })).toBe(false);

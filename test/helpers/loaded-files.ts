@@ -4,7 +4,7 @@
 // the start-up structure assert it.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 export const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const PROBE = join(import.meta.dirname, 'loaded-probe.cjs');
@@ -16,14 +16,18 @@ export interface Probed extends SpawnSyncReturns<string> {
   packages: string[];
   /** Whether Node's streams were loaded (by the first use of process.stdout or process.stderr). */
   streams: boolean;
+  /** osv's files compiled with a V8 code cache (relative to dist/): V8 took it or rejected it. */
+  codeCache: Record<string, 'accepted' | 'rejected' | 'none'>;
   /** stderr without the probe's report. */
   errors: string;
 }
 
-export function probed(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Probed {
-  const r = spawnSync(process.execPath, ['--require', PROBE, OSV, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8' });
+/** Run `osv ARGS` (bin/osv.js of this checkout, or of a copy of the package: `osv`) with the probe. */
+export function probed(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; osv?: string }): Probed {
+  const env = { ...(opts.env ?? process.env), ...(opts.osv ? { OSV_PROBE_DIST: join(dirname(opts.osv), '..', 'dist') + sep } : {}) };
+  const r = spawnSync(process.execPath, ['--require', PROBE, opts.osv ?? OSV, ...args], { cwd: opts.cwd, env, encoding: 'utf8' });
   const m = /\nLOADED (.*)\n$/.exec(r.stderr);
   if (!m) throw new Error(`the probe did not report (status ${r.status}): ${r.stderr}`);
-  const { own, packages, streams } = JSON.parse(m[1]!) as { own: string[]; packages: string[]; streams: boolean };
-  return { ...r, own, packages, streams, errors: r.stderr.slice(0, m.index) };
+  const { own, packages, streams, codeCache } = JSON.parse(m[1]!) as Pick<Probed, 'own' | 'packages' | 'streams' | 'codeCache'>;
+  return { ...r, own, packages, streams, codeCache, errors: r.stderr.slice(0, m.index) };
 }

@@ -31,7 +31,7 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(opts: { user?: string; password?: string } = {}): Promise<Registry> {
+export async function startRegistry(opts: { user?: string; password?: string; token?: { realm: string; service: string; issuer: string; rootcertbundle: string } } = {}): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'osv-registry-'));
   const port = await freePort();
   const lines = ['version: 0.1', 'log: {level: error}', 'storage:', `  filesystem: {rootdirectory: ${join(dir, 'data')}}`, '  delete: {enabled: true}', 'http:', `  addr: 127.0.0.1:${port}`];
@@ -40,6 +40,10 @@ export async function startRegistry(opts: { user?: string; password?: string } =
     const entry = execFileSync('htpasswd', ['-nbB', opts.user, opts.password!], { encoding: 'utf8' }).trim();
     writeFileSync(join(dir, 'htpasswd'), entry + '\n');
     lines.push('auth:', `  htpasswd: {realm: test, path: ${join(dir, 'htpasswd')}}`);
+  } else if (opts.token) {
+    // The registry checks each request's Bearer token itself (test/helpers/token-server.ts issues them).
+    const t = opts.token;
+    lines.push('auth:', `  token: {realm: "${t.realm}", service: ${t.service}, issuer: ${t.issuer}, rootcertbundle: ${t.rootcertbundle}}`);
   }
   writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -8,13 +8,13 @@
 // does not get, so the exported --mount-fs options must have been renumbered.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { extKernelReason, osvKernel } from '../helpers/ext-kernel.js';
-import { compile } from '../helpers/image-rootfs.js';
+import { volumeProject } from '../helpers/volume-project.js';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 
@@ -65,16 +65,7 @@ describe.skipIf(reason !== undefined)('booting what KubeVirt attaches for named 
 
   it('root qcow2 from the image, the seeded ext4 volume (as CDI imports it) and the read-only one, on q35 with the exported kernelArgs', { timeout: 300_000 }, () => {
     const app = join(work, 'show');
-    mkdirSync(join(app, 'seed'), { recursive: true });
-    compile(app, 'show', SHOW);
-    writeFileSync(join(app, 'seed', 'hello.txt'), 'seeded for the cluster\n');
-    mkdirSync(join(app, 'conf'));
-    writeFileSync(join(app, 'conf', 'app.conf'), 'mode=ro\n');
-    writeFileSync(join(app, 'scratch.img'), Buffer.alloc(2 ** 20));
-    writeFileSync(
-      join(app, 'osv.yaml'),
-      'name: show\ncmd: [./show, /data/hello.txt, /etc/app/app.conf]\nrun:\n  machine: q35\n  volumes: [./scratch.img, {name: data, dest: /data, size: 32M, from: ./seed}, {name: conf, dest: /etc/app, readonly: true, from: ./conf}]\n',
-    );
+    volumeProject(app, { source: SHOW, cmd: '[./show, /data/hello.txt, /etc/app/app.conf]', seeded: 'seeded for the cluster', run: '  machine: q35\n' });
     const env = { ...process.env, OSV_KERNEL: kernel, HOME: join(work, 'home'), XDG_CACHE_HOME: join(work, 'cache'), XDG_DATA_HOME: join(work, 'data'), CI: '1' };
     const run = (args: string[]) => spawnSync(process.execPath, [OSV, ...args], { cwd: app, encoding: 'utf8', env, timeout: 200_000 });
     const p = run(['push', `${reg.host}/apps/show:1`, '--no-check', '-q']);

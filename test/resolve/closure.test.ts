@@ -2,9 +2,9 @@
 // what the system's dynamic linker itself does with the same file.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveClosure } from '../../src/resolve/index.js';
+import { resolveClosure, resolveSession } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot } from '../../src/resolve/types.js';
-import { nodeHostFs } from '../../src/hostfs.js';
+import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
 import { buildFixtures, gccM32, gccStatic, hasGcc, ldList, type Fixtures } from './fixtures.js';
 import { dirname } from 'node:path';
 import { lacks } from '../helpers/skip.js';
@@ -141,6 +141,18 @@ describe.skipIf(lacks('resolveClosure on compiled fixtures', [hasGcc, 'gcc is no
     // Two roots with one soname collide too.
     const two = resolveClosure([{ path: fx.f.libdup1! }, { path: fx.f.libdup2! }], base, nodeHostFs);
     expect(two.ok ? 'ok' : two.error.code).toBe('resolve.soname-collision');
+  });
+
+  it('a session resolves each root as alone, reading each file once for all of them', () => {
+    const opened: string[] = [];
+    const counting: HostFs = { ...nodeHostFs, open: (p) => (opened.push(p), nodeHostFs.open(p)) };
+    const session = resolveSession();
+    const roots = [fx.f.pie!, fx.f.pde!];
+    const together = roots.map((path) => session([{ path }], base, counting));
+    expect(together.map((r) => r.ok && r.value)).toEqual(roots.map((path) => resolve([{ path }])));
+    // liba.so.1 and libc.so.6, needed by both programs, were read for the first only.
+    expect(opened.filter((p) => p === fx.f.liba).length).toBe(1);
+    expect(new Set(opened).size).toBe(opened.length);
   });
 
   it('resolves a dependency cycle once per library', () => {

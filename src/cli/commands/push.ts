@@ -1,10 +1,11 @@
 // `osv push REF`: the built image as an OCI image (a KubeVirt containerDisk and kernelBoot image).
 
+import { PUSH_FLAGS } from '../../tasks/flags.js';
 import type { CommandModule } from '../command.js';
 
 export const command: CommandModule = {
   register(program) {
-    program
+    const push = program
       .command('push')
       .summary('build, then push the image to an OCI registry, layout or archive')
       .description(
@@ -17,14 +18,10 @@ export const command: CommandModule = {
           'machine pushed to another repository of the registry are mounted from there. Credentials as for ' +
           'from: (docker config, credential helpers, $REGISTRY_AUTH_FILE, containers/auth.json).',
       )
-      .argument('<ref>', 'registry/repo:tag, oci:DIR[:TAG] or oci-archive:FILE[:TAG]')
-      .option('--config <file>', 'the configuration file (default: osv.yaml found in this directory)')
-      .option('--run <name>', 'the run `osv run REF` boots by default (every run goes into the image)')
-      .option('--no-check', 'build even when the symbol check finds errors')
-      .option('--locked', 'build only from image digests osv.lock pins')
-      .option('--force', 'rebuild even when nothing changed')
-      .option('--json', 'print the digest and every blob (what was uploaded, skipped or mounted) as JSON')
-      .option('-q, --quiet', 'no output')
+      .argument('<ref>', 'registry/repo:tag, oci:DIR[:TAG] or oci-archive:FILE[:TAG]');
+    // The flags' table is shared with the fast path (cli/fast-push.ts), which reads them without commander.
+    for (const [flags, help] of PUSH_FLAGS) push.option(flags, help);
+    push
       .addHelpText(
         'after',
         `

@@ -1,0 +1,57 @@
+// `osv cache ls|prune` on a cache laid out as osv-up writes it: the kernels and disks that
+// `osv run REF` copied out of pushed images (osv/<digest>/, osv/seeds/<digest>/) are counted and
+// freed like every other cached byte, and a temp directory of an unpacking still running is kept.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+const work = mkdtempSync(join(tmpdir(), 'osv-cache-prune-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+
+function osv(args: string[], cache: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: work, encoding: 'utf8', env: { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('osv cache and the images osv run REF unpacked', () => {
+  it('ls counts their bytes; prune removes them, and the temp directories of dead unpackings, not those of live ones', async () => {
+    const cache = join(work, 'cache');
+    const oci = join(cache, 'osv-up', 'oci');
+    mkdirSync(join(oci, 'osv', A), { recursive: true });
+    writeFileSync(join(oci, 'osv', A, 'loader-stripped.elf'), Buffer.alloc(3000));
+    writeFileSync(join(oci, 'osv', A, 'disk.qcow2'), Buffer.alloc(1000));
+    mkdirSync(join(oci, 'osv', 'seeds', B), { recursive: true });
+    writeFileSync(join(oci, 'osv', 'seeds', B, 'disk.qcow2'), Buffer.alloc(500));
+    // A process that is still running (this test's child) and one that is not.
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      mkdirSync(join(oci, 'tmp', `osv-${alive.pid}-0000aaaa`), { recursive: true });
+      writeFileSync(join(oci, 'tmp', `osv-${alive.pid}-0000aaaa`, 'disk.qcow2'), 'x');
+      mkdirSync(join(oci, 'tmp', `osv-${dead}-0000bbbb`), { recursive: true });
+      writeFileSync(join(oci, 'tmp', `osv-${dead}-0000bbbb`, 'disk.qcow2'), 'x');
+
+      const ls = osv(['cache', 'ls', '--json'], cache);
+      expect(ls.code, ls.stderr).toBe(0);
+      expect(JSON.parse(ls.stdout)).toMatchObject({ images: [], bytes: 4500 });
+
+      const pruned = osv(['cache', 'prune', '--json'], cache);
+      expect(pruned.code, pruned.stderr).toBe(0);
+      expect(JSON.parse(pruned.stdout)).toEqual({ ok: true, removed: [`unpacked sha256:${A}`, `unpacked sha256:${B}`], kept: [], freedBytes: 4501 });
+      expect(readdirSync(join(oci, 'osv'))).toEqual(['seeds']);
+      expect(readdirSync(join(oci, 'osv', 'seeds'))).toEqual([]);
+      expect(readdirSync(join(oci, 'tmp'))).toEqual([`osv-${alive.pid}-0000aaaa`]);
+      expect(JSON.parse(osv(['cache', 'ls', '--json'], cache).stdout)).toMatchObject({ bytes: 0 });
+    } finally {
+      alive.kill();
+    }
+    expect(existsSync(join(oci, 'osv', A))).toBe(false);
+  });
+});
