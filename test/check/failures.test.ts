@@ -17,6 +17,7 @@ import {
   defaultSymbolCacheDir,
   fileSymbolCache,
   noObjectCache,
+  noReportCache,
   noSymbolCache,
   readKernelExports,
   renderCheck,
@@ -206,7 +207,7 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
   };
   /** The check of `p` against `k` (null: without a kernel). */
   const check = (p: Plan, k: KernelBundle | null = kernel, cache: SymbolCache = noSymbolCache, fs: HostFs = nodeHostFs): CheckReport => {
-    const r = checkPlan(p, k ?? undefined, fs, { cache, objects: noObjectCache });
+    const r = checkPlan(p, k ?? undefined, fs, { cache, objects: noObjectCache, reports: noReportCache });
     if (!r.ok) throw new Error(r.error.message);
     return r.value;
   };
@@ -222,7 +223,7 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
       const elf = asAarch64(fx.kernelElf, join(fresh(), 'loader-stripped.elf'));
       const cacheDir = fresh();
       for (const cached of [false, true]) {
-        const r = checkPlan(planOf(fx.f.ok), bundle(elf), undefined, { cache: fileSymbolCache(cacheDir), objects: noObjectCache });
+        const r = checkPlan(planOf(fx.f.ok), bundle(elf), undefined, { cache: fileSymbolCache(cacheDir), objects: noObjectCache, reports: noReportCache });
         expect(r.ok).toBe(false);
         if (r.ok) return;
         expect(r.error).toMatchObject({
@@ -237,7 +238,7 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
 
     it('refuses a kernel that exports no dynamic symbols (a static ELF, or one that only imports), saying which file to give', () => {
       for (const elf of [ex.staticKernel, ex.importsOnlyKernel]) {
-        const r = checkPlan(planOf(fx.f.ok), bundle(elf), undefined, { cache: noSymbolCache, objects: noObjectCache });
+        const r = checkPlan(planOf(fx.f.ok), bundle(elf), undefined, { cache: noSymbolCache, objects: noObjectCache, reports: noReportCache });
         expect(r.ok).toBe(false);
         if (r.ok) return;
         expect(r.error).toMatchObject({
@@ -274,7 +275,7 @@ describe.skipIf(lacks('test/check/failures.test.ts', [hasGcc, 'gcc is not instal
       const p = planOf(fx.f.needsFn);
       const imgOnly: KernelBundle = { img: '/nowhere/loader.img', sha256: 'f'.repeat(64), origin: 'release', hiddenSymbols: false };
       expect(check(p, imgOnly).kernel).toEqual({ checked: false, reason: 'the kernel bundle has no loader-stripped.elf (only a boot image)' });
-      const r = checkPlan(p, undefined, undefined, { noKernelReason: 'kernel v0.57.0 is not downloaded yet', objects: noObjectCache });
+      const r = checkPlan(p, undefined, undefined, { noKernelReason: 'kernel v0.57.0 is not downloaded yet', objects: noObjectCache, reports: noReportCache });
       if (!r.ok) throw new Error(r.error.message);
       expect(r.value.kernel).toEqual({ checked: false, reason: 'kernel v0.57.0 is not downloaded yet' });
       expect(r.value.warnings.find((w) => w.code === 'check.no-kernel')?.message).toBe(
