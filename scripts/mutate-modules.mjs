@@ -8,7 +8,7 @@ export const modules = {
   },
   check: {
     mutate: ['src/check/**/*.ts', '!src/check/cli.ts', '!src/check/index.ts', '!src/check/types.ts'],
-    tests: ['test/check/check.test.ts', 'test/check/elf-tables.test.ts', 'test/check/real.test.ts'],
+    tests: ['test/check/check.test.ts', 'test/check/elf-tables.test.ts', 'test/check/failures.test.ts', 'test/check/name-index.test.ts', 'test/check/object-cache.test.ts', 'test/check/real.test.ts', 'test/check/report-cache.test.ts'],
   },
   rofs: {
     mutate: ['src/image/rofs/**/*.ts'],

@@ -36,7 +36,8 @@ export class Loader {
   /** Load `root` (and what it needs) on top of `base`, or into a fresh program. */
   load(root: ImageObject, base?: Group): Group {
     const byName = base ? new Map(base.byName) : new Map<string, Loaded>([...this.kernelSonames].map((s) => [s, KERNEL]));
-    const g: Group = { root, order: base ? [...base.order] : [], byName, missing: new Map(base?.missing ?? []) };
+    // `missing` only of the objects loaded here: the base's were reported with the base.
+    const g: Group = { root, order: base ? [...base.order] : [], byName, missing: new Map() };
     // Depth-first, each object before the libraries it needs (OSv appends as it loads).
     const visit = (o: ImageObject): void => {
       if (byName.get(o.guest) !== undefined) return;

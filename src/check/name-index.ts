@@ -15,7 +15,7 @@ export interface NameIndexData {
 const NL = 0x0a;
 
 export function buildNameIndex(list: string[]): NameIndexData {
-  const names = Buffer.from(list.map((n) => `${n}\n`).join(''), 'utf8');
+  const names = Buffer.from(list.map((n) => `${n}\n`).join('')); // UTF-8
   let size = 16;
   while (size < list.length * 2) size *= 2;
   const table = new Uint32Array(size);
@@ -51,7 +51,7 @@ export class NameIndex {
   private nameAt(off: number, name: SymbolName): boolean {
     const b = this.data.names;
     const end = off + name.length;
-    if (end >= b.length || b[end] !== NL) return false;
+    if (b[end] !== NL) return false; // past the end too (undefined)
     if (typeof name !== 'string') return b.compare(name, 0, name.length, off, end) === 0;
     for (let k = 0; k < name.length; k++) if (b[off + k] !== name.charCodeAt(k)) return false;
     return true;

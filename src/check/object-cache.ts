@@ -69,12 +69,11 @@ interface Entry {
 
 const isStr = (x: unknown): x is string => typeof x === 'string';
 const isStrOrNull = (x: unknown): boolean => x === null || typeof x === 'string';
-const isNum = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
 const names = (joined: string): string[] => (joined === '' ? [] : joined.split('\n'));
 
-/** Every number an index below `limits[i % limits.length]`. */
+/** Every number an index below `limits[i % limits.length]` (the caller checks the length). */
 function indexes(xs: unknown, limits: number[]): boolean {
-  if (!Array.isArray(xs) || xs.length % limits.length !== 0) return false;
+  if (!Array.isArray(xs)) return false;
   for (let i = 0; i < xs.length; i++) {
     const x: unknown = xs[i];
     if (!Number.isInteger(x) || (x as number) < 0 || (x as number) >= limits[i % limits.length]!) return false;
@@ -83,9 +82,10 @@ function indexes(xs: unknown, limits: number[]): boolean {
 }
 
 function isEntry(x: unknown): x is Entry {
-  if (typeof x !== 'object' || x === null) return false;
+  if (x === null) return false; // (a string or a number has no format either)
   const e = x as Record<string, unknown>;
-  if (e['format'] !== FORMAT || !isNum(e['size']) || !isNum(e['mtimeMs']) || !isNum(e['ctimeMs'])) return false;
+  // (size, mtimeMs and ctimeMs are compared with the file's own by the reader.)
+  if (e['format'] !== FORMAT) return false;
   if (!isStrOrNull(e['soname']) || !isStrOrNull(e['searchPath']) || !KINDS.includes(e['kind'])) return false;
   if (!Array.isArray(e['needed']) || !e['needed'].every(isStr) || !Array.isArray(e['strings']) || !e['strings'].every(isStr)) return false;
   if (!isStr(e['needNames']) || !isStr(e['defNames'])) return false;
@@ -185,14 +185,14 @@ export function fileObjectCache(dir: string = defaultObjectCacheDir()): ObjectCa
         try {
           e = entry();
         } catch {
-          e = undefined; // a symbol table that cannot be indexed
+          // a symbol table that cannot be indexed: e stays undefined
         }
         if (!e) continue; // read from the file next time too
         try {
           fs.mkdirSync(dir, { recursive: true });
           writeFileAtomic(file, JSON.stringify(e));
         } catch {
-          return; // a read-only cache only costs time
+          // a read-only cache, or something in the way of one entry, only costs time
         }
       }
     },

@@ -5,13 +5,13 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { CheckReport } from './types.js';
 
 /** undefined when the report has no errors. */
-export function checkError(report: CheckReport, opts: { override?: string } = {}): OsvError | undefined {
+export function checkError(report: CheckReport): OsvError | undefined {
   if (report.ok) return undefined;
   return new OsvError({
     code: 'check.failed',
     message: `the symbol check found ${report.errors.length === 1 ? 'an error' : `${report.errors.length} errors`}: the program would fail to start on OSv`,
     details: report.errors.map((f) => f.message),
-    hint: `ship the library that defines them (libraries:, files:), or ${opts.override ?? 'pass --no-check'} to build anyway; \`osv check --verbose\` lists every symbol`,
+    hint: 'ship the library that defines them (libraries:, files:), or pass --no-check to build anyway; `osv check --verbose` lists every symbol',
     exitCode: ExitCode.invalidInput,
   });
 }

@@ -42,7 +42,7 @@ export function renderCheck(report: CheckReport, opts: RenderOptions = {}): stri
       for (const l of r.missingLibraries) lines.push(`  library ${l}: not in the image`);
       // By name, as the findings list them (the symbol table's order means nothing to a reader).
       for (const m of [...r.missing].sort(byName)) lines.push(`  ${symbolLine(m)}`);
-      for (const s of r.stubs) lines.push(`  stub ${s.name}: ${s.effect}`);
+      for (const s of [...r.stubs].sort(byName)) lines.push(`  stub ${s.name}: ${s.effect}`);
     }
   } else if (report.errors.length + report.warnings.length > 0) {
     lines.push(dim('(--verbose lists every symbol; --json gives all of it)'));

@@ -37,8 +37,8 @@ function forOtherRun(r: ObjectReport, f: Finding): Finding {
   return { ...f, severity: 'warning', message: `${f.message} [not the selected run's program: ${how} checks it]` };
 }
 
-/** Missing symbols in byte order of their names. */
-export const byName = (a: MissingSymbol, b: MissingSymbol): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Missing symbols (or stubbed calls) in byte order of their names. */
+export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function objectFindings(r: ObjectReport): Finding[] {
   const out: Finding[] = [];
@@ -102,14 +102,15 @@ function objectFindings(r: ObjectReport): Finding[] {
   }
 
   if (r.stubs.length > 0) {
+    const stubs = [...r.stubs].sort(byName);
     const byEffect = new Map<string, string[]>();
-    for (const s of r.stubs) byEffect.set(s.effect, [...(byEffect.get(s.effect) ?? []), s.name]);
+    for (const s of stubs) byEffect.set(s.effect, [...(byEffect.get(s.effect) ?? []), s.name]);
     out.push({
       severity: 'warning',
       code: 'check.stub',
       ...at,
       message: `${label} uses ${plural(r.stubs.length, 'call')} OSv only stubs: ${[...byEffect].map(([effect, names]) => `${names.join(', ')}: ${effect}`).join('; ')}`,
-      symbols: r.stubs.map((s) => s.name),
+      symbols: stubs.map((s) => s.name),
     });
   }
   return out;

@@ -175,14 +175,22 @@ class GnuHash {
     this.bloomShift = this.u32(12);
     this.bucketsAt = this.bloomAt + this.bloomSize * this.wordBytes;
     this.chainsAt = this.bucketsAt + this.nbuckets * 4;
-    const chains = count - this.symoffset;
-    if (this.nbuckets === 0 || this.bloomSize === 0 || this.symoffset > count || this.chainsAt + Math.max(0, chains) * 4 > this.data.length) {
+    // GNU ld writes a table that hashes nothing (an executable exporting no symbol) with every
+    // bucket empty and no chain words, whatever symoffset says: chains are only read through a
+    // bucket, so only a table with a non-empty bucket needs them.
+    const chains = this.symoffset > count || this.chainsAt > this.data.length || this.bucketsEmpty() ? 0 : count - this.symoffset;
+    if (this.nbuckets === 0 || this.bloomSize === 0 || this.symoffset > count || this.chainsAt + chains * 4 > this.data.length) {
       throw f.fail('elf.bad-header', sec.offset, `GNU hash table (${this.nbuckets} buckets, ${this.bloomSize} bloom words, symbols from ${this.symoffset}) does not fit its section or the ${count} dynamic symbols`);
     }
   }
 
   private u32(o: number): number {
     return this.le ? this.data.readUInt32LE(o) : this.data.readUInt32BE(o);
+  }
+
+  private bucketsEmpty(): boolean {
+    for (let o = this.bucketsAt; o < this.chainsAt; o += 4) if (this.u32(o) !== 0) return false;
+    return true;
   }
 
   /** Bit `n` of bloom word `w` (64- or 32-bit words). */
