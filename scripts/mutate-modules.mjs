@@ -20,4 +20,10 @@ export const modules = {
     mutate: ['src/run/verdict.ts', 'src/run/scanner.ts', 'src/run/kernel-log.ts', 'src/run/console-view.ts', 'src/run/outcome.ts'],
     tests: ['test/run/scanner.test.ts', 'test/run/verdict.test.ts', 'test/run/console-view.test.ts', 'test/run/outcome.test.ts'],
   },
+  // The OCI layer reader: the tar parser, a layer's ingestion into the cache (whiteouts, limits,
+  // paths) and the merged view of an image's layers that `from:` reads.
+  oci: {
+    mutate: ['src/oci/tar.ts', 'src/oci/layer.ts', 'src/oci/merged-fs.ts'],
+    tests: ['test/oci/tar.test.ts', 'test/oci/layers.test.ts'],
+  },
 };
