@@ -13,7 +13,7 @@ import { defaultObjectCacheDir } from '../check/object-cache.js';
 import { defaultReportCacheDir } from '../check/report-cache.js';
 import { defaultSymbolCacheDir } from '../check/symbol-cache.js';
 import { cacheRoot } from '../kernel/cache.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, plural } from '../units.js';
 import { ContentStore, ociCacheDir, type CachedImage } from './cache.js';
 import type { Digest } from './digest.js';
 import { readImageLocks } from './lock.js';
@@ -75,8 +75,8 @@ export async function cacheLsCommand(opts: { json?: boolean }, env: NodeJS.Proce
   if (opts.json) return out(JSON.stringify({ dir: store.root, images, bytes: total, derived }, null, 2));
   if (images.length === 0) out(`no images in ${store.root}`);
   else {
-    for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${i.layers} layers  ${formatBytes(i.bytes)}`);
-    out(`${images.length} images, ${formatBytes(total)} in ${store.root}`);
+    for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${plural(i.layers, 'layer')}  ${formatBytes(i.bytes)}`);
+    out(`${plural(images.length, 'image')}, ${formatBytes(total)} in ${store.root}`);
   }
   const made = derived.filter((c) => c.bytes > 0);
   if (made.length > 0) out(`computed, made again when needed (prune empties them): ${made.map((c) => `${c.name} ${formatBytes(c.bytes)}`).join(', ')}`);
