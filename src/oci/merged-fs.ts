@@ -258,7 +258,7 @@ export class MergedFs implements HostFs {
           if (r === 0) break;
           done += r;
         }
-        return done === n ? buf : buf.subarray(0, done);
+        return buf.subarray(0, done); // short only when the cached layer was cut
       },
       close(): void {
         if (open) fs.closeSync(fd);
