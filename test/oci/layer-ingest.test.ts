@@ -35,6 +35,16 @@ const label = { image: 'registry.test/app:2', index: 3 };
 /** The files of a store's tmp/ and whether it has a blobs/ directory: what a failure leaves. */
 const leftovers = (root: string): { tmp: string[]; blobs: boolean } => ({ tmp: existsSync(join(root, 'tmp')) ? readdirSync(join(root, 'tmp')) : [], blobs: existsSync(join(root, 'blobs')) });
 
+/** A damaged stream is refused with the decoder's reason, and leaves nothing behind. */
+async function expectDamaged(raw: Buffer, blob: Buffer, stream: string, why: string): Promise<void> {
+  const store = ws.store();
+  const e = await failure(ws.ingest(raw, { blob, store, label }));
+  expect(e.code).toBe('oci.bad-layer');
+  expect(e.message).toBe(`${about(sha256(blob))}its ${stream} stream is corrupt or truncated (${why})`);
+  expect(e.hint).toBe(damagedHint);
+  expect(leftovers(store.root)).toEqual({ tmp: [], blobs: false });
+}
+
 const entry = (e: Partial<LayerEntry> & Pick<LayerEntry, 'path' | 'kind'>): LayerEntry => ({ mode: 0, size: 0, offset: 0, link: '', mtimeMs: 1_700_000_000_000, ...e });
 
 describe('a layer into the cache', () => {
@@ -139,36 +149,24 @@ describe('a layer into the cache', () => {
   it('refuses a truncated or garbled gzip stream with zlib\'s reason, and leaves nothing behind', async () => {
     const raw = tar([{ name: 'a', data: 'x'.repeat(100_000) }]);
     const gz = gzip(raw);
-    for (const [blob, why] of [
+    const cases: Array<[Buffer, string]> = [
       [gz.subarray(0, gz.length - 100), 'unexpected end of file'],
       [gz.subarray(0, 2), 'unexpected end of file'],
       [Buffer.concat([gz.subarray(0, 10), Buffer.alloc(100, 0xff)]), 'invalid block type'],
-    ] as const) {
-      const store = ws.store();
-      const e = await failure(ws.ingest(raw, { blob, store, label }));
-      expect(e.code).toBe('oci.bad-layer');
-      expect(e.message).toBe(`${about(sha256(blob))}its gzip stream is corrupt or truncated (${why})`);
-      expect(e.hint).toBe(damagedHint);
-      expect(leftovers(store.root)).toEqual({ tmp: [], blobs: false });
-    }
+    ];
+    for (const [blob, why] of cases) await expectDamaged(raw, blob, 'gzip', why);
   });
 
   it.runIf(zstdOk)('refuses a truncated or garbled zstd stream with the decoder\'s reason, and leaves nothing behind', async () => {
     const raw = tar([{ name: 'a', data: 'x'.repeat(100_000) }, { name: 'b', data: Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7919) & 255)) }]);
     const zs = zstd(raw);
-    for (const [blob, why] of [
+    const cases: Array<[Buffer, string]> = [
       [zs.subarray(0, zs.length - 10), 'unexpected EOF'],
       [zs.subarray(0, zs.length >> 1), 'unexpected EOF'],
       [zs.subarray(0, 4), 'unexpected EOF'],
       [Buffer.concat([zs.subarray(0, 4), Buffer.alloc(64, 0xff)]), 'invalid zstd data'],
-    ] as const) {
-      const store = ws.store();
-      const e = await failure(ws.ingest(raw, { blob, store, label }));
-      expect(e.code).toBe('oci.bad-layer');
-      expect(e.message).toBe(`${about(sha256(blob))}its zstd stream is corrupt or truncated (${why})`);
-      expect(e.hint).toBe(damagedHint);
-      expect(leftovers(store.root)).toEqual({ tmp: [], blobs: false });
-    }
+    ];
+    for (const [blob, why] of cases) await expectDamaged(raw, blob, 'zstd', why);
   });
 
   it('reports a failing download as such, not as a damaged layer, whatever the compression', async () => {
