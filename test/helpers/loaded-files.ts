@@ -5,8 +5,9 @@
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { dirname, join, sep } from 'node:path';
+import { OSV } from './osv.js';
 
-export const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+export { OSV };
 const PROBE = join(import.meta.dirname, 'loaded-probe.cjs');
 
 export interface Probed extends SpawnSyncReturns<string> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { which } from '../../../src/run/binaries.js';
 import { buildFakeKernel, hasGcc, tempDir } from './fake-guest.js';
 
-export const OSV = join(import.meta.dirname, '..', '..', '..', 'bin', 'osv.js');
+export { OSV } from '../../helpers/osv.js';
 export const qemu = which('qemu-system-x86_64');
 export const canRun = Boolean(qemu) && hasGcc;
 
