@@ -1,15 +1,13 @@
 // `osv check` as a user runs it: the built CLI in a project directory, the stand-in kernel
 // given through OSV_KERNEL, the symbol cache under a temporary XDG_CACHE_HOME.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCheckFixtures, hasGcc, type CheckFixtures } from './fixtures.js';
 import { lacks } from '../helpers/skip.js';
-
-const osv = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+import { runOsv } from '../helpers/osv.js';
 
 describe.skipIf(lacks('osv check', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('osv check', () => {
   let fx: CheckFixtures;
@@ -24,10 +22,7 @@ describe.skipIf(lacks('osv check', [hasGcc, 'gcc is not installed (it compiles t
     if (cache) rmSync(cache, { recursive: true, force: true });
   });
 
-  const run = (env: Record<string, string>, ...args: string[]) => {
-    const r = spawnSync(process.execPath, [osv, 'check', ...args], { cwd: fx.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cache, OSV_KERNEL: '', ...env } });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = (env: Record<string, string>, ...args: string[]) => runOsv(['check', ...args], { cwd: fx.dir, env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cache, OSV_KERNEL: '', ...env } });
 
   it('passes a program whose symbols all exist, and caches the kernel symbols', () => {
     const r = run({ OSV_KERNEL: fx.kernelDir });

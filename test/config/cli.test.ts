@@ -3,7 +3,6 @@
 // code without the process start-up, so the suite stays fast on a busy machine.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -17,24 +16,11 @@ import { command as configCli } from '../../src/cli/commands/config.js';
 import { command as schemaCli } from '../../src/cli/commands/schema.js';
 import { command as initCli } from '../../src/cli/commands/init.js';
 import { project, removeProjects } from './helpers.js';
+import { runOsvAsync, type OsvResult } from '../helpers/osv.js';
 
 afterAll(removeProjects);
 
-const bin = path.join(packageRoot, 'bin', 'osv.js');
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function osv(cwd: string, ...args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', OSV_DEBUG: '' }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const osv = (cwd: string, ...args: string[]): Promise<OsvResult> => runOsvAsync(args, { cwd, env: { ...process.env, NO_COLOR: '1', OSV_DEBUG: '' }, timeout: 60_000 });
 
 /** An in-process Io that collects the output. */
 function io(cwd: string): Io & { text: () => string } {

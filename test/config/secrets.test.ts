@@ -1,7 +1,7 @@
 // Values from ${env:NAME} are secrets (issue #20): the guest gets them on its command line, the
 // records that boot it keep them (0600), and nothing osv-up prints shows them.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskDeep, maskText } from '../../src/secrets.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { fakeBuildDir } from '../kernel/helpers.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const SECRET = "s3cr3t va'lue\\x";
 
 describe('maskText and maskDeep', () => {
@@ -36,10 +36,7 @@ describe.runIf(hasGcc)('secrets through the CLI', () => {
   let dir: string;
   const path = (): string => (hasQemu ? process.env['PATH']! : `${join(dir, 'stand-in')}:${process.env['PATH']}`);
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: path(), MY_TOKEN: SECRET, NO_COLOR: '1', OSV_KERNEL: '', XDG_CACHE_HOME: join(dir, 'cache') });
-  const osv = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', env: env(), timeout: 60_000 });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-  };
+  const osv = (...args: string[]) => runOsv(args, { cwd: dir, env: env(), timeout: 60_000 });
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'osv-secrets-'));
     writeFileSync(join(dir, 'app.c'), 'int main(void) { return 0; }\n');

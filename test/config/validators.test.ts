@@ -21,8 +21,7 @@ import { toPlain } from '../../src/config/tree.js';
 import { invalidCases } from './invalid-cases.js';
 import { errorLine, project, removeProjects } from './helpers.js';
 import { STAMP, stampOf } from '../../src/cli/code-cache.js';
-
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+import { OSV, runOsv } from '../helpers/osv.js';
 
 afterAll(removeProjects);
 
@@ -46,8 +45,8 @@ describe('the generated schema validators', () => {
     writeFileSync(join(project, 'osv.yaml'), 'cmd: [/bin/true]\n');
     const env = { ...process.env, XDG_CACHE_HOME: cache };
     for (let i = 0; i < 2; i++) {
-      const r = spawnSync(process.execPath, [OSV, 'validate'], { cwd: project, encoding: 'utf8', env });
-      expect(r.status, r.stderr).toBe(0);
+      const r = runOsv(['validate'], { cwd: project, env });
+      expect(r.code, r.stderr).toBe(0);
       for (const f of readdirSync(schemaCache)) writeFileSync(join(schemaCache, f), payload);
     }
     expect(existsSync(marker)).toBe(false);

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, serveAndGet } from '../helpers/net.js';
+import { OSV, runOsv } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const qemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
 const reason = !kernel ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)' : !qemu ? 'qemu-system-x86_64 is not installed' : undefined;
@@ -32,10 +32,7 @@ function example(name: string): string {
   return dir;
 }
 
-function osv(dir: string, args: string[], timeoutMs: number): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: '1' } });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
+const osv = (dir: string, args: string[], timeoutMs: number) => runOsv(args, { cwd: dir, timeout: timeoutMs, env: { ...process.env, CI: '1' } });
 
 /** Boot a server example with a forward, poll it from the host, then Ctrl-C osv. */
 async function serve(dir: string, guestPort: number, deadlineMs: number): Promise<{ body?: string; code: number | null; out: string }> {

@@ -1,7 +1,7 @@
 // osv-up's own directory in a project (.osv/) must be a real directory (issue #20): a `.osv`
 // symlink shipped by a repository would send images and records anywhere.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureOwnDir } from '../../src/atomic.js';
 import { hasGcc } from '../helpers/tools.js';
 import { fakeBuildDir } from '../kernel/helpers.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 if (!hasGcc) console.warn('skipped: the .osv symlink build test needs gcc (a program and a stand-in kernel)');
 
 describe('.osv must be a real directory', () => {
@@ -39,8 +39,8 @@ describe('.osv must be a real directory', () => {
     execFileSync('gcc', ['-fPIE', '-pie', '-o', 'app', 'app.c'], { cwd: project });
     const kernel = fakeBuildDir(dir, 'kernel', { img: false, env: false });
     writeFileSync(join(project, 'osv.yaml'), `kernel: {path: ${kernel}}\ncmd: [./app]\n`);
-    const r = spawnSync(process.execPath, [OSV, 'build', '--no-check'], { cwd: project, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '', XDG_CACHE_HOME: join(dir, 'cache') } });
-    expect(r.status).toBe(1);
+    const r = runOsv(['build', '--no-check'], { cwd: project, env: { ...process.env, OSV_KERNEL: '', XDG_CACHE_HOME: join(dir, 'cache') } });
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${join(project, '.osv')} is a symbolic link`);
     expect(readdirSync(elsewhere)).toEqual([]);
   });

@@ -1,7 +1,6 @@
 // Programs osv-up runs are found only in PATH's absolute entries (issue #20): a repository's
 // bin/strace, bin/qemu-img or ./mke2fs never runs because PATH has "bin" or "." in it.
 
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/which.js';
 import { findTool } from '../../src/image/tools.js';
 import { findProgram, findStrace } from '../../src/trace/run.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const NAMES = ['strace', 'qemu-img', 'mke2fs', 'true'];
 
 let dir: string;
@@ -58,8 +57,8 @@ describe('relative PATH entries are skipped', () => {
   });
 
   it('osv trace in a repository with bin/strace and bin on PATH runs the system strace (or none)', () => {
-    const r = spawnSync(process.execPath, [OSV, 'trace', '--', '/bin/true'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PATH } });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runOsv(['trace', '--', '/bin/true'], { cwd: dir, env: { ...process.env, PATH } });
+    expect(r.code, r.stderr).toBe(0);
     expect(existsSync(marker)).toBe(false);
   });
 });

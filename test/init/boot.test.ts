@@ -5,8 +5,7 @@
 // --write`, served through a forward. Opt-in (OSV_KERNEL unset: skipped): each boot takes
 // seconds to a minute under emulation.
 
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,8 +17,8 @@ import { startFake } from '../kernel/fake-release.js';
 import { fakeLoaderImg } from '../kernel/helpers.js';
 import { resolveKernelPath } from '../../src/kernel/local.js';
 import { DEFAULT_RELEASE } from '../../src/kernel/default-release.js';
+import { OSV, runOsv, runOsvAsync } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)' : !hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : undefined;
 if (reason) console.warn(`skipped: osv init + osv test boot tests: ${reason}`);
@@ -30,10 +29,7 @@ const ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: pro
 const temp = tempTrees('osv-init-boot-');
 afterAll(temp.cleanup);
 
-function osv(dir: string, args: string[], timeoutMs = 280_000): { code: number | null; out: string; stdout: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: ENV });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
-}
+const osv = (dir: string, args: string[], timeoutMs = 280_000) => runOsv(args, { cwd: dir, timeout: timeoutMs, env: ENV });
 
 /** The one edit allowed: the file's commented ports line becomes a forward. */
 function forward(dir: string, host: number, guest: number): void {
@@ -120,11 +116,7 @@ describe.runIf(!reason)('osv init, then osv test', () => {
       const dir = temp.make();
       const env = { ...ENV, OSV_KERNEL: '', OSV_GITHUB_API: fake.base, XDG_CACHE_HOME: join(dir, '.cache') };
       // Asynchronous: the fake server answers from this process.
-      const run = (args: string[]) =>
-        promisify(execFile)(process.execPath, [OSV, ...args], { cwd: dir, env, timeout: 280_000 }).then(
-          (r) => ({ code: 0, out: `${r.stdout}\n${r.stderr}` }),
-          (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}\n${e.stderr}` }),
-        );
+      const run = (args: string[]) => runOsvAsync(args, { cwd: dir, env, timeout: 280_000 });
       expect((await run(['init', '--', 'python3', '-c', 'print("first run", 6 * 7)'])).code).toBe(0);
       expect(fs.readFileSync(join(dir, 'osv.yaml'), 'utf8').replace(/\n# /g, ' ')).toContain(`boots osv-up's default release, ${DEFAULT_RELEASE.version}`);
       const first = await run(['up']);

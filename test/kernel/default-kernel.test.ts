@@ -4,20 +4,18 @@
 
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveKernel } from '../../src/kernel/resolve.js';
 import { DEFAULT_RELEASE } from '../../src/kernel/default-release.js';
 import { haveGcc, tempDir } from './helpers.js';
 import { sandboxes, serveFakeKernel, type Fake } from './fake-release.js';
+import { runOsvAsync } from '../helpers/osv.js';
 
 if (!haveGcc) console.warn('skipped: default kernel tests: gcc is not installed, so no kernel fixtures can be compiled');
 
 const work = tempDir('kernel-default');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const D = DEFAULT_RELEASE;
 
 let fake: Fake;
@@ -131,20 +129,16 @@ describe.skipIf(!haveGcc)('the default kernel (no kernel key, no OSV_KERNEL)', (
     const { env, project } = sandbox(fake.base);
     fs.writeFileSync(join(project, 'osv.yaml'), 'cmd: [/bin/true]\n');
     // Asynchronous: the fake server answers from this process.
-    const osv = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [OSV, ...args], { cwd: project, encoding: 'utf8', env: { ...process.env, ...env, OSV_KERNEL: '', NO_COLOR: '1' } }).then(
-        (r) => ({ status: 0, ...r }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ status: e.code, stdout: e.stdout, stderr: e.stderr }),
-      );
+    const osv = (...args: string[]) => runOsvAsync(args, { cwd: project, env: { ...process.env, ...env, OSV_KERNEL: '', NO_COLOR: '1' } });
     const plan = await osv('plan');
-    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain(`Kernel: none configured: osv-up's default, release ${D.version}, hidden symbols (libstdc++ shipped) (not downloaded yet: \`osv build\` fetches it)`);
     const first = await osv('build', '--no-check');
-    expect(first.status, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain(`downloading ${D.assets.elf}`);
     expect(JSON.parse(fs.readFileSync(join(project, 'osv.lock'), 'utf8')).kernel.version).toBe(D.version);
     const second = await osv('build', '--no-check', '--force');
-    expect(second.status, second.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).not.toContain('downloading');
     expect((await osv('plan')).stdout).toContain(`Kernel: none configured: osv-up's default, release ${D.version}, hidden symbols (libstdc++ shipped) -> `);
   });

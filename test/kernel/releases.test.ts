@@ -4,8 +4,6 @@
 
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveKernel } from '../../src/kernel/resolve.js';
@@ -13,13 +11,12 @@ import { parseVersion, redirectAllowed, selectAssets, type ReleaseAsset } from '
 import { pullKernel } from '../../src/kernel/store.js';
 import { haveGcc, tempDir } from './helpers.js';
 import { ASSETS, sandboxes, serveFakeKernel, type Fake } from './fake-release.js';
+import { runOsvAsync } from '../helpers/osv.js';
 
 if (!haveGcc) console.warn('skipped: gcc is not installed, so no kernel fixtures can be compiled');
 
 const work = tempDir('kernel-rel');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const run = promisify(execFile);
-const repoRoot = join(import.meta.dirname, '..', '..');
 
 let fake: Fake;
 let dead: string;
@@ -209,11 +206,7 @@ describe.skipIf(!haveGcc)('release kernels (fake GitHub on 127.0.0.1)', () => {
 });
 
 describe.skipIf(!haveGcc)('osv kernel (the CLI)', () => {
-  const osv = (args: string[], env: NodeJS.ProcessEnv, cwd = work, kernel = '') =>
-    run(process.execPath, [join(repoRoot, 'bin', 'osv.js'), ...args], { env: { ...process.env, ...env, OSV_KERNEL: kernel }, cwd }).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const osv = (args: string[], env: NodeJS.ProcessEnv, cwd = work, kernel = '') => runOsvAsync(args, { cwd, env: { ...process.env, ...env, OSV_KERNEL: kernel } });
 
   it('pull without network fails with exit 3 and the by-hand instructions', async () => {
     const { env } = sandbox(dead);

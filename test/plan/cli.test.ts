@@ -1,18 +1,14 @@
 // `osv plan`, `osv manifest` and `osv why` as a user runs them: the built CLI in a project dir.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, type Project } from './fixture.js';
 import { hasGcc, tempDir } from './helpers.js';
 import { lacks } from '../helpers/skip.js';
+import { runOsv } from '../helpers/osv.js';
 
-const osv = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
-
-function run(cwd: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [osv, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (cwd: string, ...args: string[]) => runOsv(args, { cwd, env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '' } });
 
 describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installed (it compiles the fixtures)']))('osv plan / manifest / why', () => {
   let t: ReturnType<typeof tempDir>;

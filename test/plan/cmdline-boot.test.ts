@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasGcc } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const qemu = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status === 0;
 const reason = !kernel
@@ -41,18 +41,17 @@ describe.runIf(!reason)('the boot command line under a real OSv (OSV_KERNEL)', (
     // kernel.sha256 that OSV_KERNEL's kernel cannot match: the override boots it, and says it skipped the pin.
     const pin = { sha256: '0'.repeat(64) };
     writeFileSync(join(dir, 'osv.yaml'), `${JSON.stringify({ kernel: pin, cmd: ['./args', ...ARGS], env: { TRICKY: ENV }, run: { timeout: 60 } })}\n`);
-    const r = spawnSync(process.execPath, [OSV, 'test'], { cwd: dir, encoding: 'utf8', timeout: 110_000, env: { ...process.env, CI: '1' } });
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(r.status, out).toBe(0);
-    ARGS.forEach((a, i) => expect(out, a).toContain(`arg${i + 1}=[${a}]`));
-    expect(out).toContain(`env=[${ENV}]`);
-    expect(out).toContain("OSV_KERNEL overrides osv.yaml's kernel: not checked against kernel.sha256");
+    const r = runOsv(['test'], { cwd: dir, timeout: 110_000, env: { ...process.env, CI: '1' } });
+    expect(r.code, r.out).toBe(0);
+    ARGS.forEach((a, i) => expect(r.out, a).toContain(`arg${i + 1}=[${a}]`));
+    expect(r.out).toContain(`env=[${ENV}]`);
+    expect(r.out).toContain("OSV_KERNEL overrides osv.yaml's kernel: not checked against kernel.sha256");
   });
 
   it('a non-ASCII word is refused before anything boots', { timeout: 60_000 }, () => {
     writeFileSync(join(dir, 'osv.yaml'), 'cmd: [./args, "café"]\n');
-    const r = spawnSync(process.execPath, [OSV, 'test'], { cwd: dir, encoding: 'utf8', timeout: 50_000, env: { ...process.env, CI: '1' } });
-    expect(r.status, r.stderr).toBe(1);
+    const r = runOsv(['test'], { cwd: dir, timeout: 50_000, env: { ...process.env, CI: '1' } });
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('cmd[1] "café" contains "é" (U+00E9)');
     expect(r.stdout).not.toContain('passed');
   });

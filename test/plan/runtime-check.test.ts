@@ -2,7 +2,7 @@
 // with the one-line fix: in `osv plan`, and on stderr of `osv build` / `osv up`. Real programs
 // of this machine (Debian's python3, node, java).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { plan } from '../../src/plan/index.js';
 import { debianPython, hasGcc } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const env = { PATH: '/usr/bin:/bin' };
 const dirs: string[] = [];
 afterAll(() => {
@@ -69,8 +69,8 @@ describe('runtime essentials', () => {
     // Any x86_64 ELF passes for a kernel here: nothing boots.
     execFileSync('gcc', ['-no-pie', '-o', join(dir, 'kernel.elf'), '-x', 'c', '-'], { input: 'int main(void) { return 0; }\n' });
     fs.writeFileSync(join(dir, 'osv.yaml'), `kernel: {path: ${join(dir, 'kernel.elf')}}\ncmd: [/usr/bin/node, -e, '1']\n`);
-    const r = spawnSync(process.execPath, [OSV, 'build', '--no-check'], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '', NO_COLOR: '1' } });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runOsv(['build', '--no-check'], { cwd: dir, env: { ...process.env, OSV_KERNEL: '', NO_COLOR: '1' } });
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('warning: /usr/bin/node is Node.js, and the image mounts /proc');
   });
 });

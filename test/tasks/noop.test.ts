@@ -2,7 +2,7 @@
 // alone (no configuration loaded); any change to what the configuration or the plan read
 // (a config file, an environment variable it used, PATH, the kernel) takes the full path.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import { probed } from '../helpers/loaded-files.js';
 import { lacks } from '../helpers/skip.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { buildFakeKernel } from '../run/helpers/fake-guest.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const hasQemu = hasTool('qemu-system-x86_64');
 if (!hasGcc) console.warn('skipped: no-op build tests: gcc is not installed (it builds the program and the stand-in kernel)');
 
@@ -27,8 +27,8 @@ interface Outcome {
 }
 
 function build(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = [], cwd = dir): Outcome {
-  const r = spawnSync(process.execPath, [OSV, 'build', '--json', '--no-check', ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`osv build failed (${r.status}): ${r.stderr}`);
+  const r = runOsv(['build', '--json', '--no-check', ...args], { cwd, env: { ...env, ...extraEnv } });
+  if (r.code !== 0) throw new Error(`osv build failed (${r.code}): ${r.stderr}`);
   // JSON events (one per line), then the result as one indented document.
   const at = r.stdout.lastIndexOf('\n{\n');
   return JSON.parse(at < 0 ? r.stdout : r.stdout.slice(at + 1)) as Outcome;
@@ -95,8 +95,8 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
       expect(build(base).upToDate).toBe(false);
       const image = join(dir, '.osv', 'demo.img');
       const built = statSync(image).mtimeMs;
-      const dry = spawnSync(process.execPath, [OSV, 'up', '--dry-run', '--json', '--no-check', '-p', '8080:80'], { cwd: dir, env: { ...env, ...base }, encoding: 'utf8' });
-      expect(dry.status, dry.stderr).toBe(0);
+      const dry = runOsv(['up', '--dry-run', '--json', '--no-check', '-p', '8080:80'], { cwd: dir, env: { ...env, ...base } });
+      expect(dry.code, dry.stderr).toBe(0);
       const up = JSON.parse(dry.stdout) as { fromRecords: boolean; command: string[] };
       expect(up.fromRecords).toBe(true);
       const args = up.command.join(' ');
@@ -105,14 +105,13 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
       expect(args).toContain('hostfwd=tcp:127.0.0.1:8080-:80');
       expect(args).toContain('-append --rootfs=rofs --verbose /hi *** !');
       // Now for real: QEMU boots the kernel with the recorded command line and the image as it is.
-      const r = spawnSync(process.execPath, [OSV, 'up', '--ci', '--no-check', '--accel', 'tcg', '--expect', '^Hello from the fake guest$', '--timeout', '60'], {
+      const r = runOsv(['up', '--ci', '--no-check', '--accel', 'tcg', '--expect', '^Hello from the fake guest$', '--timeout', '60'], {
         cwd: dir,
         env: { ...env, ...base },
-        encoding: 'utf8',
         input: '',
         timeout: 90_000,
       });
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('OSv (fake k2)');
       expect(r.stdout).toContain('Cmdline: --rootfs=rofs --verbose --power-off-on-abort /hi bonjour !\n');
       expect(r.stderr).toContain('osv: passed: the program exited with status 0; /^Hello from the fake guest$/ matched');
@@ -190,7 +189,7 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
 describe.skipIf(!hasGcc)('runs sharing one disk image', () => {
   let d: string;
   let denv: NodeJS.ProcessEnv;
-  const osv = (args: string[]) => spawnSync(process.execPath, [OSV, ...args], { cwd: d, env: denv, encoding: 'utf8' });
+  const osv = (args: string[]) => runOsv(args, { cwd: d, env: denv });
   beforeAll(() => {
     d = mkdtempSync(join(tmpdir(), 'osv-noop-runs-'));
     const c = (name: string, text: string): string => (writeFileSync(join(d, `${name}.c`), text), join(d, `${name}.c`));
@@ -212,22 +211,22 @@ describe.skipIf(!hasGcc)('runs sharing one disk image', () => {
 
   it('a run the image was not checked for is checked before it counts as up to date', () => {
     const first = osv(['build', '-q']);
-    expect(first.status, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const b = osv(['build', '-q', '--run', 'b']);
-    expect(b.status).not.toBe(0);
+    expect(b.code).not.toBe(0);
     expect(b.stderr).toMatch(/symbol check found/);
-    expect(osv(['up', '--dry-run', '--run', 'b']).status).not.toBe(0);
+    expect(osv(['up', '--dry-run', '--run', 'b']).code).not.toBe(0);
     // The default run stays checked and up to date, from the records.
     const again = osv(['build', '--json']);
-    expect(again.status, again.stderr).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.slice(again.stdout.lastIndexOf('\n{\n') + 1))).toMatchObject({ upToDate: true, fromRecords: true, cmdline: '--rootfs=rofs --verbose /hello !' });
   });
 
   it('a configuration whose top level has no cmd is not answered with a named run\'s command line', () => {
     writeFileSync(join(d, 'osv.yaml'), 'name: runs\nruns:\n  web: {cmd: [./hello, web]}\n');
-    expect(osv(['build', '-q', '--run', 'web']).status).toBe(0);
+    expect(osv(['build', '-q', '--run', 'web']).code).toBe(0);
     const plain = osv(['build', '-q']);
-    expect(plain.status).not.toBe(0);
+    expect(plain.code).not.toBe(0);
     expect(plain.stderr).toContain('there is no cmd: nothing to run');
   });
 });

@@ -1,11 +1,10 @@
 // `osv up` checks its VM flags before it builds anything: a typo costs no build.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const dir = mkdtempSync(join(tmpdir(), 'osv-up-flags-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,8 +19,8 @@ it.each([
 ])('osv up %j is refused before building (exit 125: a usage error, not a program status; osv test: 2)', (args, message) => {
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/usr/bin/true]\n');
   for (const [command, status] of [['up', 125], ['test', 2]] as const) {
-    const r = spawnSync(process.execPath, [OSV, command, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
-    expect([command, r.status]).toEqual([command, status]);
+    const r = runOsv([command, ...args], { cwd: dir, env: { ...process.env, OSV_KERNEL: '/nonexistent' } });
+    expect([command, r.code]).toEqual([command, status]);
     expect(r.stderr.split('\n')[0]).toBe(message);
     expect(existsSync(join(dir, '.osv'))).toBe(false);
   }

@@ -1,15 +1,15 @@
 // Each template boots: `osv up --ci` on a project that extends it, under QEMU, with the kernel
 // named by OSV_KERNEL. Opt-in (OSV_KERNEL unset: skipped), because each boot takes seconds to
 // minutes under emulation.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lacks } from '../helpers/skip.js';
+import { runOsv, type OsvResult } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const hasUp = fs.existsSync(join(ROOT, 'src', 'cli', 'commands', 'up.ts'));
 const reason = !kernel ? 'OSV_KERNEL is not set (point it at an OSv kernel to boot the templates)' : !hasUp ? 'the `osv up` command is not there yet' : undefined;
@@ -28,13 +28,12 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function up(files: Record<string, string>, timeoutMs: number, prepare?: (dir: string) => void, env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string } {
+function up(files: Record<string, string>, timeoutMs: number, prepare?: (dir: string) => void, env: NodeJS.ProcessEnv = process.env): OsvResult {
   const dir = fs.mkdtempSync(join(tmpdir(), 'osv-tpl-boot-'));
   dirs.push(dir);
   for (const [p, text] of Object.entries(files)) fs.writeFileSync(join(dir, p), text);
   prepare?.(dir);
-  const r = spawnSync(process.execPath, [OSV, 'up', '--ci'], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+  return runOsv(['up', '--ci'], { cwd: dir, timeout: timeoutMs, env });
 }
 
 describe.skipIf(reason !== undefined)('templates boot with osv up --ci', () => {

@@ -7,13 +7,9 @@ import { parseDocument } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
 import { plan } from '../../src/plan/index.js';
 import { buildFixture, hasGcc, hasStrace, type TraceFixture } from './fixture.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
-
-function osv(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const osv = (args: string[], cwd: string) => runOsv(args, { cwd, timeout: 30_000 });
 
 interface JsonFinding {
   kind: string;
@@ -128,7 +124,7 @@ describe.runIf(hasGcc)('osv trace', () => {
     const r = osv(['trace', '--write', '--', fx.prog, fx.plugin, data], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(join(dir, 'osv.yaml'), 'utf8')).toContain('cfg-$${env:MY_SECRET}.conf');
-    const p = spawnSync(process.execPath, [OSV, 'plan', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, MY_SECRET: 'hunter2', OSV_KERNEL: '' } });
+    const p = runOsv(['plan', '--json'], { cwd: dir, env: { ...process.env, MY_SECRET: 'hunter2', OSV_KERNEL: '' } });
     expect(`${p.stdout}${p.stderr}`).not.toContain('hunter2');
     const planned = JSON.parse(p.stdout) as { entries: Array<{ guest: string; host?: string }> };
     expect(planned.entries.find((e) => e.guest === data)?.host).toBe(data);

@@ -3,7 +3,6 @@
 // was a flow list, with a one-line summary; the application's own script, already copied to
 // /app, is not added again; a node module is one tree too.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,8 +12,8 @@ import { treeDirOf } from '../../src/trace/group.js';
 import { tempTrees } from '../plan/helpers.js';
 import { debianPython } from '../helpers/tools.js';
 import { hasStrace } from './fixture.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const py = debianPython();
 const node = fs.existsSync('/usr/bin/node');
 if (!hasStrace) console.warn('skipped: trace --write grouping: strace is not installed (apt-get install strace)');
@@ -25,10 +24,7 @@ const temp = tempTrees('osv-trace-group-');
 afterAll(temp.cleanup);
 const tree = temp.make;
 
-function osv(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '', ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const osv = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runOsv(args, { cwd, timeout: 120_000, env: { ...process.env, NO_COLOR: '1', OSV_KERNEL: '', ...env } });
 
 describe('the directory a used file belongs to', () => {
   it('a Python package (outermost __init__.py), its metadata, a node module, a locale directory; else none', () => {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasStrace } from './fixture.js';
+import { OSV } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 if (!hasStrace) console.warn('note: strace is not installed; the SIGHUP test traces with the loader only');
 
 /** Processes whose command line is exactly `argv`. */

@@ -16,9 +16,9 @@ import { findTool } from '../../src/image/tools.js';
 import { extKernelReason, kernelReason, osvKernel, osvKernelFiles } from '../helpers/ext-kernel.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { freePort } from '../helpers/net.js';
+import { OSV, runOsv, type OsvResult } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = osvKernel;
 const files = osvKernelFiles;
 const reason =
@@ -36,10 +36,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, OSV_KERNEL: kernel, XDG_DATA_HO
 delete env['CI'];
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function osv(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 150_000, input: '' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const osv = (cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): OsvResult => runOsv(args, { cwd, env: { ...env, ...extraEnv }, timeout: 150_000, input: '' });
 
 const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 

@@ -1,7 +1,6 @@
 // `osv volume ls|inspect|rm|export` through the built CLI, on volumes made by the real mke2fs
 // as a run makes them (seeded, so that there are files to see and copy out).
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,8 @@ import { findTool } from '../../src/image/tools.js';
 import { recordUse, updateMeta } from '../../src/volumes/meta.js';
 import { projectVolumesDir } from '../../src/volumes/paths.js';
 import { ensureVolume } from '../../src/volumes/store.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const reason = !findTool('mke2fs') || !findTool('debugfs') || !findTool('e2fsck') ? 'e2fsprogs (mke2fs, debugfs, e2fsck) is not installed' : undefined;
 if (reason) console.warn(`skipped: osv volume CLI tests: ${reason}`);
 
@@ -20,10 +19,7 @@ const project = join(work, 'app');
 const env: NodeJS.ProcessEnv = { ...process.env, XDG_DATA_HOME: join(work, 'data') };
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function osv(args: string[], cwd = project): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd, env, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const osv = (args: string[], cwd = project) => runOsv(args, { cwd, env, timeout: 60_000 });
 
 beforeAll(async () => {
   if (reason) return;
