@@ -2,7 +2,6 @@
 // entries): credentials from docker's config.json are sent, a missing or wrong password is a
 // clear error that never shows the secret.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { fakeBuildDir } from '../kernel/helpers.js';
 import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
 import { hasGcc, onPath } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const reason = registryToolsReason ?? (!onPath('htpasswd') ? 'htpasswd is not installed (apache2-utils)' : !hasGcc ? 'gcc is not installed' : undefined);
 if (reason) console.warn(`skipped: from: with Basic auth: ${reason}`);
 
@@ -37,14 +36,12 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('from: a registry wit
     rmSync(work, { recursive: true, force: true });
   });
 
-  const build = (auth?: string): { code: number | null; out: string } => {
+  const build = (auth?: string) => {
     writeFileSync(join(work, 'docker', 'config.json'), JSON.stringify(auth ? { auths: { [reg.host]: { auth: Buffer.from(auth).toString('base64') } } } : {}));
-    const r = spawnSync(process.execPath, [OSV, 'build', '--no-check'], {
+    return runOsv(['build', '--no-check'], {
       cwd: dir,
-      encoding: 'utf8',
       env: { PATH: process.env['PATH'], HOME: work, DOCKER_CONFIG: join(work, 'docker'), XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: fakeBuildDir(work, 'k'), CI: '1' },
     });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
   };
 
   it('no credentials, then wrong ones: refused with a hint; the right ones: built', () => {

@@ -3,7 +3,6 @@
 // Entrypoint, Cmd and Env. The image is built here from a program compiled by the test and
 // the libraries it needs, pushed to a registry started by the test.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel
   ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)'
@@ -49,9 +48,8 @@ describe.skipIf(reason !== undefined)('booting a program that exists only inside
     const dir = join(work, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'osv.yaml'), `name: greet\nfrom: ${reg.host}/apps/greet:1.0\n`);
-    const r = spawnSync(process.execPath, [OSV, 'up', '--timeout', '90'], { cwd: dir, encoding: 'utf8', timeout: 150_000, env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache'), CI: '1' } });
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(out).toContain('Hello with the image Env from inside the image: and its Cmd');
-    expect(r.status, out).toBe(0);
+    const r = runOsv(['up', '--timeout', '90'], { cwd: dir, timeout: 150_000, env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache'), CI: '1' } });
+    expect(r.out).toContain('Hello with the image Env from inside the image: and its Cmd');
+    expect(r.code, r.out).toBe(0);
   }, 180_000);
 });

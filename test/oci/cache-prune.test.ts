@@ -7,18 +7,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const work = mkdtempSync(join(tmpdir(), 'osv-cache-prune-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 
-function osv(args: string[], cache: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: work, encoding: 'utf8', env: { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const osv = (args: string[], cache: string) => runOsv(args, { cwd: work, env: { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache } });
 
 describe('osv cache and the images osv run REF unpacked', () => {
   it('ls counts their bytes; prune removes them, and the temp directories of dead unpackings, not those of live ones', async () => {

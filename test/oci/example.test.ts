@@ -5,7 +5,6 @@
 // PATH=/usr/local/bin:... in its Env), made from this host's Debian 12 python3.11 and pushed to
 // a registry the test starts, the example's `from:` pointed at it.
 
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addProgram, debianSkeleton } from '../helpers/image-rootfs.js';
 import { push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
 import { hasTool } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const reason = registryToolsReason ?? (!existsSync('/usr/bin/python3.11') || !existsSync('/usr/lib/python3.11/os.py') ? "this host has no Debian python3.11 to make the stand-in image from" : undefined);
 if (reason) console.warn(`skipped: examples/python-from-image: ${reason}`);
 const kernel = process.env['OSV_KERNEL'];
@@ -58,8 +57,8 @@ describe.skipIf(reason !== undefined)('examples/python-from-image against a stan
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, XDG_CACHE_HOME: join(work, 'cache'), CI: '1' });
 
   it('plans: python3 found on the image\'s PATH keeps its path, its library and the standard library come from the image', () => {
-    const r = spawnSync(process.execPath, [OSV, 'plan', '--json'], { cwd: dir, encoding: 'utf8', env: env() });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runOsv(['plan', '--json'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout) as { run: { cmdline: string }; entries: Array<{ guest: string; origin?: { layer: number } }> };
     expect(p.run.cmdline).toMatch(/^--rootfs=rofs --verbose --env=PATH=\/usr\/local\/bin:\S+ --env=LANG=C\.UTF-8 --env=PYTHON_VERSION=3\.11 \/usr\/local\/bin\/python3 -c /);
     const guests = new Map(p.entries.map((e) => [e.guest, e]));
@@ -69,10 +68,9 @@ describe.skipIf(reason !== undefined)('examples/python-from-image against a stan
   });
 
   it.skipIf(bootReason !== undefined)('boots and prints the answer', () => {
-    const r = spawnSync(process.execPath, [OSV, 'up'], { cwd: dir, encoding: 'utf8', env: env(), timeout: 150_000 });
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(out).toContain('"answer": 42');
-    expect(out).toContain('"prefix": "/usr/local"');
-    expect(r.status, out).toBe(0);
+    const r = runOsv(['up'], { cwd: dir, env: env(), timeout: 150_000 });
+    expect(r.out).toContain('"answer": 42');
+    expect(r.out).toContain('"prefix": "/usr/local"');
+    expect(r.code, r.out).toBe(0);
   }, 180_000);
 });

@@ -8,7 +8,7 @@
 // pushed to a real registry, built with a stand-in kernel (nothing boots here: see
 // kubevirt-volume-boot.test.ts).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,9 @@ import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage,
 import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { findTool } from '../../src/image/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const reason = registryToolsReason ?? (!hasGcc ? 'gcc is not installed' : !hasTool('qemu-img') ? 'qemu-img is not installed' : undefined);
 if (reason) console.warn(`skipped: osv export kubevirt: ${reason}`);
 const debugfsReason = findTool('debugfs') ? undefined : 'debugfs (e2fsprogs) is not installed';
@@ -38,10 +38,7 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
   let pinned: string;
   let seeds: Array<{ volume: string; reference: string; digest: string; path: string }>;
 
-  const osv = (args: string[]): { code: number | null; out: string; stdout: string } => {
-    const r = spawnSync(process.execPath, [OSV, ...args], { cwd: app, encoding: 'utf8', env, timeout: 120_000 });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
-  };
+  const osv = (args: string[], cwd = app) => runOsv(args, { cwd, env, timeout: 120_000 });
   const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj);
 
   beforeAll(async () => {
@@ -162,8 +159,8 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
     const dir = join(work, 'from-app');
     mkdirSync(dir);
     writeFileSync(join(dir, 'osv.yaml'), `name: greet\nfrom: ${reg.host}/base/greet:1\n`);
-    const r = spawnSync(process.execPath, [OSV, 'push', `${reg.host}/apps/greet:1`, '--no-check', '--json'], { cwd: dir, encoding: 'utf8', env, timeout: 120_000 });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const r = osv(['push', `${reg.host}/apps/greet:1`, '--no-check', '--json'], dir);
+    expect(r.code, r.out).toBe(0);
     const lock = JSON.parse(readFileSync(join(dir, 'osv.lock'), 'utf8')) as { images: Record<string, Record<string, { digest: string }>> };
     const baseDigest = lock.images[`${reg.host}/base/greet:1`]!['linux/amd64']!.digest;
     const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${reg.host}/apps/greet:1`], { encoding: 'utf8' })) as { config: { Labels: Record<string, string> } };

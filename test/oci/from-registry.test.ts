@@ -15,8 +15,8 @@ import { handLayout, hasRegistryTools, push, registryToolsReason, startRegistry,
 import { startTokenProxy, type TokenProxy } from '../helpers/token-proxy.js';
 import { gzip, tar } from '../helpers/tar-writer.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { OSV, runOsvAsync, type OsvResult } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const reason = registryToolsReason ?? (hasGcc ? undefined : 'gcc is not installed (it compiles the program inside the test images)');
 if (reason) console.warn(`skipped: from: against a real registry: ${reason}`);
 if (!hasTool('zstd')) console.warn('skipped: the zstd layer test: zstd is not installed (it compresses the layer)');
@@ -32,30 +32,12 @@ let cache: string;
 let dockerConfig: string;
 let greet: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** osv as a process; asynchronous, since the token front runs in this process and must keep answering. */
-function osv(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [OSV, ...args], {
-      cwd: dir,
-      env: { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache, DOCKER_CONFIG: dockerConfig, OSV_KERNEL: kernel, CI: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const osv = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<OsvResult> =>
+  runOsvAsync(args, { cwd: dir, env: { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache, DOCKER_CONFIG: dockerConfig, OSV_KERNEL: kernel, CI: '1', ...env } });
 
 /** The last JSON document of a --json run (events come first, one per line). */
-function result(r: Run): Record<string, unknown> {
+function result(r: OsvResult): Record<string, unknown> {
   const at = r.stdout.lastIndexOf('\n{\n');
   return JSON.parse(at < 0 ? r.stdout : r.stdout.slice(at + 1)) as Record<string, unknown>;
 }
@@ -386,8 +368,7 @@ describe.skipIf(reason !== undefined)('from: an image in a real registry', () =>
     const a = project('twin-a', `name: a\nfrom: ${privateRef()}\n`);
     const b = project('twin-b', `name: b\nfrom: ${privateRef()}\n`);
     const env = { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache, DOCKER_CONFIG: dockerConfig, OSV_KERNEL: kernel, CI: '1' };
-    const run = (cwd: string): Promise<number | null> =>
-      new Promise((resolve) => spawn(process.execPath, [OSV, 'build', '--no-check', '-q'], { cwd, env, stdio: 'ignore' }).on('exit', (code) => resolve(code)));
+    const run = (cwd: string): Promise<number | null> => runOsvAsync(['build', '--no-check', '-q'], { cwd, env }).then((r) => r.code);
     expect(await Promise.all([run(a), run(b)])).toEqual([0, 0]);
     expect(readFileSync(join(a, '.osv', 'a.img')).length).toBeGreaterThan(0);
 

@@ -17,8 +17,8 @@ import { extKernelReason, osvKernel } from '../helpers/ext-kernel.js';
 import { volumeProject } from '../helpers/volume-project.js';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = osvKernel;
 const reason =
   extKernelReason ?? (!hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : !hasRegistryTools ? registryToolsReason : !hasGcc ? 'gcc is not installed' : undefined);
@@ -67,11 +67,11 @@ describe.skipIf(reason !== undefined)('booting what KubeVirt attaches for named 
     const app = join(work, 'show');
     volumeProject(app, { source: SHOW, cmd: '[./show, /data/hello.txt, /etc/app/app.conf]', seeded: 'seeded for the cluster', run: '  machine: q35\n' });
     const env = { ...process.env, OSV_KERNEL: kernel, HOME: join(work, 'home'), XDG_CACHE_HOME: join(work, 'cache'), XDG_DATA_HOME: join(work, 'data'), CI: '1' };
-    const run = (args: string[]) => spawnSync(process.execPath, [OSV, ...args], { cwd: app, encoding: 'utf8', env, timeout: 200_000 });
+    const run = (args: string[]) => runOsv(args, { cwd: app, env, timeout: 200_000 });
     const p = run(['push', `${reg.host}/apps/show:1`, '--no-check', '-q']);
-    expect(p.status, `${p.stdout}\n${p.stderr}`).toBe(0);
+    expect(p.code, p.out).toBe(0);
     const e = run(['export', 'kubevirt']);
-    expect(e.status, e.stderr).toBe(0);
+    expect(e.code, e.stderr).toBe(0);
     const vm = parseAllDocuments(e.stdout)[0]!.toJS() as Obj;
     const spec = vm['spec'].template.spec;
     const args = spec.domain.firmware.kernelBoot.kernelArgs as string;

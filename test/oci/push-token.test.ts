@@ -13,9 +13,9 @@ import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } f
 import { lacks } from '../helpers/skip.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { hasGcc, onPath } from '../helpers/tools.js';
+import { runOsvAsync } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 
 interface PushJson {
@@ -60,7 +60,7 @@ describe.skipIf(
   });
 
   const push = async (target: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; json?: PushJson; stderr: string; stdout: string }> => {
-    const r = await run(process.execPath, [OSV, 'push', target, '--json'], { cwd: app, env: { ...env, ...extraEnv } });
+    const r = await runOsvAsync(['push', target, '--json'], { cwd: app, env: { ...env, ...extraEnv } });
     return { ...r, ...(r.code === 0 ? { json: JSON.parse(r.stdout) as PushJson } : {}) };
   };
 

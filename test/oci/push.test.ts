@@ -4,7 +4,7 @@
 // digest; a second application on the same kernel uploads no kernel blob (skipped in the same
 // repository, mounted across repositories); oci: and oci-archive: targets hold the same image.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool, onPath } from '../helpers/tools.js';
 import { startTokenProxy, type TokenProxy } from '../helpers/token-proxy.js';
+import { runOsv, runOsvAsync } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel
   ? 'OSV_KERNEL is not set (the build needs an OSv kernel to push)'
@@ -54,10 +54,7 @@ describe.skipIf(reason !== undefined)('osv push to a registry with Basic auth', 
     writeFileSync(join(dir, 'osv.yaml'), `name: ${name}\n${text}`);
     return dir;
   };
-  const osv = (cwd: string, args: string[]): { code: number | null; out: string; stdout: string } => {
-    const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
-  };
+  const osv = (cwd: string, args: string[]) => runOsv(args, { cwd, env, timeout: 120_000 });
   const pushJson = (cwd: string, target: string, extra: string[] = []): PushJson => {
     const r = osv(cwd, ['push', target, '--json', ...extra]);
     expect(r.code, r.out).toBe(0);
@@ -227,14 +224,9 @@ describe.skipIf(reason !== undefined)('osv push through a Bearer token service',
     execFileSync('make', ['-s'], { cwd: dir });
     // The token service runs in this process: the CLI runs asynchronously, so that it can answer.
     const push = async (target: string): Promise<PushJson> => {
-      const child = spawn(process.execPath, [OSV, 'push', target, '--json'], { cwd: dir, env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number | null>((r) => child.on('close', r));
-      expect(code, `${stdout}\n${stderr}`).toBe(0);
-      return JSON.parse(stdout) as PushJson;
+      const r = await runOsvAsync(['push', target, '--json'], { cwd: dir, env });
+      expect(r.code, r.out).toBe(0);
+      return JSON.parse(r.stdout) as PushJson;
     };
     const a = await push(`${proxy.host}/team/a:1`);
     const tokens = () => proxy.requests.filter((r) => r.startsWith('GET /token')).map((r) => new URL(r.slice(4), 'http://x').searchParams.getAll('scope'));

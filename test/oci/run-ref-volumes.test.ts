@@ -5,7 +5,6 @@
 // not part of the image). An image written to a layout carries no seeds: its volumes are left
 // out of the command line, with a warning, instead of mounts of devices that are not there.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,7 @@ import { hasRegistryTools, registryToolsReason, startRegistry, type Registry } f
 import { lacks } from '../helpers/skip.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { volumeProject } from '../helpers/volume-project.js';
-
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
+import { runOsv } from '../helpers/osv.js';
 
 // Reads the seeded file, appends a line to a log on the writable volume and prints the log (one
 // line every run: the overlay is thrown away), tries to write to the read-only volume.
@@ -48,9 +46,9 @@ describe.skipIf(
   let app: string;
   let elsewhere: string;
   let remote: NodeJS.ProcessEnv;
-  const osv = (cwd: string, args: string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; out: string } => {
-    const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', env, timeout: 200_000 });
-    return { code: r.status, stdout: r.stdout, out: `${r.stdout}\n${r.stderr}`.replace(/random: device unblocked\.\r?\n/g, '') };
+  const osv = (cwd: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const r = runOsv(args, { cwd, env, timeout: 200_000 });
+    return { ...r, out: r.out.replace(/random: device unblocked\.\r?\n/g, '') };
   };
 
   beforeAll(async () => {

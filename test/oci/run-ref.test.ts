@@ -4,7 +4,7 @@
 // The KubeVirt shape: the kernel and disk unpacked from the image by umoci, booted on q35 with
 // PCIe root ports and modern-only virtio, with the kernelArgs `osv export kubevirt` writes.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { hasRegistryTools, push, registryToolsReason, startRegistry, umociImage, type Registry } from '../helpers/registry.js';
 import { hasGcc, hasTool, onPath } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const OSV = join(ROOT, 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel
   ? 'OSV_KERNEL is not set (an OSv kernel to build the pushed image with)'
@@ -40,10 +40,7 @@ describe.skipIf(reason !== undefined)('booting a pushed image with no osv.yaml a
   /** The other machine: credentials, a cache of its own, no OSV_KERNEL. */
   let remote: NodeJS.ProcessEnv;
 
-  const osv = (cwd: string, args: string[], env: NodeJS.ProcessEnv): { code: number | null; out: string; stdout: string } => {
-    const r = spawnSync(process.execPath, [OSV, ...args], { cwd, encoding: 'utf8', env, timeout: 150_000 });
-    return { code: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
-  };
+  const osv = (cwd: string, args: string[], env: NodeJS.ProcessEnv) => runOsv(args, { cwd, env, timeout: 150_000 });
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'osv-run-ref-'));

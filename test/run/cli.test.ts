@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newestImage } from '../../src/run/cli.js';
 import { parseMemoryFlag, parseNetworkFlag, parsePortFlag } from '../../src/run/flag-settings.js';
-import { canRun, cliFixture, OSV, qemu, VERBOSE_END, VERBOSE_HEAD, type CliFixture } from './helpers/cli-env.js';
+import { canRun, cliFixture, qemu, VERBOSE_END, VERBOSE_HEAD, type CliFixture } from './helpers/cli-env.js';
 import { buildBootDisk, hasGcc, tempDir } from './helpers/fake-guest.js';
+import { runOsv } from '../helpers/osv.js';
 
 if (!canRun) console.warn(`skipped: osv run CLI tests need qemu-system-x86_64 (${qemu ?? 'missing'}) and gcc (${hasGcc})`);
 
@@ -41,11 +42,11 @@ describe.skipIf(!canRun)('osv run', () => {
     ({ hello, hang, disk, dir } = f);
   });
 
-  const osv = (args: string[], opts: { cwd?: string } = {}) => spawnSync(process.execPath, [OSV, 'run', ...args], { encoding: 'utf8', env: f.env, timeout: 60_000, input: '', cwd: opts.cwd ?? dir });
+  const osv = (args: string[], opts: { cwd?: string } = {}) => runOsv(['run', ...args], { env: f.env, timeout: 60_000, input: '', cwd: opts.cwd ?? dir });
 
   it('--dry-run prints the exact QEMU command, shell-quoted, and starts nothing; an image without a build record boots through a throwaway overlay', () => {
     const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello a b', '-p', '8080:80', '--ci', '--dry-run', '--accel', 'tcg']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       `${qemu} -accel tcg -cpu max -m 512M -smp 2 -nographic -nodefaults -serial stdio -no-reboot -kernel ${hello} -append '--rootfs=rofs --verbose --power-off-on-abort /hello a b' ` +
         `-drive file=${disk},if=none,id=hd0,format=raw,cache=writeback,snapshot=on -device virtio-blk-pci,id=blk0,drive=hd0 ` +
@@ -59,7 +60,7 @@ describe.skipIf(!canRun)('osv run', () => {
 
   it('--dry-run --json describes the run', () => {
     const r = osv([disk, '--kernel', hello, '-e', '/x', '--dry-run', '--json', '--accel', 'tcg']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { command: string[]; accel: string; hypervisor: string };
     expect(j.command[0]).toBe(qemu);
     expect(j).toMatchObject({ accel: 'tcg', hypervisor: 'qemu' });
@@ -67,30 +68,30 @@ describe.skipIf(!canRun)('osv run', () => {
 
   it('a guest that powers off: exit 0, the console on stdout; --ci prints the verdict', () => {
     const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello', '--ci', '--expect', 'Hello']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('Hello from C code');
     if (!existsSync('/dev/kvm')) expect(r.stderr).toContain('osv: note: KVM is not usable here: /dev/kvm does not exist; using TCG software emulation (slower)');
     expect(r.stderr).toContain('osv: passed: the program exited with status 0; /Hello/ matched "Hello from C code"');
     // Only the program's lines and OSv's usual ones: the debug lines --verbose adds are hidden.
     expect(r.stdout).not.toMatch(/VFS: |ROFS: |Powering off/);
     const plain = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello']);
-    expect(plain.status).toBe(0);
+    expect(plain.code).toBe(0);
     expect(plain.stderr).not.toContain('passed');
   });
 
   it('the program\'s exit status is the exit code, like docker run; --ci fails on it naming the status', () => {
     const r = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello']);
-    expect(r.status).toBe(3);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('osv: the program exited with status 3\n');
     expect(r.stderr).not.toContain('error');
     // A pipe gets LF line endings, so that `osv run | grep '^Hello from C code$'` works.
     expect(r.stdout).toMatch(/^Hello from C code$/m);
     expect(r.stdout).not.toContain('\r');
     const ci = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello', '--ci']);
-    expect(ci.status).toBe(4);
+    expect(ci.code).toBe(4);
     expect(ci.stderr).toContain('error: the program exited with status 3: console line 5: "program exited with status 3"');
     const json = osv([disk, '--kernel', f.exit3, '-e', '--rootfs=rofs /hello', '--json']);
-    expect(json.status).toBe(3);
+    expect(json.code).toBe(3);
     const j = JSON.parse(json.stdout) as { exitStatus: number; kernelLog: string[] };
     expect(j.exitStatus).toBe(3);
     expect(j.kernelLog).toContain('program exited with status 3');
@@ -98,21 +99,21 @@ describe.skipIf(!canRun)('osv run', () => {
 
   it('a guest failure without a status: 126 and a one-line reason; --ci: 4', () => {
     const r = osv([disk, '--kernel', hang, '-e', '/x', '--timeout', '4', '--accel', 'tcg']);
-    expect(r.status).toBe(126);
+    expect(r.code).toBe(126);
     expect(r.stderr).toContain('error: timed out after 4 s; last console line: "waiting"\n');
     const ci = osv([disk, '--kernel', hang, '-e', '/x', '--timeout', '4', '--accel', 'tcg', '--ci']);
-    expect(ci.status).toBe(4);
+    expect(ci.code).toBe(4);
   });
 
   it('usage errors exit 125 (2 under --ci) and say what to do', () => {
-    expect(osv([disk, '-e', '/x', '--ci']).status).toBe(2);
+    expect(osv([disk, '-e', '/x', '--ci']).code).toBe(2);
     const noKernel = osv([disk, '-e', '/x']);
-    expect(noKernel.status).toBe(125);
+    expect(noKernel.code).toBe(125);
     expect(noKernel.stderr).toContain(`error: ${disk} has no kernel inside (a \`disk\` image), so direct kernel boot needs the OSv kernel (loader-stripped.elf)`);
     expect(noKernel.stderr).toContain('hint: pass --kernel PATH or set OSV_KERNEL');
     const badPort = osv([disk, '--kernel', hello, '-e', '/x', '-p', 'x']);
-    expect(badPort.status).toBe(125);
-    expect(osv([disk, '--bogus']).status).toBe(125);
+    expect(badPort.code).toBe(125);
+    expect(osv([disk, '--bogus']).code).toBe(125);
     expect(badPort.stderr).toContain('error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"');
   });
 
@@ -132,7 +133,7 @@ describe.skipIf(!canRun)('osv run', () => {
     writeFileSync(img, bytes);
     expect(newestImage(project)).toBe(img);
     const r = osv(['--accel', 'tcg'], { cwd: project });
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('booted by itself');
     expect(osv(['-e', '/x'], { cwd: project }).stderr).toContain('-e needs direct kernel boot');
   });

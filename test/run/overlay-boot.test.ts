@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { runOsv, type OsvResult } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL_EXT'];
 const reason = !kernel
   ? 'OSV_KERNEL_EXT is not set (the directory of an fs=ext OSv build: an ext root needs its kernel)'
@@ -52,11 +52,10 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function osv(args: string[]): { code: number | null; stdout: string; stderr: string } {
+function osv(args: string[]): OsvResult {
   const env: NodeJS.ProcessEnv = { ...process.env, OSV_KERNEL: kernel, XDG_CACHE_HOME: join(dir, 'cache') };
   delete env['CI'];
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000, env, input: '' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runOsv(args, { cwd: dir, timeout: 120_000, env, input: '' });
 }
 
 const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasGcc, hasTool } from '../helpers/tools.js';
 import { childrenOf, waitFor } from './helpers/cli-env.js';
+import { OSV, runOsv, type OsvResult } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)' : !hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : !hasGcc ? 'gcc is not installed' : undefined;
 if (reason) console.warn(`skipped: exit-status boot tests: ${reason}`);
@@ -82,11 +82,10 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function osv(args: string[], timeoutMs = 120_000): { code: number | null; stdout: string; stderr: string } {
+function osv(args: string[], timeoutMs = 120_000): OsvResult {
   const env: NodeJS.ProcessEnv = { ...process.env, OSV_KERNEL: kernel };
   delete env['CI'];
-  const r = spawnSync(process.execPath, [OSV, ...args], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env, input: '', maxBuffer: 64 * 2 ** 20 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runOsv(args, { cwd: dir, timeout: timeoutMs, env, input: '', maxBuffer: 64 * 2 ** 20 });
 }
 
 describe.runIf(!reason)('the program\'s exit status on a real kernel', () => {
@@ -184,8 +183,8 @@ it.runIf(!reason && stdlib)('the python stdlib copied as plain files runs `impor
         '',
       ].join('\n'),
     );
-    const r = spawnSync(process.execPath, [OSV, 'test', '-q'], { cwd: py, encoding: 'utf8', timeout: 200_000, env: { ...process.env, OSV_KERNEL: kernel } });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runOsv(['test', '-q'], { cwd: py, timeout: 200_000, env: { ...process.env, OSV_KERNEL: kernel } });
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^stdlib 5148d04a6c78 OpenSSL$/m);
   } finally {
     rmSync(py, { recursive: true, force: true });

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { hasGcc, hasTool } from '../helpers/tools.js';
+import { runOsv } from '../helpers/osv.js';
 
-const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 const kernel = process.env['OSV_KERNEL'];
 const reason = !kernel ? 'OSV_KERNEL is not set (an OSv kernel directory or loader-stripped.elf)' : !hasTool('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : !hasGcc ? 'gcc is not installed' : undefined;
 if (reason) console.warn(`skipped: default-timeout boot test: ${reason}`);
@@ -26,9 +26,9 @@ it.runIf(!reason)(`osv test stops a hung program after the default ${DEFAULTS.ci
   expect(spawnSync('gcc', ['-o', join(dir, 'hang'), join(dir, 'hang.c')]).status).toBe(0);
   writeFileSync(join(dir, 'osv.yaml'), 'cmd: [./hang]\n');
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [OSV, 'test', '-q'], { cwd: dir, encoding: 'utf8', timeout: 200_000, env: { ...process.env, OSV_KERNEL: kernel } });
+  const r = runOsv(['test', '-q'], { cwd: dir, timeout: 200_000, env: { ...process.env, OSV_KERNEL: kernel } });
   const seconds = (Date.now() - t0) / 1000;
-  expect(r.status).toBe(4);
+  expect(r.code).toBe(4);
   expect(r.stderr).toContain(`error: timed out after ${DEFAULTS.ciTimeoutSeconds} s (osv test's default timeout); last console line: "waiting"`);
   expect(seconds).toBeGreaterThanOrEqual(DEFAULTS.ciTimeoutSeconds);
   expect(seconds).toBeLessThan(DEFAULTS.ciTimeoutSeconds + 60);

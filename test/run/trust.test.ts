@@ -2,14 +2,15 @@
 // image that reads another host file (a backing file: the guest would read it), and a program
 // to run named by IMAGE.build.json (a shared image plus its record would run anything).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/image/tools.js';
 import { ExitCode } from '../../src/diagnostics/error.js';
 import { RECORD_VERSION } from '../../src/image/record.js';
-import { canRun, cliFixture, OSV, type CliFixture } from './helpers/cli-env.js';
+import { canRun, cliFixture, type CliFixture } from './helpers/cli-env.js';
+import { runOsv } from '../helpers/osv.js';
 
 const qemuImg = findTool('qemu-img');
 if (!canRun || !qemuImg) console.warn(`skipped: image trust tests need qemu-system-x86_64, gcc and qemu-img (${qemuImg ?? 'qemu-img missing'})`);
@@ -23,12 +24,12 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
     evil = join(f.dir, 'evil.qcow2');
     execFileSync(qemuImg!, ['create', '-q', '-f', 'qcow2', '-b', '/etc/hostname', '-F', 'raw', evil, '1M']);
   });
-  const osv = (args: string[]) => spawnSync(process.execPath, [OSV, ...args], { encoding: 'utf8', env: f.env, timeout: 60_000, input: '', cwd: f.dir });
+  const osv = (args: string[]) => runOsv(args, { env: f.env, timeout: 60_000, input: '', cwd: f.dir });
 
   it('osv run refuses a qcow2 image with a backing file, before QEMU starts', () => {
     const r = osv(['run', evil, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--dry-run']);
     // osv run keeps 125 for its own failures (the program's status is passed through).
-    expect(r.status).toBe(ExitCode.osvFailed);
+    expect(r.code).toBe(ExitCode.osvFailed);
     expect(r.stderr).toContain(`image ${evil} is a qcow2 image with backing file "/etc/hostname"`);
     expect(r.stderr).toContain('qemu-img convert -O qcow2');
     expect(r.stdout).toBe('');
@@ -36,13 +37,13 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
 
   it('osv run refuses it as a volume', () => {
     const r = osv(['run', f.disk, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--volume', evil, '--dry-run']);
-    expect(r.status).toBe(ExitCode.osvFailed);
+    expect(r.code).toBe(ExitCode.osvFailed);
     expect(r.stderr).toContain(`volume ${evil} is a qcow2 image with backing file "/etc/hostname"`);
   });
 
   it('osv inspect refuses it instead of converting it (which reads the backing file)', () => {
     const r = osv(['inspect', evil]);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('backing file "/etc/hostname"');
   });
 
@@ -50,7 +51,7 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
     const plain = join(f.dir, 'plain.qcow2');
     execFileSync(qemuImg!, ['convert', '-q', '-f', 'raw', '-O', 'qcow2', f.disk, plain]);
     const r = osv(['run', plain, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--dry-run']);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`file=${plain},if=none,id=hd0,format=qcow2`);
   });
 });
@@ -85,23 +86,23 @@ describe.skipIf(!canRun)('the build record is data', () => {
       }),
     );
   });
-  const osv = (args: string[]) => spawnSync(process.execPath, [OSV, 'run', ...args], { encoding: 'utf8', env: f.env, timeout: 60_000, input: '', cwd: f.dir });
+  const osv = (args: string[]) => runOsv(['run', ...args], { env: f.env, timeout: 60_000, input: '', cwd: f.dir });
 
   it('osv run IMAGE does not run the QEMU binary its record names, and says so', () => {
     const dry = osv([f.disk, '--dry-run', '--accel', 'tcg']);
-    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout.startsWith(evil)).toBe(false);
     expect(dry.stdout).toMatch(/^\S*qemu-system-x86_64 /);
     expect(dry.stderr).toContain(`names the QEMU binary ${evil} (run.qemu); a record is not trusted to choose programs: pass --qemu ${evil} to use it`);
     const real = osv([f.disk, '--accel', 'tcg']);
-    expect(real.status, real.stderr).toBe(0);
+    expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toContain('Hello from C code');
     expect(existsSync(marker)).toBe(false);
   });
 
   it('the user can still name it', () => {
     const r = osv([f.disk, '--qemu', evil, '--dry-run', '--accel', 'tcg']);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith(evil)).toBe(true);
   });
 });
