@@ -130,23 +130,32 @@ export class Resolver {
   run(roots: ResolveRoot[]): Result<Closure, OsvError> {
     try {
       for (const r of roots) if ('path' in r) this.addPathRoot(r.path);
+      // What ld.so loads at start-up first, then what the program dlopen()s: a library that is
+      // both a dependency and a soname root is then listed as the dependency it is, with the
+      // chain of objects that needed it (a root too, but not with an empty chain).
+      this.followNeeds(0);
+      const started = this.objects.length;
       for (const r of roots) if ('soname' in r) this.addSonameRoot(r.soname, r.optional ?? false);
-      // Breadth-first; the interpreter, when nothing needed it, comes last (as in ld.so's list).
-      for (let i = 0; ; ) {
-        for (; i < this.objects.length; i++) {
-          const l = this.objects[i]!;
-          if (l.obj.providedByKernel || !l.dyn) continue;
-          for (const name of l.dyn.needed) this.need(name, l);
-        }
-        const waiting = this.pending.filter((l) => !l.listed);
-        if (waiting.length === 0) break;
-        for (const l of waiting) this.list(l);
-      }
+      this.followNeeds(started);
       this.checkCollisions();
       return ok({ objects: this.objects.map((l) => l.obj), missing: this.missing });
     } catch (e) {
       if (e instanceof OsvError) return err(e);
       throw e;
+    }
+  }
+
+  /** Breadth-first from objects[from]; the interpreter, when nothing needed it, comes last (as in ld.so's list). */
+  private followNeeds(from: number): void {
+    for (let i = from; ; ) {
+      for (; i < this.objects.length; i++) {
+        const l = this.objects[i]!;
+        if (l.obj.providedByKernel || !l.dyn) continue;
+        for (const name of l.dyn.needed) this.need(name, l);
+      }
+      const waiting = this.pending.filter((l) => !l.listed);
+      if (waiting.length === 0) break;
+      for (const l of waiting) this.list(l);
     }
   }
 

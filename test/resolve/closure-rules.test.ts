@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OsvError } from '../../src/diagnostics/error.js';
 import * as C from '../../src/elf/constants.js';
 import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
+import { explainClosure } from '../../src/resolve/explain.js';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot, ResolvedObject } from '../../src/resolve/types.js';
 import { craftElf, type CraftSpec } from '../elf/craft.js';
@@ -149,6 +150,58 @@ describe('soname roots (dlopen from the program)', () => {
     expect(c.objects.filter((o) => o.soname === 'liblib.so.1')).toMatchObject([{ rule: 'path', root: true, hostPath: lib, requestedAs: ['liblib.so.1'] }]);
     // Asked for again, a missing library is reported once, as its first request saw it.
     expect(c.missing).toStrictEqual([{ soname: 'libgone.so.1', chain: [], tried: ['/opt/r/libgone.so.1', ...defaults('libgone.so.1')], optional: false }]);
+  });
+
+  it("one the program needs too is listed as its dependency, with the program's chain; a dlopen-only one keeps the empty chain", () => {
+    const root = sysroot('dlopen-needed');
+    put(root, 'app/prog', { ...pie, needed: ['libdep.so.1', 'libgone.so.1'], runpath: '/opt' });
+    put(root, 'opt/libdep.so.1', { soname: 'libdep.so.1', needed: ['libboth.so.1'], runpath: '/opt' });
+    const both = put(root, 'opt/libboth.so.1', { soname: 'libboth.so.1' });
+    put(root, 'opt/r/libplug.so.1', { soname: 'libplug.so.1', needed: ['libboth.so.1', 'libpdep.so.1'], runpath: '/opt/r' });
+    put(root, 'opt/r/libpdep.so.1', { soname: 'libpdep.so.1' });
+    // Roots as a caller gives them: the dlopen'd names first.
+    const c = resolve(root, [{ soname: 'libplug.so.1' }, { soname: 'libboth.so.1' }, { soname: 'libgone.so.1', optional: true }, { path: '/app/prog' }], { libraryPath: ['/opt/r'] });
+    // What loads at start-up (the program, its libraries, the interpreter), then what it dlopen()s.
+    expect(c.objects.map((o) => o.soname)).toEqual(['prog', 'libdep.so.1', 'libboth.so.1', 'ld-linux-x86-64.so.2', 'libplug.so.1', 'libpdep.so.1']);
+    expect(get(c, 'libboth.so.1')).toStrictEqual({
+      soname: 'libboth.so.1',
+      path: '/opt/libboth.so.1',
+      hostPath: both,
+      kind: 'shared-library',
+      root: true,
+      rule: 'runpath',
+      chain: ['prog', 'libdep.so.1'],
+      tried: ['/opt/r/libboth.so.1'],
+      needed: [],
+      providedByKernel: false,
+      requestedAs: ['libboth.so.1'],
+    });
+    expect(get(c, 'libplug.so.1')).toMatchObject({ root: true, chain: [], rule: 'library-path' });
+    expect(get(c, 'libpdep.so.1')).toMatchObject({ root: false, chain: ['libplug.so.1'], rule: 'library-path' });
+    // Missing at start-up, it is the program's missing library, whatever the dlopen root said.
+    expect(c.missing).toStrictEqual([{ soname: 'libgone.so.1', chain: ['prog'], tried: ['/opt/r/libgone.so.1', '/opt/libgone.so.1', ...defaults('libgone.so.1')], optional: false }]);
+    expect(explainClosure(c)).toBe(
+      [
+        `prog => /app/prog -> ${root}/app/prog [PIE, by path] interpreter ${INTERP}`,
+        '   DT_RUNPATH /opt',
+        `├─ libdep.so.1 => /opt/libdep.so.1 -> ${root}/opt/libdep.so.1 [DT_RUNPATH]`,
+        '│     tried first: /opt/r/libdep.so.1',
+        `│  └─ libboth.so.1 => /opt/libboth.so.1 -> ${both} [DT_RUNPATH]`,
+        '│        tried first: /opt/r/libboth.so.1',
+        '└─ libgone.so.1: NOT FOUND',
+        `      tried: /opt/r/libgone.so.1, /opt/libgone.so.1, ${defaults('libgone.so.1').join(', ')}`,
+        'libboth.so.1 (a root too; shown under libdep.so.1)',
+        `libplug.so.1 => /opt/r/libplug.so.1 -> ${root}/opt/r/libplug.so.1 [library path]`,
+        '   DT_RUNPATH /opt/r',
+        '├─ libboth.so.1 (shown under libdep.so.1)',
+        `└─ libpdep.so.1 => /opt/r/libpdep.so.1 -> ${root}/opt/r/libpdep.so.1 [library path]`,
+        'also loaded (the interpreter, PT_INTERP):',
+        `   ld-linux-x86-64.so.2 => ${INTERP} [not on the host, provided by the OSv kernel, not shipped]`,
+        '',
+        '2 libraries to ship, 1 provided by the OSv kernel, 1 missing',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('the interpreter named as a soname root stays where the program put it, last', () => {
