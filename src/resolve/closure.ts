@@ -184,7 +184,7 @@ export class Resolver {
     }
     const l = this.register({ path: abs, real: hit.real, rule: 'path', parsed: p }, posix.basename(abs), undefined, [], [], [], true);
     this.main ??= l;
-    if (p.interp) this.addInterpreter(p.interp, l);
+    if (p.interp) this.addInterpreter(p.interp, l, p.header);
   }
 
   private addSonameRoot(name: string, optional: boolean): void {
@@ -199,10 +199,11 @@ export class Resolver {
   }
 
   /** ld.so itself: matched by its path and soname, listed where first needed (or last). */
-  private addInterpreter(interp: string, root: Loaded): void {
+  private addInterpreter(interp: string, root: Loaded, program: FileHeader): void {
     if (this.byName.has(interp)) return;
     const hit = this.sys.stat(interp);
     const p = hit && hit.st.kind === 'file' ? this.parse(hit.real) : undefined;
+    if (hit && p) this.checkInterpreter(interp, hit.real, p, root, program);
     if (!hit || !p || p instanceof OsvError) {
       if (this.filter) {
         const soname = posix.basename(interp);
@@ -220,6 +221,30 @@ export class Resolver {
     const l = this.register({ path: interp, real: hit.real, rule: 'path', parsed: p }, interp, root, [], [], [root.obj.soname], false, false);
     l.obj.providedByKernel = this.filter;
     this.pending.push(l);
+  }
+
+  /**
+   * The kernel's own check of PT_INTERP before it starts a program (binfmt_elf): the file must
+   * be an ELF file whose machine the kernel runs, or execve fails with ELIBBAD. There is no
+   * search to go on with, so unlike a library of another architecture (which ld.so passes over)
+   * it is fatal, with the OSv filter too: such a program is broken wherever it runs. An absent
+   * interpreter (the kernel's own, for OSv), and a damaged one of the right class and machine
+   * (what the kernel checks stops at the header), are left as they were.
+   */
+  private checkInterpreter(interp: string, real: string, p: Parsed | OsvError, root: Loaded, program: FileHeader): void {
+    let what: string;
+    if (p instanceof OsvError) {
+      if (p.code !== 'elf.bad-magic') return;
+      what = 'not an ELF file';
+    } else {
+      if (p.header.class === this.facts.elfClass && p.header.machine === this.facts.machine) return;
+      what = describe(p.header);
+    }
+    throw new OsvError({
+      code: 'resolve.bad-interpreter',
+      message: `${root.obj.hostPath} names the interpreter ${interp} (PT_INTERP), and ${this.sys.host(real)} is ${what}; the program is ${describe(program)}`,
+      hint: `the kernel refuses to start it (execve fails: ELIBBAD, "Accessing a corrupted shared library"): put the ${this.facts.arch} dynamic linker at ${interp}, or relink the program (or patchelf --set-interpreter ${this.facts.interpreter})`,
+    });
   }
 
   // ---- dependencies ----
