@@ -10,7 +10,7 @@ import { DF_1_NODEFLIB, machineName } from '../elf/constants.js';
 import { dynamicInfo, type DynamicInfo } from '../elf/dynamic.js';
 import { ElfError } from '../elf/error.js';
 import { ElfFile, type FileHeader } from '../elf/file.js';
-import type { HostFs } from '../hostfs.js';
+import type { HostFs, HostStat } from '../hostfs.js';
 import { archFacts, ldsoLayout, type ArchFacts, type LdsoLayout } from './arch.js';
 import { splitSearchPath, expandDst, type DstValues } from './dst.js';
 import { kernelSonames } from './kernel-libraries.js';
@@ -342,19 +342,24 @@ export class Resolver {
   }
 
   /**
-   * Open one candidate as ld.so's open_verify does: absent (or not a file it can open) or of
-   * another class or machine = keep looking; a directory opens, then its read fails: fatal.
+   * Open one candidate as ld.so's open_verify does: absent, or of another class or machine =
+   * keep looking. Anything else by that name that is not a regular file stops the search with
+   * an error, and is never opened here:
+   * - a directory opens, then reading its header fails (EISDIR): ld.so reports it and stops;
+   * - a character or block device opens, and what it reads is no ELF header (/dev/null: "file
+   *   too short", most others: "invalid ELF header"): reported, the search stops;
+   * - a FIFO: ld.so's open(O_RDONLY) waits for a writer, so the program hangs at start-up
+   *   (and so would we, were we to open it);
+   * - a socket: open fails with ENXIO, which ld.so does not take for "absent" (only ENOENT and
+   *   EACCES are): it gives up the rest of that search list and goes on with the next one,
+   *   failing with "No such device or address" when nothing else is found. Modelling that
+   *   would make the closure depend on a rule nobody relies on; a socket named like a library
+   *   is a mistake, so it is reported like the others.
    */
   private attempt(path: string, rule: SearchRule, s: Search): Found | undefined {
     const hit = this.sys.stat(path);
-    if (hit?.st.kind === 'dir') {
-      throw new OsvError({
-        code: 'resolve.not-a-file',
-        message: `${this.sys.host(hit.real)} is a directory, where ld.so opens a library`,
-        hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
-      });
-    }
-    if (!hit || hit.st.kind !== 'file') {
+    if (hit && hit.st.kind !== 'file') throw this.notALibrary(path, hit.real, hit.st);
+    if (!hit) {
       s.tried.push(path);
       return undefined;
     }
@@ -514,6 +519,26 @@ export class Resolver {
     }
     this.parsed.set(real, out);
     return out;
+  }
+
+  /** A candidate of a library's name that is not a regular file (see attempt). */
+  private notALibrary(path: string, real: string, st: HostStat): OsvError {
+    const file = this.sys.host(path) === this.sys.host(real) ? this.sys.host(real) : `${this.sys.host(path)} (${this.sys.host(real)})`;
+    const [what, why] =
+      st.kind === 'dir'
+        ? ['a directory', 'ld.so stops there ("cannot read file data: Is a directory")']
+        : st.special === 'fifo'
+          ? ['a FIFO (named pipe)', 'ld.so would wait there for a writer, and the program hang at start-up']
+          : st.special === 'char-device' || st.special === 'block-device'
+            ? [`a ${st.special === 'char-device' ? 'character' : 'block'} device`, 'ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")']
+            : st.special === 'socket'
+              ? ['a socket', 'ld.so cannot open it ("No such device or address") and searches no further along that path']
+              : ['not a regular file', 'ld.so does not load it'];
+    return new OsvError({
+      code: 'resolve.not-a-file',
+      message: `${file} is ${what}, where ld.so opens a library`,
+      hint: `${why}: rename it, or take its directory off the search path`,
+    });
   }
 
   private checkArch(h: FileHeader, file: string): void {

@@ -4,7 +4,9 @@
 // search-path strings are spelled into paths, candidates passed over or fatal, one file reached
 // by two names, and every error's text as `osv resolve` prints it.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OsvError } from '../../src/diagnostics/error.js';
@@ -14,7 +16,11 @@ import { explainClosure } from '../../src/resolve/explain.js';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot, ResolvedObject } from '../../src/resolve/types.js';
 import { craftElf, type CraftSpec } from '../elf/craft.js';
+import { lacks } from '../helpers/skip.js';
+import { onPath } from '../helpers/tools.js';
 import { INTERP, pie, put, trees } from './tree.js';
+
+const hasMkfifo = onPath('mkfifo');
 
 const t = trees('osv-closure-rules-');
 beforeAll(t.open);
@@ -459,6 +465,94 @@ describe('candidates', () => {
       hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
     });
     expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+  });
+
+  const notHere = (why: string): string => `${why}: rename it, or take its directory off the search path`;
+
+  it.skipIf(lacks('a FIFO named like a library', [hasMkfifo, 'mkfifo is not installed (Debian: coreutils)']))(
+    'a FIFO of the library name is fatal, and never opened (ld.so would wait for a writer: the program hangs)',
+    () => {
+      const root = sysroot('fifo-candidate');
+      put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/p:/opt/f' });
+      put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+      mkdirp(root, 'opt/p');
+      const fifo = join(root, 'opt/p/libz.so.1');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      // A writer, so that opening it would not hang the test: what it writes must not be read.
+      const writer = spawn('sh', ['-c', `exec printf 'not an ELF file' > '${fifo}'`], { stdio: 'ignore' });
+      try {
+        const e = failure(root, [{ path: '/app/prog' }]);
+        expect(e).toMatchObject({
+          code: 'resolve.not-a-file',
+          message: `${fifo} is a FIFO (named pipe), where ld.so opens a library`,
+          hint: notHere('ld.so would wait there for a writer, and the program hang at start-up'),
+        });
+        expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+      } finally {
+        writer.kill();
+      }
+    },
+  );
+
+  it('a character device of the library name is fatal, and never read (ld.so reads no ELF header from it)', () => {
+    // In a sysroot a link to /dev/null leads to <sysroot>/dev/null; on the host itself, to the device.
+    const dir = sysroot('chardev-candidate');
+    put(dir, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: `${dir}/opt/d:${dir}/opt/f` });
+    put(dir, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    symlinkSync('/dev/null', join(mkdirp(dir, 'opt/d'), 'libz.so.1'));
+    const e = failure('/', [{ path: join(dir, 'app/prog') }]);
+    expect(e).toMatchObject({
+      code: 'resolve.not-a-file',
+      message: `${dir}/opt/d/libz.so.1 (/dev/null) is a character device, where ld.so opens a library`,
+      hint: notHere('ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")'),
+    });
+    expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+    // Named by its own path (a DT_NEEDED with a slash), the same.
+    put(dir, 'app/by-path', { ...pie, needed: ['/dev/zero'] });
+    expect(failure('/', [{ path: join(dir, 'app/by-path') }])).toMatchObject({ code: 'resolve.not-a-file', message: '/dev/zero is a character device, where ld.so opens a library' });
+    // Inside a sysroot, the link's target is the sysroot's /dev/null: absent there, passed over.
+    const root = sysroot('chardev-sysroot');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/d:/opt/f' });
+    put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    symlinkSync('/dev/null', join(mkdirp(root, 'opt/d'), 'libz.so.1'));
+    expect(get(resolve(root, [{ path: '/app/prog' }]), 'libz.so.1')).toMatchObject({ path: '/opt/f/libz.so.1', tried: ['/opt/d/libz.so.1'] });
+  });
+
+  it('a socket of the library name is fatal (ld.so cannot open it and gives up that search path)', async () => {
+    const root = sysroot('socket-candidate');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], runpath: '/opt/s:/opt/f' });
+    put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    const sock = join(mkdirp(root, 'opt/s'), 'libz.so.1');
+    const server = createServer();
+    await new Promise<void>((ok, ko) => server.once('error', ko).listen(sock, ok));
+    try {
+      const e = failure(root, [{ path: '/app/prog' }]);
+      expect(e).toMatchObject({
+        code: 'resolve.not-a-file',
+        message: `${sock} is a socket, where ld.so opens a library`,
+        hint: notHere('ld.so cannot open it ("No such device or address") and searches no further along that path'),
+      });
+      expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+
+  it('a special file a file system cannot tell apart is fatal too; one in the place of a kernel library is the kernel\'s', () => {
+    const root = sysroot('other-candidate');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/o' });
+    put(root, 'app/libc-user', { ...pie, needed: ['libc.so.6'], rpath: '/opt/o' });
+    text(root, 'opt/o/libz.so.1', 'x');
+    text(root, 'opt/o/libc.so.6', 'x');
+    // A file system (an image's, a test's) that knows only that they are not regular files.
+    const other = (p: string) => (p.startsWith(join(root, 'opt/o/')) ? { ...nodeHostFs.lstat(p)!, kind: 'other' as const } : nodeHostFs.lstat(p));
+    const fs: HostFs = { ...nodeHostFs, lstat: other };
+    expect(failure(root, [{ path: '/app/prog' }], {}, fs)).toMatchObject({
+      code: 'resolve.not-a-file',
+      message: `${root}/opt/o/libz.so.1 is not a regular file, where ld.so opens a library`,
+      hint: notHere('ld.so does not load it'),
+    });
+    expect(get(resolve(root, [{ path: '/app/libc-user' }], {}, fs), 'libc.so.6')).toMatchObject({ rule: 'kernel', hostPath: '', chain: ['libc-user'] });
   });
 
   it('one file reached by two names is one object, asked for by both', () => {
