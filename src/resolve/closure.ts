@@ -203,8 +203,10 @@ export class Resolver {
     if (this.byName.has(interp)) return;
     const hit = this.sys.stat(interp);
     const p = hit && hit.st.kind === 'file' ? this.parse(hit.real) : undefined;
-    if (hit && p) this.checkInterpreter(interp, hit.real, p, root, program);
-    if (!hit || !p || p instanceof OsvError) {
+    // With the OSv filter the kernel is the dynamic linker and never reads the file PT_INTERP
+    // names: one that the kernel of Linux would refuse stands for OSv's own, as an absent one does.
+    if (hit && p && !this.filter) this.checkInterpreter(interp, hit.real, p, root, program);
+    if (!hit || !p || p instanceof OsvError || !this.runsHere(p.header)) {
       if (this.filter) {
         const soname = posix.basename(interp);
         const l = this.absentKernel(interp, soname, [root.obj.soname]);
@@ -223,13 +225,18 @@ export class Resolver {
     this.pending.push(l);
   }
 
+  /** An ELF of the class and machine resolved for. */
+  private runsHere(h: FileHeader): boolean {
+    return h.class === this.facts.elfClass && h.machine === this.facts.machine;
+  }
+
   /**
-   * The kernel's own check of PT_INTERP before it starts a program (binfmt_elf): the file must
-   * be an ELF file whose machine the kernel runs, or execve fails with ELIBBAD. There is no
-   * search to go on with, so unlike a library of another architecture (which ld.so passes over)
-   * it is fatal, with the OSv filter too: such a program is broken wherever it runs. An absent
-   * interpreter (the kernel's own, for OSv), and a damaged one of the right class and machine
-   * (what the kernel checks stops at the header), are left as they were.
+   * Linux's own check of PT_INTERP before it starts a program (binfmt_elf): the file must be an
+   * ELF file whose machine the kernel runs, or execve fails with ELIBBAD. There is no search to go
+   * on with, so unlike a library of another architecture (which ld.so passes over) it is fatal.
+   * Only without the OSv filter: OSv never reads the file. An absent interpreter, and a damaged
+   * one of the right class and machine (what the kernel checks stops at the header), are left as
+   * they were.
    */
   private checkInterpreter(interp: string, real: string, p: Parsed | OsvError, root: Loaded, program: FileHeader): void {
     let what: string;
@@ -237,7 +244,7 @@ export class Resolver {
       if (p.code !== 'elf.bad-magic') return;
       what = 'not an ELF file';
     } else {
-      if (p.header.class === this.facts.elfClass && p.header.machine === this.facts.machine) return;
+      if (this.runsHere(p.header)) return;
       what = describe(p.header);
     }
     throw new OsvError({
