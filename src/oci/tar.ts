@@ -70,7 +70,7 @@ export class TarParser {
   private zeroBlocks = 0;
   private pending: Pending = {};
   private global: Pending = {};
-  /** Where the current member's first header (or its pax/long-name prefix) began; -1 between members. */
+  /** Where the current member's first header (or its pax/long-name prefix) began, until its data is passed; -1 between members. */
   private memberStart = -1;
 
   constructor(private readonly onEntry: (h: TarHeader) => void) {}
@@ -84,7 +84,7 @@ export class TarParser {
         s.left -= n;
         i += n;
         this.offset += n;
-        if (s.left === 0) this.state = { kind: 'header' };
+        if (s.left === 0) this.nextMember();
         continue;
       }
       if (s.kind === 'meta') {
@@ -123,7 +123,7 @@ export class TarParser {
   skipData(): void {
     if (this.state.kind !== 'skip') return;
     this.offset += this.state.left;
-    this.state = { kind: 'header' };
+    this.nextMember();
   }
 
   /** The stream ended: it must end between members. */
@@ -172,13 +172,19 @@ export class TarParser {
       dataOffset: at + BLOCK,
       headerOffset: this.memberStart,
     };
-    this.memberStart = -1;
     if (Buffer.byteLength(header.name) > MAX_NAME || Buffer.byteLength(header.linkname) > MAX_NAME) throw new TarError(`a name longer than ${MAX_NAME} bytes`, at);
     if (header.name === '') throw new TarError('a member with an empty name', at);
     this.onEntry(header);
     // Only regular files are followed by data blocks (as GNU tar reads them).
     const skip = type === 'file' ? roundUp(size) : 0;
     if (skip > 0) this.state = { kind: 'skip', left: skip };
+    else this.memberStart = -1;
+  }
+
+  /** The member's data is passed: a header is due. */
+  private nextMember(): void {
+    this.state = { kind: 'header' };
+    this.memberStart = -1;
   }
 
   private finishMeta(s: Extract<State, { kind: 'meta' }>): void {
