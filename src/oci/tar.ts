@@ -95,7 +95,7 @@ export class TarParser {
         s.got += n;
         i += n;
         this.offset += n;
-        if (s.got === s.padded) this.finishMeta(s);
+        if (s.got === s.padded) this.finishMeta(s.type, s.parts, s.at);
         continue;
       }
       // a header (or a zero block): collect one block
@@ -148,7 +148,7 @@ export class TarParser {
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       if (h.size > MAX_META) throw new TarError(`an extended header of ${h.size} bytes (limit ${MAX_META})`, at);
       const padded = roundUp(h.size);
-      if (padded === 0) this.finishMeta({ kind: 'meta', type: flag, size: 0, padded: 0, parts: [], got: 0, at });
+      if (padded === 0) this.finishMeta(flag, [], at);
       else this.state = { kind: 'meta', type: flag, size: h.size, padded, parts: [], got: 0, at };
       return;
     }
@@ -187,24 +187,25 @@ export class TarParser {
     this.memberStart = -1;
   }
 
-  private finishMeta(s: Extract<State, { kind: 'meta' }>): void {
-    const data = Buffer.concat(s.parts);
+  /** A pax or long-name header's data is all in: it applies to the next member (or all, 'g'). */
+  private finishMeta(type: 'x' | 'g' | 'L' | 'K', parts: Buffer[], at: number): void {
+    const data = Buffer.concat(parts);
     this.state = { kind: 'header' };
-    if (s.type === 'L' || s.type === 'K') {
+    if (type === 'L' || type === 'K') {
       const text = cString(data, 0, data.length);
-      if (s.type === 'L') this.pending.path = text;
+      if (type === 'L') this.pending.path = text;
       else this.pending.linkpath = text;
       return;
     }
-    const into = s.type === 'x' ? this.pending : this.global;
-    for (const [k, v] of parsePax(data, s.at)) {
+    const into = type === 'x' ? this.pending : this.global;
+    for (const [k, v] of parsePax(data, at)) {
       if (k === 'path') into.path = v;
       else if (k === 'linkpath') into.linkpath = v;
-      else if (k === 'size') into.size = paxNumber(k, v, s.at, true);
-      else if (k === 'mtime') into.mtime = paxNumber(k, v, s.at, false);
-      else if (k === 'uid') into.uid = paxNumber(k, v, s.at, true);
-      else if (k === 'gid') into.gid = paxNumber(k, v, s.at, true);
-      else if (k.startsWith('GNU.sparse')) throw new TarError('sparse members (GNU.sparse pax records) are not supported', s.at);
+      else if (k === 'size') into.size = paxNumber(k, v, at, true);
+      else if (k === 'mtime') into.mtime = paxNumber(k, v, at, false);
+      else if (k === 'uid') into.uid = paxNumber(k, v, at, true);
+      else if (k === 'gid') into.gid = paxNumber(k, v, at, true);
+      else if (k.startsWith('GNU.sparse')) throw new TarError('sparse members (GNU.sparse pax records) are not supported', at);
     }
   }
 }

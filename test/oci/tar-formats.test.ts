@@ -201,6 +201,12 @@ describe('hand-made archives', () => {
         ['d', 6144, 6656],
       ]);
   });
+
+  it('reads devices, and every other type the test writer makes', () => {
+    const types = ['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'] as const;
+    const b = tar(types.map((type) => ({ name: type, type, ...(type.endsWith('link') ? { linkname: 'file' } : {}) })));
+    expect(parse(b).map((h) => [h.name, h.type])).toEqual(types.map((t) => [t, t]));
+  });
 });
 
 describe('pax records', () => {
@@ -317,9 +323,9 @@ describe('a reader with random access', () => {
     p.skipData(); // nothing due: nothing skipped
     p.push(b.subarray(1536));
     p.end();
-    expect(seen.map((h) => [h.name, h.dataOffset])).toEqual([
-      ['a', 512],
-      ['b', 2048],
+    expect(seen.map((h) => [h.name, h.headerOffset, h.dataOffset])).toEqual([
+      ['a', 0, 512],
+      ['b', 1536, 2048],
     ]);
   });
 });
