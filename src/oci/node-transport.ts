@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { FileBody, sendFile } from './file-body.js';
 
 export interface AnswerBody extends AsyncIterable<Uint8Array> {
   /** Done with it: the rest is drained (small answers, so the connection is kept) or dropped. */
@@ -24,7 +25,7 @@ export interface Answer {
   body: AnswerBody | null;
 }
 
-export type NodeBody = string | Uint8Array | AsyncIterable<Uint8Array>;
+export type NodeBody = string | Uint8Array | FileBody | AsyncIterable<Uint8Array>;
 
 /** Answers up to this size are drained on cancel (the connection stays open); larger ones are dropped. */
 const DRAIN_LIMIT = 64 * 1024;
@@ -69,6 +70,12 @@ export async function nodeRequest(url: string, method: string, headers: Record<s
     req.on('error', reject);
     if (body === undefined) req.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
+    // A body that cannot be sent whole leaves no request half-sent on a kept-alive connection.
+    else if (body instanceof FileBody)
+      sendFile(body, req).catch((e: unknown) => {
+        req.destroy();
+        reject(e);
+      });
     // A refusal before the whole body is sent ends the stream early: the answer tells what happened.
     else pipeline(Readable.from(body), req).catch((e: unknown) => reject(e));
   });

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from './cache.js';
 import type { Digest } from './digest.js';
+import { FileBody } from './file-body.js';
 import type { Platform } from './manifest.js';
 import { formatReference, type RegistryReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry.js';
@@ -52,15 +53,8 @@ export interface PushResult {
   blobs: PushedBlob[];
 }
 
-/**
- * Blobs up to this size are read whole and sent in one write: a read stream piped into the
- * request cost about a third more CPU for the python example's 14 MiB (stream machinery, a copy
- * and a garbage-collected buffer per MiB). Larger ones are streamed, so that memory stays flat.
- */
-const WHOLE_BLOB_LIMIT = 32 * 2 ** 20;
-
-export const blobContent = (b: ImageBlob): (() => AsyncIterable<Uint8Array> | Buffer) => () =>
-  b.bytes ?? (b.size <= WHOLE_BLOB_LIMIT ? fs.readFileSync(b.file!) : fs.createReadStream(b.file!, { highWaterMark: 1 << 20 }));
+/** A blob's bytes for an upload: those in memory, or its file sent through reused buffers (file-body.ts). */
+export const blobContent = (b: ImageBlob): (() => FileBody | Buffer) => () => b.bytes ?? new FileBody(b.file!, b.size);
 
 // ---- where this machine pushed what (hints for cross-repository mounts) ----
 

@@ -11,6 +11,7 @@ import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { basicHeader, findCredential, parseChallenge, type Credential } from './auth.js';
 import { isDigest, sha256Digest, type Digest } from './digest.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
+import { FileBody } from './file-body.js';
 import { nodeRequest, type Answer, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
 import { toolVersion } from '../version.js';
@@ -252,7 +253,7 @@ export class RegistryClient {
         method,
         headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
         redirect: 'follow',
-        ...(body !== undefined ? { body: typeof body === 'function' ? body() : body, duplex: 'half' } : {}),
+        ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       } as RequestInit)) as unknown as Answer;
     } catch (e) {
@@ -368,6 +369,12 @@ async function authHeader(auth: () => Promise<string | undefined>): Promise<Reco
   const a = await auth();
   return a ? { authorization: a } : {};
 }
+
+/**
+ * A body as fetch sends it. A file goes in memory: fetch cannot follow a redirect with a streamed
+ * body, and the redirected upload (the only file body that comes here) is answered by one.
+ */
+const fetchBody = (b: NonNullable<RequestInit['body']> | string | Buffer): NonNullable<RequestInit['body']> => (b instanceof FileBody ? new Blob([b.whole()]) : b) as NonNullable<RequestInit['body']>;
 
 export const registryError = (code: string, message: string, hint?: string): OsvError =>
   new OsvError({ code, message, ...(hint ? { hint } : {}), exitCode: code === 'oci.not-found' || code === 'oci.unauthorized' || code === 'oci.denied' ? ExitCode.invalidInput : ExitCode.buildFailed });
