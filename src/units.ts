@@ -12,3 +12,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** 1 -> "1 layer", 2 -> "2 layers"; a consonant and y makes -ies ("2 libraries"); else `many` says it. */
+export function plural(n: number, one: string, many = /[^aeiou]y$/.test(one) ? `${one.slice(0, -1)}ies` : `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

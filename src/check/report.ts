@@ -5,13 +5,13 @@
 import { posix } from 'node:path';
 import type { ImageObject, Unreadable } from './image.js';
 import type { CheckReport, CheckTotals, Finding, KernelCheckInfo, MissingSymbol, ObjectReport, SymbolOwner } from './types.js';
+import { plural } from '../units.js';
 
 const SHOWN = 8;
 /** "12345" -> "12,345" (not toLocaleString: loading ICU costs more than the whole check). */
 const thousands = (digits: string): string => digits.replace(/\B(?=(\d{3})+$)/g, ',');
 const basename = (p: string): string => posix.basename(p);
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** "a, b, c (+12 more)". */
 export function shortList(names: string[], shown = SHOWN): string {

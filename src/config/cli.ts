@@ -17,6 +17,7 @@ import type { Config } from './types.js';
 import { printLine } from '../output.js';
 import type { InitDraft } from '../init/draft.js';
 import { homedir } from 'node:os';
+import { plural } from '../units.js';
 
 /** Where a command runs and prints: the process, or a test. */
 export interface Io {
@@ -43,7 +44,6 @@ function displayPath(p: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function summary(c: Config): Record<string, unknown> {
   return {
@@ -79,8 +79,8 @@ export async function validateCommand(opts: ValidateOptions, io: Io = processIo(
   const parts = [
     `image "${c.name}"`,
     plural(c.executables.length + 1, 'program'),
-    plural(c.libraries.length, 'library').replace(/ys$/, 'ies'),
-    plural(c.files.length, 'file entry').replace(/ys$/, 'ies'),
+    plural(c.libraries.length, 'library'),
+    plural(c.files.length, 'file entry'),
     plural(c.modules.length, 'module'),
     runs.length ? `runs: default, ${runs.join(', ')}` : 'one run',
   ];

@@ -5,6 +5,7 @@ import { inspectImage, type InspectReport } from './inspect.js';
 import { readRecord } from './record.js';
 import { maskText } from '../secrets.js';
 import { writeStdout } from '../output.js';
+import { plural } from '../units.js';
 
 const out = (s: string): void => writeStdout(s + '\n');
 
@@ -17,7 +18,6 @@ function size(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
-const plural = (k: number, w: string): string => `${k} ${k === 1 ? w : w.endsWith('y') ? `${w.slice(0, -1)}ies` : `${w}s`}`;
 
 const LAYOUTS: Record<InspectReport['layout'], string> = {
   disk: 'disk (MBR + root filesystem; the hypervisor boots the kernel)',

@@ -2,11 +2,18 @@
 // every project of the user; prune keeps the images the current project's osv.lock pins
 // (unless --all), and always removes what no image refers to and what a killed pull left,
 // including the kernels and disks `osv run REF` copied out of pushed images (osv/<digest>/,
-// osv/seeds/<digest>/): a later `osv run REF` pulls them again.
+// osv/seeds/<digest>/): a later `osv run REF` pulls them again. Prune also empties the caches
+// osv computes from files it reads (the symbol check's per-object symbols and findings, kernels'
+// symbol tables, validators compiled by older versions): they grow with every library and
+// kernel seen, and cost only time to make again.
 
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { formatBytes } from '../units.js';
+import { defaultObjectCacheDir } from '../check/object-cache.js';
+import { defaultReportCacheDir } from '../check/report-cache.js';
+import { defaultSymbolCacheDir } from '../check/symbol-cache.js';
+import { cacheRoot } from '../kernel/cache.js';
+import { formatBytes, plural } from '../units.js';
 import { ContentStore, ociCacheDir, type CachedImage } from './cache.js';
 import type { Digest } from './digest.js';
 import { readImageLocks } from './lock.js';
@@ -48,15 +55,31 @@ function unpackedOsvImages(root: string): Array<{ digest: string; path: string }
   return [...named(osv), ...named(join(osv, 'seeds'))];
 }
 
+/** The caches osv computes (never downloads), each emptied whole by prune. */
+function derivedCaches(env: NodeJS.ProcessEnv): Array<{ name: string; path: string }> {
+  return [
+    { name: "the symbol check's per-object symbols", path: defaultObjectCacheDir(env) },
+    { name: "the symbol check's findings", path: defaultReportCacheDir(env) },
+    { name: "kernels' symbol tables", path: defaultSymbolCacheDir(env) },
+    // Written by osv-up before its validators were generated at build time.
+    { name: 'validators compiled by older osv-up versions', path: join(cacheRoot(env), 'schema') },
+  ];
+}
+
 export async function cacheLsCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const store = new ContentStore(ociCacheDir(env));
   const images = store.images().map((r) => ({ reference: r.reference, digest: r.digest, platform: r.platform, layers: r.layers.length, bytes: imageBytes(store, r) }));
   const unpacked = unpackedOsvImages(store.root).map((u) => u.path);
   const total = [...listFiles(join(store.root, 'blobs', 'sha256')), ...listFiles(join(store.root, 'layers', 'sha256')), ...unpacked].reduce((s, f) => s + sizeOf(f), 0);
-  if (opts.json) return out(JSON.stringify({ dir: store.root, images, bytes: total }, null, 2));
-  if (images.length === 0) return out(`no images in ${store.root}`);
-  for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${i.layers} layers  ${formatBytes(i.bytes)}`);
-  out(`${images.length} images, ${formatBytes(total)} in ${store.root}`);
+  const derived = derivedCaches(env).map((c) => ({ ...c, bytes: sizeOf(c.path) }));
+  if (opts.json) return out(JSON.stringify({ dir: store.root, images, bytes: total, derived }, null, 2));
+  if (images.length === 0) out(`no images in ${store.root}`);
+  else {
+    for (const i of images) out(`${i.reference}  ${i.digest}  ${i.platform}  ${plural(i.layers, 'layer')}  ${formatBytes(i.bytes)}`);
+    out(`${plural(images.length, 'image')}, ${formatBytes(total)} in ${store.root}`);
+  }
+  const made = derived.filter((c) => c.bytes > 0);
+  if (made.length > 0) out(`computed, made again when needed (prune empties them): ${made.map((c) => `${c.name} ${formatBytes(c.bytes)}`).join(', ')}`);
 }
 
 /** A temp file of a pull still running (its process alive) must be left alone: `<pid>-…`, or `osv-<pid>-…` for an unpacked image. */
@@ -106,6 +129,11 @@ export async function cachePruneCommand(opts: { all?: boolean; json?: boolean },
       removed.push(`unpacked ${u.digest}`);
     }
   for (const f of listFiles(join(store.root, 'tmp'))) if (!live(f.slice(f.lastIndexOf('/') + 1))) rm(f);
+  for (const c of derivedCaches(env)) {
+    const before = freed;
+    for (const f of listFiles(c.path)) rm(f);
+    if (freed > before) removed.push(`${c.name} (${formatBytes(freed - before)})`);
+  }
   const summary = { ok: true, removed, kept: kept.map((r) => `${r.reference} (${r.digest as Digest})`), freedBytes: freed };
   if (opts.json) return out(JSON.stringify(summary, null, 2));
   for (const r of removed) out(`removed ${r}`);

@@ -177,13 +177,23 @@ async function peek(input: AsyncIterable<Buffer>): Promise<{ head: Buffer; rest:
  */
 const ZSTD_SLICE = 1024;
 
+/** What the zstd decoder threw: the stream is damaged (an error of the input is not). */
+class ZstdError extends Error {}
+
 async function* zstdChunks(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const { Decompress } = await import('fzstd');
   let out: Buffer[] = [];
   const d = new Decompress((chunk) => void out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  const push = (bytes: Uint8Array, final: boolean): void => {
+    try {
+      d.push(bytes, final);
+    } catch (e) {
+      throw new ZstdError((e as Error).message);
+    }
+  };
   for await (const chunk of input) {
     for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
-      d.push(chunk.subarray(at, at + ZSTD_SLICE));
+      push(chunk.subarray(at, at + ZSTD_SLICE), false);
       if (out.length > 0) {
         const ready = out;
         out = [];
@@ -191,7 +201,7 @@ async function* zstdChunks(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
       }
     }
   }
-  d.push(new Uint8Array(0), true);
+  push(new Uint8Array(0), true);
   yield* out;
 }
 
@@ -209,12 +219,11 @@ export async function ingestLayer(input: AsyncIterable<Buffer>, o: IngestOptions
     if (e) entries.push(e);
   });
   const tmp = o.store.temp();
-  let compression: Compression = 'none';
   // What the consumer itself threw: a pipeline reports its own abort instead.
   let thrown: unknown;
   try {
     const { head, rest } = await peek(counted(input, compressed, o));
-    compression = sniff(head);
+    const compression = sniff(head);
     const consume = async (src: AsyncIterable<Buffer>): Promise<void> => {
       try {
         await consumeAll(src);
@@ -241,7 +250,7 @@ export async function ingestLayer(input: AsyncIterable<Buffer>, o: IngestOptions
   } catch (e) {
     fs.closeSync(tmp.fd);
     fs.rmSync(tmp.path, { force: true });
-    throw explain(thrown ?? e, o.label, current, compression);
+    throw explain(thrown ?? e, o.label, current);
   }
   const got = compressed.digest();
   const fail = (code: string, message: string): never => {
@@ -264,16 +273,17 @@ function writeAll(fd: number, chunk: Buffer): void {
 }
 
 /** Any failure while streaming, as an error naming the image, the layer and the member. */
-function explain(e: unknown, label: LayerLabel, h: TarHeader | undefined, compression: Compression): OsvError {
+function explain(e: unknown, label: LayerLabel, h: TarHeader | undefined): OsvError {
   if (e instanceof OsvError) return e;
+  // A refusal comes from the parser's callback, once the member's header is known.
   if (e instanceof HostileEntry)
-    return layerError(label, 'oci.hostile-layer', `member ${JSON.stringify(h?.name ?? '?')}: ${e.message}`, 'the image was built to attack the extractor, or is broken; nothing was written outside the cache');
+    return layerError(label, 'oci.hostile-layer', `member ${JSON.stringify(h!.name)}: ${e.message}`, 'the image was built to attack the extractor, or is broken; nothing was written outside the cache');
   if (e instanceof TarError) return layerError(label, 'oci.bad-layer', `not a valid tar archive at byte ${e.offset}${h ? ` (after member ${JSON.stringify(h.name)})` : ''}: ${e.message}`, 'the layer is damaged; pull again, or rebuild the image');
+  // zlib's errors have a Z_ code; what the zstd decoder threw is a ZstdError.
   const code = (e as NodeJS.ErrnoException).code;
-  if (typeof code === 'string' && code.startsWith('Z_') || compression === 'zstd' && e instanceof Error && !(code && code.startsWith('E')))
-    return layerError(label, 'oci.bad-layer', `its ${compression} stream is corrupt or truncated (${(e as Error).message})`, 'the layer is damaged; pull again, or rebuild the image');
-  if (e instanceof Error && /unexpected end of file/i.test(e.message))
-    return layerError(label, 'oci.bad-layer', `its ${compression} stream is truncated`, 'the layer is damaged; pull again, or rebuild the image');
+  const stream = e instanceof ZstdError ? 'zstd' : typeof code === 'string' && code.startsWith('Z_') ? 'gzip' : undefined;
+  if (stream)
+    return layerError(label, 'oci.bad-layer', `its ${stream} stream is corrupt or truncated (${(e as Error).message})`, 'the layer is damaged; pull again, or rebuild the image');
   return layerError(label, 'oci.pull-failed', `reading the layer failed: ${(e as Error).message ?? String(e)}`);
 }
 

@@ -88,24 +88,24 @@ export class MergedFs implements HostFs {
     const fail = (path: string, why: string): never => {
       throw layerError(label, 'oci.hostile-layer', `member ${JSON.stringify(path)}: ${why}`, 'the image was built to attack the extractor, or is broken; nothing was written outside the cache');
     };
-    // Whiteouts and opaque directories first: they act on the layers below only.
+    // Whiteouts and opaque directories first: they act on the layers below only. None of this
+    // layer's own members is in the tree yet, so whatever they find is from a lower layer.
     for (const e of index.entries) {
       if (e.kind !== 'whiteout' && e.kind !== 'opaque') continue;
-      const shown = e.kind === 'opaque' ? `${e.path ? `${e.path}/` : ''}.wh..wh..opq` : e.path;
-      if (e.kind === 'opaque' && e.path === '') {
-        for (const [name, child] of this.root.children!) if (child.layer < layer) this.root.children!.delete(name);
+      if (e.path === '') {
+        this.root.children!.clear(); // `.wh..wh..opq` at the top (a whiteout's path is never '')
         continue;
       }
+      const shown = e.kind === 'opaque' ? `${e.path}/.wh..wh..opq` : e.path;
       const at = this.walkParent(e.path, (why) => fail(shown, why), false, layer);
       if (!at) continue; // nothing below to hide
-      if (e.kind === 'opaque') {
-        const dir = at.parent.children!.get(at.name);
-        if (dir?.kind === 'symlink') fail(shown, `its directory /${e.path} is a symlink: an opaque marker there would hide what the link points to`);
-        if (dir?.kind === 'dir') for (const [name, child] of dir.children!) if (child.layer < layer) dir.children!.delete(name);
-      } else {
-        const victim = at.parent.children!.get(at.name);
-        if (victim && victim.layer < layer) at.parent.children!.delete(at.name);
+      if (e.kind === 'whiteout') {
+        at.parent.children!.delete(at.name);
+        continue;
       }
+      const dir = at.parent.children!.get(at.name);
+      if (dir?.kind === 'symlink') fail(shown, `its directory /${e.path} is a symlink: an opaque marker there would hide what the link points to`);
+      dir?.children?.clear(); // a directory's; a file or nothing there has nothing to hide
     }
     for (const e of index.entries) {
       if (e.kind === 'whiteout' || e.kind === 'opaque') continue;
@@ -202,8 +202,9 @@ export class MergedFs implements HostFs {
 
   private statOf(n: Node): HostStat {
     const kind: HostKind = n.kind;
+    // A symlink's node has mode 0o777 (set where it is made).
     // A layer's member never changes in place (the image is named by its digest): ctime is mtime.
-    return { kind, size: n.size, mtimeMs: n.mtimeMs, ctimeMs: n.mtimeMs, ino: n.ino, dev: 0, mode: n.kind === 'symlink' ? 0o777 : n.mode };
+    return { kind, size: n.size, mtimeMs: n.mtimeMs, ctimeMs: n.mtimeMs, ino: n.ino, dev: 0, mode: n.mode };
   }
 
   lstat(path: string): HostStat | undefined {
@@ -257,7 +258,7 @@ export class MergedFs implements HostFs {
           if (r === 0) break;
           done += r;
         }
-        return done === n ? buf : buf.subarray(0, done);
+        return buf.subarray(0, done); // short only when the cached layer was cut
       },
       close(): void {
         if (open) fs.closeSync(fd);

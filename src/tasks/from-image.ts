@@ -15,6 +15,7 @@ import { ImageMountFs } from '../oci/mount.js';
 import { isCached, openImage, pullImage, type OpenedImage, type PullProgress } from '../oci/pull.js';
 import { openSource, type ImageSource } from '../oci/source.js';
 import type { PlanImage } from '../plan/types.js';
+import { plural } from '../units.js';
 
 export interface ImageChoice {
   /** The manifest digest to build from. */
@@ -96,7 +97,7 @@ export async function imageForPlanning(config: Config, env: NodeJS.ProcessEnv): 
     progress: {
       onManifest: (layers) => {
         const missing = layers.filter((l) => !l.cached).length;
-        if (missing > 0) process.stderr.write(`osv: pulling ${config.from!.text}: ${missing} of ${layers.length} layers\n`);
+        if (missing > 0) process.stderr.write(`osv: pulling ${config.from!.text}: ${missing} of ${plural(layers.length, 'layer')}\n`);
       },
     },
   });

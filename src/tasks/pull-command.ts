@@ -4,7 +4,7 @@
 
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { shortDigest } from '../oci/digest.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, plural } from '../units.js';
 import { chooseImage, ensureImage } from './from-image.js';
 import { readImageLocks, lockedDigest } from '../oci/lock.js';
 
@@ -35,7 +35,7 @@ export async function pullCommand(opts: PullCommandOptions, env: NodeJS.ProcessE
     progress: {
       onManifest: (layers) => {
         const missing = layers.filter((l) => !l.cached);
-        log(`${config.from!.text}: ${layers.length} layers, ${missing.length === 0 ? 'all cached' : `pulling ${missing.length} (${formatBytes(missing.reduce((s, l) => s + l.size, 0))})`}`);
+        log(`${config.from!.text}: ${plural(layers.length, 'layer')}, ${missing.length === 0 ? 'all cached' : `pulling ${missing.length} (${formatBytes(missing.reduce((s, l) => s + l.size, 0))})`}`);
       },
       onLayer: (i, state, n, total) => {
         if (state !== 'done') return;

@@ -8,7 +8,7 @@ import { shortDigest } from '../oci/digest.js';
 import { platformFor } from '../oci/manifest.js';
 import { finishPull, planPull, pullLayer, type PullPlan } from '../oci/pull.js';
 import type { ImageSource } from '../oci/source.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, plural } from '../units.js';
 import { prepareImage, sourceFor, storeFor, type ImageChoice, type PreparedImage } from './from-image.js';
 import type { Reporter } from './report.js';
 
@@ -32,7 +32,7 @@ export function pullTask<C>(config: Config, choice: ImageChoice, o: PullTaskOpti
       plan = await planPull({ label: from.text, resolve: unused, manifest: async (d) => (await getSource()).manifest(d), blob: async (d, s) => (await getSource()).blob(d, s) }, choice.digest, platformFor(config.arch), store);
       const missing = plan.layers.filter((l) => !l.cached);
       const total = plan.layers.reduce((s, l) => s + l.size, 0);
-      task.title = `${title}: ${plan.layers.length} layers, ${formatBytes(total)}${missing.length === 0 ? ', cached' : `, pulling ${missing.length}`}`;
+      task.title = `${title}: ${plural(plan.layers.length, 'layer')}, ${formatBytes(total)}${missing.length === 0 ? ', cached' : `, pulling ${missing.length}`}`;
       o.reporter.emit({ event: 'pull', image: from.text, digest: choice.digest, layers: plan.layers.map((l) => ({ digest: l.digest, size: l.size, cached: l.cached })) });
       const layers: ListrTask<C>[] = missing.map((l) => ({
         title: `layer ${l.index + 1}/${plan!.layers.length} ${shortDigest(l.digest)} (${formatBytes(l.size)})`,

@@ -11,7 +11,7 @@ import { escapeOption } from '../plan/cmdline.js';
 import { mountOption } from '../plan/volume-mounts.js';
 import type { RunCliOptions } from '../run/cli.js';
 import type { Disk } from '../run/spec.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, plural } from '../units.js';
 import { fetchOsvImage, fetchSeedDisk, type LocalOsvImage } from './osv-image-fetch.js';
 
 const hostArch = (): Arch => (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
@@ -24,7 +24,7 @@ async function fetchQuietly(text: string, arch: Arch | undefined, log: (s: strin
     progress: {
       onManifest: (layers) => {
         const missing = layers.filter((l) => !l.cached);
-        if (missing.length > 0) log(`osv: pulling ${text}: ${missing.length} of ${layers.length} layers (${formatBytes(missing.reduce((s, l) => s + l.size, 0))})`);
+        if (missing.length > 0) log(`osv: pulling ${text}: ${missing.length} of ${plural(layers.length, 'layer')} (${formatBytes(missing.reduce((s, l) => s + l.size, 0))})`);
       },
     },
   });

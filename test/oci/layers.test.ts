@@ -2,47 +2,21 @@
 // whiteouts, opaque directories, hard links, absolute symlinks, and hostile members.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ContentStore } from '../../src/oci/cache.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { expansionLimit, ingestLayer, type LayerIndex } from '../../src/oci/layer.js';
-import { MergedFs } from '../../src/oci/merged-fs.js';
+import { expansionLimit, ingestLayer } from '../../src/oci/layer.js';
 import { osvFailure as failure } from '../helpers/failure.js';
+import { chunks, layerWorkspace } from '../helpers/layer-store.js';
 import { gzip, sha256, tar, type TarEntry } from '../helpers/tar-writer.js';
 import { hasTool } from '../helpers/tools.js';
 
 if (!hasTool('zstd')) console.warn('skipped: zstd layers (read alike, a zstd bomb): zstd is not installed (it compresses them)');
 
-const work = mkdtempSync(join(tmpdir(), 'osv-layers-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-let n = 0;
-
-async function* chunks(b: Buffer, size = 65536): AsyncGenerator<Buffer> {
-  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
-}
-
-/** Ingest one layer given as tar bytes (compressed with `compress`) into a fresh store. */
-async function ingest(raw: Buffer, opts: { compress?: (b: Buffer) => Buffer; blob?: Buffer; diffId?: string; store?: ContentStore } = {}): Promise<{ index: LayerIndex; store: ContentStore; file: string; digest: Digest }> {
-  const store = opts.store ?? new ContentStore(join(work, `store-${n++}`));
-  const blob = opts.blob ?? (opts.compress ?? gzip)(raw);
-  const digest = sha256(opts.blob ? blob : (opts.compress ?? gzip)(raw)) as Digest;
-  const diffId = (opts.diffId ?? sha256(raw)) as Digest;
-  const index = await ingestLayer(chunks(blob), { label: { image: 'test/image:1', index: 1, digest }, size: blob.length, diffId, store });
-  return { index, store, file: store.blobPath(diffId), digest };
-}
-
-async function merged(layers: TarEntry[][]): Promise<MergedFs> {
-  const store = new ContentStore(join(work, `store-${n++}`));
-  const inputs = [];
-  for (const [i, l] of layers.entries()) {
-    const r = await ingest(tar(l), { store });
-    inputs.push({ label: { image: 'test/image:1', index: i + 1, digest: r.digest }, index: r.index, file: r.file });
-  }
-  return MergedFs.merge(inputs);
-}
+const ws = layerWorkspace('osv-layers-');
+afterAll(() => ws.cleanup());
+const { ingest, merged } = ws;
 
 describe('layers and the merged view', () => {
   it('applies whiteouts, opaque directories, hard links and keeps absolute symlinks', async () => {
@@ -114,7 +88,7 @@ describe('layers and the merged view', () => {
     // 2 GiB of zeros in 256 concatenated zstd frames (about 70 KiB), against an 8 MiB limit
     const frame = execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(8 * 2 ** 20) });
     const bomb = Buffer.concat(Array.from({ length: 256 }, () => frame));
-    const store = new ContentStore(join(work, `store-${n++}`));
+    const store = ws.store();
     const before = process.resourceUsage().maxRSS;
     const b = await failure(ingestLayer(chunks(bomb), { label: { image: 'i', index: 1, digest: sha256(bomb) as Digest }, size: bomb.length, diffId: sha256('x') as Digest, store, limit: 8 * 2 ** 20 }));
     expect(b.code).toBe('oci.layer-too-large');
@@ -159,7 +133,7 @@ describe('layers and the merged view', () => {
     const corrupt = Buffer.from(gz);
     corrupt[gz.length >> 1] = corrupt[gz.length >> 1]! ^ 0xff;
     expect((await failure(ingest(raw, { blob: corrupt }))).code).toMatch(/oci\.(bad-layer|diffid-mismatch)/);
-    const store = new ContentStore(join(work, `store-${n++}`));
+    const store = ws.store();
     const wrongDiff = await failure(ingest(raw, { diffId: sha256('other'), store }));
     expect(wrongDiff.code).toBe('oci.diffid-mismatch');
     expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
