@@ -24,6 +24,6 @@ export const modules = {
   // paths) and the merged view of an image's layers that `from:` reads.
   oci: {
     mutate: ['src/oci/tar.ts', 'src/oci/layer.ts', 'src/oci/merged-fs.ts'],
-    tests: ['test/oci/tar.test.ts', 'test/oci/layers.test.ts', 'test/oci/layer-ingest.test.ts', 'test/oci/merged-fs.test.ts'],
+    tests: ['test/oci/tar.test.ts', 'test/oci/tar-formats.test.ts', 'test/oci/tar-damage.test.ts', 'test/oci/layers.test.ts', 'test/oci/layer-ingest.test.ts', 'test/oci/merged-fs.test.ts'],
   },
 };

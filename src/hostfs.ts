@@ -16,7 +16,12 @@ export interface HostStat {
   dev: number;
   /** Permission bits (st_mode & 0o7777). */
   mode: number;
+  /** What an 'other' file is, when the file system knows (the host's does; an image's has none). */
+  special?: HostSpecial;
 }
+
+/** The kinds of file that are neither regular files, directories nor symlinks. */
+export type HostSpecial = 'fifo' | 'socket' | 'char-device' | 'block-device';
 
 /** Where a file of a container image's merged view comes from (`osv plan` and `osv why` show it). */
 export interface ImageOrigin {
@@ -64,7 +69,12 @@ export interface HostFile {
 
 function toStat(s: fs.Stats): HostStat {
   const kind: HostKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-  return { kind, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
+  const st: HostStat = { kind, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode & 0o7777 };
+  if (kind === 'other') {
+    const special = s.isFIFO() ? 'fifo' : s.isSocket() ? 'socket' : s.isCharacterDevice() ? 'char-device' : s.isBlockDevice() ? 'block-device' : undefined;
+    if (special) st.special = special;
+  }
+  return st;
 }
 
 /**

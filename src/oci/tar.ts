@@ -48,8 +48,7 @@ const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file',
 type State =
   | { kind: 'header' }
   | { kind: 'skip'; left: number } // member data and padding
-  | { kind: 'meta'; type: 'x' | 'g' | 'L' | 'K'; size: number; padded: number; parts: Buffer[]; got: number; at: number }
-  | { kind: 'end' }; // after the zero blocks: only zeros may follow
+  | { kind: 'meta'; type: 'x' | 'g' | 'L' | 'K'; size: number; padded: number; parts: Buffer[]; got: number; at: number };
 
 interface Pending {
   path?: string;
@@ -67,18 +66,14 @@ export class TarParser {
   /** A partial header block carried over between chunks. */
   private partial = Buffer.alloc(BLOCK);
   private partialLen = 0;
+  /** Zero blocks seen: after two, only zeros may follow; one followed by a header is damage. */
   private zeroBlocks = 0;
   private pending: Pending = {};
   private global: Pending = {};
-  /** Where the current member's first header (or its pax/long-name prefix) began. */
+  /** Where the current member's first header (or its pax/long-name prefix) began, until its data is passed; -1 between members. */
   private memberStart = -1;
 
   constructor(private readonly onEntry: (h: TarHeader) => void) {}
-
-  /** Total bytes seen. */
-  get position(): number {
-    return this.offset;
-  }
 
   push(chunk: Buffer): void {
     let i = 0;
@@ -89,20 +84,21 @@ export class TarParser {
         s.left -= n;
         i += n;
         this.offset += n;
-        if (s.left === 0) this.state = { kind: 'header' };
+        if (s.left === 0) this.nextMember();
         continue;
       }
       if (s.kind === 'meta') {
         const n = Math.min(s.padded - s.got, chunk.length - i);
+        // the record's bytes, not its padding
         const usable = Math.max(0, Math.min(n, s.size - s.got));
-        if (usable > 0) s.parts.push(Buffer.from(chunk.subarray(i, i + usable)));
+        s.parts.push(Buffer.from(chunk.subarray(i, i + usable)));
         s.got += n;
         i += n;
         this.offset += n;
-        if (s.got === s.padded) this.finishMeta(s);
+        if (s.got === s.padded) this.finishMeta(s.type, s.parts, s.at);
         continue;
       }
-      // header or end: collect one block
+      // a header (or a zero block): collect one block
       const n = Math.min(BLOCK - this.partialLen, chunk.length - i);
       chunk.copy(this.partial, this.partialLen, i, i + n);
       this.partialLen += n;
@@ -127,32 +123,32 @@ export class TarParser {
   skipData(): void {
     if (this.state.kind !== 'skip') return;
     this.offset += this.state.left;
-    this.state = { kind: 'header' };
+    this.nextMember();
   }
 
   /** The stream ended: it must end between members. */
   end(): void {
-    if (this.state.kind === 'skip' || this.state.kind === 'meta' || this.partialLen !== 0)
+    if (this.state.kind !== 'header' || this.partialLen !== 0)
       throw new TarError(`the archive ends inside a member (at byte ${this.offset}${this.memberStart >= 0 ? `, member starting at ${this.memberStart}` : ''}): it is truncated`, this.offset);
-    if (this.pending.path !== undefined || this.pending.size !== undefined || this.pending.linkpath !== undefined)
-      throw new TarError('the archive ends after an extended header, without the member it describes', this.offset);
+    // a pax 'x' or GNU long-name header (even one with no records) and then nothing
+    if (this.memberStart >= 0) throw new TarError('the archive ends after an extended header, without the member it describes', this.offset);
   }
 
   private block(b: Buffer, at: number): void {
     if (isZero(b)) {
       this.zeroBlocks++;
-      if (this.zeroBlocks >= 2 || this.state.kind === 'end') this.state = { kind: 'end' };
       return;
     }
-    if (this.state.kind === 'end') throw new TarError('data after the end-of-archive blocks', at);
+    if (this.zeroBlocks >= 2) throw new TarError('data after the end-of-archive blocks', at);
     if (this.zeroBlocks > 0) throw new TarError('a lone zero block in the middle of the archive', at - BLOCK);
-    if (this.memberStart < 0) this.memberStart = at;
     const h = parseHeader(b, at);
     const flag = String.fromCharCode(b[156]!);
+    // A global pax header belongs to no member: it is not where the next member starts.
+    if (flag !== 'g' && this.memberStart < 0) this.memberStart = at;
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       if (h.size > MAX_META) throw new TarError(`an extended header of ${h.size} bytes (limit ${MAX_META})`, at);
       const padded = roundUp(h.size);
-      if (padded === 0) this.finishMeta({ kind: 'meta', type: flag, size: 0, padded: 0, parts: [], got: 0, at });
+      if (padded === 0) this.finishMeta(flag, [], at);
       else this.state = { kind: 'meta', type: flag, size: h.size, padded, parts: [], got: 0, at };
       return;
     }
@@ -176,35 +172,40 @@ export class TarParser {
       dataOffset: at + BLOCK,
       headerOffset: this.memberStart,
     };
-    this.memberStart = -1;
-    if (header.name.length > MAX_NAME || header.linkname.length > MAX_NAME) throw new TarError(`a name longer than ${MAX_NAME} bytes`, at);
+    if (Buffer.byteLength(header.name) > MAX_NAME || Buffer.byteLength(header.linkname) > MAX_NAME) throw new TarError(`a name longer than ${MAX_NAME} bytes`, at);
     if (header.name === '') throw new TarError('a member with an empty name', at);
     this.onEntry(header);
     // Only regular files are followed by data blocks (as GNU tar reads them).
     const skip = type === 'file' ? roundUp(size) : 0;
     if (skip > 0) this.state = { kind: 'skip', left: skip };
-    else this.state = { kind: 'header' };
+    else this.memberStart = -1;
   }
 
-  private finishMeta(s: Extract<State, { kind: 'meta' }>): void {
-    const data = Buffer.concat(s.parts);
+  /** The member's data is passed: a header is due. */
+  private nextMember(): void {
     this.state = { kind: 'header' };
-    if (s.type === 'L' || s.type === 'K') {
+    this.memberStart = -1;
+  }
+
+  /** A pax or long-name header's data is all in: it applies to the next member (or all, 'g'). */
+  private finishMeta(type: 'x' | 'g' | 'L' | 'K', parts: Buffer[], at: number): void {
+    const data = Buffer.concat(parts);
+    this.state = { kind: 'header' };
+    if (type === 'L' || type === 'K') {
       const text = cString(data, 0, data.length);
-      if (s.type === 'L') this.pending.path = text;
+      if (type === 'L') this.pending.path = text;
       else this.pending.linkpath = text;
       return;
     }
-    const records = parsePax(data, s.at);
-    const into = s.type === 'x' ? this.pending : this.global;
-    for (const [k, v] of records) {
+    const into = type === 'x' ? this.pending : this.global;
+    for (const [k, v] of parsePax(data, at)) {
       if (k === 'path') into.path = v;
       else if (k === 'linkpath') into.linkpath = v;
-      else if (k === 'size') into.size = paxNumber(k, v, s.at, true);
-      else if (k === 'mtime') into.mtime = paxNumber(k, v, s.at, false);
-      else if (k === 'uid') into.uid = paxNumber(k, v, s.at, true);
-      else if (k === 'gid') into.gid = paxNumber(k, v, s.at, true);
-      else if (k.startsWith('GNU.sparse')) throw new TarError('sparse members (GNU.sparse pax records) are not supported', s.at);
+      else if (k === 'size') into.size = paxNumber(k, v, at, true);
+      else if (k === 'mtime') into.mtime = paxNumber(k, v, at, false);
+      else if (k === 'uid') into.uid = paxNumber(k, v, at, true);
+      else if (k === 'gid') into.gid = paxNumber(k, v, at, true);
+      else if (k.startsWith('GNU.sparse')) throw new TarError('sparse members (GNU.sparse pax records) are not supported', at);
     }
   }
 }
@@ -216,12 +217,14 @@ function isZero(b: Buffer): boolean {
   return true;
 }
 
-const printable = (c: string): string => (/^[\x20-\x7e]$/.test(c) ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/** One character (a type flag), escaped unless it is printable ASCII. */
+const printable = (c: string): string => (/[\x20-\x7e]/.test(c) ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** A NUL-terminated (or field-filling) string. */
 function cString(b: Buffer, start: number, end: number): string {
-  const nul = b.indexOf(0, start);
-  return b.toString('utf8', start, nul >= 0 && nul < end ? nul : end);
+  const field = b.subarray(start, end);
+  const nul = field.indexOf(0);
+  return field.toString('utf8', 0, nul < 0 ? field.length : nul);
 }
 
 /** An octal field (spaces and NULs around it), or GNU base-256 when the top bit is set. */
@@ -238,9 +241,8 @@ function number(b: Buffer, start: number, len: number, field: string, at: number
   const text = b.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw new TarError(`${field} is not an octal number (${JSON.stringify(text)})`, at);
-  const v = parseInt(text, 8);
-  if (!Number.isSafeInteger(v)) throw new TarError(`${field} is too large`, at);
-  return v;
+  // at most 12 octal digits (36 bits): always a safe integer
+  return parseInt(text, 8);
 }
 
 function parseHeader(b: Buffer, at: number) {
@@ -253,7 +255,6 @@ function parseHeader(b: Buffer, at: number) {
     signed += c > 127 ? c - 256 : c;
   }
   if (stored !== unsigned && stored !== signed) throw new TarError(`bad header checksum (stored ${stored}, computed ${unsigned}): not a tar archive, or a damaged one`, at);
-  const ustar = b.toString('latin1', 257, 262) === 'ustar';
   return {
     name: cString(b, 0, 100),
     mode: number(b, 100, 8, 'the mode', at),
@@ -262,13 +263,13 @@ function parseHeader(b: Buffer, at: number) {
     size: number(b, 124, 12, 'the size', at),
     mtime: number(b, 136, 12, 'the mtime', at),
     linkname: cString(b, 157, 257),
-    prefix: ustar && b.toString('latin1', 257, 263) === 'ustar\0' ? cString(b, 345, 500) : '',
+    // POSIX ustar only: old GNU headers (magic "ustar  ") keep times there, not a prefix
+    prefix: b.toString('latin1', 257, 263) === 'ustar\0' ? cString(b, 345, 500) : '',
   };
 }
 
 /** pax records: "LEN key=value\n", LEN counting the whole record. */
-function parsePax(data: Buffer, at: number): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+function* parsePax(data: Buffer, at: number): Generator<[string, string]> {
   let i = 0;
   while (i < data.length) {
     if (data[i] === 0) break; // padding some writers leave
@@ -277,19 +278,20 @@ function parsePax(data: Buffer, at: number): Array<[string, string]> {
     const lenText = data.toString('latin1', i, sp);
     if (!/^[0-9]+$/.test(lenText)) throw new TarError(`a pax record length is not a number (${JSON.stringify(lenText)})`, at);
     const len = Number(lenText);
-    if (len <= sp - i + 1 || i + len > data.length || data[i + len - 1] !== 0x0a) throw new TarError('a pax record runs past its header', at);
+    // The record must end in a newline; digits and a space come before it, so only a length of
+    // 0 (which would point at the previous record's newline) needs its own test.
+    if (len === 0 || data[i + len - 1] !== 0x0a) throw new TarError('a pax record runs past its header', at);
     const rec = data.toString('utf8', sp + 1, i + len - 1);
     const eq = rec.indexOf('=');
     if (eq <= 0) throw new TarError(`a pax record without a key (${JSON.stringify(rec.slice(0, 40))})`, at);
-    out.push([rec.slice(0, eq), rec.slice(eq + 1)]);
+    yield [rec.slice(0, eq), rec.slice(eq + 1)];
     i += len;
   }
-  return out;
 }
 
 function paxNumber(key: string, value: string, at: number, integer: boolean): number {
-  const ok = integer ? /^[0-9]+$/.test(value) : /^-?[0-9]+(\.[0-9]+)?$/.test(value);
   const v = Number(value);
-  if (!ok || !Number.isFinite(v) || (integer && !Number.isSafeInteger(v))) throw new TarError(`pax ${key} is not a number (${JSON.stringify(value.slice(0, 40))})`, at);
+  const ok = integer ? /^[0-9]+$/.test(value) && Number.isSafeInteger(v) : /^-?[0-9]+(\.[0-9]+)?$/.test(value) && Number.isFinite(v);
+  if (!ok) throw new TarError(`pax ${key} is not a number (${JSON.stringify(value.slice(0, 40))})`, at);
   return v;
 }

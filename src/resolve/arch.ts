@@ -20,6 +20,8 @@ export interface ArchFacts {
   platform: string;
   /** Debian multiarch tuple. */
   multiarch: string;
+  /** The dynamic linker's path that gcc links into programs (PT_INTERP). */
+  interpreter: string;
 }
 
 export const archFacts: Record<Arch, ArchFacts> = {
@@ -31,6 +33,7 @@ export const archFacts: Record<Arch, ArchFacts> = {
     cacheFlags: [0x0303],
     platform: 'x86_64',
     multiarch: 'x86_64-linux-gnu',
+    interpreter: '/lib64/ld-linux-x86-64.so.2',
   },
   aarch64: {
     arch: 'aarch64',
@@ -40,6 +43,7 @@ export const archFacts: Record<Arch, ArchFacts> = {
     cacheFlags: [0x0a03],
     platform: 'aarch64',
     multiarch: 'aarch64-linux-gnu',
+    interpreter: '/lib/ld-linux-aarch64.so.1',
   },
 };
 

@@ -10,7 +10,7 @@ import { DF_1_NODEFLIB, machineName } from '../elf/constants.js';
 import { dynamicInfo, type DynamicInfo } from '../elf/dynamic.js';
 import { ElfError } from '../elf/error.js';
 import { ElfFile, type FileHeader } from '../elf/file.js';
-import type { HostFs } from '../hostfs.js';
+import type { HostFs, HostStat } from '../hostfs.js';
 import { archFacts, ldsoLayout, type ArchFacts, type LdsoLayout } from './arch.js';
 import { splitSearchPath, expandDst, type DstValues } from './dst.js';
 import { kernelSonames } from './kernel-libraries.js';
@@ -130,23 +130,32 @@ export class Resolver {
   run(roots: ResolveRoot[]): Result<Closure, OsvError> {
     try {
       for (const r of roots) if ('path' in r) this.addPathRoot(r.path);
+      // What ld.so loads at start-up first, then what the program dlopen()s: a library that is
+      // both a dependency and a soname root is then listed as the dependency it is, with the
+      // chain of objects that needed it (a root too, but not with an empty chain).
+      this.followNeeds(0);
+      const started = this.objects.length;
       for (const r of roots) if ('soname' in r) this.addSonameRoot(r.soname, r.optional ?? false);
-      // Breadth-first; the interpreter, when nothing needed it, comes last (as in ld.so's list).
-      for (let i = 0; ; ) {
-        for (; i < this.objects.length; i++) {
-          const l = this.objects[i]!;
-          if (l.obj.providedByKernel || !l.dyn) continue;
-          for (const name of l.dyn.needed) this.need(name, l);
-        }
-        const waiting = this.pending.filter((l) => !l.listed);
-        if (waiting.length === 0) break;
-        for (const l of waiting) this.list(l);
-      }
+      this.followNeeds(started);
       this.checkCollisions();
       return ok({ objects: this.objects.map((l) => l.obj), missing: this.missing });
     } catch (e) {
       if (e instanceof OsvError) return err(e);
       throw e;
+    }
+  }
+
+  /** Breadth-first from objects[from]; the interpreter, when nothing needed it, comes last (as in ld.so's list). */
+  private followNeeds(from: number): void {
+    for (let i = from; ; ) {
+      for (; i < this.objects.length; i++) {
+        const l = this.objects[i]!;
+        if (l.obj.providedByKernel || !l.dyn) continue;
+        for (const name of l.dyn.needed) this.need(name, l);
+      }
+      const waiting = this.pending.filter((l) => !l.listed);
+      if (waiting.length === 0) break;
+      for (const l of waiting) this.list(l);
     }
   }
 
@@ -175,7 +184,7 @@ export class Resolver {
     }
     const l = this.register({ path: abs, real: hit.real, rule: 'path', parsed: p }, posix.basename(abs), undefined, [], [], [], true);
     this.main ??= l;
-    if (p.interp) this.addInterpreter(p.interp, l);
+    if (p.interp) this.addInterpreter(p.interp, l, p.header);
   }
 
   private addSonameRoot(name: string, optional: boolean): void {
@@ -190,11 +199,14 @@ export class Resolver {
   }
 
   /** ld.so itself: matched by its path and soname, listed where first needed (or last). */
-  private addInterpreter(interp: string, root: Loaded): void {
+  private addInterpreter(interp: string, root: Loaded, program: FileHeader): void {
     if (this.byName.has(interp)) return;
     const hit = this.sys.stat(interp);
     const p = hit && hit.st.kind === 'file' ? this.parse(hit.real) : undefined;
-    if (!hit || !p || p instanceof OsvError) {
+    // With the OSv filter the kernel is the dynamic linker and never reads the file PT_INTERP
+    // names: one that the kernel of Linux would refuse stands for OSv's own, as an absent one does.
+    if (hit && p && !this.filter) this.checkInterpreter(interp, hit.real, p, root, program);
+    if (!hit || !p || p instanceof OsvError || !this.runsHere(p.header)) {
       if (this.filter) {
         const soname = posix.basename(interp);
         const l = this.absentKernel(interp, soname, [root.obj.soname]);
@@ -211,6 +223,35 @@ export class Resolver {
     const l = this.register({ path: interp, real: hit.real, rule: 'path', parsed: p }, interp, root, [], [], [root.obj.soname], false, false);
     l.obj.providedByKernel = this.filter;
     this.pending.push(l);
+  }
+
+  /** An ELF of the class and machine resolved for. */
+  private runsHere(h: FileHeader): boolean {
+    return h.class === this.facts.elfClass && h.machine === this.facts.machine;
+  }
+
+  /**
+   * Linux's own check of PT_INTERP before it starts a program (binfmt_elf): the file must be an
+   * ELF file whose machine the kernel runs, or execve fails with ELIBBAD. There is no search to go
+   * on with, so unlike a library of another architecture (which ld.so passes over) it is fatal.
+   * Only without the OSv filter: OSv never reads the file. An absent interpreter, and a damaged
+   * one of the right class and machine (what the kernel checks stops at the header), are left as
+   * they were.
+   */
+  private checkInterpreter(interp: string, real: string, p: Parsed | OsvError, root: Loaded, program: FileHeader): void {
+    let what: string;
+    if (p instanceof OsvError) {
+      if (p.code !== 'elf.bad-magic') return;
+      what = 'not an ELF file';
+    } else {
+      if (this.runsHere(p.header)) return;
+      what = describe(p.header);
+    }
+    throw new OsvError({
+      code: 'resolve.bad-interpreter',
+      message: `${root.obj.hostPath} names the interpreter ${interp} (PT_INTERP), and ${this.sys.host(real)} is ${what}; the program is ${describe(program)}`,
+      hint: `the kernel refuses to start it (execve fails: ELIBBAD, "Accessing a corrupted shared library"): put the ${this.facts.arch} dynamic linker at ${interp}, or relink the program (or patchelf --set-interpreter ${this.facts.interpreter})`,
+    });
   }
 
   // ---- dependencies ----
@@ -308,19 +349,24 @@ export class Resolver {
   }
 
   /**
-   * Open one candidate as ld.so's open_verify does: absent (or not a file it can open) or of
-   * another class or machine = keep looking; a directory opens, then its read fails: fatal.
+   * Open one candidate as ld.so's open_verify does: absent, or of another class or machine =
+   * keep looking. Anything else by that name that is not a regular file stops the search with
+   * an error, and is never opened here:
+   * - a directory opens, then reading its header fails (EISDIR): ld.so reports it and stops;
+   * - a character or block device opens, and what it reads is no ELF header (/dev/null: "file
+   *   too short", most others: "invalid ELF header"): reported, the search stops;
+   * - a FIFO: ld.so's open(O_RDONLY) waits for a writer, so the program hangs at start-up
+   *   (and so would we, were we to open it);
+   * - a socket: open fails with ENXIO, which ld.so does not take for "absent" (only ENOENT and
+   *   EACCES are): it gives up the rest of that search list and goes on with the next one,
+   *   failing with "No such device or address" when nothing else is found. Modelling that
+   *   would make the closure depend on a rule nobody relies on; a socket named like a library
+   *   is a mistake, so it is reported like the others.
    */
   private attempt(path: string, rule: SearchRule, s: Search): Found | undefined {
     const hit = this.sys.stat(path);
-    if (hit?.st.kind === 'dir') {
-      throw new OsvError({
-        code: 'resolve.not-a-file',
-        message: `${this.sys.host(hit.real)} is a directory, where ld.so opens a library`,
-        hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
-      });
-    }
-    if (!hit || hit.st.kind !== 'file') {
+    if (hit && hit.st.kind !== 'file') throw this.notALibrary(path, hit.real, hit.st);
+    if (!hit) {
       s.tried.push(path);
       return undefined;
     }
@@ -480,6 +526,26 @@ export class Resolver {
     }
     this.parsed.set(real, out);
     return out;
+  }
+
+  /** A candidate of a library's name that is not a regular file (see attempt). */
+  private notALibrary(path: string, real: string, st: HostStat): OsvError {
+    const file = this.sys.host(path) === this.sys.host(real) ? this.sys.host(real) : `${this.sys.host(path)} (${this.sys.host(real)})`;
+    const [what, why] =
+      st.kind === 'dir'
+        ? ['a directory', 'ld.so stops there ("cannot read file data: Is a directory")']
+        : st.special === 'fifo'
+          ? ['a FIFO (named pipe)', 'ld.so would wait there for a writer, and the program hang at start-up']
+          : st.special === 'char-device' || st.special === 'block-device'
+            ? [`a ${st.special === 'char-device' ? 'character' : 'block'} device`, 'ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")']
+            : st.special === 'socket'
+              ? ['a socket', 'ld.so cannot open it ("No such device or address") and searches no further along that path']
+              : ['not a regular file', 'ld.so does not load it'];
+    return new OsvError({
+      code: 'resolve.not-a-file',
+      message: `${file} is ${what}, where ld.so opens a library`,
+      hint: `${why}: rename it, or take its directory off the search path`,
+    });
   }
 
   private checkArch(h: FileHeader, file: string): void {

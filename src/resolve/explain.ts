@@ -49,7 +49,7 @@ export function explainClosure(c: Closure): string {
       const first = child.chain[child.chain.length - 1] === o.soname && !shown.has(child);
       if (!first) {
         const first = child.chain[child.chain.length - 1];
-        out.push(`${branch}${name} (${child.root ? 'a root' : `shown under ${first}`}${child.providedByKernel ? ', kernel' : ''})`);
+        out.push(`${branch}${name} (${first === undefined ? 'a root' : `shown under ${first}`}${child.providedByKernel ? ', kernel' : ''})`);
         return;
       }
       out.push(`${branch}${name} => ${describe(child)}`);
@@ -59,6 +59,11 @@ export function explainClosure(c: Closure): string {
   };
 
   for (const r of c.objects.filter((x) => x.root)) {
+    // A soname root (dlopen) that a program needs too is explained where it was needed.
+    if (shown.has(r)) {
+      out.push(`${r.soname} (a root too; shown under ${r.chain[r.chain.length - 1]})`);
+      continue;
+    }
     out.push(`${r.soname} => ${describe(r)}${r.interpreter ? ` interpreter ${r.interpreter}` : ''}`);
     if (r.rpath !== undefined) out.push(`   DT_RPATH ${r.rpath}`);
     if (r.runpath !== undefined) out.push(`   DT_RUNPATH ${r.runpath}`);

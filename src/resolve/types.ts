@@ -88,7 +88,11 @@ export interface MissingLibrary {
 }
 
 export interface Closure {
-  /** Every object, roots first then libraries in breadth-first load order (ld.so's order). */
+  /**
+   * Every object in ld.so's order: the roots given by path, their libraries breadth-first and
+   * the interpreter (what loads at start-up), then each soname root (dlopen) not loaded yet and
+   * its libraries.
+   */
   objects: ResolvedObject[];
   missing: MissingLibrary[];
 }

@@ -43,7 +43,7 @@ function header(name: string, flag: string, size: number, e: TarEntry, linkname:
 
 const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
-function paxRecord(key: string, value: string): string {
+export function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
   let len = body.length + 1;
   while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);

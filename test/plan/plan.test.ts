@@ -167,6 +167,17 @@ describe.skipIf(lacks('planning a gcc-compiled project', [hasGcc, 'gcc is not in
     expect(r.value.entries.map((e) => e.guest)).toEqual(expect.arrayContaining(['/app', '/usr/bin/ls']));
   });
 
+  it('a library declared under libraries that the program needs too: osv why gives the key and the chain that needed it', () => {
+    const r = plan(makeConfig({ dir: p.dir, cmd: [p.app], libraries: [lib(p.libfoo), lib(p.libbar)] }), { env });
+    if (!r.ok) throw r.error;
+    const why = (g: string): string[] => r.value.entries.find((e) => e.guest === g)!.why.map(shortProvenance);
+    expect(why('/usr/lib/libfoo.so.1')).toEqual(['libraries[0]', 'needed by app']);
+    // Needed by libfoo as a library of its own (libraries[0]), and as the program's.
+    expect(why('/usr/lib/libbar.so.1')).toEqual(['needed by libfoo.so.1', 'libraries[1]', 'needed by libfoo.so.1']);
+    const bar = r.value.entries.find((e) => e.guest === '/usr/lib/libbar.so.1')!;
+    expect(bar.why.map((w) => (w.kind === 'needed' ? w.chain : w.kind))).toEqual([['libfoo.so.1'], 'config', ['app', 'libfoo.so.1']]);
+  });
+
   it('places libraries: dest with a .so name is the path, otherwise the directory; globs go in dest', () => {
     const r = plan(
       makeConfig({

@@ -4,16 +4,23 @@
 // search-path strings are spelled into paths, candidates passed over or fatal, one file reached
 // by two names, and every error's text as `osv resolve` prints it.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OsvError } from '../../src/diagnostics/error.js';
 import * as C from '../../src/elf/constants.js';
 import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
+import { explainClosure } from '../../src/resolve/explain.js';
 import { resolveClosure } from '../../src/resolve/index.js';
 import type { Closure, ResolveOptions, ResolveRoot, ResolvedObject } from '../../src/resolve/types.js';
 import { craftElf, type CraftSpec } from '../elf/craft.js';
+import { lacks } from '../helpers/skip.js';
+import { onPath } from '../helpers/tools.js';
 import { INTERP, pie, put, trees } from './tree.js';
+
+const hasMkfifo = onPath('mkfifo');
 
 const t = trees('osv-closure-rules-');
 beforeAll(t.open);
@@ -151,6 +158,58 @@ describe('soname roots (dlopen from the program)', () => {
     expect(c.missing).toStrictEqual([{ soname: 'libgone.so.1', chain: [], tried: ['/opt/r/libgone.so.1', ...defaults('libgone.so.1')], optional: false }]);
   });
 
+  it("one the program needs too is listed as its dependency, with the program's chain; a dlopen-only one keeps the empty chain", () => {
+    const root = sysroot('dlopen-needed');
+    put(root, 'app/prog', { ...pie, needed: ['libdep.so.1', 'libgone.so.1'], runpath: '/opt' });
+    put(root, 'opt/libdep.so.1', { soname: 'libdep.so.1', needed: ['libboth.so.1'], runpath: '/opt' });
+    const both = put(root, 'opt/libboth.so.1', { soname: 'libboth.so.1' });
+    put(root, 'opt/r/libplug.so.1', { soname: 'libplug.so.1', needed: ['libboth.so.1', 'libpdep.so.1'], runpath: '/opt/r' });
+    put(root, 'opt/r/libpdep.so.1', { soname: 'libpdep.so.1' });
+    // Roots as a caller gives them: the dlopen'd names first.
+    const c = resolve(root, [{ soname: 'libplug.so.1' }, { soname: 'libboth.so.1' }, { soname: 'libgone.so.1', optional: true }, { path: '/app/prog' }], { libraryPath: ['/opt/r'] });
+    // What loads at start-up (the program, its libraries, the interpreter), then what it dlopen()s.
+    expect(c.objects.map((o) => o.soname)).toEqual(['prog', 'libdep.so.1', 'libboth.so.1', 'ld-linux-x86-64.so.2', 'libplug.so.1', 'libpdep.so.1']);
+    expect(get(c, 'libboth.so.1')).toStrictEqual({
+      soname: 'libboth.so.1',
+      path: '/opt/libboth.so.1',
+      hostPath: both,
+      kind: 'shared-library',
+      root: true,
+      rule: 'runpath',
+      chain: ['prog', 'libdep.so.1'],
+      tried: ['/opt/r/libboth.so.1'],
+      needed: [],
+      providedByKernel: false,
+      requestedAs: ['libboth.so.1'],
+    });
+    expect(get(c, 'libplug.so.1')).toMatchObject({ root: true, chain: [], rule: 'library-path' });
+    expect(get(c, 'libpdep.so.1')).toMatchObject({ root: false, chain: ['libplug.so.1'], rule: 'library-path' });
+    // Missing at start-up, it is the program's missing library, whatever the dlopen root said.
+    expect(c.missing).toStrictEqual([{ soname: 'libgone.so.1', chain: ['prog'], tried: ['/opt/r/libgone.so.1', '/opt/libgone.so.1', ...defaults('libgone.so.1')], optional: false }]);
+    expect(explainClosure(c)).toBe(
+      [
+        `prog => /app/prog -> ${root}/app/prog [PIE, by path] interpreter ${INTERP}`,
+        '   DT_RUNPATH /opt',
+        `├─ libdep.so.1 => /opt/libdep.so.1 -> ${root}/opt/libdep.so.1 [DT_RUNPATH]`,
+        '│     tried first: /opt/r/libdep.so.1',
+        `│  └─ libboth.so.1 => /opt/libboth.so.1 -> ${both} [DT_RUNPATH]`,
+        '│        tried first: /opt/r/libboth.so.1',
+        '└─ libgone.so.1: NOT FOUND',
+        `      tried: /opt/r/libgone.so.1, /opt/libgone.so.1, ${defaults('libgone.so.1').join(', ')}`,
+        'libboth.so.1 (a root too; shown under libdep.so.1)',
+        `libplug.so.1 => /opt/r/libplug.so.1 -> ${root}/opt/r/libplug.so.1 [library path]`,
+        '   DT_RUNPATH /opt/r',
+        '├─ libboth.so.1 (shown under libdep.so.1)',
+        `└─ libpdep.so.1 => /opt/r/libpdep.so.1 -> ${root}/opt/r/libpdep.so.1 [library path]`,
+        'also loaded (the interpreter, PT_INTERP):',
+        `   ld-linux-x86-64.so.2 => ${INTERP} [not on the host, provided by the OSv kernel, not shipped]`,
+        '',
+        '2 libraries to ship, 1 provided by the OSv kernel, 1 missing',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('the interpreter named as a soname root stays where the program put it, last', () => {
     const root = sysroot('dlopen-interp');
     put(root, 'app/prog', { ...pie, needed: ['liba.so.1'], runpath: '/opt' });
@@ -189,12 +248,14 @@ describe('the interpreter', () => {
     ]);
   });
 
-  it('a broken interpreter does not matter when the kernel provides it; without the filter it is an error, an absent one is missing', () => {
-    const root = sysroot('interp-broken');
+  it('absent, or damaged past its header, it is the kernel\'s; without the filter a damaged one is an error, an absent one is missing', () => {
+    const root = sysroot('interp-damaged');
     put(root, 'app/prog', pie);
-    text(root, 'lib64/ld-linux-x86-64.so.2', 'not an ELF file\n');
+    // An ELF file of the right class and machine whose dynamic section lies outside the file:
+    // the kernel reads only the header of the interpreter.
+    brokenDynamic(root, 'lib64/ld-linux-x86-64.so.2', { cls: 64, machine: C.EM_X86_64 });
     expect(resolve(root, [{ path: '/app/prog' }]).objects[1]).toStrictEqual(absentInterp(['prog']));
-    expect(failure(root, [{ path: '/app/prog' }], { osvFilter: false }).code).toBe('elf.bad-magic');
+    expect(failure(root, [{ path: '/app/prog' }], { osvFilter: false }).code).toBe('elf.truncated');
     const gone = sysroot('interp-absent');
     put(gone, 'app/prog', pie);
     expect(resolve(gone, [{ path: '/app/prog' }], { osvFilter: false }).missing).toStrictEqual([{ soname: INTERP, chain: ['prog'], tried: [INTERP], optional: false }]);
@@ -203,6 +264,59 @@ describe('the interpreter', () => {
     put(dir, 'app/prog', pie);
     mkdirSync(join(dir, INTERP), { recursive: true });
     expect(resolve(dir, [{ path: '/app/prog' }], { osvFilter: false }).missing).toStrictEqual([{ soname: INTERP, chain: ['prog'], tried: [INTERP], optional: false }]);
+  });
+
+  const badInterp = (prog: string, interp: string, file: string, what: string, program = 'an ELF64 x86-64 file', arch = 'x86_64', ld = INTERP): Partial<OsvError> => ({
+    code: 'resolve.bad-interpreter',
+    message: `${prog} names the interpreter ${interp} (PT_INTERP), and ${file} is ${what}; the program is ${program}`,
+    hint: `the kernel refuses to start it (execve fails: ELIBBAD, "Accessing a corrupted shared library"): put the ${arch} dynamic linker at ${interp}, or relink the program (or patchelf --set-interpreter ${ld})`,
+  });
+
+  it('of another class or machine, or not an ELF file, is fatal without the filter (Linux would not start the program); with it, it stands for the kernel\'s own', () => {
+    const root = sysroot('interp-wrong');
+    // An i386 ld.so, as a program linked with -m32 names, and an AArch64 one in the x86-64 place.
+    put(root, 'lib/ld-linux.so.2', { cls: 32, machine: C.EM_386, soname: 'ld-linux.so.2' });
+    put(root, 'app/i386-interp', { ...pie, interp: '/lib/ld-linux.so.2', needed: ['libc.so.6'] });
+    expect(failure(root, [{ path: '/app/i386-interp' }], { osvFilter: false })).toMatchObject(badInterp(`${root}/app/i386-interp`, '/lib/ld-linux.so.2', `${root}/lib/ld-linux.so.2`, 'an ELF32 i386 file'));
+    // OSv is the program's dynamic linker whatever the file says: the kernel's, never the file.
+    const i386 = resolve(root, [{ path: '/app/i386-interp' }]);
+    expect(i386.objects.map((o) => [o.soname, o.hostPath, o.providedByKernel])).toEqual([
+      ['i386-interp', `${root}/app/i386-interp`, false],
+      ['libc.so.6', '', true],
+      ['ld-linux.so.2', '', true],
+    ]);
+    const arm = sysroot('interp-arm');
+    put(arm, 'app/prog', pie);
+    put(arm, 'usr/lib64/ld-linux-x86-64.so.2', { machine: C.EM_AARCH64, soname: 'ld-linux-aarch64.so.1' });
+    symlinkSync('../usr/lib64/ld-linux-x86-64.so.2', join(mkdirp(arm, 'lib64'), 'ld-linux-x86-64.so.2'));
+    expect(failure(arm, [{ path: '/app/prog' }], { osvFilter: false })).toMatchObject(badInterp(`${arm}/app/prog`, INTERP, `${arm}/usr/lib64/ld-linux-x86-64.so.2`, 'an ELF64 AArch64 file'));
+    expect(resolve(arm, [{ path: '/app/prog' }]).objects[1]).toStrictEqual(absentInterp(['prog']));
+    // An x32 one: the machine is right, the class is not.
+    const x32 = sysroot('interp-x32');
+    put(x32, 'app/prog', pie);
+    put(x32, 'lib64/ld-linux-x86-64.so.2', { cls: 32, machine: C.EM_X86_64 });
+    expect(resolve(x32, [{ path: '/app/prog' }]).objects[1]).toStrictEqual(absentInterp(['prog']));
+    expect(failure(x32, [{ path: '/app/prog' }], { osvFilter: false }).message).toBe(`${x32}/app/prog names the interpreter ${INTERP} (PT_INTERP), and ${x32}/lib64/ld-linux-x86-64.so.2 is an ELF32 x86-64 file; the program is an ELF64 x86-64 file`);
+    // Not an ELF file at all.
+    const text1 = sysroot('interp-text');
+    put(text1, 'app/prog', pie);
+    text(text1, 'lib64/ld-linux-x86-64.so.2', 'not an ELF file\n');
+    expect(failure(text1, [{ path: '/app/prog' }], { osvFilter: false })).toMatchObject(badInterp(`${text1}/app/prog`, INTERP, `${text1}/lib64/ld-linux-x86-64.so.2`, 'not an ELF file'));
+    expect(resolve(text1, [{ path: '/app/prog' }]).objects[1]).toStrictEqual(absentInterp(['prog']));
+    // For an AArch64 program, the AArch64 linker is the one to give it.
+    const a64 = sysroot('interp-a64');
+    put(a64, 'app/prog', { machine: C.EM_AARCH64, interp: '/lib/ld-linux-aarch64.so.1', flags1: C.DF_1_PIE });
+    put(a64, 'lib/ld-linux-aarch64.so.1', { soname: 'ld-linux-x86-64.so.2' });
+    expect(failure(a64, [{ path: '/app/prog' }], { arch: 'aarch64', osvFilter: false })).toMatchObject(
+      badInterp(`${a64}/app/prog`, '/lib/ld-linux-aarch64.so.1', `${a64}/lib/ld-linux-aarch64.so.1`, 'an ELF64 x86-64 file', 'an ELF64 AArch64 file', 'aarch64', '/lib/ld-linux-aarch64.so.1'),
+    );
+  });
+
+  it('on the host itself, an interpreter of another machine is refused the same way', () => {
+    const dir = sysroot('interp-host');
+    put(dir, 'ld-arm.so.1', { machine: C.EM_AARCH64 });
+    put(dir, 'bin/tool', { ...pie, interp: join(dir, 'ld-arm.so.1') });
+    expect(failure('/', [{ path: join(dir, 'bin/tool') }], { osvFilter: false })).toMatchObject(badInterp(`${dir}/bin/tool`, `${dir}/ld-arm.so.1`, `${dir}/ld-arm.so.1`, 'an ELF64 AArch64 file'));
   });
 
   it('reached by another name (musl: libc.musl-x86_64.so.1 is its symlink), it is listed where that name was needed', () => {
@@ -357,6 +471,94 @@ describe('candidates', () => {
       hint: 'ld.so stops there ("cannot read file data: Is a directory"): rename it, or take its directory off the search path',
     });
     expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+  });
+
+  const notHere = (why: string): string => `${why}: rename it, or take its directory off the search path`;
+
+  it.skipIf(lacks('a FIFO named like a library', [hasMkfifo, 'mkfifo is not installed (Debian: coreutils)']))(
+    'a FIFO of the library name is fatal, and never opened (ld.so would wait for a writer: the program hangs)',
+    () => {
+      const root = sysroot('fifo-candidate');
+      put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/p:/opt/f' });
+      put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+      mkdirp(root, 'opt/p');
+      const fifo = join(root, 'opt/p/libz.so.1');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      // A writer, so that opening it would not hang the test: what it writes must not be read.
+      const writer = spawn('sh', ['-c', `exec printf 'not an ELF file' > '${fifo}'`], { stdio: 'ignore' });
+      try {
+        const e = failure(root, [{ path: '/app/prog' }]);
+        expect(e).toMatchObject({
+          code: 'resolve.not-a-file',
+          message: `${fifo} is a FIFO (named pipe), where ld.so opens a library`,
+          hint: notHere('ld.so would wait there for a writer, and the program hang at start-up'),
+        });
+        expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+      } finally {
+        writer.kill();
+      }
+    },
+  );
+
+  it('a character device of the library name is fatal, and never read (ld.so reads no ELF header from it)', () => {
+    // In a sysroot a link to /dev/null leads to <sysroot>/dev/null; on the host itself, to the device.
+    const dir = sysroot('chardev-candidate');
+    put(dir, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: `${dir}/opt/d:${dir}/opt/f` });
+    put(dir, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    symlinkSync('/dev/null', join(mkdirp(dir, 'opt/d'), 'libz.so.1'));
+    const e = failure('/', [{ path: join(dir, 'app/prog') }]);
+    expect(e).toMatchObject({
+      code: 'resolve.not-a-file',
+      message: `${dir}/opt/d/libz.so.1 (/dev/null) is a character device, where ld.so opens a library`,
+      hint: notHere('ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")'),
+    });
+    expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+    // Named by its own path (a DT_NEEDED with a slash), the same.
+    put(dir, 'app/by-path', { ...pie, needed: ['/dev/zero'] });
+    expect(failure('/', [{ path: join(dir, 'app/by-path') }])).toMatchObject({ code: 'resolve.not-a-file', message: '/dev/zero is a character device, where ld.so opens a library' });
+    // Inside a sysroot, the link's target is the sysroot's /dev/null: absent there, passed over.
+    const root = sysroot('chardev-sysroot');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/d:/opt/f' });
+    put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    symlinkSync('/dev/null', join(mkdirp(root, 'opt/d'), 'libz.so.1'));
+    expect(get(resolve(root, [{ path: '/app/prog' }]), 'libz.so.1')).toMatchObject({ path: '/opt/f/libz.so.1', tried: ['/opt/d/libz.so.1'] });
+  });
+
+  it('a socket of the library name is fatal (ld.so cannot open it and gives up that search path)', async () => {
+    const root = sysroot('socket-candidate');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], runpath: '/opt/s:/opt/f' });
+    put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+    const sock = join(mkdirp(root, 'opt/s'), 'libz.so.1');
+    const server = createServer();
+    await new Promise<void>((ok, ko) => server.once('error', ko).listen(sock, ok));
+    try {
+      const e = failure(root, [{ path: '/app/prog' }]);
+      expect(e).toMatchObject({
+        code: 'resolve.not-a-file',
+        message: `${sock} is a socket, where ld.so opens a library`,
+        hint: notHere('ld.so cannot open it ("No such device or address") and searches no further along that path'),
+      });
+      expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+
+  it('a special file a file system cannot tell apart is fatal too; one in the place of a kernel library is the kernel\'s', () => {
+    const root = sysroot('other-candidate');
+    put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/o' });
+    put(root, 'app/libc-user', { ...pie, needed: ['libc.so.6'], rpath: '/opt/o' });
+    text(root, 'opt/o/libz.so.1', 'x');
+    text(root, 'opt/o/libc.so.6', 'x');
+    // A file system (an image's, a test's) that knows only that they are not regular files.
+    const other = (p: string) => (p.startsWith(join(root, 'opt/o/')) ? { ...nodeHostFs.lstat(p)!, kind: 'other' as const } : nodeHostFs.lstat(p));
+    const fs: HostFs = { ...nodeHostFs, lstat: other };
+    expect(failure(root, [{ path: '/app/prog' }], {}, fs)).toMatchObject({
+      code: 'resolve.not-a-file',
+      message: `${root}/opt/o/libz.so.1 is not a regular file, where ld.so opens a library`,
+      hint: notHere('ld.so does not load it'),
+    });
+    expect(get(resolve(root, [{ path: '/app/libc-user' }], {}, fs), 'libc.so.6')).toMatchObject({ rule: 'kernel', hostPath: '', chain: ['libc-user'] });
   });
 
   it('one file reached by two names is one object, asked for by both', () => {
