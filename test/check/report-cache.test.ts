@@ -107,4 +107,132 @@ describe.skipIf(!hasGcc)('the report cache', () => {
     writeFileSync(file, JSON.stringify(good));
     expect(check(reports).reads).toBe(0);
   });
+
+  // Every field of an entry, each wrong in each way a tampered or foreign file could have it: a
+  // miss; each optional field absent, and each enumerated value: still a hit. (The entry's
+  // findings are rendered as kept, so a field let through unchecked would reach the report.)
+  it('checks every field of every record it keeps, and accepts each valid form', () => {
+    const dir = freshDir();
+    const reports = fileReportCache(dir, 'source-1');
+    check(reports);
+    const file = join(dir, readdirSync(dir)[0]!);
+    const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const obj = (good['perObject'] as Array<Record<string, unknown>>)[0]!;
+    const missing = { name: 'f', version: 'V_1', from: 'libx.so.1', kind: 'function', bind: 'plt', severity: 'warning', reason: 'version', offered: ['V_2'] };
+    const stub = { name: 'fork', effect: 'fails with ENOSYS' };
+    const unreadable = { guest: '/lib/x.so', host: '/usr/lib/x.so', reason: 'truncated' };
+    const kernel = { checked: true, sha256: 'ab', symbols: 3, cached: false, reason: 'r' };
+    const rich = { ...obj, run: 'other', missing: [missing], stubs: [stub] };
+    const entry = (over: { kernel?: unknown; object?: unknown; unreadable?: unknown; top?: Record<string, unknown> }): Record<string, unknown> => ({
+      ...good,
+      kernel: 'kernel' in over ? over.kernel : kernel,
+      perObject: ['object' in over ? over.object : rich],
+      unreadable: ['unreadable' in over ? over.unreadable : unreadable],
+      ...over.top,
+    });
+    const hit = (e: Record<string, unknown>): boolean => {
+      writeFileSync(file, JSON.stringify(e));
+      return check(reports).reads === 0;
+    };
+    expect(hit(entry({}))).toBe(true);
+
+    const without = (o: Record<string, unknown>, k: string): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([key]) => key !== k));
+    const str = [1, null, true, ['a'], { a: 1 }];
+    const num = ['1', null, true, [1], {}];
+    const strs = ['a', [1], ['a', 2], [null], { 0: 'a' }];
+    const notObj = [null, 'x', 1, [], [{}]];
+    // [field, wrong values, optional?, valid alternatives]
+    type Spec = [string, unknown[], boolean, unknown[]];
+    const records: Array<{ name: string; base: Record<string, unknown>; put: (v: unknown) => Record<string, unknown>; fields: Spec[] }> = [
+      {
+        name: 'missing symbol',
+        base: missing,
+        put: (m) => entry({ object: { ...rich, missing: [m] } }),
+        fields: [
+          ['name', str, false, []],
+          ['version', str, true, []],
+          ['from', str, true, []],
+          ['kind', ['func', 1, null], false, ['data', 'tls', 'unknown']],
+          ['bind', ['got', 1, null], false, ['copy', 'tls', 'load', 'none']],
+          ['severity', ['fatal', 1, null], false, ['error']],
+          ['reason', ['absent', 1, null], false, ['undefined']],
+          ['offered', strs, true, [[]]],
+        ],
+      },
+      { name: 'stub', base: stub, put: (x) => entry({ object: { ...rich, stubs: [x] } }), fields: [['name', str, false, []], ['effect', str, false, []]] },
+      {
+        name: 'object',
+        base: rich,
+        put: (o) => entry({ object: o }),
+        fields: [
+          ['guest', str, false, []],
+          ['host', str, false, []],
+          ['soname', str, false, []],
+          ['role', ['root', 1, null], false, ['program', 'needed', 'dlopen', 'other-program']],
+          ['chain', strs, false, [[]]],
+          ['run', str, true, []],
+          ['declared', str, false, []],
+          ['missingLibraries', strs, false, [[], ['libq.so.1']]],
+          ['missing', [null, 'x', 1, {}, [null], [{ ...missing, kind: 'x' }]], false, [[]]],
+          ['stubs', [null, 'x', 1, {}, [null], [{ name: 'x' }]], false, [[]]],
+          ['needs', [...num, Infinity], false, [0]],
+          ['unchecked', [...num, NaN], false, [0]],
+        ],
+      },
+      { name: 'unreadable', base: unreadable, put: (u) => entry({ unreadable: u }), fields: [['guest', str, false, []], ['host', str, false, []], ['reason', str, false, []]] },
+      {
+        name: 'kernel',
+        base: kernel,
+        put: (k) => entry({ kernel: k }),
+        fields: [
+          ['checked', ['true', 1, null], false, [false]],
+          ['sha256', str, true, []],
+          ['symbols', num, true, []],
+          ['cached', ['true', 1, null], true, [true]],
+          ['reason', str, true, []],
+        ],
+      },
+    ];
+    const wrongs: string[] = [];
+    const rights: string[] = [];
+    for (const r of records) {
+      for (const bad of notObj) if (hit(r.put(bad))) wrongs.push(`${r.name} = ${JSON.stringify(bad)}`);
+      for (const [field, badValues, optionalField, valid] of r.fields) {
+        if (!optionalField && hit(r.put(without(r.base, field)))) wrongs.push(`${r.name} without ${field}`);
+        if (optionalField && !hit(r.put(without(r.base, field)))) rights.push(`${r.name} without ${field}`);
+        for (const v of badValues) if (hit(r.put({ ...r.base, [field]: v }))) wrongs.push(`${r.name}.${field} = ${JSON.stringify(v)}`);
+        for (const v of valid) if (!hit(r.put({ ...r.base, [field]: v }))) rights.push(`${r.name}.${field} = ${JSON.stringify(v)}`);
+      }
+    }
+    for (const [name, v] of [['format', 2], ['format', '1'], ['inputs', 1], ['perObject', {}], ['perObject', [null]], ['unreadable', {}], ['unreadable', [1]]] as const) {
+      if (hit(entry({ top: { [name]: v } }))) wrongs.push(`${name} = ${JSON.stringify(v)}`);
+    }
+    if (hit(without(entry({}), 'kernel'))) wrongs.push('without kernel');
+    expect({ acceptedWrongly: wrongs, refusedWrongly: rights }).toEqual({ acceptedWrongly: [], refusedWrongly: [] });
+    // And the kept findings come back as they were written.
+    expect(hit(entry({}))).toBe(true);
+    const back = check(reports).report;
+    expect(back.kernel).toMatchObject({ ...kernel, cached: true });
+  });
+
+  it('keeps one entry per image name, architecture and run, in a file named by their FNV-1a hash', () => {
+    const dir = freshDir();
+    const reports = fileReportCache(dir, 'source-1');
+    check(reports);
+    // A stable name: the slot of this plan (name, arch, run) is the same on every machine.
+    const slot = (name: string, arch: string, run: string): string => {
+      const probe = fileReportCache(join(dir, 'probe', `${name}-${arch}-${run}`), 'source-1');
+      probe.write({ ...p, name, arch, run: { ...p.run, name: run } } as Plan, 'inputs', { kernel: { checked: false }, perObject: [], unreadable: [] });
+      return readdirSync(join(dir, 'probe', `${name}-${arch}-${run}`))[0]!;
+    };
+    expect(slot('app', 'x86_64', 'default')).toBe('b5b4035c.json');
+    expect(new Set([slot('app', 'x86_64', 'default'), slot('app', 'aarch64', 'default'), slot('app', 'x86_64', 'serve'), slot('apq', 'x86_64', 'default'), slot('app2', 'x86_64', 'default')]).size).toBe(5);
+    // Written entries are read back for the same plan and inputs only.
+    const probe = fileReportCache(join(dir, 'probe2'), 'source-1');
+    const findings = { kernel: { checked: false, reason: 'no kernel' }, perObject: [], unreadable: [] };
+    probe.write(p, 'inputs-a', findings);
+    expect(probe.read(p, 'inputs-a')).toEqual(findings);
+    expect(probe.read(p, 'inputs-b')).toBeUndefined();
+    expect(probe.read({ ...p, name: `${p.name}-other` }, 'inputs-a')).toBeUndefined();
+  });
 });
