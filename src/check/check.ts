@@ -48,7 +48,7 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
   const sha256 = kernel?.elf !== undefined ? (kernel.sha256s?.elf ?? kernel.sha256) : undefined;
   const noKernel = options.noKernelReason ?? (kernel ? 'the kernel bundle has no loader-stripped.elf (only a boot image)' : 'no kernel ELF was given');
   const inputs = reportCache.inputs(plan, { ...(sha256 !== undefined ? { sha256 } : { reason: noKernel }), hidden }, fs);
-  const kept = inputs !== undefined ? reportCache.read(plan, inputs) : undefined;
+  const kept = inputs !== undefined ? reportCache.read(inputs) : undefined;
   if (kept) {
     // The objects' symbols only for symbolOwner (`osv up` reading a failed lookup), if asked.
     const objects = (): ImageObject[] => imageObjects(plan, fs, objectCache).objects;
@@ -113,7 +113,7 @@ export function checkPlan(plan: Plan, kernel: KernelBundle | undefined, fs: Host
 
   const perObject = objects.flatMap((o) => reports.get(o) ?? []);
   objectCache.flush();
-  if (inputs !== undefined) reportCache.write(plan, inputs, { kernel: kinfo, perObject, unreadable });
+  if (inputs !== undefined) reportCache.write(inputs, { kernel: kinfo, perObject, unreadable });
   return ok(buildReport(perObject, () => objects, unreadable, kinfo));
 }
 

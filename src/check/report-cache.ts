@@ -27,11 +27,18 @@ export interface Findings {
   unreadable: Unreadable[];
 }
 
+/** What a check is computed from: all of it as text, and the slot its findings are kept in. */
+export interface ReportInputs {
+  text: string;
+  /** A file name for the image, run and kernel. */
+  slot: string;
+}
+
 export interface ReportCache {
-  /** The inputs of checking `plan` as text, or undefined when this cache keeps nothing. */
-  inputs(plan: Plan, kernel: { sha256?: string; hidden: boolean; reason?: string }, fs: HostFs): string | undefined;
-  read(plan: Plan, inputs: string): Findings | undefined;
-  write(plan: Plan, inputs: string, findings: Findings): void;
+  /** The inputs of checking `plan`, or undefined when this cache keeps nothing. */
+  inputs(plan: Plan, kernel: { sha256?: string; hidden: boolean; reason?: string }, fs: HostFs): ReportInputs | undefined;
+  read(inputs: ReportInputs): Findings | undefined;
+  write(inputs: ReportInputs, findings: Findings): void;
 }
 
 export const noReportCache: ReportCache = { inputs: () => undefined, read: () => undefined, write: () => undefined };
@@ -111,13 +118,14 @@ function isEntry(x: unknown): x is Entry {
 }
 
 /**
- * A file name for the image name, arch and run (FNV-1a): what a project checks again and again
- * stays in its slot (and the directory stays small); two projects of one image name take turns,
- * which only costs a miss.
+ * A file name for the image name, arch, run and kernel (FNV-1a): what a project checks again and
+ * again stays in its slot (and the directory stays small); two projects of one image name take
+ * turns, which only costs a miss. The kernel is in it because commands that know it differently
+ * (`osv plan` and `osv check` without a kernel give different reasons) would take turns too.
  */
-function slotOf(plan: Plan): string {
+function slotOf(plan: Plan, kernel: unknown): string {
   let h = 0x811c9dc5;
-  for (const ch of `${plan.name}\0${plan.arch}\0${plan.run.name}`) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
+  for (const ch of `${plan.name}\0${plan.arch}\0${plan.run.name}\0${JSON.stringify(kernel)}`) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
   return `${h.toString(16).padStart(8, '0')}.json`;
 }
 
@@ -133,23 +141,24 @@ export function fileReportCache(dir: string = defaultReportCacheDir(), source: s
         return st ? `${st.kind} ${st.dev} ${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}` : null;
       });
       const { arch, entries, runs } = plan;
-      return JSON.stringify({ source, kernel, arch, run: plan.run.name, runs: runs.map((r) => r.name), hidden: plan.kernel.hiddenSymbols, entries, identities });
+      const text = JSON.stringify({ source, kernel, arch, run: plan.run.name, runs: runs.map((r) => r.name), hidden: plan.kernel.hiddenSymbols, entries, identities });
+      return { text, slot: slotOf(plan, kernel) };
     },
-    read(plan, inputs) {
+    read(inputs) {
       let e: unknown;
       try {
-        e = JSON.parse(fs.readFileSync(path.join(dir, slotOf(plan)), 'utf8'));
+        e = JSON.parse(fs.readFileSync(path.join(dir, inputs.slot), 'utf8'));
       } catch {
         return undefined;
       }
-      if (!isEntry(e) || e.inputs !== inputs) return undefined;
+      if (!isEntry(e) || e.inputs !== inputs.text) return undefined;
       return { kernel: e.kernel, perObject: e.perObject, unreadable: e.unreadable };
     },
-    write(plan, inputs, findings) {
-      const e: Entry = { format: FORMAT, inputs, ...findings };
+    write(inputs, findings) {
+      const e: Entry = { format: FORMAT, inputs: inputs.text, ...findings };
       try {
         fs.mkdirSync(dir, { recursive: true });
-        writeFileAtomic(path.join(dir, slotOf(plan)), JSON.stringify(e));
+        writeFileAtomic(path.join(dir, inputs.slot), JSON.stringify(e));
       } catch {
         // a read-only cache only costs time
       }

@@ -215,24 +215,49 @@ describe.skipIf(!hasGcc)('the report cache', () => {
     expect(back.kernel).toMatchObject({ ...kernel, cached: true });
   });
 
-  it('keeps one entry per image name, architecture and run, in a file named by their FNV-1a hash', () => {
+  it('keeps one entry per image name, architecture, run and kernel, in a file named by their FNV-1a hash', () => {
+    const dir = freshDir();
+    const cache = fileReportCache(dir, 'source-1');
+    const noKernel = { reason: 'no kernel', hidden: false };
+    const slot = (name: string, arch: string, run: string, kernel: { sha256?: string; reason?: string; hidden: boolean } = noKernel): string =>
+      cache.inputs({ ...p, name, arch, run: { ...p.run, name: run } } as Plan, kernel, nodeHostFs)!.slot;
+    // A stable name: the same on every machine (checked against an independent FNV-1a).
+    expect(slot('app', 'x86_64', 'default')).toBe('cd1a3deb.json');
+    const slots = [
+      slot('app', 'x86_64', 'default'),
+      slot('app', 'aarch64', 'default'),
+      slot('app', 'x86_64', 'serve'),
+      slot('apq', 'x86_64', 'default'),
+      slot('app2', 'x86_64', 'default'),
+      slot('app', 'x86_64', 'default', { reason: 'another reason', hidden: false }),
+      slot('app', 'x86_64', 'default', { reason: 'no kernel', hidden: true }),
+      slot('app', 'x86_64', 'default', { sha256: 'ab', hidden: false }),
+    ];
+    expect(new Set(slots).size).toBe(slots.length);
+    // Written entries are read back for the same inputs only, from their slot.
+    const findings = { kernel: { checked: false, reason: 'no kernel' }, perObject: [], unreadable: [] };
+    const a = cache.inputs(p, noKernel, nodeHostFs)!;
+    cache.write(a, findings);
+    expect(readdirSync(dir)).toEqual([a.slot]);
+    expect(cache.read(a)).toEqual(findings);
+    expect(cache.read({ ...a, text: `${a.text} ` })).toBeUndefined();
+    expect(cache.read({ ...a, slot: 'other.json' })).toBeUndefined();
+  });
+
+  it('keeps what two commands that know the kernel differently checked, side by side', () => {
+    // osv plan and osv check without a configured kernel give different reasons: each keeps its own.
     const dir = freshDir();
     const reports = fileReportCache(dir, 'source-1');
-    check(reports);
-    // A stable name: the slot of this plan (name, arch, run) is the same on every machine.
-    const slot = (name: string, arch: string, run: string): string => {
-      const probe = fileReportCache(join(dir, 'probe', `${name}-${arch}-${run}`), 'source-1');
-      probe.write({ ...p, name, arch, run: { ...p.run, name: run } } as Plan, 'inputs', { kernel: { checked: false }, perObject: [], unreadable: [] });
-      return readdirSync(join(dir, 'probe', `${name}-${arch}-${run}`))[0]!;
+    const plain = (reason: string): ReturnType<typeof check> => {
+      const objects = counting();
+      const r = checkPlan(p, undefined, nodeHostFs, { cache: noSymbolCache, objects, reports, noKernelReason: reason });
+      if (!r.ok) throw new Error(r.error.message);
+      return { report: r.value, reads: objects.reads, objects };
     };
-    expect(slot('app', 'x86_64', 'default')).toBe('b5b4035c.json');
-    expect(new Set([slot('app', 'x86_64', 'default'), slot('app', 'aarch64', 'default'), slot('app', 'x86_64', 'serve'), slot('apq', 'x86_64', 'default'), slot('app2', 'x86_64', 'default')]).size).toBe(5);
-    // Written entries are read back for the same plan and inputs only.
-    const probe = fileReportCache(join(dir, 'probe2'), 'source-1');
-    const findings = { kernel: { checked: false, reason: 'no kernel' }, perObject: [], unreadable: [] };
-    probe.write(p, 'inputs-a', findings);
-    expect(probe.read(p, 'inputs-a')).toEqual(findings);
-    expect(probe.read(p, 'inputs-b')).toBeUndefined();
-    expect(probe.read({ ...p, name: `${p.name}-other` }, 'inputs-a')).toBeUndefined();
+    expect(plain('reason one').reads).toBeGreaterThan(0);
+    expect(plain('reason two').reads).toBeGreaterThan(0);
+    expect(plain('reason one').reads).toBe(0);
+    expect(plain('reason two').reads).toBe(0);
+    expect(readdirSync(dir)).toHaveLength(2);
   });
 });
