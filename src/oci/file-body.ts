@@ -29,7 +29,7 @@ export class FileBody implements AsyncIterable<Uint8Array> {
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     // A read stream's `end` is inclusive: none at all for an empty body.
-    if (this.size === 0) return [][Symbol.iterator]() as unknown as AsyncIterator<Uint8Array>;
+    if (this.size === 0) return (async function* (): AsyncGenerator<Uint8Array> {})();
     return (fs.createReadStream(this.path, { start: 0, end: this.size - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   }
 }

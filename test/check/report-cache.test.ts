@@ -80,13 +80,18 @@ describe.skipIf(!hasGcc)('the report cache', () => {
     expect(() => readdirSync(dir)).toThrow();
   });
 
-  it('takes a damaged or tampered entry for a miss', () => {
+  /** A cache holding the entry of one check: its file, its content, and its first object's report. */
+  const keptEntry = (): { reports: ReportCache; file: string; good: Record<string, unknown>; obj: Record<string, unknown> } => {
     const dir = freshDir();
     const reports = fileReportCache(dir, 'source-1');
     check(reports);
     const file = join(dir, readdirSync(dir)[0]!);
     const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const obj = (good['perObject'] as Array<Record<string, unknown>>)[0]!;
+    return { reports, file, good, obj: (good['perObject'] as Array<Record<string, unknown>>)[0]! };
+  };
+
+  it('takes a damaged or tampered entry for a miss', () => {
+    const { reports, file, good, obj } = keptEntry();
     const withObject = (o: Record<string, unknown>) => ({ ...good, perObject: [o] });
     const bad: Array<Record<string, unknown> | string> = [
       'not json',
@@ -112,12 +117,7 @@ describe.skipIf(!hasGcc)('the report cache', () => {
   // miss; each optional field absent, and each enumerated value: still a hit. (The entry's
   // findings are rendered as kept, so a field let through unchecked would reach the report.)
   it('checks every field of every record it keeps, and accepts each valid form', () => {
-    const dir = freshDir();
-    const reports = fileReportCache(dir, 'source-1');
-    check(reports);
-    const file = join(dir, readdirSync(dir)[0]!);
-    const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const obj = (good['perObject'] as Array<Record<string, unknown>>)[0]!;
+    const { reports, file, good, obj } = keptEntry();
     const missing = { name: 'f', version: 'V_1', from: 'libx.so.1', kind: 'function', bind: 'plt', severity: 'warning', reason: 'version', offered: ['V_2'] };
     const stub = { name: 'fork', effect: 'fails with ENOSYS' };
     const unreadable = { guest: '/lib/x.so', host: '/usr/lib/x.so', reason: 'truncated' };

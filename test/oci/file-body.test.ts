@@ -114,6 +114,9 @@ describe('FileBody over node:http', () => {
     const chunks: Buffer[] = [];
     for await (const c of new FileBody(file('iter', bytes), bytes.length - 7)) chunks.push(Buffer.from(c));
     expect(Buffer.concat(chunks).equals(bytes.subarray(0, bytes.length - 7))).toBe(true);
+    const none: Uint8Array[] = [];
+    for await (const c of new FileBody(file('iter-empty', Buffer.alloc(0)), 0)) none.push(c);
+    expect(none).toEqual([]);
   });
 
   it('sends the file again to where a registry redirects its upload', async () => {
