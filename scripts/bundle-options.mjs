@@ -38,19 +38,25 @@ function importMetaUrlPlugin(outfile) {
 }
 
 /**
- * commander requires node:child_process at its top, only to run git-style executable
- * subcommands, which osv does not have; loading it (with net and the stream modules) is a
- * large part of a small command's start. In a bundle, commander gets it on first use instead.
+ * Node built-ins that cost milliseconds to load and that most commands never use: crypto (with
+ * the stream modules it loads, about 9 ms here), child_process (5), http and https (10), zlib.
+ * Loading one is then left to the first read of one of its members, wherever the import sits:
+ * commander's child_process (only for git-style subcommands, which osv does not have), the OCI
+ * client's http, a digest's crypto. Each import gets a module with a getter per export (named
+ * from this Node's own module), which esbuild's interop copies as getters.
  */
-const lazyChildProcessForCommander = {
-  name: 'lazy-child-process-for-commander',
+export const LAZY_BUILTINS = ['node:child_process', 'node:crypto', 'node:zlib', 'node:http', 'node:https', 'node:net', 'node:tls', 'node:dns', 'node:stream', 'node:stream/promises'];
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
-    build.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
-      loader: 'js',
-      resolveDir: ROOT,
-    }));
+    build.onResolve({ filter: /^node:/ }, (args) => (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'lazy-builtin' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((k) => k !== 'default');
+      const load = `const load = () => require(${JSON.stringify(args.path)});`;
+      const getters = names.map((k) => `Object.defineProperty(module.exports, ${JSON.stringify(k)}, { enumerable: true, get: () => load()[${JSON.stringify(k)}] });`);
+      return { contents: [load, ...getters].join('\n'), loader: 'js' };
+    });
   },
 };
 
@@ -72,7 +78,7 @@ export function bundleOptions(entry, outfile) {
     supported: { 'dynamic-import': false },
     define: { OSV_SOURCE_ID: JSON.stringify(SOURCE_ID) },
     banner: { js: "const __distModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
-    plugins: [importMetaUrlPlugin(outfile), lazyChildProcessForCommander],
+    plugins: [importMetaUrlPlugin(outfile), lazyBuiltins],
     metafile: true,
     logLevel: 'warning',
   };

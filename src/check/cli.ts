@@ -38,8 +38,8 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<void> {
   const kernel: KernelBundle | undefined = k.ok ? k.value : undefined;
 
   const { plan } = await import('../plan/index.js');
-  const { imageForPlanning } = await import('../tasks/from-image.js');
-  const image = await imageForPlanning(config, process.env);
+  // The OCI code (http, zlib, crypto, streams) loads only for a configuration with `from:`.
+  const image = config.from ? await (await import('../tasks/from-image.js')).imageForPlanning(config, process.env) : undefined;
   const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
   if (!p.ok) throw p.error;
 

@@ -14,7 +14,6 @@ import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
 import { printLine, writeStderr } from '../output.js';
 import type { HostFs } from '../hostfs.js';
-import { imageForPlanning, withImageOrigins } from '../tasks/from-image.js';
 
 const out = printLine;
 
@@ -51,10 +50,12 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
   const { defaultRelease, usesDefaultKernel } = await import('../kernel/default-release.js');
   const hidden = !kernel.bundle && usesDefaultKernel(loaded.kernel, process.env) && defaultRelease(loaded.arch)?.hiddenSymbols === true;
   const configured = hidden ? { ...loaded, kernel: { ...loaded.kernel, hiddenSymbols: true } } : loaded;
-  const image = await imageForPlanning(configured, process.env);
+  // The OCI code (http, zlib, crypto, streams) loads only for a configuration with `from:`.
+  const fromImage = configured.from ? await import('../tasks/from-image.js') : undefined;
+  const image = fromImage ? await fromImage.imageForPlanning(configured, process.env) : undefined;
   const config = image?.config ?? configured;
   const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
-  if (!r.ok) throw image ? withImageOrigins(r.error, image.fs) : r.error;
+  if (!r.ok) throw image && fromImage ? fromImage.withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }
 

@@ -12,6 +12,7 @@ import { bundleFor } from '../../src/cli/start.js';
 import { probed } from '../helpers/loaded-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'osv-start-'));
+const PYTHON = join(import.meta.dirname, '..', '..', 'examples', 'python-hello');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'osv.yaml'), 'cmd: [/bin/true]\n');
 
@@ -36,6 +37,16 @@ describe('the bundle each command line starts', () => {
     expect(r.status, r.errors).toBe(0);
     expect(r.stdout).not.toBe('');
     expect(r.streams).toBe(false);
+  });
+
+  // The python example (no `from:`, no kernel given): planning it needs no hashing, no network,
+  // no gzip and no child process, and Node's modules for them take milliseconds each to load.
+  it.each([[['validate']], [['config']], [['plan']], [['manifest']], [['check']], [['why', '/usr/bin/python3']], [['resolve', process.execPath]]])('osv %j loads none of crypto, zlib, http, net or child_process', (args) => {
+    const { OSV_KERNEL: _, ...env } = process.env;
+    const r = probed(args, { cwd: PYTHON, env });
+    expect(r.status, r.errors).toBe(0);
+    expect(r.stdout).not.toBe('');
+    expect(r.builtins).toEqual([]);
   });
 
   it('an invalid configuration is reported without loading Node\'s streams, as text or as JSON', () => {
