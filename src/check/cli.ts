@@ -40,7 +40,8 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<void> {
   const { plan } = await import('../plan/index.js');
   // The OCI code (http, zlib, crypto, streams) loads only for a configuration with `from:`.
   const image = config.from ? await (await import('../tasks/from-image.js')).imageForPlanning(config, process.env) : undefined;
-  const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
+  const { fileElfReadCache } = await import('../resolve/read-cache.js');
+  const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads: fileElfReadCache() }) });
   if (!p.ok) throw p.error;
 
   const { checkPlan } = await import('./check.js');

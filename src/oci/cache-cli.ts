@@ -13,6 +13,7 @@ import { defaultObjectCacheDir } from '../check/object-cache.js';
 import { defaultReportCacheDir } from '../check/report-cache.js';
 import { defaultSymbolCacheDir } from '../check/symbol-cache.js';
 import { cacheRoot } from '../kernel/cache.js';
+import { defaultElfReadCacheDir } from '../resolve/read-cache.js';
 import { formatBytes, plural } from '../units.js';
 import { ContentStore, ociCacheDir, type CachedImage } from './cache.js';
 import type { Digest } from './digest.js';
@@ -61,6 +62,7 @@ function derivedCaches(env: NodeJS.ProcessEnv): Array<{ name: string; path: stri
     { name: "the symbol check's per-object symbols", path: defaultObjectCacheDir(env) },
     { name: "the symbol check's findings", path: defaultReportCacheDir(env) },
     { name: "kernels' symbol tables", path: defaultSymbolCacheDir(env) },
+    { name: "the resolver's reads of ELF files", path: defaultElfReadCacheDir(env) },
     // Written by osv-up before its validators were generated at build time.
     { name: 'validators compiled by older osv-up versions', path: join(cacheRoot(env), 'schema') },
   ];

@@ -8,6 +8,7 @@ import { OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Config } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { writeManifest } from '../manifest/write.js';
+import { fileElfReadCache } from '../resolve/read-cache.js';
 import { normalizeGuestPath } from './guest-path.js';
 import { plan } from './index.js';
 import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
@@ -54,7 +55,7 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
   const fromImage = configured.from ? await import('../tasks/from-image.js') : undefined;
   const image = fromImage ? await fromImage.imageForPlanning(configured, process.env) : undefined;
   const config = image?.config ?? configured;
-  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : {}) });
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads: fileElfReadCache() }) });
   if (!r.ok) throw image && fromImage ? fromImage.withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }

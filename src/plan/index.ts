@@ -17,5 +17,5 @@ export { isHostFile, isInlineFile } from './types.js';
  * while one plan is made.
  */
 export function plan(config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
-  return planWith(resolveSession(), config, options);
+  return planWith(resolveSession(options.elfReads), config, options);
 }

@@ -19,6 +19,7 @@ import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './
 import { EntryTable } from './table.js';
 import { hiddenByVolumes, planVolumes } from './volumes.js';
 import { isHostFile, type Plan, type PlanEntry, type PlanImage, type PlannedRun, type PlanTotals } from './types.js';
+import type { ElfReadCache } from '../resolve/read-cache.js';
 
 export interface PlanOptions {
   /** The named run to select (default: `default`). */
@@ -30,6 +31,8 @@ export interface PlanOptions {
   env?: Record<string, string | undefined>;
   /** With `from:`: the image, mounted in `fs` at config.sysroot, and what its layers dropped. */
   image?: { plan: PlanImage; notes: string[] };
+  /** Where what the resolver reads of each ELF file in `fs` is kept between processes (none by default). */
+  elfReads?: ElfReadCache;
 }
 
 /**

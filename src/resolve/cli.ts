@@ -8,6 +8,7 @@ import { OsvError, ExitCode } from '../diagnostics/error.js';
 import { nodeHostFs } from '../hostfs.js';
 import { formatHostManifest, hostManifest } from './host-manifest.js';
 import { writeStderr, writeStdout } from '../output.js';
+import { fileElfReadCache } from './read-cache.js';
 
 export interface ResolveCliOptions {
   library?: boolean;
@@ -48,6 +49,7 @@ export async function resolveCommand(target: string, sub: string | undefined, op
       optional: opts.optional,
       cwd: process.cwd(),
       pathEnv: process.env['PATH'] ?? '/usr/bin:/bin',
+      elfReads: fileElfReadCache(),
     },
     nodeHostFs,
   );

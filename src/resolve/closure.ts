@@ -5,17 +5,18 @@
 import { posix } from 'node:path';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
-import { classify, type ElfKind } from '../elf/classify.js';
+import { classify } from '../elf/classify.js';
 import { DF_1_NODEFLIB, machineName } from '../elf/constants.js';
 import { dynamicInfo, type DynamicInfo } from '../elf/dynamic.js';
 import { ElfError } from '../elf/error.js';
-import { ElfFile, type FileHeader } from '../elf/file.js';
+import { ElfFile } from '../elf/file.js';
 import type { HostFs, HostStat } from '../hostfs.js';
 import { archFacts, ldsoLayout, type ArchFacts, type LdsoLayout } from './arch.js';
 import { splitSearchPath, expandDst, type DstValues } from './dst.js';
 import { kernelSonames } from './kernel-libraries.js';
 import { parseLdCache, type LdCache } from './ldcache.js';
 import { ldSoConfDirs } from './ldconf.js';
+import { noElfReadCache, type ElfIdent, type ElfRead, type ElfReadCache } from './read-cache.js';
 import { Sysroot } from './sysroot.js';
 import type {
   Closure,
@@ -28,12 +29,7 @@ import type {
 } from './types.js';
 
 /** An ELF file as far as the resolver needs it. */
-interface Parsed {
-  header: FileHeader;
-  dyn: DynamicInfo;
-  kind: ElfKind;
-  interp: string | undefined;
-}
+type Parsed = ElfRead;
 
 /** An object in the closure with what the search needs to know about it. */
 interface Loaded {
@@ -70,22 +66,24 @@ const MISSING = Symbol('missing');
 /**
  * What resolvers over one file system may share while it does not change (one plan resolves a
  * closure per root: python's 60 extension modules each need libc, and each walked /usr/lib
- * again): the sysroot's path lookups, and the ELF files read (by real path, for one arch).
+ * again): the sysroot's path lookups, and the ELF files read (by real path, for one arch); and
+ * where what was read of each ELF file is kept between processes (read-cache.ts), if anywhere.
  */
 export interface SharedReads {
   sys: Sysroot;
   parsed: Map<string, Parsed | OsvError>;
+  kept: ElfReadCache;
 }
 
-/** A source of SharedReads for each file system, sysroot and architecture asked for. */
-export function sharedReads(): (fs: HostFs, options: ResolveOptions) => SharedReads {
+/** A source of SharedReads for each file system, sysroot and architecture asked for, all keeping ELF reads in `kept`. */
+export function sharedReads(kept: ElfReadCache = noElfReadCache): (fs: HostFs, options: ResolveOptions) => SharedReads {
   const byFs = new WeakMap<HostFs, Map<string, SharedReads>>();
   return (fs, options) => {
     let m = byFs.get(fs);
     if (!m) byFs.set(fs, (m = new Map()));
     const key = `${options.arch}\0${options.sysroot}`;
     let r = m.get(key);
-    if (!r) m.set(key, (r = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() }));
+    if (!r) m.set(key, (r = { sys: new Sysroot(fs, options.sysroot), parsed: new Map(), kept }));
     return r;
   };
 }
@@ -100,6 +98,7 @@ export class Resolver {
   private readonly kernel: Set<string>;
   private readonly optional: Set<string>;
   private readonly parsed: Map<string, Parsed | OsvError>;
+  private readonly kept: ElfReadCache;
   private cache: LdCache | null | undefined;
   private conf: string[] | undefined;
   private readonly byName = new Map<string, Loaded | typeof MISSING>();
@@ -115,10 +114,11 @@ export class Resolver {
   constructor(
     private readonly options: ResolveOptions,
     fs: HostFs,
-    shared: SharedReads = { sys: new Sysroot(fs, options.sysroot), parsed: new Map() },
+    shared: SharedReads = { sys: new Sysroot(fs, options.sysroot), parsed: new Map(), kept: noElfReadCache },
   ) {
     this.sys = shared.sys;
     this.parsed = shared.parsed;
+    this.kept = shared.kept;
     this.facts = archFacts[options.arch];
     const multi = this.sys.stat(`/lib/${this.facts.multiarch}`) ?? this.sys.stat(`/usr/lib/${this.facts.multiarch}`);
     this.layout = ldsoLayout(this.facts, multi?.st.kind === 'dir');
@@ -142,6 +142,8 @@ export class Resolver {
     } catch (e) {
       if (e instanceof OsvError) return err(e);
       throw e;
+    } finally {
+      this.kept.flush();
     }
   }
 
@@ -199,7 +201,7 @@ export class Resolver {
   }
 
   /** ld.so itself: matched by its path and soname, listed where first needed (or last). */
-  private addInterpreter(interp: string, root: Loaded, program: FileHeader): void {
+  private addInterpreter(interp: string, root: Loaded, program: ElfIdent): void {
     if (this.byName.has(interp)) return;
     const hit = this.sys.stat(interp);
     const p = hit && hit.st.kind === 'file' ? this.parse(hit.real) : undefined;
@@ -226,7 +228,7 @@ export class Resolver {
   }
 
   /** An ELF of the class and machine resolved for. */
-  private runsHere(h: FileHeader): boolean {
+  private runsHere(h: ElfIdent): boolean {
     return h.class === this.facts.elfClass && h.machine === this.facts.machine;
   }
 
@@ -238,7 +240,7 @@ export class Resolver {
    * one of the right class and machine (what the kernel checks stops at the header), are left as
    * they were.
    */
-  private checkInterpreter(interp: string, real: string, p: Parsed | OsvError, root: Loaded, program: FileHeader): void {
+  private checkInterpreter(interp: string, real: string, p: Parsed | OsvError, root: Loaded, program: ElfIdent): void {
     let what: string;
     if (p instanceof OsvError) {
       if (p.code !== 'elf.bad-magic') return;
@@ -503,6 +505,12 @@ export class Resolver {
   private parse(real: string): Parsed | OsvError {
     const memo = this.parsed.get(real);
     if (memo) return memo;
+    const st = this.sys.stat(real)?.st;
+    const kept = st ? this.kept.read(this.sys.host(real), st) : undefined;
+    if (kept) {
+      this.parsed.set(real, kept);
+      return kept;
+    }
     let out: Parsed | OsvError;
     let f: ElfFile | undefined;
     try {
@@ -517,6 +525,7 @@ export class Resolver {
       } else {
         const dyn = dynamicInfo(f);
         out = { header: h, dyn, kind: classify(f, dyn), interp: f.interpreter() };
+        if (st) this.kept.record(f.path, st, out);
       }
     } catch (e) {
       if (!(e instanceof OsvError)) throw e;
@@ -548,7 +557,7 @@ export class Resolver {
     });
   }
 
-  private checkArch(h: FileHeader, file: string): void {
+  private checkArch(h: ElfIdent, file: string): void {
     if (h.class !== this.facts.elfClass || h.machine !== this.facts.machine) {
       throw new OsvError({
         code: 'resolve.wrong-arch',
@@ -590,6 +599,6 @@ export class Resolver {
 
 const emptyDyn: DynamicInfo = { needed: [], soname: undefined, rpath: undefined, runpath: undefined, flags: 0, flags1: 0, dynamic: false };
 
-function describe(h: FileHeader): string {
+function describe(h: ElfIdent): string {
   return `an ELF${h.class === 1 ? '32' : '64'} ${machineName(h.machine)} file`;
 }

@@ -10,7 +10,8 @@ import type { Arch } from '../config/types.js';
 import { kindLabel } from '../elf/classify.js';
 import { ElfFile } from '../elf/file.js';
 import type { HostFs } from '../hostfs.js';
-import { resolveClosure } from './index.js';
+import { resolveSession } from './index.js';
+import type { ElfReadCache } from './read-cache.js';
 import { Sysroot } from './sysroot.js';
 import type { Closure, ResolvedObject, ResolveRoot } from './types.js';
 
@@ -34,6 +35,8 @@ export interface HostManifestOptions {
   cwd: string;
   /** PATH, for a program given by name. */
   pathEnv: string;
+  /** Where what is read of each ELF file is kept between processes (none by default). */
+  elfReads?: ElfReadCache;
 }
 
 export interface ManifestLine {
@@ -131,7 +134,7 @@ function toSysroot(target: string, o: HostManifestOptions, sys: Sysroot): string
  * those was needed by something (a root named by soname is optional), so its chain is never empty.
  */
 function closure(roots: ResolveRoot[], o: HostManifestOptions, fs: HostFs): Closure {
-  const r = resolveClosure(roots, { arch: o.arch, sysroot: o.sysroot, libraryPath: o.libraryPath, hiddenSymbols: o.hiddenSymbols, optional: o.optional, osvFilter: o.kernelFilter }, fs);
+  const r = resolveSession(o.elfReads)(roots, { arch: o.arch, sysroot: o.sysroot, libraryPath: o.libraryPath, hiddenSymbols: o.hiddenSymbols, optional: o.optional, osvFilter: o.kernelFilter }, fs);
   if (!r.ok) throw r.error;
   const fatal = r.value.missing.filter((m) => !m.optional);
   if (fatal.length > 0) {

@@ -2,6 +2,7 @@
 
 import type { ResolveClosure } from './types.js';
 import { Resolver, sharedReads } from './closure.js';
+import type { ElfReadCache } from './read-cache.js';
 
 export type * from './types.js';
 
@@ -10,9 +11,10 @@ export const resolveClosure: ResolveClosure = (roots, options, fs) => new Resolv
 
 /**
  * resolveClosure for many roots over a file system that does not change meanwhile (one plan):
- * the closures share what they read of it.
+ * the closures share what they read of it, and keep what they read of each ELF file in `kept`
+ * (none by default; the commands pass the host's, read-cache.ts).
  */
-export function resolveSession(): ResolveClosure {
-  const reads = sharedReads();
+export function resolveSession(kept?: ElfReadCache): ResolveClosure {
+  const reads = sharedReads(kept);
   return (roots, options, fs) => new Resolver(options, fs, reads(fs, options)).run(roots);
 }

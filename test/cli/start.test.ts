@@ -3,13 +3,14 @@
 // that loaded another's code, or the whole CLI, would pay for it at every start; so would one
 // that printed through process.stdout (src/output.ts).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_NAMES } from '../../src/cli/command-line.js';
 import { bundleFor } from '../../src/cli/start.js';
 import { probed } from '../helpers/loaded-files.js';
+import { lacks } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'osv-start-'));
 const PYTHON = join(import.meta.dirname, '..', '..', 'examples', 'python-hello');
@@ -41,7 +42,7 @@ describe('the bundle each command line starts', () => {
 
   // The python example (no `from:`, no kernel given): planning it needs no hashing, no network,
   // no gzip and no child process, and Node's modules for them take milliseconds each to load.
-  it.each([[['validate']], [['config']], [['plan']], [['manifest']], [['check']], [['why', '/usr/bin/python3']], [['resolve', process.execPath]]])('osv %j loads none of crypto, zlib, http, net or child_process', (args) => {
+  it.skipIf(lacks('the python example', [existsSync('/usr/lib/python3.11/os.py'), 'python 3.11 is not installed; template:python defaults to it'])).each([[['validate']], [['config']], [['plan']], [['manifest']], [['check']], [['why', '/usr/bin/python3']], [['resolve', process.execPath]]])('osv %j loads none of crypto, zlib, http, net or child_process', (args) => {
     const { OSV_KERNEL: _, ...env } = process.env;
     const r = probed(args, { cwd: PYTHON, env });
     expect(r.status, r.errors).toBe(0);

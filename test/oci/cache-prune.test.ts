@@ -55,7 +55,7 @@ describe('osv cache and the images osv run REF unpacked', () => {
   it('ls shows the computed caches; prune empties them whole and says what each freed', () => {
     const cache = join(work, 'cache-derived');
     const root = join(cache, 'osv-up');
-    const files: Record<string, number> = { 'objects/2049-1234.json': 700, 'objects/2049-99.json': 300, 'checks/0d033194.json': 2000, [`symbols/${A}.json`]: 4000, 'schema/validate-07078616f39ee435285de7b2.cjs': 50 };
+    const files: Record<string, number> = { 'objects/2049-1234.json': 700, 'objects/2049-99.json': 300, 'checks/0d033194.json': 2000, [`symbols/${A}.json`]: 4000, 'elf/9f0c1e2d3b4a5968.json': 600, 'schema/validate-07078616f39ee435285de7b2.cjs': 50 };
     for (const [f, n] of Object.entries(files)) {
       mkdirSync(join(root, f, '..'), { recursive: true });
       writeFileSync(join(root, f), Buffer.alloc(n));
@@ -70,23 +70,24 @@ describe('osv cache and the images osv run REF unpacked', () => {
         { name: "the symbol check's per-object symbols", path: join(root, 'objects'), bytes: 1000 },
         { name: "the symbol check's findings", path: join(root, 'checks'), bytes: 2000 },
         { name: "kernels' symbol tables", path: join(root, 'symbols'), bytes: 4000 },
+        { name: "the resolver's reads of ELF files", path: join(root, 'elf'), bytes: 600 },
         { name: 'validators compiled by older osv-up versions', path: join(root, 'schema'), bytes: 50 },
       ],
     });
     const text = osv(['cache', 'ls'], cache);
     expect(text.stdout).toBe(
       `no images in ${join(root, 'oci')}\n` +
-        "computed, made again when needed (prune empties them): the symbol check's per-object symbols 1000 B, the symbol check's findings 2.0 KiB, kernels' symbol tables 3.9 KiB, validators compiled by older osv-up versions 50 B\n",
+        "computed, made again when needed (prune empties them): the symbol check's per-object symbols 1000 B, the symbol check's findings 2.0 KiB, kernels' symbol tables 3.9 KiB, the resolver's reads of ELF files 600 B, validators compiled by older osv-up versions 50 B\n",
     );
     const pruned = osv(['cache', 'prune', '--json'], cache);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(JSON.parse(pruned.stdout)).toEqual({
       ok: true,
-      removed: ["the symbol check's per-object symbols (1000 B)", "the symbol check's findings (2.0 KiB)", "kernels' symbol tables (3.9 KiB)", 'validators compiled by older osv-up versions (50 B)'],
+      removed: ["the symbol check's per-object symbols (1000 B)", "the symbol check's findings (2.0 KiB)", "kernels' symbol tables (3.9 KiB)", "the resolver's reads of ELF files (600 B)", 'validators compiled by older osv-up versions (50 B)'],
       kept: [],
-      freedBytes: 7050,
+      freedBytes: 7650,
     });
-    for (const d of ['objects', 'checks', 'symbols', 'schema']) expect(readdirSync(join(root, d))).toEqual([]);
+    for (const d of ['objects', 'checks', 'symbols', 'elf', 'schema']) expect(readdirSync(join(root, d))).toEqual([]);
     // Nothing left to say, and nothing else touched.
     expect(osv(['cache', 'ls'], cache).stdout).toBe(`no images in ${join(root, 'oci')}\n`);
     expect(JSON.parse(osv(['cache', 'prune', '--json'], cache).stdout)).toEqual({ ok: true, removed: [], kept: [], freedBytes: 0 });
