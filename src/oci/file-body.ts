@@ -4,7 +4,8 @@
 // 1 MiB buffer takes 6 ms). A read stream costs a fresh buffer per chunk, and the stream
 // machinery on top. So node-transport.ts sends a FileBody through a few buffers reused for the
 // whole file: each is refilled only once the socket has taken what it held.
-// fetch (a redirected upload) gets it whole, as before.
+// fetch (a redirected upload) gets it as a Blob that reads the file as it is sent: fetch sends
+// it again to where the redirect points, and no size is too large for it.
 
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -13,26 +14,22 @@ import type { Writable } from 'node:stream';
 const BUFFERS = 4;
 const BUFFER_SIZE = 256 * 1024;
 
-export class FileBody implements AsyncIterable<Uint8Array> {
+export class FileBody {
   constructor(
     readonly path: string,
     /** The bytes to send: the file must hold at least this many. */
     readonly size: number,
   ) {}
 
-  /** The bytes in memory. */
-  whole(): Buffer {
-    const b = fs.readFileSync(this.path);
-    if (b.length < this.size) throw new Error(`${this.path} ended after ${b.length} of ${this.size} bytes`);
-    return b.subarray(0, this.size);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    // A read stream's `end` is inclusive: none at all for an empty body.
-    if (this.size === 0) return (async function* (): AsyncGenerator<Uint8Array> {})();
-    return (fs.createReadStream(this.path, { start: 0, end: this.size - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  /** The bytes as a Blob backed by the file (fs.openAsBlob), read only as it is sent. */
+  async blob(): Promise<Blob> {
+    const b = await fs.openAsBlob(this.path);
+    if (b.size < this.size) throw new Error(endedEarly(this.path, b.size, this.size));
+    return b.slice(0, this.size);
   }
 }
+
+const endedEarly = (path: string, got: number, size: number): string => `${path} ended after ${got} of ${size} bytes`;
 
 /**
  * Write `body` to `out` and end it. Resolves when `out` has taken every byte; rejects when the
@@ -55,7 +52,7 @@ export async function sendFile(body: FileBody, out: Writable): Promise<void> {
       const k = i % buffers.length;
       if (taken[k]) await Promise.race([taken[k], stopped]);
       const n = fs.readSync(fd, buffers[k]!, 0, Math.min(BUFFER_SIZE, body.size - pos), pos);
-      if (n === 0) throw new Error(`${body.path} ended after ${pos} of ${body.size} bytes`);
+      if (n === 0) throw new Error(endedEarly(body.path, pos, body.size));
       pos += n;
       const written = new Promise<void>((resolve, reject) => out.write(buffers[k]!.subarray(0, n), (e) => (e ? reject(e) : resolve())));
       // Its failure is the request's too, reported once (by 'error' or the race above).

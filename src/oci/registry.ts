@@ -130,7 +130,7 @@ export class RegistryClient {
   }
 
   /** Upload a blob in one PUT (POST for a session, then PUT with the digest). */
-  async uploadBlob(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer): Promise<void> {
+  async uploadBlob(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer | FileBody): Promise<void> {
     const session = await this.startUpload(repo, digest);
     if (session) await this.finishUpload(repo, digest, size, open, session);
   }
@@ -153,7 +153,7 @@ export class RegistryClient {
   }
 
   /** Send the blob into a session from startUpload, in one PUT with its digest. */
-  async finishUpload(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer, session: URL): Promise<void> {
+  async finishUpload(repo: string, digest: Digest, size: number, open: () => AsyncIterable<Uint8Array> | Buffer | FileBody, session: URL): Promise<void> {
     const what = `${this.registry}/${repo}@${digest}`;
     const url = new URL(session);
     url.searchParams.set('digest', digest);
@@ -253,7 +253,7 @@ export class RegistryClient {
         method,
         headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
         redirect: 'follow',
-        ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
+        ...(body !== undefined ? { body: await fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       } as RequestInit)) as unknown as Answer;
     } catch (e) {
@@ -371,10 +371,11 @@ async function authHeader(auth: () => Promise<string | undefined>): Promise<Reco
 }
 
 /**
- * A body as fetch sends it. A file goes in memory: fetch cannot follow a redirect with a streamed
- * body, and the redirected upload (the only file body that comes here) is answered by one.
+ * A body as fetch sends it. A file goes as a Blob backed by it: fetch cannot follow a redirect
+ * with a streamed body, and the redirected upload (the only file body that comes here) is
+ * answered by one; a Blob it can send again.
  */
-const fetchBody = (b: NonNullable<RequestInit['body']> | string | Buffer): NonNullable<RequestInit['body']> => (b instanceof FileBody ? new Blob([b.whole()]) : b) as NonNullable<RequestInit['body']>;
+const fetchBody = async (b: NonNullable<RequestInit['body']> | string | Buffer): Promise<NonNullable<RequestInit['body']>> => (b instanceof FileBody ? await b.blob() : b) as NonNullable<RequestInit['body']>;
 
 export const registryError = (code: string, message: string, hint?: string): OsvError =>
   new OsvError({ code, message, ...(hint ? { hint } : {}), exitCode: code === 'oci.not-found' || code === 'oci.unauthorized' || code === 'oci.denied' ? ExitCode.invalidInput : ExitCode.buildFailed });

@@ -109,21 +109,26 @@ describe('FileBody over node:http', () => {
     await expect(put('/vanish', new FileBody(p, 8 * 1024 * 1024))).rejects.toThrow(/ECONNRESET|EPIPE|socket hang up|connection closed/);
   });
 
-  it('reads as an async iterable of exactly `size` bytes (the body fetch sends after a redirect)', async () => {
-    const bytes = randomBytes(3 * 1024 * 1024 + 7);
-    const chunks: Buffer[] = [];
-    for await (const c of new FileBody(file('iter', bytes), bytes.length - 7)) chunks.push(Buffer.from(c));
-    expect(Buffer.concat(chunks).equals(bytes.subarray(0, bytes.length - 7))).toBe(true);
-    const none: Uint8Array[] = [];
-    for await (const c of new FileBody(file('iter-empty', Buffer.alloc(0)), 0)) none.push(c);
-    expect(none).toEqual([]);
-  });
-
   it('sends the file again to where a registry redirects its upload', async () => {
     const bytes = randomBytes(2 * 1024 * 1024 + 99);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
     const client = new RegistryClient(base.slice('http://'.length), { env: {} });
     await client.uploadBlob('app', digest, bytes.length, blobContent({ digest, size: bytes.length, file: file('redirected', bytes) } as Parameters<typeof blobContent>[0]));
     expect(received.get(`/stored?digest=${encodeURIComponent(digest)}`)!.equals(bytes)).toBe(true);
+  });
+
+  it('after a redirect too: exactly `size` bytes of a longer file; a shorter file is an error naming it', async () => {
+    const bytes = randomBytes(300 * 1024);
+    const sent = bytes.subarray(0, 200 * 1024);
+    const digest = `sha256:${createHash('sha256').update(sent).digest('hex')}` as Digest;
+    const client = new RegistryClient(base.slice('http://'.length), { env: {} });
+    const longer = file('redirected-longer', bytes);
+    await client.uploadBlob('app', digest, sent.length, blobContent({ digest, size: sent.length, file: longer } as Parameters<typeof blobContent>[0]));
+    expect(received.get(`/stored?digest=${encodeURIComponent(digest)}`)!.equals(sent)).toBe(true);
+    // The Blob fetch sends: the file's first `size` bytes, read as sent; a shorter file is refused.
+    const blob = await new FileBody(longer, sent.length).blob();
+    expect(Buffer.from(await blob.arrayBuffer()).equals(sent)).toBe(true);
+    const shorter = file('redirected-shorter', bytes.subarray(0, 1000));
+    await expect(new FileBody(shorter, sent.length).blob()).rejects.toThrow(`${shorter} ended after 1000 of ${sent.length} bytes`);
   });
 });
