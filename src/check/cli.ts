@@ -41,7 +41,9 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<void> {
   // The OCI code (http, zlib, crypto, streams) loads only for a configuration with `from:`.
   const image = config.from ? await (await import('../tasks/from-image.js')).imageForPlanning(config, process.env) : undefined;
   const { fileElfReadCache } = await import('../resolve/read-cache.js');
-  const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads: fileElfReadCache() }) });
+  const elfReads = fileElfReadCache();
+  const p = plan(image?.config ?? config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel ? { kernel } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads }) });
+  elfReads.flush();
   if (!p.ok) throw p.error;
 
   const { checkPlan } = await import('./check.js');

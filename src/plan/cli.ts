@@ -55,7 +55,9 @@ async function planFor(opts: { config?: string; run?: string }): Promise<{ plan:
   const fromImage = configured.from ? await import('../tasks/from-image.js') : undefined;
   const image = fromImage ? await fromImage.imageForPlanning(configured, process.env) : undefined;
   const config = image?.config ?? configured;
-  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads: fileElfReadCache() }) });
+  const elfReads = fileElfReadCache();
+  const r = plan(config, { ...(opts.run !== undefined ? { run: opts.run } : {}), ...(kernel.bundle ? { kernel: kernel.bundle } : {}), env: process.env, ...(image ? { fs: image.fs, image: image.plan } : { elfReads }) });
+  elfReads.flush();
   if (!r.ok) throw image && fromImage ? fromImage.withImageOrigins(r.error, image.fs) : r.error;
   return { plan: r.value, kernel, ...(image ? { fs: image.fs } : {}) };
 }

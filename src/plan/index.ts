@@ -3,6 +3,7 @@
 import type { Config } from '../config/types.js';
 import type { OsvErrors } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
+import { nodeHostFs } from '../hostfs.js';
 import { resolveSession } from '../resolve/index.js';
 import { planWith, type PlanOptions } from './plan.js';
 import type { Plan } from './types.js';
@@ -17,5 +18,7 @@ export { isHostFile, isInlineFile } from './types.js';
  * while one plan is made.
  */
 export function plan(config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
-  return planWith(resolveSession(options.elfReads), config, options);
+  // Kept reads are by host file identity: never for another file system (an image's).
+  const host = options.fs === undefined || options.fs === nodeHostFs;
+  return planWith(resolveSession(host ? options.elfReads : undefined), config, options);
 }

@@ -33,6 +33,7 @@ export async function resolveCommand(target: string, sub: string | undefined, op
   if (arch !== 'x86_64' && arch !== 'aarch64') {
     throw new OsvError({ code: 'usage.arch', message: `unknown architecture "${arch}"`, hint: 'use x86_64 or aarch64', exitCode: ExitCode.usage });
   }
+  const elfReads = fileElfReadCache();
   const r = hostManifest(
     target,
     sub,
@@ -49,10 +50,11 @@ export async function resolveCommand(target: string, sub: string | undefined, op
       optional: opts.optional,
       cwd: process.cwd(),
       pathEnv: process.env['PATH'] ?? '/usr/bin:/bin',
-      elfReads: fileElfReadCache(),
+      elfReads,
     },
     nodeHostFs,
   );
+  elfReads.flush();
   if (!r.ok) throw r.error;
   const m = r.value;
   const text = formatHostManifest(m);

@@ -142,8 +142,6 @@ export class Resolver {
     } catch (e) {
       if (e instanceof OsvError) return err(e);
       throw e;
-    } finally {
-      this.kept.flush();
     }
   }
 

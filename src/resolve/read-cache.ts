@@ -8,7 +8,12 @@
 // size, mtime and ctime (an edit moves the ctime even when the mtime is put back). Data only,
 // checked field by field when read: a damaged or foreign entry is a miss, never code; a failed
 // write only costs time. Only what was read in full is kept (an ELF file of a class, byte order
-// and machine the resolver knows), so an entry holds for any target.
+// and machine the resolver knows), so an entry holds for any target. Not kept:
+// - a file changed less than two seconds before it was read: a file system whose times move in
+//   coarse steps could give a second change within the same step the same times ("racy git");
+// - a file of device 0 (a container image's view has no devices: its inodes are not unique
+//   across images);
+// and a file written by another build of osv is not read (its ELF reader may have differed).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +23,7 @@ import type { DynamicInfo } from '../elf/dynamic.js';
 import type { FileHeader } from '../elf/file.js';
 import type { HostStat } from '../hostfs.js';
 import { cacheRoot } from '../kernel/cache.js';
+import { sourceId } from '../source-id.js';
 
 /** The header fields the resolver decides by. */
 export type ElfIdent = Pick<FileHeader, 'class' | 'data' | 'machine'>;
@@ -30,6 +36,10 @@ export interface ElfRead {
   interp: string | undefined;
 }
 
+/**
+ * Read by the resolver (read, record); written by the command that made it (flush), once its
+ * work is done: the core writes nothing.
+ */
 export interface ElfReadCache {
   /** What was read from the host file `file`, whose lstat is `st`, when an entry for its identity is kept. */
   read(file: string, st: HostStat): ElfRead | undefined;
@@ -69,6 +79,8 @@ interface Entry {
 /** A directory's file: its entries by file name. */
 interface DirFile {
   format: number;
+  /** The osv that wrote it (src/source-id.ts), 'source' when run from its TypeScript. */
+  source: string;
   dir: string;
   entries: Record<string, unknown>;
 }
@@ -138,8 +150,11 @@ function nameOf(dir: string): string {
   return `${h.toString(16).padStart(16, '0')}.json`;
 }
 
-/** A cache in a directory (created on first write). */
-export function fileElfReadCache(root: string = defaultElfReadCacheDir()): ElfReadCache {
+/** How long after its last change a file's entry may be kept (see the top). */
+const SETTLED_MS = 2000;
+
+/** A cache in a directory (created on first write). `now` and `source` are for tests. */
+export function fileElfReadCache(root: string = defaultElfReadCacheDir(), now: () => number = Date.now, source: string = sourceId ?? 'source'): ElfReadCache {
   const fileOf = (dir: string): string => path.join(root, nameOf(dir));
   /** Each directory's entries as kept on disk, read once per process. */
   const loaded = new Map<string, Record<string, unknown>>();
@@ -150,7 +165,7 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir()): ElfRe
     table = {};
     try {
       const f = JSON.parse(fs.readFileSync(fileOf(dir), 'utf8')) as Partial<DirFile>;
-      if (f.format === FORMAT && f.dir === dir && typeof f.entries === 'object' && f.entries !== null && !Array.isArray(f.entries)) table = f.entries;
+      if (f.format === FORMAT && f.source === source && f.dir === dir && typeof f.entries === 'object' && f.entries !== null && !Array.isArray(f.entries)) table = f.entries;
     } catch {
       // none yet, or unreadable: every object is read from its file
     }
@@ -159,11 +174,13 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir()): ElfRe
   };
   return {
     read(file, st) {
+      if (st.dev === 0) return undefined;
       const e = Object.hasOwn(load(path.dirname(file)), path.basename(file)) ? load(path.dirname(file))[path.basename(file)] : undefined;
       if (!isEntry(e) || e.dev !== st.dev || e.ino !== st.ino || e.size !== st.size || e.mtimeMs !== st.mtimeMs || e.ctimeMs !== st.ctimeMs) return undefined;
       return readOf(e);
     },
     record(file, st, r) {
+      if (st.dev === 0 || now() - Math.max(st.mtimeMs, st.ctimeMs) < SETTLED_MS) return;
       const dir = path.dirname(file);
       let m = pending.get(dir);
       if (!m) pending.set(dir, (m = new Map()));
@@ -183,7 +200,7 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir()): ElfRe
         const entries = { ...load(dir), ...Object.fromEntries(m) };
         loaded.set(dir, entries);
         try {
-          writeFileAtomic(fileOf(dir), JSON.stringify({ format: FORMAT, dir, entries } satisfies DirFile));
+          writeFileAtomic(fileOf(dir), JSON.stringify({ format: FORMAT, source, dir, entries } satisfies DirFile));
         } catch {
           // something in the way: read from the files next time
         }

@@ -25,11 +25,16 @@ function counting(): { fs: HostFs; opened: string[] } {
   return { opened, fs: { ...nodeHostFs, open: (p) => (opened.push(p), nodeHostFs.open(p)) } };
 }
 
+/** The closure of `roots`, then what `kept` recorded written (as a command does when done). */
 function closure(roots: ResolveRoot[], kept: ElfReadCache | undefined, fs: HostFs = nodeHostFs, over: Partial<ResolveOptions> = {}): Closure {
   const r = resolveSession(kept)(roots, { ...base, ...over }, fs);
+  kept?.flush();
   if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
   return r.value;
 }
+
+/** A clock a minute ahead: files written by the test count as settled. */
+const later = (): number => Date.now() + 60_000;
 
 const PROGRAM = ['/usr/bin/curl', '/usr/bin/python3', process.execPath].find((p) => existsSync(p))!;
 
@@ -52,6 +57,34 @@ describe(`the resolver's reads kept between processes (${PROGRAM})`, () => {
     // Also for the non-session entry point, with the OSv filter off (other objects listed).
     const plain = resolveClosure([{ path: PROGRAM }], { ...base, osvFilter: false }, nodeHostFs);
     expect(closure([{ path: PROGRAM }], fileElfReadCache(dir), nodeHostFs, { osvFilter: false })).toEqual(plain.ok && plain.value);
+  });
+
+  it('a file of device 0 (an image\'s view) is neither kept nor looked up', () => {
+    const dir = join(work, 'dev0');
+    const imageLike: HostFs = {
+      ...nodeHostFs,
+      lstat: (p) => {
+        const st = nodeHostFs.lstat(p);
+        return st && { ...st, dev: 0 };
+      },
+      stat: (p) => {
+        const st = nodeHostFs.stat(p);
+        return st && { ...st, dev: 0 };
+      },
+    };
+    closure([{ path: PROGRAM }], fileElfReadCache(dir), imageLike);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('a file written by another build of osv is not read', () => {
+    const dir = join(work, 'other-source');
+    closure([{ path: PROGRAM }], fileElfReadCache(dir, Date.now, 'a'));
+    const c = counting();
+    closure([{ path: PROGRAM }], fileElfReadCache(dir, Date.now, 'b'), c.fs);
+    expect(c.opened).toContain(PROGRAM);
+    const d = counting();
+    closure([{ path: PROGRAM }], fileElfReadCache(dir, Date.now, 'b'), d.fs);
+    expect(d.opened).not.toContain(PROGRAM);
   });
 
   it('a cache that cannot be written (its directory is a file) only costs time', () => {
@@ -120,6 +153,21 @@ describe.skipIf(lacks('the read cache on a library changed in place', [hasGcc, '
   });
   afterAll(() => fx?.cleanup());
 
+  it('a file changed less than two seconds before it is read is not kept', () => {
+    const dir = join(work, 'fresh');
+    const lib = join(work, 'libfresh.so');
+    copyFileSync(fx.f.liba!, lib);
+    closure([{ path: lib }], fileElfReadCache(dir));
+    const c = counting();
+    closure([{ path: lib }], fileElfReadCache(dir), c.fs);
+    expect(c.opened).toContain(lib);
+    // Settled (here: by a clock a minute ahead), it is kept.
+    closure([{ path: lib }], fileElfReadCache(dir, later));
+    const d = counting();
+    closure([{ path: lib }], fileElfReadCache(dir), d.fs);
+    expect(d.opened).not.toContain(lib);
+  });
+
   it('is read again after any change, even with its size and mtime put back', () => {
     const dir = join(work, 'changed');
     const lib = join(work, 'libx.so');
@@ -127,7 +175,7 @@ describe.skipIf(lacks('the read cache on a library changed in place', [hasGcc, '
     const T = 1_700_000_000; // whole seconds: a time set back exactly
     utimesSync(lib, T, T);
     const before = statSync(lib);
-    const first = closure([{ path: lib }], fileElfReadCache(dir));
+    const first = closure([{ path: lib }], fileElfReadCache(dir, later));
     expect(first.objects[0]).toMatchObject({ soname: 'libchain1.so.1', needed: expect.arrayContaining(['libchain2.so.1']) });
 
     // The same bytes but one in its soname, written in place; then the mtime set back.
@@ -140,7 +188,7 @@ describe.skipIf(lacks('the read cache on a library changed in place', [hasGcc, '
     expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
 
     const c = counting();
-    const second = closure([{ path: lib }], fileElfReadCache(dir), c.fs);
+    const second = closure([{ path: lib }], fileElfReadCache(dir, later), c.fs);
     expect(c.opened).toContain(lib);
     expect(second.objects[0]!.soname).toBe('libchain9.so.1');
     // And what was read then is what is kept now.
