@@ -40,10 +40,14 @@ function importMetaUrlPlugin(outfile) {
 /**
  * Node built-ins that cost milliseconds to load and that most commands never use: crypto (with
  * the stream modules it loads, about 9 ms here), child_process (5), http and https (10), zlib.
- * Loading one is then left to the first read of one of its members, wherever the import sits:
- * commander's child_process (only for git-style subcommands, which osv does not have), the OCI
- * client's http, a digest's crypto. Each import gets a module with a getter per export (named
- * from this Node's own module), which esbuild's interop copies as getters.
+ * Loading one is then left to the first read of one of its members, for every import written
+ * `node:NAME` (osv's own, and commander's child_process, only for git-style subcommands, which
+ * osv does not have): the OCI client's http, a digest's crypto. Each such import gets a module
+ * with a getter per export (named from this Node's own module), which esbuild's interop copies
+ * as getters. So a member must be read where it is used: a default import of one of these
+ * (`import stream from 'node:stream'`, then `extends stream`) would get the getters' object,
+ * not the module's function. Packages that require the bare name (listr2's `stream`) load it
+ * as they always did.
  */
 export const LAZY_BUILTINS = ['node:child_process', 'node:crypto', 'node:zlib', 'node:http', 'node:https', 'node:net', 'node:tls', 'node:dns', 'node:stream', 'node:stream/promises'];
 

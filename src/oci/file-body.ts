@@ -3,12 +3,13 @@
 // buffer (touching 11 MiB of new memory takes as long; reading the same file into one reused
 // 1 MiB buffer takes 6 ms). A read stream costs a fresh buffer per chunk, and the stream
 // machinery on top. So node-transport.ts sends a FileBody through a few buffers reused for the
-// whole file: each is refilled only once the socket has taken what it held.
-// fetch (a redirected upload) gets it as a Blob that reads the file as it is sent: fetch sends
-// it again to where the redirect points, and no size is too large for it.
+// whole file: each is refilled only once the socket has taken what it held. A redirected upload
+// is sent again the same way (node-transport.ts follows the redirect); only an injected fetch
+// (RegistryOptions.fetch) gets the file as a stream.
 
 import * as fs from 'node:fs';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
 
 /** Buffers in flight, and their size: 1 MiB in all, allocated once per upload. */
 const BUFFERS = 4;
@@ -21,15 +22,20 @@ export class FileBody {
     readonly size: number,
   ) {}
 
-  /** The bytes as a Blob backed by the file (fs.openAsBlob), read only as it is sent. */
-  async blob(): Promise<Blob> {
-    const b = await fs.openAsBlob(this.path);
-    if (b.size < this.size) throw new Error(endedEarly(this.path, b.size, this.size));
-    return b.slice(0, this.size);
+  /** The `size` bytes as a stream (a read stream's `end` is inclusive: none at all for an empty body). */
+  stream(): Readable {
+    return this.size === 0 ? Readable.from([]) : fs.createReadStream(this.path, { start: 0, end: this.size - 1 });
   }
 }
 
-const endedEarly = (path: string, got: number, size: number): string => `${path} ended after ${got} of ${size} bytes`;
+/** The blob file changed under the push (a build meanwhile): an error of its own, not the network's. */
+const endedEarly = (path: string, got: number, size: number): OsvError =>
+  new OsvError({
+    code: 'push.blob-changed',
+    message: `${path} ended after ${got} of ${size} bytes: the layer file changed while it was being pushed`,
+    hint: 'run the push again (a build running meanwhile rewrites the layers)',
+    exitCode: ExitCode.buildFailed,
+  });
 
 /**
  * Write `body` to `out` and end it. Resolves when `out` has taken every byte; rejects when the
@@ -52,7 +58,7 @@ export async function sendFile(body: FileBody, out: Writable): Promise<void> {
       const k = i % buffers.length;
       if (taken[k]) await Promise.race([taken[k], stopped]);
       const n = fs.readSync(fd, buffers[k]!, 0, Math.min(BUFFER_SIZE, body.size - pos), pos);
-      if (n === 0) throw new Error(endedEarly(body.path, pos, body.size));
+      if (n === 0) throw endedEarly(body.path, pos, body.size);
       pos += n;
       const written = new Promise<void>((resolve, reject) => out.write(buffers[k]!.subarray(0, n), (e) => (e ? reject(e) : resolve())));
       // Its failure is the request's too, reported once (by 'error' or the race above).

@@ -3,8 +3,9 @@
 // more than the push's own work), and it streams a file to a registry at about half the rate of
 // node:http. Connections are kept alive (Node's global agents), so the login's connection serves
 // the first HEAD. The answer has the shape the client reads of a fetch Response (status, ok,
-// headers.get, body with cancel and async iteration); a redirect is not followed here: the
-// caller sends that request again through fetch.
+// headers.get, body with cancel and async iteration). nodeRequestFollowing follows the redirects
+// that keep the method and the body, as fetch does; the caller sends a request answered by any
+// other redirect again through fetch.
 
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
@@ -79,4 +80,29 @@ export async function nodeRequest(url: string, method: string, headers: Record<s
     // A refusal before the whole body is sent ends the stream early: the answer tells what happened.
     else pipeline(Readable.from(body), req).catch((e: unknown) => reject(e));
   });
+}
+
+/** Redirects followed before giving up: as many as fetch follows. */
+export const MAX_REDIRECTS = 20;
+
+/**
+ * nodeRequest, following the redirects that keep the method and the body as fetch does (307 and
+ * 308; 301 and 302 but of a POST): `body` makes the body anew for each request, and
+ * Authorization is not sent on to another origin. Any other redirect is the answer.
+ */
+export async function nodeRequestFollowing(url: string, method: string, headers: Record<string, string>, body: (() => NodeBody) | undefined, signal?: AbortSignal): Promise<Answer> {
+  let target = new URL(url);
+  let sent = headers;
+  for (let hops = 0; ; hops++) {
+    const res = await nodeRequest(target.href, method, sent, body?.(), signal);
+    const location = res.headers.get('location');
+    const keeps = res.status === 307 || res.status === 308 || ((res.status === 301 || res.status === 302) && method !== 'POST');
+    if (!keeps || location === null) return res;
+    await res.body?.cancel();
+    if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
+    const next = new URL(location, target);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`a redirect to ${next.href}, not an HTTP URL`);
+    if (next.origin !== target.origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    target = next;
+  }
 }

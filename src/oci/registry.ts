@@ -12,7 +12,7 @@ import { basicHeader, findCredential, parseChallenge, type Credential } from './
 import { isDigest, sha256Digest, type Digest } from './digest.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
 import { FileBody } from './file-body.js';
-import { nodeRequest, type Answer, type NodeBody } from './node-transport.js';
+import { nodeRequestFollowing, type Answer, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
 import { toolVersion } from '../version.js';
 
@@ -244,19 +244,22 @@ export class RegistryClient {
     try {
       if (viaNode) {
         const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
-        const res = await nodeRequest(url, method, all, body === undefined ? undefined : ((typeof body === 'function' ? body() : body) as NodeBody), this.opts.signal);
-        // A redirect (fetch follows them, and knows when to leave Authorization behind).
-        if (res.status < 300 || res.status >= 400 || !res.headers.get('location')) return res;
+        const make = body === undefined ? undefined : (): NodeBody => (typeof body === 'function' ? body() : body) as NodeBody;
+        const res = await nodeRequestFollowing(url, method, all, make, this.opts.signal);
+        // A redirect that changes the method (303; 301 and 302 of a POST): fetch follows it as
+        // the spec says. Never with a file: an upload answered so is refused (its status says why).
+        if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || make?.() instanceof FileBody) return res;
         await res.body?.cancel();
       }
       return (await this.fetch(url, {
         method,
         headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
         redirect: 'follow',
-        ...(body !== undefined ? { body: await fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
+        ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       } as RequestInit)) as unknown as Answer;
     } catch (e) {
+      if (e instanceof OsvError) throw e;
       if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw registryError(
@@ -370,12 +373,8 @@ async function authHeader(auth: () => Promise<string | undefined>): Promise<Reco
   return a ? { authorization: a } : {};
 }
 
-/**
- * A body as fetch sends it. A file goes as a Blob backed by it: fetch cannot follow a redirect
- * with a streamed body, and the redirected upload (the only file body that comes here) is
- * answered by one; a Blob it can send again.
- */
-const fetchBody = async (b: NonNullable<RequestInit['body']> | string | Buffer): Promise<NonNullable<RequestInit['body']>> => (b instanceof FileBody ? await b.blob() : b) as NonNullable<RequestInit['body']>;
+/** A body as fetch sends it: a file as a stream of its `size` bytes (only with an injected fetch: a push goes through node:http). */
+const fetchBody = (b: NonNullable<RequestInit['body']> | string | Buffer): NonNullable<RequestInit['body']> => (b instanceof FileBody ? b.stream() : b) as NonNullable<RequestInit['body']>;
 
 export const registryError = (code: string, message: string, hint?: string): OsvError =>
   new OsvError({ code, message, ...(hint ? { hint } : {}), exitCode: code === 'oci.not-found' || code === 'oci.unauthorized' || code === 'oci.denied' ? ExitCode.invalidInput : ExitCode.buildFailed });

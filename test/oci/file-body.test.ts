@@ -1,6 +1,7 @@
 // An upload's file body through reused buffers (src/oci/file-body.ts), against a real HTTP server:
 // the bytes arrive whole and in order whatever the file's size, exactly `size` of them; a short
 // file, a refusal mid-upload and a server gone away end the request with an error, never a hang.
+// Redirects (node-transport.ts) are followed as fetch follows them, with the file sent again.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileBody } from '../../src/oci/file-body.js';
-import { nodeRequest } from '../../src/oci/node-transport.js';
+import { MAX_REDIRECTS, nodeRequest, nodeRequestFollowing } from '../../src/oci/node-transport.js';
+import { OsvError } from '../../src/diagnostics/error.js';
 import { blobContent } from '../../src/oci/push.js';
 import { RegistryClient } from '../../src/oci/registry.js';
 import type { Digest } from '../../src/oci/digest.js';
@@ -36,6 +38,15 @@ beforeAll(async () => {
     // An upload session whose PUT is redirected elsewhere (as a registry behind a storage proxy may).
     if (req.method === 'POST' && req.url === '/v2/app/blobs/uploads/') {
       res.writeHead(202, { location: '/session/1', 'content-length': '0' }).end();
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/v2/see-other/blobs/uploads/') {
+      res.writeHead(202, { location: '/session/303', 'content-length': '0' }).end();
+      return;
+    }
+    if (req.method === 'PUT' && req.url!.startsWith('/session/303?')) {
+      req.resume();
+      res.writeHead(303, { location: `/stored${req.url!.slice('/session/303'.length)}`, 'content-length': '0' }).end();
       return;
     }
     if (req.method === 'PUT' && req.url!.startsWith('/session/1?')) {
@@ -117,7 +128,7 @@ describe('FileBody over node:http', () => {
     expect(received.get(`/stored?digest=${encodeURIComponent(digest)}`)!.equals(bytes)).toBe(true);
   });
 
-  it('after a redirect too: exactly `size` bytes of a longer file; a shorter file is an error naming it', async () => {
+  it('after a redirect too: exactly `size` bytes of a longer file; a shorter file is an error of its own, naming it', async () => {
     const bytes = randomBytes(300 * 1024);
     const sent = bytes.subarray(0, 200 * 1024);
     const digest = `sha256:${createHash('sha256').update(sent).digest('hex')}` as Digest;
@@ -125,10 +136,104 @@ describe('FileBody over node:http', () => {
     const longer = file('redirected-longer', bytes);
     await client.uploadBlob('app', digest, sent.length, blobContent({ digest, size: sent.length, file: longer } as Parameters<typeof blobContent>[0]));
     expect(received.get(`/stored?digest=${encodeURIComponent(digest)}`)!.equals(sent)).toBe(true);
-    // The Blob fetch sends: the file's first `size` bytes, read as sent; a shorter file is refused.
-    const blob = await new FileBody(longer, sent.length).blob();
-    expect(Buffer.from(await blob.arrayBuffer()).equals(sent)).toBe(true);
     const shorter = file('redirected-shorter', bytes.subarray(0, 1000));
-    await expect(new FileBody(shorter, sent.length).blob()).rejects.toThrow(`${shorter} ended after 1000 of ${sent.length} bytes`);
+    const e = await client.uploadBlob('app', digest, sent.length, blobContent({ digest, size: sent.length, file: shorter } as Parameters<typeof blobContent>[0])).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OsvError);
+    expect(e).toMatchObject({ code: 'push.blob-changed', message: `${shorter} ended after 1000 of ${sent.length} bytes: the layer file changed while it was being pushed` });
+  });
+
+  it('an upload answered by a redirect that changes the method (303) is refused, the file not sent again', async () => {
+    const bytes = randomBytes(64 * 1024);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const client = new RegistryClient(base.slice('http://'.length), { env: {} });
+    const e = await client.uploadBlob('see-other', digest, bytes.length, blobContent({ digest, size: bytes.length, file: file('see-other', bytes) } as Parameters<typeof blobContent>[0])).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OsvError);
+    expect((e as OsvError).code).toBe('oci.push-failed');
+    expect((e as OsvError).message).toContain('the registry refused the push (303)');
+    expect(received.has(`/stored?digest=${encodeURIComponent(digest)}`)).toBe(false);
+  });
+
+  it('as a stream (for an injected fetch): exactly `size` bytes, none for an empty body', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 7);
+    const read = async (b: FileBody): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      for await (const c of b.stream()) chunks.push(Buffer.from(c as Uint8Array));
+      return Buffer.concat(chunks);
+    };
+    expect((await read(new FileBody(file('stream', bytes), bytes.length - 7))).equals(bytes.subarray(0, bytes.length - 7))).toBe(true);
+    expect((await read(new FileBody(file('stream-empty', Buffer.alloc(0)), 0))).length).toBe(0);
+  });
+
+});
+
+describe('redirects, followed as fetch follows them', () => {
+  /** Two servers (two origins) that note what each request carried, and answer by path. */
+  const seen: Array<{ at: string; method: string; auth: string | undefined; body: string }> = [];
+  const servers: Server[] = [];
+  const origin: string[] = [];
+  beforeAll(async () => {
+    for (let n = 0; n < 2; n++) {
+      const s = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          seen.push({ at: `${n}${req.url}`, method: req.method!, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() });
+          const m = /^\/(\d{3})\/(.*)$/.exec(req.url!);
+          // /307/1/x: answer 307 with location origin[1]/x; /loop: forever to itself.
+          if (req.url === '/loop') res.writeHead(307, { location: '/loop' }).end();
+          else if (m) {
+            const [to, ...rest] = m[2]!.split('/');
+            res.writeHead(Number(m[1]), { location: `${to === 'same' ? '' : origin[Number(to)]}/${rest.join('/')}` }).end();
+          } else res.writeHead(201).end('stored');
+        });
+      });
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      servers.push(s);
+      origin.push(`http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+    }
+  });
+  afterAll(async () => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  });
+  const body = (): string => 'the body';
+
+  it('307 and 308, and 301 and 302 of a PUT: the same method and body; Authorization only to the same origin', async () => {
+    for (const status of [307, 308, 301, 302]) {
+      seen.length = 0;
+      const res = await nodeRequestFollowing(`${origin[0]}/${status}/same/${status}/1/end`, 'PUT', { authorization: 'Bearer secret' }, body);
+      expect(res.status).toBe(201);
+      expect(seen).toEqual([
+        { at: `0/${status}/same/${status}/1/end`, method: 'PUT', auth: 'Bearer secret', body: 'the body' },
+        { at: `0/${status}/1/end`, method: 'PUT', auth: 'Bearer secret', body: 'the body' },
+        { at: '1/end', method: 'PUT', auth: undefined, body: 'the body' },
+      ]);
+    }
+  });
+
+  it('not followed: 303, 301 and 302 of a POST, and a redirect without a location (the caller decides)', async () => {
+    for (const [status, method] of [[303, 'PUT'], [301, 'POST'], [302, 'POST']] as const) {
+      seen.length = 0;
+      const res = await nodeRequestFollowing(`${origin[0]}/${status}/1/end`, method, {}, body);
+      expect(res.status).toBe(status);
+      expect(seen.map((x) => x.at)).toEqual([`0/${status}/1/end`]);
+      await res.body?.cancel();
+    }
+  });
+
+  it(`gives up after ${MAX_REDIRECTS} redirects, and refuses one to a URL that is not HTTP`, async () => {
+    seen.length = 0;
+    await expect(nodeRequestFollowing(`${origin[0]}/loop`, 'PUT', {}, body)).rejects.toThrow(`more than ${MAX_REDIRECTS} redirects from ${origin[0]}/loop`);
+    expect(seen.length).toBe(MAX_REDIRECTS + 1);
+    const s = createServer((_req, res) => res.writeHead(307, { location: 'file:///etc/passwd' }).end());
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      await expect(nodeRequestFollowing(`http://127.0.0.1:${(s.address() as AddressInfo).port}/x`, 'PUT', {}, body)).rejects.toThrow('a redirect to file:///etc/passwd, not an HTTP URL');
+    } finally {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
   });
 });
