@@ -4,8 +4,9 @@
 // $XDG_CACHE_HOME/osv-up/objects/<dev>-<ino>.json (default ~/.cache): the object's dynamic
 // facts (soname, kind, DT_NEEDED, search path), the symbols it needs and the definitions it
 // exports. An entry counts only for a file of the same size, mtime and ctime (an edit moves the
-// ctime even when the mtime is put back). Data only, checked field by field when read: a
-// damaged or foreign entry is a miss, never code; a failed write only costs time.
+// ctime even when the mtime is put back), written by this very build of osv (another's ELF
+// reader may have differed). Data only, checked field by field when read: a damaged or foreign
+// entry is a miss, never code; a failed write only costs time.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { writeFileAtomic } from '../atomic.js';
 import type { ElfKind } from '../elf/classify.js';
 import type { HostStat } from '../hostfs.js';
 import type { DefVersion, Need, ObjectSymbols } from './object-symbols.js';
+import { sourceId } from '../source-id.js';
 import { defaultSymbolCacheDir } from './symbol-cache.js';
 import type { BindClass, SymbolKind } from './types.js';
 
@@ -50,6 +52,8 @@ const BINDS: readonly BindClass[] = ['copy', 'tls', 'load', 'plt', 'none'];
  */
 interface Entry {
   format: number;
+  /** The osv that wrote it (src/source-id.ts; 'source' when run from its TypeScript): another's ELF reader may have differed. */
+  source: string;
   size: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -118,7 +122,7 @@ function symbolsOf(e: Entry): ObjectSymbols {
 }
 
 /** The entry for an object, or undefined when a name cannot be kept (it holds a newline). */
-function entryOf(st: HostStat, facts: ObjectFacts, symbols: ObjectSymbols): Entry | undefined {
+function entryOf(st: HostStat, facts: ObjectFacts, symbols: ObjectSymbols, source: string): Entry | undefined {
   const strings = [''];
   const at = new Map<string, number>();
   const ref = (s: string | undefined): number => {
@@ -144,6 +148,7 @@ function entryOf(st: HostStat, facts: ObjectFacts, symbols: ObjectSymbols): Entr
   if ([...needNames, ...defNames].some((name) => name.includes('\n') || name === '')) return undefined;
   return {
     format: FORMAT,
+    source,
     size: st.size,
     mtimeMs: st.mtimeMs,
     ctimeMs: st.ctimeMs,
@@ -162,7 +167,7 @@ function entryOf(st: HostStat, facts: ObjectFacts, symbols: ObjectSymbols): Entr
 export const defaultObjectCacheDir = (env: Record<string, string | undefined> = process.env): string => path.join(path.dirname(defaultSymbolCacheDir(env)), 'objects');
 
 /** A cache in a directory (created on first write). */
-export function fileObjectCache(dir: string = defaultObjectCacheDir()): ObjectCache {
+export function fileObjectCache(dir: string = defaultObjectCacheDir(), source: string = sourceId ?? 'source'): ObjectCache {
   const fileOf = (st: HostStat): string => path.join(dir, `${st.dev}-${st.ino}.json`);
   const pending: Array<[file: string, entry: () => Entry | undefined]> = [];
   return {
@@ -173,11 +178,11 @@ export function fileObjectCache(dir: string = defaultObjectCacheDir()): ObjectCa
       } catch {
         return undefined;
       }
-      if (!isEntry(e) || e.size !== st.size || e.mtimeMs !== st.mtimeMs || e.ctimeMs !== st.ctimeMs) return undefined;
+      if (!isEntry(e) || e.source !== source || e.size !== st.size || e.mtimeMs !== st.mtimeMs || e.ctimeMs !== st.ctimeMs) return undefined;
       return { facts: { soname: e.soname ?? undefined, kind: e.kind, needed: e.needed, searchPath: e.searchPath ?? undefined }, symbols: symbolsOf(e) };
     },
     record(st, facts, symbols) {
-      pending.push([fileOf(st), () => entryOf(st, facts, symbols)]);
+      pending.push([fileOf(st), () => entryOf(st, facts, symbols, source)]);
     },
     flush() {
       for (const [file, entry] of pending.splice(0)) {

@@ -94,6 +94,8 @@ describe('fileObjectCache', () => {
       'not json',
       '',
       { ...good, format: 0 },
+      { ...good, source: 'another build of osv' },
+      { ...good, source: undefined },
       { ...good, kind: 'script' },
       { ...good, needed: ['ok', 3] },
       { ...good, strings: 'GLIBC' },
