@@ -149,7 +149,9 @@ describe.runIf(!reason)('osv init, then osv test', () => {
         '',
       ].join('\n'),
     });
-    const init = osv(dir, ['init', '--', '/usr/bin/python3', 'app.py']);
+    // Each step has a deadline of its own, and they add up to less than the test's: a step that
+    // hangs fails with its output, not as a test timeout that names no step.
+    const init = osv(dir, ['init', '--', '/usr/bin/python3', 'app.py'], 120_000);
     expect(init.code, init.out).toBe(0);
     const trace = osv(dir, ['trace', '--write', '--duration', '6s', '--', '/usr/bin/python3', 'app.py'], 120_000);
     expect(trace.code, trace.out).toBe(0);
@@ -165,7 +167,7 @@ describe.runIf(!reason)('osv init, then osv test', () => {
 
     const port = await freePort();
     forward(dir, port, 5000);
-    const r = await testServer(dir, port, '/', 400_000);
+    const r = await testServer(dir, port, '/', 300_000);
     expect(r.body, r.out).toBe('flask ok 42');
     expect(r.code, r.out).toBe(0);
   });
