@@ -28,21 +28,23 @@ export class FileBody {
   }
 }
 
-/** The blob file changed under the push (a build meanwhile): an error of its own, not the network's. */
-const endedEarly = (path: string, got: number, size: number): OsvError =>
-  new OsvError({
-    code: 'push.blob-changed',
-    message: `${path} ended after ${got} of ${size} bytes: the layer file changed while it was being pushed`,
-    hint: 'run the push again (a build running meanwhile rewrites the layers)',
-    exitCode: ExitCode.buildFailed,
-  });
+/** The blob file changed or went away under the push (a build or a prune meanwhile): an error of its own, not the network's. */
+const changed = (message: string): OsvError =>
+  new OsvError({ code: 'push.blob-changed', message, hint: 'run the push again (a build or `osv cache prune` running meanwhile rewrites or removes the layers)', exitCode: ExitCode.buildFailed });
+const endedEarly = (path: string, got: number, size: number): OsvError => changed(`${path} ended after ${got} of ${size} bytes: the layer file changed while it was being pushed`);
+const unreadable = (path: string, why: string): OsvError => changed(`cannot read ${path} (${why}): the layer file went away while it was being pushed`);
 
 /**
  * Write `body` to `out` and end it. Resolves when `out` has taken every byte; rejects when the
  * file cannot be read, is shorter than `body.size`, or `out` fails or closes first.
  */
 export async function sendFile(body: FileBody, out: Writable): Promise<void> {
-  const fd = fs.openSync(body.path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(body.path, 'r');
+  } catch (e) {
+    throw unreadable(body.path, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
   // A closed or failed request never calls back for what it still held: stop waiting then.
   let stop: ((e: Error) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));

@@ -244,11 +244,12 @@ export class RegistryClient {
     try {
       if (viaNode) {
         const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
-        const make = body === undefined ? undefined : (): NodeBody => (typeof body === 'function' ? body() : body) as NodeBody;
+        let sent: NodeBody | undefined;
+        const make = body === undefined ? undefined : (): NodeBody => (sent = (typeof body === 'function' ? body() : body) as NodeBody);
         const res = await nodeRequestFollowing(url, method, all, make, this.opts.signal);
         // A redirect that changes the method (303; 301 and 302 of a POST): fetch follows it as
         // the spec says. Never with a file: an upload answered so is refused (its status says why).
-        if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || make?.() instanceof FileBody) return res;
+        if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || sent instanceof FileBody) return res;
         await res.body?.cancel();
       }
       return (await this.fetch(url, {

@@ -107,8 +107,10 @@ describe('FileBody over node:http', () => {
     await expect(put('/short', new FileBody(p, 400_000))).rejects.toThrow(`${p} ended after 300000 of 400000 bytes`);
   });
 
-  it('fails on a missing file', async () => {
-    await expect(put('/missing', new FileBody(join(work, 'absent'), 10))).rejects.toThrow(/ENOENT/);
+  it('fails on a missing file, with an error of its own (not the network\'s)', async () => {
+    const e = await put('/missing', new FileBody(join(work, 'absent'), 10)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OsvError);
+    expect(e).toMatchObject({ code: 'push.blob-changed', message: `cannot read ${join(work, 'absent')} (ENOENT): the layer file went away while it was being pushed` });
   });
 
   it('gives the answer of a server that refuses mid-upload, and of one that vanishes an error', async () => {
