@@ -22,6 +22,7 @@ import type { ElfKind } from '../elf/classify.js';
 import type { DynamicInfo } from '../elf/dynamic.js';
 import type { FileHeader } from '../elf/file.js';
 import type { HostStat } from '../hostfs.js';
+import { fnv1a64 } from '../fnv.js';
 import { cacheRoot } from '../kernel/cache.js';
 import { sourceId } from '../source-id.js';
 
@@ -143,19 +144,13 @@ const readOf = (e: Entry): ElfRead => ({
 
 export const defaultElfReadCacheDir = (env: NodeJS.ProcessEnv = process.env): string => path.join(cacheRoot(env), 'elf');
 
-/** FNV-1a (64 bits) of a directory's path, as the name of its file. */
-function nameOf(dir: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(dir)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return `${h.toString(16).padStart(16, '0')}.json`;
-}
-
 /** How long after its last change a file's entry may be kept (see the top). */
 const SETTLED_MS = 2000;
 
 /** A cache in a directory (created on first write). `now` and `source` are for tests. */
 export function fileElfReadCache(root: string = defaultElfReadCacheDir(), now: () => number = Date.now, source: string = sourceId ?? 'source'): ElfReadCache {
-  const fileOf = (dir: string): string => path.join(root, nameOf(dir));
+  // The directory's path is kept in its file too (DirFile.dir): a name shared by two is a miss.
+  const fileOf = (dir: string): string => path.join(root, `${fnv1a64(dir)}.json`);
   /** Each directory's entries as kept on disk, read once per process. */
   const loaded = new Map<string, Record<string, unknown>>();
   const pending = new Map<string, Map<string, Entry>>();
@@ -175,7 +170,9 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir(), now: (
   return {
     read(file, st) {
       if (st.dev === 0) return undefined;
-      const e = Object.hasOwn(load(path.dirname(file)), path.basename(file)) ? load(path.dirname(file))[path.basename(file)] : undefined;
+      const table = load(path.dirname(file));
+      const name = path.basename(file);
+      const e = Object.hasOwn(table, name) ? table[name] : undefined;
       if (!isEntry(e) || e.dev !== st.dev || e.ino !== st.ino || e.size !== st.size || e.mtimeMs !== st.mtimeMs || e.ctimeMs !== st.ctimeMs) return undefined;
       return readOf(e);
     },

@@ -18,6 +18,7 @@ import { toolVersion } from '../version.js';
 import type { BuildOutcome } from './build.js';
 import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js';
 import { changedEnv, staleReason } from './build-cache.js';
+import { fnv1a64 } from '../fnv.js';
 
 const VERSION = 3;
 
@@ -63,13 +64,6 @@ export function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; 
     },
   });
   return { env: proxy, read: () => (enumerated ? undefined : [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) };
-}
-
-/** 64-bit FNV-1a of the UTF-16 code units, as 16 hex digits: a file name, not a checksum. */
-function fnv1a64(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) h = ((h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return h.toString(16).padStart(16, '0');
 }
 
 /** Where the no-op record of this configuration file and these flags lives. */
