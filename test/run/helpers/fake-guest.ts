@@ -107,13 +107,18 @@ tail: .incbin "${name}.tail"
   return out;
 }
 
-/** A raw disk whose boot sector prints `text` on the serial port and resets (image boot). */
+/**
+ * A raw disk whose boot sector prints `text` on the serial port and resets (image boot). It
+ * first masks interrupts: SeaBIOS's timer interrupt mirrors the screen to the same serial port
+ * (a reverse-video cursor `.`), and once landed inside the text.
+ */
 export function buildBootDisk(dir: string, name: string, text: string): string {
   writeFileSync(join(dir, `${name}.txt`), asString(text));
   const src = `
   .code16
   .globl _start
 _start:
+  cli
   xor %ax, %ax
   mov %ax, %ds
   mov $msg, %si
