@@ -17,6 +17,7 @@ import type { DefVersion, Need, ObjectSymbols } from './object-symbols.js';
 import { sourceId } from '../source-id.js';
 import { defaultSymbolCacheDir } from './symbol-cache.js';
 import type { BindClass, SymbolKind } from './types.js';
+import { readOwnedJson } from '../owned-file.js';
 
 /** What image.ts reads from an object's dynamic section. */
 export interface ObjectFacts {
@@ -86,7 +87,7 @@ function indexes(xs: unknown, limits: number[]): boolean {
 }
 
 function isEntry(x: unknown): x is Entry {
-  if (x === null) return false; // (a string or a number has no format either)
+  if (typeof x !== 'object' || x === null) return false;
   const e = x as Record<string, unknown>;
   // (size, mtimeMs and ctimeMs are compared with the file's own by the reader.)
   if (e['format'] !== FORMAT) return false;
@@ -172,12 +173,7 @@ export function fileObjectCache(dir: string = defaultObjectCacheDir(), source: s
   const pending: Array<[file: string, entry: () => Entry | undefined]> = [];
   return {
     read(st) {
-      let e: unknown;
-      try {
-        e = JSON.parse(fs.readFileSync(fileOf(st), 'utf8'));
-      } catch {
-        return undefined;
-      }
+      const e = readOwnedJson(fileOf(st));
       if (!isEntry(e) || e.source !== source || e.size !== st.size || e.mtimeMs !== st.mtimeMs || e.ctimeMs !== st.ctimeMs) return undefined;
       return { facts: { soname: e.soname ?? undefined, kind: e.kind, needed: e.needed, searchPath: e.searchPath ?? undefined }, symbols: symbolsOf(e) };
     },

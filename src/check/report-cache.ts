@@ -19,6 +19,7 @@ import { sourceId } from '../source-id.js';
 import { candidates, type Unreadable } from './image.js';
 import { defaultSymbolCacheDir } from './symbol-cache.js';
 import type { KernelCheckInfo, MissingSymbol, ObjectReport, StubUse } from './types.js';
+import { readOwnedJson } from '../owned-file.js';
 
 /** What the check found, without what buildReport derives from it. */
 export interface Findings {
@@ -145,12 +146,7 @@ export function fileReportCache(dir: string = defaultReportCacheDir(), source: s
       return { text, slot: slotOf(plan, kernel) };
     },
     read(inputs) {
-      let e: unknown;
-      try {
-        e = JSON.parse(fs.readFileSync(path.join(dir, inputs.slot), 'utf8'));
-      } catch {
-        return undefined;
-      }
+      const e = readOwnedJson(path.join(dir, inputs.slot));
       if (!isEntry(e) || e.inputs !== inputs.text) return undefined;
       return { kernel: e.kernel, perObject: e.perObject, unreadable: e.unreadable };
     },

@@ -9,6 +9,7 @@ import { endianness, homedir } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
 import type { KernelExports } from './kernel-symbols.js';
+import { readOwnedFile, readOwnedJson } from '../owned-file.js';
 
 export interface SymbolCache {
   read(sha256: string): KernelExports | undefined;
@@ -74,9 +75,10 @@ export function fileSymbolCache(dir: string = defaultSymbolCacheDir()): SymbolCa
       const hit = memo.get(sha256);
       if (hit) return hit;
       try {
-        const meta: unknown = JSON.parse(fs.readFileSync(file(sha256, 'json'), 'utf8'));
+        const meta = readOwnedJson(file(sha256, 'json'));
         if (!validMeta(meta, sha256)) return undefined;
-        const index = decodeIndex(fs.readFileSync(file(sha256, 'names')));
+        const names = readOwnedFile(file(sha256, 'names'));
+        const index = names && decodeIndex(names);
         if (!index) return undefined;
         const e: KernelExports = { ...meta, index };
         memo.set(sha256, e);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
 import { cacheRoot } from './cache.js';
+import { readOwnedJson } from '../owned-file.js';
 
 interface Entry {
   size: number;
@@ -41,12 +42,8 @@ export function sha256Bytes(b: Uint8Array): string {
 }
 
 function load(file: string): Record<string, Entry> {
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    return typeof v === 'object' && v !== null ? (v as Record<string, Entry>) : {};
-  } catch {
-    return {};
-  }
+  const v = readOwnedJson(file); // another user's file is not taken (owned-file.ts)
+  return typeof v === 'object' && v !== null ? (v as Record<string, Entry>) : {};
 }
 
 /** sha256 of a file, from the cache when the file's size, mtime, ctime and inode are unchanged. */

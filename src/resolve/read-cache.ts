@@ -25,6 +25,7 @@ import type { HostStat } from '../hostfs.js';
 import { fnv1a64 } from '../fnv.js';
 import { cacheRoot } from '../kernel/cache.js';
 import { sourceId } from '../source-id.js';
+import { readOwnedJson } from '../owned-file.js';
 
 /** The header fields the resolver decides by. */
 export type ElfIdent = Pick<FileHeader, 'class' | 'data' | 'machine'>;
@@ -158,12 +159,9 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir(), now: (
     let table = loaded.get(dir);
     if (table) return table;
     table = {};
-    try {
-      const f = JSON.parse(fs.readFileSync(fileOf(dir), 'utf8')) as Partial<DirFile>;
-      if (f.format === FORMAT && f.source === source && f.dir === dir && typeof f.entries === 'object' && f.entries !== null && !Array.isArray(f.entries)) table = f.entries;
-    } catch {
-      // none yet, or unreadable: every object is read from its file
-    }
+    // none yet, unreadable or another user's: every object is read from its file
+    const f = readOwnedJson(fileOf(dir)) as Partial<DirFile> | null | undefined;
+    if (typeof f === 'object' && f !== null && f.format === FORMAT && f.source === source && f.dir === dir && typeof f.entries === 'object' && f.entries !== null && !Array.isArray(f.entries)) table = f.entries;
     loaded.set(dir, table);
     return table;
   };
