@@ -23,6 +23,22 @@ export interface HostStat {
 /** The kinds of file that are neither regular files, directories nor symlinks. */
 export type HostSpecial = 'fifo' | 'socket' | 'char-device' | 'block-device';
 
+/** What a file that is not a regular file, a directory or a symlink is, for messages: "a FIFO (named pipe)". */
+export function specialFileName(st: HostStat): string {
+  switch (st.special) {
+    case 'fifo':
+      return 'a FIFO (named pipe)';
+    case 'socket':
+      return 'a socket';
+    case 'char-device':
+      return 'a character device';
+    case 'block-device':
+      return 'a block device';
+    default:
+      return 'not a regular file';
+  }
+}
+
 /** Where a file of a container image's merged view comes from (`osv plan` and `osv why` show it). */
 export interface ImageOrigin {
   /** The image as osv.yaml names it, and its manifest digest. */

@@ -9,7 +9,7 @@ import { err, ok, type Result } from '../diagnostics/result.js';
 import type { Arch } from '../config/types.js';
 import { kindLabel } from '../elf/classify.js';
 import { ElfFile } from '../elf/file.js';
-import type { HostFs } from '../hostfs.js';
+import { specialFileName, type HostFs } from '../hostfs.js';
 import { resolveSession } from './index.js';
 import type { ElfReadCache } from './read-cache.js';
 import { Sysroot } from './sysroot.js';
@@ -85,6 +85,13 @@ function build(target: string, sub: string | undefined, o: HostManifestOptions, 
       closure: c,
       ...(lib ? {} : { cmdline: `/${posix.basename(target)} --help` }),
     };
+  }
+  if (hit) {
+    throw new OsvError({
+      code: 'resolve.not-a-file',
+      message: `${target} is ${specialFileName(hit.st)}: neither a program, a library nor a directory`,
+      hint: 'give a compiled program, a shared library or a directory',
+    });
   }
   if (looksLikePath) throw new OsvError({ code: 'resolve.not-found', message: `${target} does not exist${o.sysroot === '/' ? '' : ` in the sysroot ${o.sysroot}`}` });
   if (o.library) {

@@ -2,6 +2,7 @@
 // manifest_from_host.sh's format and modes, --json, --explain, -w, and its errors.
 
 import { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +157,16 @@ describe.runIf(present)('osv resolve', () => {
     expect(shim.err).toContain('osv resolve /usr/bin/ls');
     const json = await osv(['--json', '/etc/hostname']);
     expect(JSON.parse(json.out)).toMatchObject({ ok: false, errors: [{ code: 'elf.bad-magic' }] });
+  });
+
+  it('names what a device or a FIFO is instead of calling it missing (and does not open it: a FIFO would block)', async () => {
+    const fifo = join(tmp, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const [target, what] of [[fifo, 'a FIFO (named pipe)'], ['/dev/null', 'a character device']] as const) {
+      const r = await osv([target]);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`error: ${target} is ${what}: neither a program, a library nor a directory\n  hint: give a compiled program, a shared library or a directory\n`);
+    }
   });
 
   it('a missing library is an error listing the chain and every path tried', async () => {

@@ -94,7 +94,8 @@ describe('roots', () => {
     put(root, 'app/x32', { cls: 32, machine: C.EM_X86_64, interp: '/libx32/ld-linux-x32.so.2', flags1: C.DF_1_PIE });
     expect(failure(root, [{ path: '/app/none' }])).toMatchObject({ code: 'resolve.not-found', message: `${root}/app/none does not exist`, hint: `paths are inside the sysroot ${root}` });
     expect(failure('/', [{ path: join(root, 'app/none') }])).toMatchObject({ code: 'resolve.not-found', message: `${root}/app/none does not exist`, hint: 'check the path' });
-    expect(failure(root, [{ path: '/app' }])).toMatchObject({ code: 'resolve.not-a-file', message: `${root}/app is not a regular file` });
+    expect(failure(root, [{ path: '/app' }])).toMatchObject({ code: 'resolve.not-a-file', message: `${root}/app is a directory, not a program or a library` });
+    expect(failure('/', [{ path: '/dev/null' }])).toMatchObject({ code: 'resolve.not-a-file', message: '/dev/null is a character device, not a program or a library' });
     expect(failure(root, [{ path: '/app/arm' }])).toMatchObject({
       code: 'resolve.wrong-arch',
       message: `${root}/app/arm is an ELF64 AArch64 file; the target architecture is x86_64`,
