@@ -23,6 +23,9 @@ export interface HostStat {
 /** The kinds of file that are neither regular files, directories nor symlinks. */
 export type HostSpecial = 'fifo' | 'socket' | 'char-device' | 'block-device';
 
+/** What kind of file `st` is, for messages: "a directory", "a FIFO (named pipe)". */
+export const fileKindName = (st: HostStat): string => (st.kind === 'file' ? 'a regular file' : st.kind === 'dir' ? 'a directory' : st.kind === 'symlink' ? 'a symlink' : specialFileName(st));
+
 /** What a file that is not a regular file, a directory or a symlink is, for messages: "a FIFO (named pipe)". */
 export function specialFileName(st: HostStat): string {
   switch (st.special) {

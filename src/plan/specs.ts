@@ -7,7 +7,7 @@ import { libraryDestIsFile } from '../config/values.js';
 import { posix } from 'node:path';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
-import { pseudoFileSystem } from '../hostfs.js';
+import { fileKindName, pseudoFileSystem } from '../hostfs.js';
 import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
 import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
@@ -65,7 +65,7 @@ export function findProgram(ctx: PlanContext, src: string, key: string, source: 
   const st = ctx.fs.stat(host);
   if (st?.kind === 'file') return host;
   const where = strict(ctx) && src.startsWith('/') ? `${abs} in the image ${ctx.config.from!.text}` : host;
-  fail(ctx, 'plan.not-found', `${key}: ${where} ${st ? 'is not a regular file' : 'does not exist'}`, strict(ctx) && src.startsWith('/') ? 'absolute paths are inside the image; name a project file ./relative/to/osv.yaml' : 'fix the path, or build the program first', source);
+  fail(ctx, 'plan.not-found', `${key}: ${where} ${st ? `is ${fileKindName(st)}, not a program` : 'does not exist'}`, strict(ctx) && src.startsWith('/') ? 'absolute paths are inside the image; name a project file ./relative/to/osv.yaml' : 'fix the path, or build the program first', source);
   return undefined;
 }
 
@@ -103,7 +103,15 @@ export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, pr
     return;
   }
   for (const host of matches) {
-    if (ctx.fs.stat(host)?.kind !== 'file') continue; // a glob may match directories
+    const st = ctx.fs.stat(host);
+    if (st?.kind !== 'file') {
+      // A pattern may match directories; a path names one file, so anything else is a mistake.
+      if (!hasGlob(spec.name)) {
+        const hint = st?.kind === 'dir' ? `name the library file in it, or a pattern such as ${spec.name.replace(/\/+$/, '')}/*.so*` : 'name a shared library file';
+        fail(ctx, 'plan.not-a-file', `${key}: ${host} is ${st ? fileKindName(st) : 'gone'}, not a library`, hint, spec.source);
+      }
+      continue;
+    }
     const name = posix.basename(host);
     addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => destPath ?? guestJoin(destDir, name), declared: hasGlob(spec.name) ? prov(key, spec.source, `matched ${host}`) : declared });
   }
@@ -195,7 +203,7 @@ function copySource(
     return;
   }
   if (st?.kind !== 'dir') {
-    fail(ctx, 'plan.not-a-file', `${key}: ${src} is not a regular file or directory`, 'sockets, devices and FIFOs cannot go into an image', spec.source);
+    fail(ctx, 'plan.not-a-file', `${key}: ${src} is ${st ? fileKindName(st) : 'gone'}, neither a regular file nor a directory`, 'sockets, devices and FIFOs cannot go into an image', spec.source);
     return;
   }
   add(ctx, { guest, kind: 'dir', why: [why(`tree ${real.path}`)] });

@@ -231,10 +231,28 @@ describe('planner errors', () => {
       writeFiles(t2.path, { 'ok.txt': 'ok' });
       const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'pipe'), '/pipe')] });
       expect(e?.code).toBe('plan.not-a-file');
-      expect(e?.message).toBe(`files[0]: ${t2.path}/pipe is not a regular file or directory`);
+      expect(e?.message).toBe(`files[0]: ${t2.path}/pipe is a FIFO (named pipe), neither a regular file nor a directory`);
       const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
       expect(p.entries.filter((x) => x.guest.startsWith('/t/')).map((x) => x.guest)).toEqual(['/t/ok.txt']);
       expect(p.warnings).toEqual([`skipped ${t2.path}/pipe: a socket, device or FIFO cannot be stored in an image`]);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a library path that names a directory or a device is an error saying which (it was left out without a word)', () => {
+    const t2 = tempDir();
+    try {
+      mkdirSync(join(t2.path, 'libs'));
+      const [d] = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib(join(t2.path, 'libs'))] });
+      expect(d).toMatchObject({ code: 'plan.not-a-file', message: `libraries[0]: ${t2.path}/libs is a directory, not a library`, hint: `name the library file in it, or a pattern such as ${t2.path}/libs/*.so*` });
+      const [n] = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib('/dev/null', { optional: true })] });
+      expect(n).toMatchObject({ code: 'plan.not-a-file', message: 'libraries[0]: /dev/null is a character device, not a library', hint: 'name a shared library file' });
+      // A pattern still passes over the directories it matches.
+      writeFiles(t2.path, { 'libs/readme.txt': 'x' });
+      expect(planOk({ cmd: ['/usr/bin/ls'], libraries: [lib(`${t2.path}/li*`)] }).entries.some((e) => 'host' in e && e.host?.startsWith(t2.path) === true)).toBe(false);
+      const [c] = errorsOf({ cmd: ['/dev/null'] });
+      expect(c?.message).toBe('cmd[0]: /dev/null is a character device, not a program');
     } finally {
       t2.cleanup();
     }
