@@ -25,11 +25,15 @@ export function parseSize(v: unknown): Parsed<number> {
   return ok(bytes);
 }
 
-/** Memory is given to QEMU and Firecracker in MiB. */
+/** The least memory a VM is given (the runner refuses less, qemu-args.ts); OSv needs far more to run a program. */
+export const MIN_MEMORY = 16 * 2 ** 20;
+
+/** Memory is given to QEMU and Firecracker in MiB, and at least MIN_MEMORY. */
 export function parseMemory(v: unknown): Parsed<number> {
   const s = parseSize(v);
   if (!s.ok) return s;
   if (s.value % 2 ** 20 !== 0) return bad(`${JSON.stringify(v)} is not a whole number of MiB (1M = 1048576 bytes)`);
+  if (s.value < MIN_MEMORY) return bad(`${JSON.stringify(v)} is less than the 16M a VM is given at least`);
   return s;
 }
 

@@ -3,7 +3,7 @@
 // except that a bare memory number is MiB, as QEMU's -m reads it.
 
 import type { Accel, Hypervisor, Machine, Network, PortForward, RunSettings } from '../config/types.js';
-import { parsePort, parseSize } from '../config/values.js';
+import { parseMemory, parsePort } from '../config/values.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { oneOf, optional, positive } from '../cli/flag-values.js';
@@ -15,8 +15,8 @@ export const usage = (message: string, hint?: string): OsvError => new OsvError(
 /** `512M`, `2G`, `1024` (MiB, like QEMU's -m). */
 export function parseMemoryFlag(text: string): Result<number> {
   const t = text.trim();
-  const r = parseSize(/^[0-9]+(\.[0-9]+)?$/.test(t) ? `${t}M` : t);
-  return r.ok ? ok(r.value) : err(usage(`invalid memory size "${text}"`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
+  const r = parseMemory(/^[0-9]+(\.[0-9]+)?$/.test(t) ? `${t}M` : t);
+  return r.ok ? ok(r.value) : err(usage(`invalid memory size "${text}": ${r.message}`, 'give MiB or a number with K, M, G (e.g. 512M, 2G)'));
 }
 
 /** `8080:80`, `8080:80/udp`, `0.0.0.0:8080:80`, `8080` (same both sides). */

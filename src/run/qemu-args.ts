@@ -2,6 +2,7 @@
 // §6.1 and §13; validateVmSpec() rejects the specs QEMU or OSv cannot run.
 
 import { OsvError } from '../diagnostics/error.js';
+import { MIN_MEMORY } from '../config/values.js';
 import type { Disk, VmSpec } from './spec.js';
 import { memoryMiB } from './spec.js';
 
@@ -121,7 +122,7 @@ export function validateVmSpec(spec: VmSpec): OsvError[] {
     errors.push(new OsvError({ code: `run.${code}`, message, ...(hint ? { hint } : {}) }));
   };
   if (!Number.isInteger(spec.cpus) || spec.cpus < 1) bad('bad-cpus', `cpus must be a positive integer, got ${spec.cpus}`);
-  if (!(spec.memory >= 16 * 1024 * 1024)) bad('bad-memory', `memory must be at least 16 MiB, got ${spec.memory} bytes`);
+  if (!(spec.memory >= MIN_MEMORY)) bad('bad-memory', `memory must be at least 16 MiB, got ${spec.memory} bytes`);
   if (spec.ports.length > 0 && spec.network.kind !== 'user') {
     bad(
       'ports-need-user-net',

@@ -37,7 +37,9 @@ describe('sizes', () => {
 
   it('takes memory in whole MiB', () => {
     expect(value(parseMemory('1.5M'))).toBe('error: "1.5M" is not a whole number of MiB (1M = 1048576 bytes)');
-    expect(value(parseMemory('2048K'))).toBe(2 * 2 ** 20);
+    expect(value(parseMemory('16384K'))).toBe(16 * 2 ** 20);
+    expect(value(parseMemory('1M'))).toBe('error: "1M" is less than the 16M a VM is given at least');
+    expect(value(parseMemory(15 * 2 ** 20))).toBe('error: 15728640 is less than the 16M a VM is given at least');
   });
 });
 

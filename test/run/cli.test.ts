@@ -19,6 +19,10 @@ describe('flag values', () => {
     expect(parseMemoryFlag('2G')).toEqual({ ok: true, value: 2 * 2 ** 30 });
     expect(parseMemoryFlag('1024')).toEqual({ ok: true, value: 2 ** 30 });
     expect(parseMemoryFlag('lots').ok).toBe(false);
+    // As run.memory in osv.yaml: whole MiB, and at least 16 (refused before anything is built).
+    const small = parseMemoryFlag('8');
+    expect(small.ok || [small.error.code, small.error.message]).toEqual(['run.usage', 'invalid memory size "8": "8M" is less than the 16M a VM is given at least']);
+    expect(parseMemoryFlag('1.5M').ok).toBe(false);
     expect(parsePortFlag('8080:80')).toEqual({ ok: true, value: { host: 8080, guest: 80, protocol: 'tcp' } });
     expect(parsePortFlag('5353:53/udp')).toEqual({ ok: true, value: { host: 5353, guest: 53, protocol: 'udp' } });
     expect(parsePortFlag('0.0.0.0:8000:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });
