@@ -108,6 +108,12 @@ export function loadChain(ctx: LoadContext, rootFile: string): LoadedFile[] {
     }
     const tree = readConfigFile(ctx, file, via);
     if (!tree) return;
+    // The root's shape is the schema's to report; a file it extends that is not a map would be
+    // replaced by the next one in mergeChain, without a word. An empty file extends nothing.
+    if (file !== rootFile && !isPMap(tree) && !(tree.kind === 'scalar' && tree.value === null)) {
+      report(ctx, 'config.extends-not-a-map', `${displayFile(ctx, file)} is ${tree.kind === 'seq' ? 'a list' : 'a single value'}, not a configuration (a map of osv.yaml keys)`, tree.pos, `fix the file, or take it out of extends`);
+      return;
+    }
     stack.push(file);
     const ext = isPMap(tree) ? tree.entries.get('extends') : undefined;
     if (ext && isPMap(tree)) {

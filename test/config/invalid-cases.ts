@@ -83,6 +83,8 @@ export const invalidCases: InvalidCase[] = [
   { name: 'a missing base does not hide the other errors', files: { 'osv.yaml': 'extends: [./nope.yaml]\ncmd: [a, "${FROM_BASE}"]\nrun: {cpus: 0}\n' }, errors: ['osv.yaml:1:11 extends[0]: file not found: ./nope.yaml', 'osv.yaml:3:13 run.cpus: must be at least 1, got 0'] },
   { name: 'unknown template', files: { 'osv.yaml': 'extends: [template:natve]\ncmd: [a]\n' }, errors: ["osv.yaml:1:11 extends[0]: unknown template \"natve\" (did you mean \"native\"?)"] },
   { name: 'error in an extended file keeps its position', files: { 'osv.yaml': 'extends: [conf/base.yaml]\ncmd: [a]\n', 'conf/base.yaml': 'run:\n  cpus: 0\n' }, errors: ["conf/base.yaml:2:9 run.cpus: must be at least 1, got 0"] },
+  { name: 'extends a list (it was replaced by the next file without a word)', files: { 'osv.yaml': 'extends: [base.yaml]\ncmd: [a]\n', 'base.yaml': '- cmd: [b]\n' }, errors: ['base.yaml:1:1 base.yaml is a list, not a configuration (a map of osv.yaml keys)'] },
+  { name: 'extends a file of one value', files: { 'osv.yaml': 'extends: [conf/base.yaml, conf/empty.yaml]\ncmd: [a]\n', 'conf/base.yaml': 'root:x:0:0:root:/root:/bin/bash\n', 'conf/empty.yaml': '' }, errors: ['conf/base.yaml:1:1 conf/base.yaml is a single value, not a configuration (a map of osv.yaml keys)'] },
   { name: 'extends entry not a string', files: { 'osv.yaml': 'extends: [1]\ncmd: [a]\n' }, errors: ["osv.yaml:1:11 extends[0]: expected a string, got an integer (1)"] },
   // ---- variables ----------------------------------------------------------------------------
   { name: 'undefined variable', files: { 'osv.yaml': 'vars:\n  PORT: 80\ncmd: [a, "--port=${PORTT}"]\n' }, errors: ["osv.yaml:3:18 undefined variable \"PORTT\" (did you mean \"PORT\"?)"] },
