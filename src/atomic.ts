@@ -65,6 +65,32 @@ export function writeFileAtomic(dest: string, data: string | Uint8Array, opts: W
 }
 
 /**
+ * `mkdir -p dir`: the missing directories of the path, each with `mode` (before the umask).
+ * Not fs.mkdirSync(dir, { recursive: true }): on Node 20 that never returns for a directory
+ * whose parent exists but refuses new entries with ENOENT, as /proc does (`-o /proc/x/app.img`
+ * spun at full CPU): it makes the parent (EEXIST, a directory) and tries the child again, for
+ * ever. Here each directory is tried at most twice, and the second error is the answer.
+ */
+export function makeDirs(dir: string, mode = 0o777): void {
+  const tryMake = (): NodeJS.ErrnoException | undefined => {
+    try {
+      fs.mkdirSync(dir, { mode });
+      return undefined;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return err.code === 'EEXIST' && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? undefined : err;
+    }
+  };
+  const first = tryMake();
+  if (first === undefined) return;
+  const parent = dirname(dir);
+  if (first.code !== 'ENOENT' || parent === dir) throw first;
+  makeDirs(parent, mode);
+  const second = tryMake();
+  if (second) throw second;
+}
+
+/**
  * Make sure `dir`, a directory osv-up keeps its own files in (a project's .osv/), is a real
  * directory, creating it if missing. A symlink there (a repository can ship one) is refused:
  * it would send images and records out of the project.
@@ -80,7 +106,7 @@ export function ensureOwnDir(dir: string): void {
     });
   if (st && !st.isDirectory())
     throw new OsvError({ code: 'project.dir-not-dir', message: `${dir} is not a directory`, hint: `move it away; osv-up keeps its files there`, exitCode: ExitCode.invalidInput });
-  if (!st) fs.mkdirSync(dir, { recursive: true });
+  if (!st) makeDirs(dir);
 }
 
 const alive = (pid: number): boolean => {

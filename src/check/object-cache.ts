@@ -10,7 +10,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import type { ElfKind } from '../elf/classify.js';
 import type { HostStat } from '../hostfs.js';
 import type { DefVersion, Need, ObjectSymbols } from './object-symbols.js';
@@ -190,7 +190,7 @@ export function fileObjectCache(dir: string = defaultObjectCacheDir(), source: s
         }
         if (!e) continue; // read from the file next time too
         try {
-          fs.mkdirSync(dir, { recursive: true });
+          makeDirs(dir);
           writeFileAtomic(file, JSON.stringify(e));
         } catch {
           // a read-only cache, or something in the way of one entry, only costs time

@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import type { HostFs } from '../hostfs.js';
 import type { Plan } from '../plan/types.js';
 import { sourceId } from '../source-id.js';
@@ -153,7 +153,7 @@ export function fileReportCache(dir: string = defaultReportCacheDir(), source: s
     write(inputs, findings) {
       const e: Entry = { format: FORMAT, inputs: inputs.text, ...findings };
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
         writeFileAtomic(path.join(dir, inputs.slot), JSON.stringify(e));
       } catch {
         // a read-only cache only costs time

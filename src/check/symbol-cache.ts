@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { endianness, homedir } from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import type { KernelExports } from './kernel-symbols.js';
 import { readOwnedFile, readOwnedJson } from '../owned-file.js';
 
@@ -97,7 +97,7 @@ export function fileSymbolCache(dir: string = defaultSymbolCacheDir()): SymbolCa
         ['json', JSON.stringify(meta)],
       ] as const) {
         try {
-          fs.mkdirSync(dir, { recursive: true });
+          makeDirs(dir);
           writeFileAtomic(file(sha256, ext), data);
         } catch {
           return;

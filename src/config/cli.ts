@@ -18,6 +18,7 @@ import { printLine } from '../output.js';
 import type { InitDraft } from '../init/draft.js';
 import { homedir } from 'node:os';
 import { plural } from '../units.js';
+import { makeDirs } from '../atomic.js';
 
 /** Where a command runs and prints: the process, or a test. */
 export interface Io {
@@ -187,7 +188,7 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
   // What init writes must load: check it before touching the disk.
   const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });
   if (!check.ok) throw new OsvErrors(check.error.errors);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   fs.writeFileSync(file, text);
   const gitignore = ignoreOsvDir(path.dirname(file));
   const program = command[0];

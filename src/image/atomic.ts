@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { err, type Result } from '../diagnostics/result.js';
 import type { OsvError } from '../diagnostics/error.js';
 import { buildFailed, errnoCode } from './errors.js';
-import { createTemp, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
+import { createTemp, makeDirs, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
 
 export { tempPathFor, removeQuietly } from '../atomic.js';
 
@@ -22,7 +22,7 @@ export async function writeAtomically<T>(
   write: (tmp: string, scratch: (path: string) => string) => Promise<Result<T, OsvError>>,
 ): Promise<Result<T, OsvError>> {
   try {
-    fs.mkdirSync(dirname(dest), { recursive: true });
+    makeDirs(dirname(dest));
   } catch (e) {
     return err(buildFailed('image.write-failed', `cannot create ${dirname(dest)}: ${errnoCode(e) ?? String(e)}`));
   }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import { cacheRoot } from './cache.js';
 import { readOwnedJson } from '../owned-file.js';
 
@@ -59,7 +59,7 @@ export function cachedSha256(path: string, env: NodeJS.ProcessEnv = process.env)
   const keys = Object.keys(cache);
   for (const k of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete cache[k];
   try {
-    fs.mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     writeFileAtomic(file, JSON.stringify(cache));
   } catch {
     // a read-only cache only costs speed

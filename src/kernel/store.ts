@@ -14,6 +14,7 @@ import { KERNEL_FILES, kernelDir, kernelsDir, versionDirName } from './cache.js'
 import { classifyBytes, classifyFile } from './classify.js';
 import { sha256Bytes, cachedSha256 } from './hash.js';
 import { asDefaultRelease, assetUrl, type DefaultRelease } from './default-release.js';
+import { makeDirs } from '../atomic.js';
 import {
   DEFAULT_API,
   NetworkProblem,
@@ -216,7 +217,7 @@ export async function pullKernel(opts: PullOptions): Promise<Result<CachedKernel
 
   // Download everything first, then swap the directory in, so a failure changes nothing.
   const stage = join(kernelsDir(env), `.pull-${process.pid}-${randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(stage, { recursive: true });
+  makeDirs(stage);
   try {
     const meta: Meta = { version: opts.version, repo: ref.repo, tag: rel.tag, arch: opts.arch, fetchedAt: new Date().toISOString(), files: {} };
     for (const asset of [chosen.elf, chosen.img]) {
@@ -251,7 +252,7 @@ export async function pullKernel(opts: PullOptions): Promise<Result<CachedKernel
       meta.files[kind] = { asset: asset.name, url: asset.url, sha256 };
     }
     fs.writeFileSync(join(stage, META), JSON.stringify(meta, null, 2) + '\n');
-    fs.mkdirSync(join(dir, '..'), { recursive: true });
+    makeDirs(join(dir, '..'));
     const old = `${stage}.old`;
     if (fs.existsSync(dir)) fs.renameSync(dir, old);
     fs.renameSync(stage, dir);

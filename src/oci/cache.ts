@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { cacheRoot } from '../kernel/cache.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from './digest.js';
+import { makeDirs } from '../atomic.js';
 
 export const ociCacheDir = (env: NodeJS.ProcessEnv = process.env): string => join(cacheRoot(env), 'oci');
 
@@ -71,7 +72,7 @@ export class ContentStore {
   temp(): { path: string; fd: number } {
     const dir = join(this.root, 'tmp');
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       const path = join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`);
       return { path, fd: fs.openSync(path, 'wx', 0o644) };
     } catch (e) {
@@ -82,7 +83,7 @@ export class ContentStore {
   /** Move a finished temp file to its place (atomic: same file system). */
   commit(tmp: string, dest: string): void {
     try {
-      fs.mkdirSync(join(dest, '..'), { recursive: true });
+      makeDirs(join(dest, '..'));
       fs.renameSync(tmp, dest);
     } catch (e) {
       removeQuietly(tmp);

@@ -15,7 +15,7 @@ import { REF_NAME } from './layout.js';
 import { MEDIA } from './manifest.js';
 import type { AssembledImage, ImageBlob, PushResult } from './push.js';
 import { tarStream, type TarWriteEntry } from './tar-writer.js';
-import { createTemp, removeQuietly, writeFileAtomic } from '../atomic.js';
+import { createTemp, makeDirs, removeQuietly, writeFileAtomic } from '../atomic.js';
 
 const LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
@@ -43,7 +43,7 @@ export function writeLayoutDir(dir: string, tag: string | undefined, img: Assemb
   const actions = new Map<string, 'written' | 'exists'>();
   try {
     const blobDir = join(dir, 'blobs', 'sha256');
-    fs.mkdirSync(blobDir, { recursive: true });
+    makeDirs(blobDir);
     for (const b of allBlobs(img)) {
       const dest = join(blobDir, digestHex(b.digest));
       if (fs.statSync(dest, { throwIfNoEntry: false })?.size === b.size) {
@@ -99,7 +99,7 @@ export async function writeLayoutArchive(file: string, tag: string | undefined, 
   const entries: TarWriteEntry[] = [dir('blobs'), dir('blobs/sha256'), ...blobs, { name: 'index.json', type: 'file', mode: 0o644, uid: 0, gid: 0, data: index }, { name: 'oci-layout', type: 'file', mode: 0o644, uid: 0, gid: 0, data: LAYOUT }];
   let tmp: string | undefined;
   try {
-    fs.mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     const t = createTemp(file);
     tmp = t.path;
     await pipeline(Readable.from(tarStream(entries)), fs.createWriteStream(tmp, { fd: t.fd }));

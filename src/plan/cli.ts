@@ -15,6 +15,7 @@ import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
 import { printLine, writeStderr } from '../output.js';
 import type { HostFs } from '../hostfs.js';
+import { makeDirs } from '../atomic.js';
 
 const out = printLine;
 
@@ -97,7 +98,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
       if (!fs.statSync(path.dirname(file), { throwIfNoEntry: false })?.isDirectory()) throw new Error(`ENOENT: ${path.dirname(file)} is not a directory`);
       replaceInlineDir(inlineDir);
       for (const f of w.value.inline) {
-        fs.mkdirSync(path.dirname(f.host), { recursive: true });
+        makeDirs(path.dirname(f.host));
         fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
       fs.writeFileSync(file, w.value.text);

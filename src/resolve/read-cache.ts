@@ -17,7 +17,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import type { ElfKind } from '../elf/classify.js';
 import type { DynamicInfo } from '../elf/dynamic.js';
 import type { FileHeader } from '../elf/file.js';
@@ -184,7 +184,7 @@ export function fileElfReadCache(root: string = defaultElfReadCacheDir(), now: (
     flush() {
       if (pending.size === 0) return;
       try {
-        fs.mkdirSync(root, { recursive: true });
+        makeDirs(root);
       } catch {
         pending.clear();
         return; // a read-only cache only costs time

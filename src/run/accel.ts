@@ -6,10 +6,10 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { makeDirs, writeFileAtomic } from '../atomic.js';
 import type { Accel, Arch } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
@@ -184,7 +184,7 @@ function readCache(file: string): CacheFile {
 
 function writeCache(file: string, cache: CacheFile): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     writeFileAtomic(file, JSON.stringify(cache, null, 2) + '\n'); // concurrent runs never read half a file
   } catch {
     /* a cache we cannot write only costs a probe next time */

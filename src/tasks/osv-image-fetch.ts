@@ -20,6 +20,7 @@ import { readMeta, type OsvImageMeta, type VolumeSeed } from '../oci/osv-image.j
 import { isCached, openImage, pullImage, type PullProgress } from '../oci/pull.js';
 import { formatReference, parseReference, type ImageReference, type RegistryReference } from '../oci/reference.js';
 import { openSource } from '../oci/source.js';
+import { makeDirs } from '../atomic.js';
 
 export interface LocalOsvImage {
   /** The reference as given, in full. */
@@ -100,9 +101,9 @@ function copyOut(from: { file: string; offset: number; size: number }, to: strin
 async function placeInCache(store: ContentStore, dir: string, done: () => boolean, fill: (tmp: string) => Promise<void> | void): Promise<void> {
   const tmp = join(store.root, 'tmp', `osv-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    fs.mkdirSync(tmp, { recursive: true });
+    makeDirs(tmp);
     await fill(tmp);
-    fs.mkdirSync(join(dir, '..'), { recursive: true });
+    makeDirs(join(dir, '..'));
     try {
       fs.renameSync(tmp, dir);
     } catch (e) {

@@ -2,7 +2,7 @@
 // src/cli/commands/volume.ts. A project's volumes are found from its configuration file (the
 // one `osv up` would use here, or -c FILE); `ls --all` lists every project's.
 
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { unwrap } from '../diagnostics/result.js';
@@ -14,6 +14,7 @@ import { projectPath, projectVolumesDir, volumeFile, volumesRoot } from './paths
 import { dumpVolume } from './dump.js';
 import { inUse, readVolume, removeVolume } from './store.js';
 import { printLine } from '../output.js';
+import { makeDirs } from '../atomic.js';
 
 const out = printLine;
 const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
@@ -169,7 +170,7 @@ export async function exportCommand(name: string, target: string, opts: ProjectO
   if (existsSync(to) && (!statSync(to).isDirectory() || readdirSync(to).length > 0))
     throw usage(`${target} is ${statSync(to).isDirectory() ? 'a directory that is not empty' : 'not a directory'}`, 'export into a new or empty directory');
   if (await inUse(path)) throw new OsvError({ code: 'volume.in-use', message: `volume "${name}" is in use by a running VM: a copy now could catch it half-written`, hint: 'stop the VM and export again' });
-  mkdirSync(to, { recursive: true });
+  makeDirs(to);
   unwrap(await dumpVolume(path, name, to));
   if (opts.json) return json({ ok: true, volume: name, path, exportedTo: to });
   out(`exported volume "${name}" to ${to}`);

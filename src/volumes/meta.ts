@@ -2,9 +2,10 @@
 // volume how it was made and which configurations' runs have used it. The .ext4 files are the
 // truth about which volumes exist; this file only describes them.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_META, projectPath } from './paths.js';
+import { makeDirs } from '../atomic.js';
 
 export interface VolumeUse {
   /** The configuration file, absolute. */
@@ -44,7 +45,7 @@ export function readMeta(home: string, projectDir?: string): ProjectMeta {
 }
 
 export function writeMeta(home: string, meta: ProjectMeta): void {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  makeDirs(home, 0o700);
   const tmp = join(home, `.${PROJECT_META}.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n');
   renameSync(tmp, join(home, PROJECT_META));

@@ -17,6 +17,7 @@ import { writeRofs } from '../image/rofs/writer.js';
 import { runTool, TOOLS } from '../image/tools.js';
 import { treeEntries } from './readonly.js';
 import { volumeFs } from '../plan/volume-mounts.js';
+import { makeDirs } from '../atomic.js';
 
 export type SeedVolume = Pick<NamedVolume, 'name' | 'size' | 'readonly' | 'from'>;
 
@@ -61,7 +62,7 @@ export async function makeSeedDisk(v: SeedVolume, dir: string): Promise<Result<s
   if (v.from !== undefined && !statSync(v.from, { throwIfNoEntry: false })?.isDirectory())
     return err(seedError(v, `from ${v.from} is not a directory`, 'from: names a host directory whose contents the new volume starts with'));
   const empty = join(dir, `${v.name}.empty`);
-  mkdirSync(empty, { recursive: true });
+  makeDirs(empty);
   const raw = join(dir, `${v.name}.${seedFs(v)}`);
   const out = join(dir, `${v.name}.qcow2`);
   try {

@@ -4,7 +4,7 @@
 // place, which fails if a volume appeared there meanwhile; a file that is not ext4 is an error.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NamedVolume } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -17,6 +17,7 @@ import { formatBytes } from '../units.js';
 import { updateMeta, volumeNames } from './meta.js';
 import { projectVolumesDir, volumeFile } from './paths.js';
 import { readOnlyCopyPath } from './readonly.js';
+import { makeDirs } from '../atomic.js';
 
 const volumeError = (code: string, message: string, hint?: string, exitCode: ExitCode = ExitCode.invalidInput): OsvError =>
   new OsvError({ code: `volume.${code}`, message, ...(hint ? { hint } : {}), exitCode });
@@ -102,7 +103,7 @@ async function createVolume(path: string, v: NamedVolume): Promise<Result<boolea
   }
   try {
     // A program's data: for this user only.
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(path), 0o700);
   } catch (e) {
     return err(volumeError('create-failed', `cannot create ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, ExitCode.buildFailed));
   }

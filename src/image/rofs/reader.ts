@@ -9,6 +9,7 @@ import { err, ok, type Result } from '../../diagnostics/result.js';
 import { OsvError } from '../../diagnostics/error.js';
 import { catchOsv, corrupt, buildFailed, errnoCode } from '../errors.js';
 import { openImageFile, type ByteSource } from '../source.js';
+import { makeDirs } from '../../atomic.js';
 import {
   DIRENT_HEADER_BYTES,
   INODE_BYTES,
@@ -258,7 +259,7 @@ export class RofsImage {
       for (const n of this.walk()) {
         const host = join(dest, n.path);
         try {
-          if (n.kind === 'dir') fs.mkdirSync(host, { recursive: true });
+          if (n.kind === 'dir') makeDirs(host);
           else if (n.kind === 'symlink') fs.symlinkSync(n.target ?? '', host);
           else {
             const fd = fs.openSync(host, 'wx');
