@@ -11,7 +11,7 @@ import { ModuleLoader } from './modules.js';
 import { DEFAULTS } from './defaults.js';
 import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
-import { libraryDestIsFile, parseDuration, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
+import { libraryDestIsFile, parseDuration, parseExpect, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
 import { toSource, type Pos } from './texts.js';
 import { readVolumes } from './volumes.js';
 import type { Source } from '../diagnostics/error.js';
@@ -215,11 +215,8 @@ class RunReader {
     }
     const expect = str(sc('expect'));
     if (expect !== undefined) {
-      try {
-        new RegExp(expect);
-      } catch (e) {
-        r.problem(sc('expect')!, here('expect'), 'config.regex', `invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`, 'expect is a JavaScript regular expression; escape special characters with \\');
-      }
+      const v = parseExpect(expect);
+      if (!v.ok) r.problem(sc('expect')!, here('expect'), 'config.regex', v.message, 'expect is a JavaScript regular expression for what the program prints; escape special characters with \\');
     }
     const netNode = sc('network');
     const network = parseNetwork(str(netNode) ?? (hypervisor === 'firecracker' ? 'none' : DEFAULTS.network));

@@ -37,6 +37,22 @@ export function parseMemory(v: unknown): Parsed<number> {
   return s;
 }
 
+/**
+ * run.expect and --expect: a JavaScript regular expression that cannot match an empty string.
+ * One that can (`x*`, `a|`, `(?:)`) matches the first console line, the firmware's, and would
+ * pass a run on no evidence of the program at all.
+ */
+export function parseExpect(source: string): Parsed<RegExp> {
+  let re: RegExp;
+  try {
+    re = new RegExp(source);
+  } catch (e) {
+    return bad(`invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  if (re.test('')) return bad(`${JSON.stringify(source)} matches an empty string, so every console line would pass (the firmware's first among them)`);
+  return ok(re);
+}
+
 /** `30`, `1.5s`, `250ms`, `2m`, `1h` -> seconds. */
 export function parseDuration(v: unknown): Parsed<number> {
   if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid duration: expected seconds or a string such as 30s`);

@@ -3,7 +3,7 @@
 // except that a bare memory number is MiB, as QEMU's -m reads it.
 
 import type { Accel, Hypervisor, Machine, Network, PortForward, RunSettings } from '../config/types.js';
-import { parseMemory, parsePort } from '../config/values.js';
+import { parseExpect, parseMemory, parsePort } from '../config/values.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
 import { oneOf, optional, positive } from '../cli/flag-values.js';
@@ -63,7 +63,12 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
   if (machine) set.machine = machine;
   const timeout = optional(f.timeout, (v) => positive('--timeout', v));
   if (timeout !== undefined) set.timeout = timeout;
-  if (f.expect !== undefined) set.expect = f.expect;
+  if (f.expect !== undefined) {
+    // Refused before anything is built, as osv.yaml's run.expect is when it is read.
+    const re = parseExpect(f.expect);
+    if (!re.ok) throw usage(`--expect: ${re.message}`, 'give a JavaScript regular expression for what the program prints');
+    set.expect = f.expect;
+  }
   return { set, ports: (f.port ?? []).map((p) => unwrap(parsePortFlag(p))) };
 }
 

@@ -3,6 +3,7 @@
 // anything; executeRun() starts it, streams the console, watches it, and returns the verdict.
 // `osv run`, `osv up` and `osv test` share both.
 
+import { parseExpect } from '../config/values.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, copyFileSync, existsSync, rmSync } from 'node:fs';
@@ -86,11 +87,8 @@ export interface PreparedRun {
 const runError = (code: string, message: string, hint?: string): OsvError => new OsvError({ code: `run.${code}`, message, ...(hint ? { hint } : {}) });
 
 export function compileExpect(source: string): Result<RegExp> {
-  try {
-    return ok(new RegExp(source));
-  } catch (e) {
-    return err(runError('bad-expect', `expect is not a valid regular expression: ${(e as Error).message}`, 'write a JavaScript regular expression, e.g. "Hello|listening on"'));
-  }
+  const r = parseExpect(source);
+  return r.ok ? ok(r.value) : err(runError('bad-expect', `expect: ${r.message}`, 'write a JavaScript regular expression for what the program prints, e.g. "Hello|listening on"'));
 }
 
 /** The command line after the options the run itself needs (CI, static tap addressing). */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newestImage } from '../../src/run/cli.js';
-import { parseMemoryFlag, parseNetworkFlag, parsePortFlag } from '../../src/run/flag-settings.js';
+import { parseMemoryFlag, parseNetworkFlag, parsePortFlag, settingsFromFlags } from '../../src/run/flag-settings.js';
 import { canRun, cliFixture, qemu, VERBOSE_END, VERBOSE_HEAD, type CliFixture } from './helpers/cli-env.js';
 import { buildBootDisk, hasGcc, tempDir } from './helpers/fake-guest.js';
 import { runOsv } from '../helpers/osv.js';
@@ -23,6 +23,9 @@ describe('flag values', () => {
     const small = parseMemoryFlag('8');
     expect(small.ok || [small.error.code, small.error.message]).toEqual(['run.usage', 'invalid memory size "8": "8M" is less than the 16M a VM is given at least']);
     expect(parseMemoryFlag('1.5M').ok).toBe(false);
+    expect(() => settingsFromFlags({ expect: 'x*' })).toThrow('--expect: "x*" matches an empty string, so every console line would pass (the firmware\'s first among them)');
+    expect(() => settingsFromFlags({ expect: '(' })).toThrow(/^--expect: invalid regular expression/);
+    expect(settingsFromFlags({ expect: 'Hello' }).set.expect).toBe('Hello');
     expect(parsePortFlag('8080:80')).toEqual({ ok: true, value: { host: 8080, guest: 80, protocol: 'tcp' } });
     expect(parsePortFlag('5353:53/udp')).toEqual({ ok: true, value: { host: 5353, guest: 53, protocol: 'udp' } });
     expect(parsePortFlag('0.0.0.0:8000:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });

@@ -224,5 +224,10 @@ describe.skipIf(!canRun)('runner with the real QEMU', () => {
     expect(!r.ok && r.error.message).toBe(`kernel ${join(dir, 'nope.elf')} does not exist`);
     const bad = await prepareRun({ ...req, expect: '(' });
     expect(!bad.ok && (bad.error as { code: string }).code).toBe('run.bad-expect');
+    // A pattern that matches an empty string would pass on the firmware's first line (osv test --expect 'x*').
+    for (const any of ['x*', 'a|', '(?:)', '^', '.*']) {
+      const r = await prepareRun({ ...req, expect: any });
+      expect(!r.ok && [(r.error as { code: string }).code, r.error.message], any).toEqual(['run.bad-expect', `expect: ${JSON.stringify(any)} matches an empty string, so every console line would pass (the firmware's first among them)`]);
+    }
   });
 });
