@@ -251,8 +251,11 @@ export class ConsoleScanner {
         if (unloaded) this.state.unloadedLibraries.push(unloaded[1]!);
         const ignored = /^(.+?): ignoring missing symbol (.+)/.exec(line);
         if (ignored) this.state.ignoredSymbols.push({ object: ignored[1]!, symbol: ignored[2]! });
+        // The expected line is the program's: firmware and OSv's own lines (its banner, its
+        // debug log) before or around it never pass a run (`--expect OSv` would have matched
+        // the banner, and --stop-on-expect stopped the VM before the program started).
         const ex = this.state.expect;
-        if (ex && !this.state.expectMatch && ex.test(line)) {
+        if (ex && this.sawCmdlineEcho && !kernel && !this.state.expectMatch && ex.test(line)) {
           this.state.expectMatch = { line, lineNo: splitter.lineNo };
           events.push({ type: 'expect', match: this.state.expectMatch });
         }

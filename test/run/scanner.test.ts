@@ -112,6 +112,21 @@ describe.skipIf(!haveFixtures)('console scanner on every recorded OSv transcript
     expect(echoOnly.expectMatch).toBeUndefined();
   });
 
+  it('the expected line is the program\'s: the firmware\'s, OSv\'s banner and its debug log never pass a run', () => {
+    const plain = readFileSync(fixture('ok-python.txt'));
+    for (const before of [/SeaBIOS/, /^OSv v0\.57/, /Booted up/, /OSv|42/]) {
+      const r = scanConsole(plain, { expect: before });
+      // The last one may match, but only at the program's line.
+      expect(r.expectMatch?.line, String(before)).toBe(before.test('42') ? '42' : undefined);
+    }
+    const verbose = readFileSync(fixture('verbose-python-exit3.txt'));
+    expect(scanConsole(verbose, { expect: /random: device unblocked/ }).expectMatch).toBeUndefined(); // after the echo, but OSv's
+    expect(scanConsole(verbose, { expect: /VFS: mounting rofs/ }).expectMatch).toBeUndefined();
+    // --stop-on-expect: no pass from a kernel line, however early it comes.
+    const v = verdict(scanConsole('SeaBIOS\nOSv v0.57.0\nCmdline: /srv\n', { expect: /OSv/ }), qemuExit(null, { signal: 'SIGTERM', stoppedBy: 'timeout' }));
+    expect(v.ok).toBe(false);
+  });
+
   it('verbose-python-exit3.txt: the status line is recorded and OSv\'s debug log is recognised', () => {
     const r = scanConsole(readFileSync(fixture('verbose-python-exit3.txt')));
     expect(r.kernelLog).toBe(true);
