@@ -104,6 +104,25 @@ describe.skipIf(!canRun)('osv run', () => {
     expect(j.kernelLog).toContain('program exited with status 3');
   });
 
+  it('osv test FILE boots the image file in CI mode, as osv run FILE --ci does (it was taken for a registry name)', () => {
+    const project = tempDir();
+    const image = (name: string, text: string): string => {
+      const img = buildBootDisk(project, name, `${VERBOSE_HEAD}Cmdline: /app\n${text}${VERBOSE_END}`);
+      const bytes = readFileSync(img);
+      readFileSync(hello).copy(bytes, 65536); // an OSv bootable image: a kernel ELF at 64 KiB
+      writeFileSync(img, bytes);
+      return img;
+    };
+    const test = (args: string[]) => runOsv(['test', ...args, '--accel', 'tcg'], { env: f.env, timeout: 60_000, input: '', cwd: project });
+    const pass = test([image('good', 'all good\n'), '--expect', '^all good$']);
+    expect(pass.code).toBe(0);
+    expect(pass.stderr).toContain('osv: passed: the program exited with status 0; /^all good$/ matched "all good"');
+    const fail = test([image('bad', 'program exited with status 3\n')]);
+    expect(fail.code).toBe(4);
+    expect(fail.stderr).toContain('error: the program exited with status 3');
+    expect(test(['missing.img']).stderr).toContain(`cannot read image ${join(project, 'missing.img')}: no such file`);
+  });
+
   it('a guest failure without a status: 126 and a one-line reason; --ci: 4', () => {
     const r = osv([disk, '--kernel', hang, '-e', '/x', '--timeout', '4', '--accel', 'tcg']);
     expect(r.code).toBe(126);

@@ -29,13 +29,22 @@ Examples:
   $ osv test --json > result.json
   $ osv test --run server --expect "listening" --stop-on-expect
   $ osv test registry.example.com/team/app:1.0   boot a pushed image, pass or fail
+  $ osv test .osv/app.img                 boot a built image file (osv run .osv/app.img --ci)
 
 Exit status: 0 pass, 1 invalid input, 2 usage, 3 build failed, 4 the guest failed (a nonzero
 exit status, an OSv failure line, a timeout, an unmet expect, an unknown status), 130 interrupted.`,
       )
-      .argument('[ref]', 'an image pushed by `osv push`: boot it in CI mode instead of building (no osv.yaml, no OSV_KERNEL needed)')
+      .argument('[ref]', 'an image pushed by `osv push` (no osv.yaml, no OSV_KERNEL needed), or an image file, as `osv run` takes them: boot it in CI mode instead of building')
       .action(async (ref: string | undefined, opts) => {
         if (ref !== undefined) {
+          // As `osv run IMAGE` reads its argument: an existing file (or a name ending .img,
+          // .qcow2, .raw) is an image file, anything else a reference.
+          const { looksLikeImageRef } = await import('../../tasks/osv-image-fetch.js');
+          if (!looksLikeImageRef(ref, process.cwd())) {
+            const { runRunCommand } = await import('../../run/cli.js');
+            await runRunCommand(ref, { ...opts, ci: true });
+            return;
+          }
           const { runImageRef } = await import('../../tasks/run-ref.js');
           await runImageRef(ref, { ...opts, ci: true });
           return;
