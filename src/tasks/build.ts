@@ -7,7 +7,7 @@ import { ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
-import type { OsvError } from '../diagnostics/error.js';
+import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
 import { IMAGE_ROOT } from '../config/types.js';
@@ -115,6 +115,10 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const image = opts.outPath ?? defaultImagePath(config, format, output, runName);
   const reporter = opts.reporter ?? progressReporter('plain');
   const ctx: Ctx = {};
+  // Said before anything is planned or written (the rename at the end failed with EISDIR).
+  if (statSync(image, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new OsvError({ code: 'build.output-is-dir', message: `${image} is a directory: the image is written to a file of that name`, hint: `give a file name, e.g. -o ${join(image, `${config.name}.${format === 'qcow2' ? 'qcow2' : 'img'}`)}`, exitCode: ExitCode.usage });
+  }
 
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.

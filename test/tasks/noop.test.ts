@@ -3,7 +3,7 @@
 // (a config file, an environment variable it used, PATH, the kernel) takes the full path.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,14 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
     const help = probedBuild(['build', '--help'], dir, base);
     expect(help.stdout).toContain('--no-check');
     expect(help.own).toEqual(['start.cjs', 'commands/build.cjs']);
+  });
+
+  it('-o naming a directory is a usage error before anything is planned or written (the rename at the end failed)', () => {
+    mkdirSync(join(dir, 'outdir'), { recursive: true });
+    const r = runOsv(['build', '--no-check', '-o', 'outdir'], { cwd: dir, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: outdir is a directory: the image is written to a file of that name\n  hint: give a file name, e.g. -o outdir/demo.img\n');
+    expect(readdirSync(join(dir, 'outdir'))).toEqual([]);
   });
 
   it('-C DIR with a relative -o is read from inside DIR, on the fast path as on the full one', () => {
