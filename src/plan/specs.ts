@@ -207,6 +207,7 @@ function copySource(
     return;
   }
   add(ctx, { guest, kind: 'dir', why: [why(`tree ${real.path}`)] });
+  const errors: OsvError[] = [];
   copyTree({
     fs: ctx.fs,
     sysroot: ctx.config.sysroot,
@@ -216,9 +217,11 @@ function copySource(
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     why,
     emit,
-    errors: ctx.errors,
+    errors,
     warnings: ctx.warnings,
   });
+  // What went wrong inside the tree is reported at the entry that copies it, under its key.
+  for (const e of errors) ctx.errors.push(new OsvError({ code: e.code, message: `${key}: ${e.message}`, details: e.details, ...(e.hint ? { hint: e.hint } : {}), ...(spec.source ? { source: spec.source } : {}) }));
 }
 
 /**

@@ -184,7 +184,7 @@ describe('planner errors', () => {
     writeFiles(t2.path, { 'bad: name': 'x' });
     try {
       const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] });
-      expect(e?.message).toBe(`cannot copy ${t2.path}/bad: name: its name contains ": ", which OSv's manifest syntax uses as its separator`);
+      expect(e?.message).toBe(`files[0]: cannot copy ${t2.path}/bad: name: its name contains ": ", which OSv's manifest syntax uses as its separator`);
     } finally {
       t2.cleanup();
     }
@@ -198,7 +198,8 @@ describe('planner errors', () => {
       symlinkSync('a', join(t2.path, 'tree', 'b'));
       const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
       expect(e?.code).toBe('plan.symlink-loop');
-      expect(e?.message).toBe(`symlink loop: ${t2.path}/tree/a -> b never reaches a file`);
+      expect(e?.message).toBe(`files[0]: symlink loop: ${t2.path}/tree/a -> b never reaches a file`);
+      expect(e?.source).toEqual(copy('x', '/x').source); // at the entry that copies the tree
       unlinkSync(join(t2.path, 'tree', 'a'));
       unlinkSync(join(t2.path, 'tree', 'b'));
       // A link out of the tree to a directory that links to itself.
@@ -206,7 +207,7 @@ describe('planner errors', () => {
       symlinkSync('../other', join(t2.path, 'other', 'self'));
       symlinkSync('../other', join(t2.path, 'tree', 'out'));
       const [f] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
-      expect(f?.message).toBe(`symlink loop while copying ${t2.path}/tree: /t/out/self leads back to ${t2.path}/other, a directory already being copied`);
+      expect(f?.message).toBe(`files[0]: symlink loop while copying ${t2.path}/tree: /t/out/self leads back to ${t2.path}/other, a directory already being copied`);
     } finally {
       t2.cleanup();
     }
@@ -266,7 +267,7 @@ describe('planner errors', () => {
       const fs: HostFs = { ...nodeHostFs, readdir: (path) => { if (path.endsWith('/locked')) throw new Error('EACCES: permission denied'); return nodeHostFs.readdir(path); } };
       const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(t2.path, '/t')] }, { fs });
       expect(e?.code).toBe('plan.unreadable');
-      expect(e?.message).toBe(`cannot read directory ${t2.path}/locked: EACCES: permission denied`);
+      expect(e?.message).toBe(`files[0]: cannot read directory ${t2.path}/locked: EACCES: permission denied`);
     } finally {
       t2.cleanup();
     }
