@@ -10,7 +10,7 @@ import { DF_1_NODEFLIB, machineName } from '../elf/constants.js';
 import { dynamicInfo, type DynamicInfo } from '../elf/dynamic.js';
 import { ElfError } from '../elf/error.js';
 import { ElfFile } from '../elf/file.js';
-import { specialFileName, type HostFs, type HostStat } from '../hostfs.js';
+import { fileKindName, type HostFs, type HostStat } from '../hostfs.js';
 import { archFacts, ldsoLayout, type ArchFacts, type LdsoLayout } from './arch.js';
 import { splitSearchPath, expandDst, type DstValues } from './dst.js';
 import { kernelSonames } from './kernel-libraries.js';
@@ -171,7 +171,7 @@ export class Resolver {
         hint: this.sys.root === '/' ? 'check the path' : `paths are inside the sysroot ${this.sys.root}`,
       });
     }
-    if (hit.st.kind !== 'file') throw new OsvError({ code: 'resolve.not-a-file', message: `${this.sys.host(abs)} is ${hit.st.kind === 'dir' ? 'a directory' : specialFileName(hit.st)}, not a program or a library` });
+    if (hit.st.kind !== 'file') throw new OsvError({ code: 'resolve.not-a-file', message: `${this.sys.host(abs)} is ${fileKindName(hit.st)}, not a program or a library` });
     const p = this.parse(hit.real);
     if (p instanceof OsvError) throw p;
     this.checkArch(p.header, this.sys.host(abs));
@@ -538,22 +538,19 @@ export class Resolver {
   /** A candidate of a library's name that is not a regular file (see attempt). */
   private notALibrary(path: string, real: string, st: HostStat): OsvError {
     const file = this.sys.host(path) === this.sys.host(real) ? this.sys.host(real) : `${this.sys.host(path)} (${this.sys.host(real)})`;
-    const [what, why] =
+    const why =
       st.kind === 'dir'
-        ? ['a directory', 'ld.so stops there ("cannot read file data: Is a directory")']
-        : [
-            specialFileName(st),
-            st.special === 'fifo'
-              ? 'ld.so would wait there for a writer, and the program hang at start-up'
-              : st.special === 'char-device' || st.special === 'block-device'
-                ? 'ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")'
-                : st.special === 'socket'
-                  ? 'ld.so cannot open it ("No such device or address") and searches no further along that path'
-                  : 'ld.so does not load it',
-          ];
+        ? 'ld.so stops there ("cannot read file data: Is a directory")'
+        : st.special === 'fifo'
+          ? 'ld.so would wait there for a writer, and the program hang at start-up'
+          : st.special === 'char-device' || st.special === 'block-device'
+            ? 'ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")'
+            : st.special === 'socket'
+              ? 'ld.so cannot open it ("No such device or address") and searches no further along that path'
+              : 'ld.so does not load it';
     return new OsvError({
       code: 'resolve.not-a-file',
-      message: `${file} is ${what}, where ld.so opens a library`,
+      message: `${file} is ${fileKindName(st)}, where ld.so opens a library`,
       hint: `${why}: rename it, or take its directory off the search path`,
     });
   }

@@ -3,11 +3,11 @@
 // anything; executeRun() starts it, streams the console, watches it, and returns the verdict.
 // `osv run`, `osv up` and `osv test` share both.
 
-import { parseExpect } from '../config/values.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
+import { parseExpect } from '../config/values.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel, Hypervisor, RunSettings } from '../config/types.js';
