@@ -66,6 +66,10 @@ export function volumeNotes(vols: ClusterVolumes, label: string, replicas: numbe
 export async function exportKubevirt(refText: string | undefined, opts: ExportKubevirtOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const replicas = opts.replicas !== undefined ? unwrap(positive('--replicas', opts.replicas)) : undefined;
   if (replicas !== undefined && !Number.isInteger(replicas)) throw usage(`--replicas must be a whole number, got ${opts.replicas}`);
+  // Both are DNS-1123 labels to Kubernetes; said before anything is fetched (kubectl refused the YAML).
+  for (const [flag, value] of [['--name', opts.name], ['--namespace', opts.namespace]] as const) {
+    if (value !== undefined && objectName(value) !== value) throw usage(`${flag} ${JSON.stringify(value)} is not a valid Kubernetes name`, `lowercase letters, digits and '-', at most 63 characters, e.g. ${objectName(value)}`);
+  }
   const text = refText ?? (await defaultRef(opts, env));
   const ref = parseImageRef(text);
   if (ref.transport !== 'registry') throw usage(`${text} is not in a registry, and a cluster pulls images from one`, 'push it to a registry the cluster can reach: osv push REGISTRY/REPO:TAG');
@@ -83,7 +87,6 @@ export async function exportKubevirt(refText: string | undefined, opts: ExportKu
   const run = meta.value.runs.find((r) => r.name === runName);
   if (!run) throw usage(`${source.label} has no run named "${runName}"`, `runs: ${meta.value.runs.map((r) => r.name).join(', ')}`);
   const name = objectName(opts.name ?? (runName === meta.value.run ? meta.value.name : `${meta.value.name}-${runName}`));
-  if (opts.name !== undefined && name !== opts.name) throw usage(`--name ${opts.name} is not a valid Kubernetes name`, `lowercase letters, digits and '-', at most 63 characters, e.g. ${name}`);
   // Pinned by digest alone: some tools (skopeo among them) refuse a reference with a tag and a digest.
   const { tag: _tag, ...untagged } = ref;
   const image = formatReference({ ...untagged, digest });

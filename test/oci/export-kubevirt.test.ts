@@ -185,6 +185,10 @@ describe.skipIf(reason !== undefined || !hasRegistryTools)('osv export kubevirt'
     const name = osv(['export', 'kubevirt', '--name', 'Web_App']);
     expect(name.code).toBe(2);
     expect(name.out).toContain('e.g. web-app');
+    // A namespace is a DNS-1123 label too (kubectl refused the YAML); both are checked before any fetch.
+    const ns = osv(['export', 'kubevirt', '127.0.0.1:1/nowhere:1', '--namespace', 'Team A']);
+    expect(ns.code).toBe(2);
+    expect(ns.stderr).toBe('error: --namespace "Team A" is not a valid Kubernetes name\n  hint: lowercase letters, digits and \'-\', at most 63 characters, e.g. team-a\n');
     const replicas = osv(['export', 'kubevirt', '--replicas', '0']);
     expect(replicas.code).toBe(2);
   });
