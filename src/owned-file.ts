@@ -1,6 +1,6 @@
 // Reading a cache file only when this user wrote it. The caches of computed facts (what the
-// resolver read of each ELF file, the symbol check's findings and symbols, kernels' hashes)
-// decide what a plan lists and what a check says. One written by another user (`sudo` keeping
+// resolver read of each ELF file, the symbol check's findings and symbols, kernels' hashes,
+// whether KVM runs OSv here) decide what a plan lists and what a check says. One written by another user (`sudo` keeping
 // HOME, an XDG_CACHE_HOME shared between accounts) is not taken, as git refuses a repository
 // another user owns: the facts are read from the files again, and so are the permissions to read
 // them (a cache written by root must not hand a user the contents of files only root can read).

@@ -7,9 +7,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { homedir, release, tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeDirs, writeFileAtomic } from '../atomic.js';
+import { readOwnedJson } from '../owned-file.js';
+import { cacheRoot } from '../kernel/cache.js';
 import type { Accel, Arch } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
@@ -135,10 +137,7 @@ export async function probeKvm(qemu: string, arch: Arch, timeoutMs = 4000, accel
 
 // ---- the per-host cache ---------------------------------------------------------------
 
-export function accelCacheFile(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'osv-up', 'accel.json');
-}
+export const accelCacheFile = (env: NodeJS.ProcessEnv = process.env): string => join(cacheRoot(env), 'accel.json');
 
 function cpuModel(): string {
   try {
@@ -173,12 +172,9 @@ interface CacheFile {
 }
 
 function readCache(file: string): CacheFile {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
-    if (parsed.version === 1 && typeof parsed.entries === 'object' && parsed.entries !== null) return parsed;
-  } catch {
-    /* absent or corrupt: start afresh */
-  }
+  // Absent, corrupt or another user's (owned-file.ts): start afresh.
+  const parsed = readOwnedJson(file) as Partial<CacheFile> | null | undefined;
+  if (typeof parsed === 'object' && parsed !== null && parsed.version === 1 && typeof parsed.entries === 'object' && parsed.entries !== null) return parsed as CacheFile;
   return { version: 1, entries: {} };
 }
 

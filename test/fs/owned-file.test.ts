@@ -14,6 +14,7 @@ import { fileSymbolCache } from '../../src/check/symbol-cache.js';
 import { nodeHostFs, type HostFs, type HostStat } from '../../src/hostfs.js';
 import { cachedSha256, sha256File } from '../../src/kernel/hash.js';
 import { readOwnedFile, readOwnedJson } from '../../src/owned-file.js';
+import { checkKvm } from '../../src/run/accel.js';
 import { resolveSession } from '../../src/resolve/index.js';
 import { fileElfReadCache } from '../../src/resolve/read-cache.js';
 
@@ -103,6 +104,18 @@ describe.runIf(isRoot)('each cache of computed facts ignores an entry another us
       handTo(OTHER, join(dir, `${sha}.${ext}`));
       expect(fileSymbolCache(dir).read(sha)).toBeUndefined();
     }
+  });
+
+  it('whether KVM runs OSv here: a probe is made again', async () => {
+    const cacheFile = join(work, 'accel.json');
+    let probes = 0;
+    const probe = async () => (probes++, { usable: true as const });
+    const ctx = { qemu: process.execPath, arch: 'x86_64' as const, cacheFile, kvmDevice: '/dev/null', probe };
+    expect(await checkKvm(ctx)).toMatchObject({ how: 'probe' });
+    expect(await checkKvm(ctx)).toMatchObject({ how: 'cache' });
+    handTo(OTHER, cacheFile);
+    expect(await checkKvm(ctx)).toMatchObject({ how: 'probe' });
+    expect(probes).toBe(2);
   });
 
   it("a kernel's sha256: a false one in another user's file is not believed", () => {
