@@ -10,6 +10,7 @@ import { parseMemoryFlag, parseNetworkFlag, parsePortFlag, settingsFromFlags } f
 import { canRun, cliFixture, qemu, VERBOSE_END, VERBOSE_HEAD, type CliFixture } from './helpers/cli-env.js';
 import { buildBootDisk, hasGcc, tempDir } from './helpers/fake-guest.js';
 import { runOsv } from '../helpers/osv.js';
+import { freePort } from '../helpers/registry.js';
 
 if (!canRun) console.warn(`skipped: osv run CLI tests need qemu-system-x86_64 (${qemu ?? 'missing'}) and gcc (${hasGcc})`);
 
@@ -51,13 +52,16 @@ describe.skipIf(!canRun)('osv run', () => {
 
   const osv = (args: string[], opts: { cwd?: string } = {}) => runOsv(['run', ...args], { env: f.env, timeout: 60_000, input: '', cwd: opts.cwd ?? dir });
 
-  it('--dry-run prints the exact QEMU command, shell-quoted, and starts nothing; an image without a build record boots through a throwaway overlay', () => {
-    const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello a b', '-p', '8080:80', '--ci', '--dry-run', '--accel', 'tcg']);
+  it('--dry-run prints the exact QEMU command, shell-quoted, and starts nothing; an image without a build record boots through a throwaway overlay', async () => {
+    // A free host port: the printed command is run below, and a fixed one (8080) was sometimes
+    // held by a test running beside this one (the node-http example forwards 8080).
+    const port = await freePort();
+    const r = osv([disk, '--kernel', hello, '-e', '--rootfs=rofs /hello a b', '-p', `${port}:80`, '--ci', '--dry-run', '--accel', 'tcg']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       `${qemu} -accel tcg -cpu max -m 512M -smp 2 -nographic -nodefaults -serial stdio -no-reboot -kernel ${hello} -append '--rootfs=rofs --verbose --power-off-on-abort /hello a b' ` +
         `-drive file=${disk},if=none,id=hd0,format=raw,cache=writeback,snapshot=on -device virtio-blk-pci,id=blk0,drive=hd0 ` +
-        '-netdev user,id=un0,net=192.168.122.0/24,host=192.168.122.1,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=un0,romfile= -device virtio-rng-pci\n',
+        `-netdev user,id=un0,net=192.168.122.0/24,host=192.168.122.1,hostfwd=tcp:127.0.0.1:${port}-:80 -device virtio-net-pci,netdev=un0,romfile= -device virtio-rng-pci\n`,
     );
     // The printed command runs as is.
     const again = spawnSync('sh', ['-c', r.stdout.trim()], { encoding: 'utf8', timeout: 30_000, input: '' });
