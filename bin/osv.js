@@ -12,6 +12,11 @@ function notBuilt(err) {
   process.exit(2);
 }
 
+// OSV_DEBUG prints a bug's stack trace (src/cli/render.ts): with the source maps beside the
+// minified bundles, its frames name src/ files and lines. Node reads a map only when enabled.
+const debug = Boolean(process.env.OSV_DEBUG);
+if (debug) process.setSourceMapsEnabled(true);
+
 let start;
 try {
   start = require('../dist/start.cjs');

@@ -85,6 +85,13 @@ export function bundleOptions(entry, outfile) {
     plugins: [importMetaUrlPlugin(outfile), lazyBuiltins],
     metafile: true,
     logLevel: 'warning',
+    // Minified: a smaller bundle is read, and its code cache deserialized, faster (measured with
+    // bench/startup.ts's in-process timing: `osv plan` 144 -> 125 ms, validate 86 -> 79). The
+    // map beside each bundle gives OSV_DEBUG's stack traces their source positions
+    // (bin/osv.js); it is read only then. Only positions: no sources inside, so it stays small.
+    minify: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
   };
 }
 

@@ -29,7 +29,9 @@ export const distDir = fileURLToPath(new URL('../', import.meta.url));
 export async function start(argv: string[]): Promise<void> {
   const word = commandWord(argv);
   if (word === 'build' && (await fastBuild(argv))) return;
-  installCodeCache(distDir);
+  // A bundle loaded from its code cache is compiled outside Node's loader, which then has no
+  // source map for it: OSV_DEBUG's stack traces (bin/osv.js) are worth the slower start.
+  if (!process.env['OSV_DEBUG']) installCodeCache(distDir);
   const require = createRequire(import.meta.url);
   const push = word === 'push' ? parsePushArgs(argv.slice(2)) : undefined;
   if (push && (await (require('../fast-push.cjs') as typeof import('./fast-push.js')).fastPush(push))) return;

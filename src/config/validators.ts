@@ -3,7 +3,7 @@
 // `npm run build` into the package's own dist/ (scripts/build-validators.mjs), with the same
 // options as a compile here: every error, with its schema, for the messages. Code is never loaded
 // from a cache directory: a restored or poisoned ~/.cache would run code. The generated file
-// carries what it was generated from (ajv's version, the options, the schemas' text) and is used
+// carries what it was generated from (the options, the schemas' text) and is used
 // only when that still matches, compared as text (no hash: node:crypto alone would cost more than
 // the comparison); otherwise (a checkout not built since the schemas changed) the schemas are
 // compiled in the process (schema-errors.ts chooses).
@@ -21,10 +21,14 @@ export const VALIDATORS_FILE = join(packageRoot, 'dist', 'validate-schemas.cjs')
 
 const GENERATE_OPTIONS = { ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source: true } };
 
-/** What the validators are generated from, as one string. */
+/**
+ * What the validators are generated from, as one string: the options and the schemas' text. Not
+ * ajv's version: the built file has ajv's runtime helpers bundled in (scripts/build-validators.mjs),
+ * so the ajv installed beside it plays no part in it (and finding its package.json cost a module
+ * resolution at every start).
+ */
 function inputs(): string {
-  const { version } = require('ajv/package.json') as { version: string };
-  return JSON.stringify([version, GENERATE_OPTIONS, readFileSync(mainSchemaPath, 'utf8'), readFileSync(moduleSchemaPath, 'utf8')]);
+  return JSON.stringify([GENERATE_OPTIONS, readFileSync(mainSchemaPath, 'utf8'), readFileSync(moduleSchemaPath, 'utf8')]);
 }
 
 /** The validators' CommonJS source, with what it was generated from (for the build). */

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_NAMES } from '../../src/cli/command-line.js';
 import { bundleFor } from '../../src/cli/start.js';
 import { probed } from '../helpers/loaded-files.js';
+import { runOsv } from '../helpers/osv.js';
 import { lacks } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'osv-start-'));
@@ -29,8 +30,8 @@ describe('the bundle each command line starts', () => {
     const r = probed(['validate'], { cwd: dir });
     expect(r.status, r.errors).toBe(0);
     expect(r.own).toEqual(['start.cjs', 'commands/validate.cjs', 'validate-schemas.cjs']);
-    // The generated code's runtime helpers come from ajv; ajv itself never loads.
-    expect(r.packages).toEqual(['ajv']);
+    // The generated code has ajv's runtime helpers bundled in: no package is resolved.
+    expect(r.packages).toEqual([]);
   });
 
   it.each([[['validate']], [['config']], [['resolve', process.execPath]], [['validate', '--json']]])('osv %j prints without loading Node\'s streams', (args) => {
@@ -81,6 +82,23 @@ describe('the bundle each command line starts', () => {
       expect(r.status).toBe(2);
       expect(r.errors).toContain('(Did you mean validate?)');
     }
+  });
+
+  // The bundles are minified; their source maps (read only under OSV_DEBUG) put src/ back into
+  // a bug's stack trace. The bug is made by a preload whose fs.writeSync throws on stdout.
+  it('OSV_DEBUG: a bug\'s stack trace names src/ files and lines; without it, no stack', () => {
+    const preload = join(dir, 'bug.cjs');
+    writeFileSync(preload, "const fs = require('fs'); const w = fs.writeSync; fs.writeSync = function (fd, ...a) { if (fd === 1) throw new TypeError('planted bug'); return w.call(this, fd, ...a); };\n");
+    const env = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: `--require ${preload}` };
+    const debug = runOsv(['validate'], { cwd: dir, env: { ...env, OSV_DEBUG: '1' } });
+    expect(debug.code).toBe(3);
+    expect(debug.stderr).toContain('internal error: planted bug');
+    expect(debug.stderr).toMatch(/\n\s+at .*\/src\/output\.ts:\d+:\d+\)?\n/);
+    expect(debug.stderr).toMatch(/\/src\/cli\/commands\/validate\.ts:\d+:\d+/);
+    const plain = runOsv(['validate'], { cwd: dir, env: { ...env, OSV_DEBUG: '' } });
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toContain('run with OSV_DEBUG=1 for details');
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('-C DIR is skipped to find the command word', () => {
