@@ -149,6 +149,15 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
   const flags = settingsFromFlags(opts);
   const debug = debugFromFlags(opts);
   const info = unwrap(readDiskInfo(path));
+  // OSv mounts its root from partition 2 of the first disk: a raw file without a partition table
+  // (a data disk, a bare file system, something else) would boot only to fail at the mount.
+  if (info.signature === false)
+    throw new OsvError({
+      code: 'run.not-an-image',
+      message: `${path} is not an OSv image: its first sector has no partition table (no 55 AA at byte 510)`,
+      hint: 'give an image `osv build` wrote (`osv inspect FILE` tells what a file holds); a data disk goes after it, with --volume',
+      exitCode: ExitCode.invalidInput,
+    });
   // A `disk` image carries neither kernel nor command line: `osv build` recorded both beside
   // it, with every run's command line and VM settings.
   const record = readRecord(path);

@@ -12,6 +12,8 @@ export interface DiskInfo {
   format: ImageFormat;
   /** A kernel follows the boot sector (only known for raw images). */
   bootable: boolean | undefined;
+  /** Sector 0 ends in 55 AA, as every raw OSv image's does (its partition table, or a loader.img's boot sector); undefined for qcow2. */
+  signature: boolean | undefined;
   /** The NUL-terminated command line at byte 512, when the image has an MBR and one. */
   cmdline?: string;
 }
@@ -37,13 +39,13 @@ export function readDiskInfo(path: string): Result<DiskInfo> {
   }
   try {
     const head = readAt(fd, 0, 512 + MAX_CMDLINE);
-    if (head.length >= 4 && head.subarray(0, 4).equals(QCOW2_MAGIC)) return ok({ path, format: 'qcow2', bootable: undefined });
+    if (head.length >= 4 && head.subarray(0, 4).equals(QCOW2_MAGIC)) return ok({ path, format: 'qcow2', bootable: undefined, signature: undefined });
     if (head.length < 512) {
       return err(new OsvError({ code: 'run.image-too-small', message: `${path} is ${head.length} bytes: too small to be an OSv disk image`, hint: 'rebuild the image' }));
     }
     const mbr = head[510] === 0x55 && head[511] === 0xaa;
     const kernel = readAt(fd, 65536, 4);
-    const info: DiskInfo = { path, format: 'raw', bootable: kernel.length === 4 && kernel.equals(ELF_MAGIC) };
+    const info: DiskInfo = { path, format: 'raw', bootable: kernel.length === 4 && kernel.equals(ELF_MAGIC), signature: mbr };
     if (mbr) {
       const area = head.subarray(512);
       const nul = area.indexOf(0);

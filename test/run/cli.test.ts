@@ -147,6 +147,22 @@ describe.skipIf(!canRun)('osv run', () => {
     expect(badPort.stderr).toContain('error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"');
   });
 
+  it('a file that is not an OSv image (no partition table) is refused before anything boots; as a volume it is attached', () => {
+    for (const [name, bytes] of [['zeros.img', Buffer.alloc(1024 * 1024)], ['notes.txt', Buffer.from('not a disk\n'.repeat(100))]] as const) {
+      const junk = join(dir, name);
+      writeFileSync(junk, bytes);
+      const r = osv([junk, '--kernel', hello, '-e', '/x', '--accel', 'tcg']);
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stderr).toContain(`error: ${junk} is not an OSv image: its first sector has no partition table (no 55 AA at byte 510)`);
+      expect(r.stderr).toContain('osv inspect FILE');
+      expect(r.stdout).toBe('');
+      expect(osv([junk, '--kernel', hello, '-e', '/x', '--ci']).code).toBe(1);
+    }
+    const volume = osv([disk, '--kernel', hello, '-e', '/x', '--volume', join(dir, 'zeros.img'), '--dry-run', '--accel', 'tcg']);
+    expect(volume.code, volume.stderr).toBe(0);
+    expect(volume.stdout).toContain(`file=${join(dir, 'zeros.img')},`);
+  });
+
   it('a missing image, or none under .osv/, is named', () => {
     expect(osv(['/nonexistent.img']).stderr).toContain('cannot read image /nonexistent.img: no such file');
     expect(newestImage(tempDir())).toBeUndefined();

@@ -4,6 +4,7 @@ import { type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from '../../../src/run/binaries.js';
+import { writePartition } from '../../../src/image/mbr.js';
 import { buildFakeKernel, hasGcc, tempDir } from './fake-guest.js';
 
 export { OSV } from '../../helpers/osv.js';
@@ -20,6 +21,7 @@ export interface CliFixture {
   hang: string;
   /** A guest that prints "tick" again and again, never ending. */
   chatty: string;
+  /** A raw image of 1 MiB: a partition table (root in slot 2, as osv build writes it), then zeros. */
   disk: string;
   env: NodeJS.ProcessEnv;
 }
@@ -36,7 +38,9 @@ export function cliFixture(): CliFixture {
   const hang = buildFakeKernel(dir, 'hang', { head: VERBOSE_HEAD, echo: true, tail: 'waiting\n', end: 'halt' });
   const chatty = buildFakeKernel(dir, 'chatty', { head: VERBOSE_HEAD, echo: true, tail: 'tick\n', end: 'repeat' });
   const disk = join(dir, 'app.img');
-  writeFileSync(disk, Buffer.alloc(1024 * 1024));
+  const image = Buffer.alloc(1024 * 1024);
+  writePartition(image, { slot: 2, start: 512, size: image.length - 512 });
+  writeFileSync(disk, image);
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
   delete env['OSV_KERNEL'];
   return { dir, hello, exit3, hang, chatty, disk, env };
