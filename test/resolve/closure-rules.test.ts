@@ -5,7 +5,8 @@
 // by two names, and every error's text as `osv resolve` prints it.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -524,6 +525,35 @@ describe('candidates', () => {
     symlinkSync('/dev/null', join(mkdirp(root, 'opt/d'), 'libz.so.1'));
     expect(get(resolve(root, [{ path: '/app/prog' }]), 'libz.so.1')).toMatchObject({ path: '/opt/f/libz.so.1', tried: ['/opt/d/libz.so.1'] });
   });
+
+  // A block device in the sysroot (made with mknod, which needs CAP_MKNOD: root outside a
+  // restricted container). Loop device 7:200 is unlikely to exist, and is never opened here.
+  const blockDevice = (path: string): boolean => spawnSync('mknod', [path, 'b', '7', '200']).status === 0;
+  const canMknod = ((): boolean => {
+    const dir = mkdtempSync(join(tmpdir(), 'osv-mknod-probe-'));
+    try {
+      return blockDevice(join(dir, 'dev'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+  it.skipIf(lacks('a block device named like a library', [canMknod, 'mknod of a block device is not permitted here (it needs root, with CAP_MKNOD)']))(
+    'a block device of the library name is fatal, and never read (what ld.so reads from it is no ELF header)',
+    () => {
+      const root = sysroot('blockdev-candidate');
+      put(root, 'app/prog', { ...pie, needed: ['libz.so.1'], rpath: '/opt/b:/opt/f' });
+      put(root, 'opt/f/libz.so.1', { soname: 'libz.so.1' });
+      const dev = join(mkdirp(root, 'opt/b'), 'libz.so.1');
+      expect(blockDevice(dev)).toBe(true);
+      const e = failure(root, [{ path: '/app/prog' }]);
+      expect(e).toMatchObject({
+        code: 'resolve.not-a-file',
+        message: `${dev} is a block device, where ld.so opens a library`,
+        hint: notHere('ld.so stops there: what it reads is no ELF header ("file too short" or "invalid ELF header")'),
+      });
+      expect(e.details).toEqual(['while looking for libz.so.1, needed by prog']);
+    },
+  );
 
   it('a socket of the library name is fatal (ld.so cannot open it and gives up that search path)', async () => {
     const root = sysroot('socket-candidate');
