@@ -40,6 +40,43 @@ export function createTemp(dest: string, mode = 0o666, tag = ''): { path: string
   }
 }
 
+/**
+ * What is at `dest` when a new file may not be renamed over it: a directory, a device, a FIFO or
+ * a socket (a rename would replace the node itself: `-o /dev/null`, run as root, replaced
+ * /dev/null with a regular file). Undefined when there is nothing, a regular file, or a symlink
+ * (a rename replaces the link, never what it points to); or when lstat fails (the write says why).
+ */
+export function nodeInTheWay(dest: string): string | undefined {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(dest, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (!st || st.isFile() || st.isSymbolicLink()) return undefined;
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  return st.isSocket() ? 'a socket' : 'not a regular file';
+}
+
+/** The error for writing a file where `nodeInTheWay` found something else. */
+export function notAFileToReplace(dest: string, what: string, exitCode: ExitCode = ExitCode.usage): OsvError {
+  return new OsvError({
+    code: 'output.not-a-file',
+    message: `${dest} is ${what}: osv-up writes a file only where there is none yet or a regular file, which it replaces`,
+    hint: 'give the path of a new file (or of a regular file to replace)',
+    exitCode,
+  });
+}
+
+/** Throws notAFileToReplace when something other than a regular file (or nothing) is at `dest`. */
+export function checkReplaceable(dest: string, exitCode: ExitCode = ExitCode.usage): void {
+  const what = nodeInTheWay(dest);
+  if (what !== undefined) throw notAFileToReplace(dest, what, exitCode);
+}
+
 export interface WriteOptions {
   /** Permission bits of the new file (before the umask); 0o600 for records that may hold secrets. */
   mode?: number;
@@ -47,6 +84,7 @@ export interface WriteOptions {
 
 /** Write `data` to `dest` atomically through an exclusive temp file beside it. Throws on failure. */
 export function writeFileAtomic(dest: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  checkReplaceable(dest, ExitCode.buildFailed);
   const mode = opts.mode ?? 0o666;
   const { path, fd } = createTemp(dest, mode);
   try {

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { err, type Result } from '../diagnostics/result.js';
-import type { OsvError } from '../diagnostics/error.js';
+import { ExitCode, type OsvError } from '../diagnostics/error.js';
 import { buildFailed, errnoCode } from './errors.js';
-import { createTemp, makeDirs, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
+import { createTemp, makeDirs, nodeInTheWay, notAFileToReplace, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
 
 export { tempPathFor, removeQuietly } from '../atomic.js';
 
@@ -21,6 +21,13 @@ export async function writeAtomically<T>(
   dest: string,
   write: (tmp: string, scratch: (path: string) => string) => Promise<Result<T, OsvError>>,
 ): Promise<Result<T, OsvError>> {
+  // Checked first (nothing is written for a `-o /dev/null`), and again before the rename.
+  const inTheWay = (): OsvError | undefined => {
+    const what = nodeInTheWay(dest);
+    return what === undefined ? undefined : notAFileToReplace(dest, what, ExitCode.usage);
+  };
+  const before = inTheWay();
+  if (before) return err(before);
   try {
     makeDirs(dirname(dest));
   } catch (e) {
@@ -42,6 +49,8 @@ export async function writeAtomically<T>(
   try {
     const r = await write(tmp, scratch);
     if (!r.ok) return r;
+    const now = inTheWay();
+    if (now) return err(now);
     try {
       fs.renameSync(tmp, dest);
     } catch (e) {

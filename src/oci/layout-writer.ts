@@ -15,7 +15,7 @@ import { REF_NAME } from './layout.js';
 import { MEDIA } from './manifest.js';
 import type { AssembledImage, ImageBlob, PushResult } from './push.js';
 import { tarStream, type TarWriteEntry } from './tar-writer.js';
-import { createTemp, makeDirs, removeQuietly, writeFileAtomic } from '../atomic.js';
+import { checkReplaceable, createTemp, makeDirs, removeQuietly, writeFileAtomic } from '../atomic.js';
 
 const LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
@@ -38,9 +38,17 @@ function result(target: string, img: AssembledImage, actions: Map<string, 'writt
   return { target, digest: img.manifest.digest, blobs: allBlobs(img).map((b) => ({ role: b.role, mediaType: b.mediaType, digest: b.digest, size: b.size, action: actions.get(b.digest) ?? 'written' })) };
 }
 
+/** oci:DIR names something that is not a directory: a usage error, said before anything is built. */
+export function checkLayoutDir(dir: string): void {
+  const there = fs.statSync(dir, { throwIfNoEntry: false });
+  if (there && !there.isDirectory())
+    throw new OsvError({ code: 'push.not-a-dir', message: `${dir} is not a directory: oci:DIR writes an OCI image layout into a directory`, hint: 'name a new or existing layout directory, or write one file with oci-archive:FILE', exitCode: ExitCode.usage });
+}
+
 /** Add the image to the layout directory `dir` (created when missing). */
 export function writeLayoutDir(dir: string, tag: string | undefined, img: AssembledImage, target: string): PushResult {
   const actions = new Map<string, 'written' | 'exists'>();
+  checkLayoutDir(dir);
   try {
     const blobDir = join(dir, 'blobs', 'sha256');
     makeDirs(blobDir);
@@ -97,15 +105,18 @@ export async function writeLayoutArchive(file: string, tag: string | undefined, 
     .sort((a, b) => (a.digest < b.digest ? -1 : 1))
     .map((b): TarWriteEntry => ({ name: `blobs/sha256/${digestHex(b.digest)}`, type: 'file', mode: 0o644, uid: 0, gid: 0, ...(b.bytes ? { data: b.bytes } : { path: b.file! }) }));
   const entries: TarWriteEntry[] = [dir('blobs'), dir('blobs/sha256'), ...blobs, { name: 'index.json', type: 'file', mode: 0o644, uid: 0, gid: 0, data: index }, { name: 'oci-layout', type: 'file', mode: 0o644, uid: 0, gid: 0, data: LAYOUT }];
+  checkReplaceable(file);
   let tmp: string | undefined;
   try {
     makeDirs(dirname(file));
     const t = createTemp(file);
     tmp = t.path;
     await pipeline(Readable.from(tarStream(entries)), fs.createWriteStream(tmp, { fd: t.fd }));
+    checkReplaceable(file);
     fs.renameSync(tmp, file);
   } catch (e) {
     if (tmp) removeQuietly(tmp);
+    if (e instanceof OsvError) throw e;
     throw writeFailed(file, e);
   }
   return result(target, img, new Map());

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { maskText } from '../secrets.js';
 import * as path from 'node:path';
-import { OsvError, OsvErrors } from '../diagnostics/error.js';
+import { ExitCode, OsvError, OsvErrors } from '../diagnostics/error.js';
 import type { Config } from '../config/types.js';
 import type { KernelBundle } from '../kernel/types.js';
 import { writeManifest } from '../manifest/write.js';
@@ -15,7 +15,7 @@ import { planJson, renderPlan, renderWhy, type KernelView } from './render.js';
 import type { Plan, PlanEntry } from './types.js';
 import { printLine, writeStderr } from '../output.js';
 import type { HostFs } from '../hostfs.js';
-import { makeDirs } from '../atomic.js';
+import { checkReplaceable, makeDirs, writeFileAtomic } from '../atomic.js';
 
 const out = printLine;
 
@@ -86,8 +86,11 @@ export interface ManifestCommandOptions {
  * names them by absolute path, so FILE works as OSv's append.manifest as it is.
  */
 export async function manifestCommand(opts: ManifestCommandOptions): Promise<void> {
-  const { plan: p, fs: view } = await planFor(opts);
+  if (opts.output === '') throw new OsvError({ code: 'manifest.no-output', message: '-o: an empty file name', hint: 'give the manifest file to write, e.g. -o append.manifest', exitCode: ExitCode.usage });
   const file = opts.output !== undefined ? path.resolve(opts.output) : undefined;
+  // Checked before planning: a device or FIFO would be replaced (or block), FILE.files/ made beside it.
+  if (file !== undefined) checkReplaceable(file);
+  const { plan: p, fs: view } = await planFor(opts);
   const inlineDir = file !== undefined ? `${file}.files` : undefined;
   const w = writeManifest(p, { ...(inlineDir !== undefined ? { inlineDir } : {}), notes: [`boot command line: ${maskText(p.run.cmdline, p.secrets)}`] });
   if (!w.ok) throw w.error;
@@ -101,7 +104,7 @@ export async function manifestCommand(opts: ManifestCommandOptions): Promise<voi
         makeDirs(path.dirname(f.host));
         fs.writeFileSync(f.host, f.content instanceof Uint8Array ? f.content : view!.readFile(f.content.image));
       }
-      fs.writeFileSync(file, w.value.text);
+      writeFileAtomic(file, w.value.text);
     } catch (e) {
       if (e instanceof OsvError) throw e;
       throw new OsvError({ code: 'manifest.write', message: `cannot write ${file}: ${(e as Error).message}`, hint: 'check that the directory exists and is writable', exitCode: 3 });

@@ -3,7 +3,7 @@
 // before any planning: the last build's record lists every host path the planner looked at.
 
 import { readFileSync, statSync } from 'node:fs';
-import { ensureOwnDir } from '../atomic.js';
+import { checkReplaceable, ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
@@ -119,6 +119,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (statSync(image, { throwIfNoEntry: false })?.isDirectory()) {
     throw new OsvError({ code: 'build.output-is-dir', message: `${image} is a directory: the image is written to a file of that name`, hint: `give a file name, e.g. -o ${join(image, `${config.name}.${format === 'qcow2' ? 'qcow2' : 'img'}`)}`, exitCode: ExitCode.usage });
   }
+  // A device, FIFO or socket there would be replaced by the image (and its record written beside it).
+  checkReplaceable(image);
 
   // The kernel and the up-to-date check come first, outside the task list: a no-op build ends
   // here, without loading the task runner at all.

@@ -101,6 +101,7 @@ export async function exportKubevirt(refText: string | undefined, opts: ExportKu
   try {
     writeFileAtomic(out, yaml);
   } catch (e) {
+    if (e instanceof OsvError) throw e;
     throw new OsvError({ code: 'export.write-failed', message: `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: 'check the directory exists and is writable', exitCode: ExitCode.buildFailed });
   }
   process.stderr.write(`osv: wrote ${out} (${replicas !== undefined ? `VirtualMachinePool of ${replicas}` : 'VirtualMachine'}${run.settings.ports.length > 0 ? ' and Service' : ''} for ${image})\n`);

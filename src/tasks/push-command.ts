@@ -4,6 +4,7 @@
 // that builds, and that pushes named volumes' seed images (push-volumes.ts).
 
 import { resolve } from 'node:path';
+import { checkReplaceable } from '../atomic.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry.js';
 import { toolVersion } from '../version.js';
@@ -38,6 +39,9 @@ function deliverTo(target: ImageReference, env: NodeJS.ProcessEnv, client: Regis
 
 export async function pushCommand(targetText: string, opts: PushCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const target = parseTarget(targetText);
+  // A local destination that cannot be written is said before anything is built.
+  if (target.transport === 'oci') (await import('../oci/layout-writer.js')).checkLayoutDir(resolve(target.path));
+  if (target.transport === 'oci-archive') checkReplaceable(resolve(target.path));
   // Connecting and logging in to the registry overlaps with the build check and the layers.
   let client: RegistryClient | undefined;
   if (target.transport === 'registry') {
