@@ -17,3 +17,17 @@ export function formatBytes(n: number): string {
 export function plural(n: number, one: string, many = /[^aeiou]y$/.test(one) ? `${one.slice(0, -1)}ies` : `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/**
+ * The longest wait osv can arm, in seconds: Node's timers hold at most 2^31 - 1 ms (about 24.8
+ * days) and fire at once, after a warning, for anything longer. The shortest is a millisecond.
+ */
+export const MAX_WAIT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+export const MIN_WAIT_SECONDS = 0.001;
+
+/** Why `seconds` cannot be waited for (too short, too long), or undefined when it can. */
+export function waitProblem(seconds: number): string | undefined {
+  if (seconds < MIN_WAIT_SECONDS) return 'is shorter than a millisecond';
+  if (seconds > MAX_WAIT_SECONDS) return `is longer than osv can wait (at most ${MAX_WAIT_SECONDS} s, about 24.8 days)`;
+  return undefined;
+}

@@ -3,6 +3,7 @@
 
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
+import { waitProblem } from '../units.js';
 
 const usage = (message: string): OsvError => new OsvError({ code: 'cli.usage', message, exitCode: ExitCode.usage });
 
@@ -15,6 +16,14 @@ export function oneOf<T extends string>(flag: string, value: string, allowed: re
 export function positive(flag: string, value: string): Result<number> {
   const n = Number(value);
   return n > 0 && Number.isFinite(n) ? ok(n) : err(usage(`${flag} must be a positive number, got "${value}"`));
+}
+
+/** Seconds to wait: a positive number that a timer can hold (src/units.ts). */
+export function seconds(flag: string, value: string): Result<number> {
+  const n = positive(flag, value);
+  if (!n.ok) return n;
+  const problem = waitProblem(n.value);
+  return problem === undefined ? n : err(usage(`${flag} ${value} ${problem}`));
 }
 
 /** An optional flag: undefined stays undefined, anything else must pass `check` (else it throws). */

@@ -3,6 +3,7 @@
 
 import * as path from 'node:path';
 import type { PortForward } from './types.js';
+import { waitProblem } from '../units.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -56,12 +57,17 @@ export function parseExpect(source: string): Parsed<RegExp> {
 /** `30`, `1.5s`, `250ms`, `2m`, `1h` -> seconds. */
 export function parseDuration(v: unknown): Parsed<number> {
   if (typeof v !== 'string' && typeof v !== 'number') return bad(`invalid duration: expected seconds or a string such as 30s`);
-  if (typeof v === 'number') return v > 0 && Number.isFinite(v) ? ok(v) : bad(`invalid duration ${v}: expected a number of seconds greater than 0`);
+  if (typeof v === 'number') return v > 0 && Number.isFinite(v) ? withinWait(v, String(v)) : bad(`invalid duration ${v}: expected a number of seconds greater than 0`);
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(v);
   if (!m) return bad(`invalid duration ${JSON.stringify(v)}: expected seconds, or a number with a unit ms, s, m or h (30s, 2m)`);
   const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
   const seconds = Number(m[1]) * factor;
-  return seconds > 0 ? ok(seconds) : bad(`duration ${JSON.stringify(v)} must be greater than 0`);
+  return seconds > 0 ? withinWait(seconds, JSON.stringify(v)) : bad(`duration ${JSON.stringify(v)} must be greater than 0`);
+}
+
+function withinWait(seconds: number, shown: string): Parsed<number> {
+  const problem = waitProblem(seconds);
+  return problem === undefined ? ok(seconds) : bad(`duration ${shown} ${problem}`);
 }
 
 function portNumber(s: string, what: string, spec: string): Parsed<number> {

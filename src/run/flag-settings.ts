@@ -6,7 +6,7 @@ import type { Accel, Hypervisor, Machine, Network, PortForward, RunSettings } fr
 import { parseExpect, parseMemory, parsePort } from '../config/values.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { err, ok, unwrap, type Result } from '../diagnostics/result.js';
-import { oneOf, optional, positive } from '../cli/flag-values.js';
+import { oneOf, optional, positive, seconds } from '../cli/flag-values.js';
 import type { DebugDevices } from './runner.js';
 
 /** A usage error of the VM flags (exit 2), as `osv run` reports them. */
@@ -61,7 +61,7 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
   if (f.network !== undefined) set.network = unwrap(parseNetworkFlag(f.network));
   const machine = optional(f.machine, (v) => oneOf<Machine>('--machine', v, ['pc', 'q35']));
   if (machine) set.machine = machine;
-  const timeout = optional(f.timeout, (v) => positive('--timeout', v));
+  const timeout = optional(f.timeout, (v) => seconds('--timeout', v));
   if (timeout !== undefined) set.timeout = timeout;
   if (f.expect !== undefined) {
     // Refused before anything is built, as osv.yaml's run.expect is when it is read.

@@ -81,6 +81,12 @@ describe('durations and modes', () => {
   it('rejects bad durations', () => {
     expect(value(parseDuration('0s'))).toBe('error: duration "0s" must be greater than 0');
     expect(value(parseDuration('soon'))).toBe('error: invalid duration "soon": expected seconds, or a number with a unit ms, s, m or h (30s, 2m)');
+    // Node's timers hold at most 2^31 - 1 ms, and fire at once for more: 1000h timed out at once.
+    expect(value(parseDuration('1000h'))).toBe('error: duration "1000h" is longer than osv can wait (at most 2147483 s, about 24.8 days)');
+    expect(value(parseDuration(2147484))).toBe('error: duration 2147484 is longer than osv can wait (at most 2147483 s, about 24.8 days)');
+    expect(value(parseDuration(2147483))).toBe(2147483);
+    expect(value(parseDuration('0.0001'))).toBe('error: duration "0.0001" is shorter than a millisecond');
+    expect(value(parseDuration('1ms'))).toBe(0.001);
   });
 
   it.each([

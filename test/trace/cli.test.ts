@@ -161,6 +161,10 @@ describe.runIf(hasGcc)('osv trace', () => {
     const badDuration = osv(['trace', '--duration', 'soon', '--', fx.prog], fx.dir);
     expect(badDuration.code).toBe(2);
     expect(badDuration.stderr).toContain('invalid duration');
+    // 1000h used to stop the program at once (Node's timers hold at most 2^31 - 1 ms).
+    const tooLong = osv(['trace', '--duration', '1000h', '--', fx.prog], fx.dir);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain('duration "1000h" is longer than osv can wait (at most 2147483 s, about 24.8 days)');
   });
 
   it('says in --help that it runs only the program named', () => {
