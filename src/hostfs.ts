@@ -42,6 +42,69 @@ export function specialFileName(st: HostStat): string {
   }
 }
 
+/** An error from openRegularFile for a path that is there but is not a regular file. */
+export class NotARegularFile extends Error {
+  readonly code = 'ENOTREG';
+  constructor(
+    readonly path: string,
+    /** "a directory", "a FIFO (named pipe)", ... */
+    readonly kind: string,
+  ) {
+    super(`${path} is ${kind}, not a regular file`);
+    this.name = 'NotARegularFile';
+  }
+}
+
+/**
+ * Open a file osv reads as a whole (a configuration, a kernel, an image, an archive), for
+ * reading. O_NONBLOCK: a FIFO opens at once instead of waiting for a writer (such a command
+ * hung), and is then refused with the rest of what is not a regular file (NotARegularFile).
+ * Errors of open itself (ENOENT, ELOOP, EACCES) are thrown as they are: fileProblem words them.
+ */
+export function openRegularFile(path: string): number {
+  return openRegular(path).fd;
+}
+
+function openRegular(path: string): { fd: number; size: number } {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  if (st.isFile()) return { fd, size: st.size };
+  fs.closeSync(fd);
+  throw new NotARegularFile(path, fileKindName(toStat(st)));
+}
+
+/** What kind of file Node's `st` is, for messages (fileKindName of a host stat). */
+export const statsKindName = (st: fs.Stats): string => fileKindName(toStat(st));
+
+/** What an error of opening or reading a host file says of it, after the path: "does not exist", "is a FIFO (named pipe)". */
+export function fileProblem(e: unknown): string {
+  if (e instanceof NotARegularFile) return `is ${e.kind}, not a regular file`;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'ELOOP':
+      return 'is a loop of symbolic links';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read (permission denied)';
+    case 'EISDIR':
+      return 'is a directory, not a regular file';
+    case 'ENOTDIR':
+      return 'does not exist (a component of its path is not a directory)';
+    case 'ENAMETOOLONG':
+      return 'has a name too long for the file system';
+    default:
+      return `cannot be read (${code ?? (e as Error | undefined)?.message ?? String(e)})`;
+  }
+}
+
 /** Where a file of a container image's merged view comes from (`osv plan` and `osv why` show it). */
 export interface ImageOrigin {
   /** The image as osv.yaml names it, and its manifest digest. */
@@ -168,14 +231,18 @@ export const nodeHostFs: HostFs = {
       f.close();
     }
   },
-  readFile: (path) => fs.readFileSync(path),
-  open(path) {
-    const fd = fs.openSync(path, 'r');
+  // Through openRegularFile: a FIFO or a device met among host files is refused, never read
+  // (reading a FIFO waits for a writer).
+  readFile(path) {
+    const fd = openRegularFile(path);
     try {
-      return new NodeHostFile(path, fd, fs.fstatSync(fd).size);
-    } catch (e) {
+      return fs.readFileSync(fd);
+    } finally {
       fs.closeSync(fd);
-      throw e;
     }
+  },
+  open(path) {
+    const { fd, size } = openRegular(path);
+    return new NodeHostFile(path, fd, size);
   },
 };

@@ -2,7 +2,7 @@
 // directory only (a predictable rule; --config names any other file). cosmiconfig only
 // finds the file: we parse it ourselves to keep line and column positions.
 
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const SEARCH_PLACES = ['osv.yaml', 'osv.yml', '.osvrc', '.osvrc.yaml', '.osvrc.json', 'osv.config.yaml', 'package.json'];
@@ -18,12 +18,31 @@ const packageJson = (filepath: string, content: string): unknown => {
   }
 };
 
+/** What is at `p`: a regular file (through links), something else, or nothing. */
+function entryKind(p: string): 'file' | 'other' | undefined {
+  const l = lstatSync(p, { throwIfNoEntry: false });
+  if (!l) return undefined;
+  if (!l.isSymbolicLink()) return l.isFile() ? 'file' : 'other';
+  try {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return st === undefined ? undefined : st.isFile() ? 'file' : 'other';
+  } catch {
+    return 'other'; // a loop of links
+  }
+}
+
 /** The absolute path of the configuration file for `cwd`, or undefined when there is none. */
 export async function discoverConfig(cwd: string): Promise<string | undefined> {
   // The first search place wins whenever it exists, so the common case needs no search (and
   // none of cosmiconfig's start-up time, a third of a no-op build's).
-  const first = path.join(cwd, SEARCH_PLACES[0]!);
-  if (statSync(first, { throwIfNoEntry: false })?.isFile()) return first;
+  // A search place that is there but is not a regular file (a FIFO, a directory, a loop of
+  // links) is returned for the reader to report: cosmiconfig would read it, and a FIFO blocks.
+  for (const [i, place] of SEARCH_PLACES.entries()) {
+    const p = path.join(cwd, place);
+    const kind = entryKind(p);
+    if (kind === 'other' || (kind === 'file' && i === 0)) return p;
+    if (kind === 'file') break;
+  }
   // imported here: with --config, or an osv.yaml present, the search is skipped
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('osv', {

@@ -63,6 +63,10 @@ export interface InspectOptions {
 export async function inspectImage(path: string, opts: InspectOptions = {}): Promise<Result<InspectReport, OsvError>> {
   let fileBytes: number;
   let qcow2: boolean;
+  // Opened first: what is not a regular file (a FIFO would block a plain open) is said here.
+  const first = catchOsv(() => openImageFile(path));
+  if (!first.ok) return err(first.error);
+  first.value.close();
   try {
     fileBytes = fs.statSync(path).size;
     qcow2 = fileIsQcow2(path);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { corrupt, errnoCode, buildFailed } from './errors.js';
 import { OsvError, ExitCode } from '../diagnostics/error.js';
+import { fileProblem, openRegularFile } from '../hostfs.js';
 
 export interface ByteSource {
   /** For messages: the image path and which part of it. */
@@ -62,11 +63,11 @@ export interface OpenImage {
 export function openImageFile(path: string): OpenImage {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = openRegularFile(path);
   } catch (e) {
     throw new OsvError({
       code: 'image.not-found',
-      message: `cannot open ${path}: ${errnoCode(e) ?? String(e)}`,
+      message: `cannot open ${path}: it ${fileProblem(e)}`,
       hint: 'check the path; `osv build` writes images under .osv/ by default',
       exitCode: ExitCode.invalidInput,
     });

@@ -3,7 +3,7 @@
 // would run; every symlink followed to the real file. Reads go through HostFs.
 
 import * as path from 'node:path';
-import type { HostFs } from '../hostfs.js';
+import { fileKindName, type HostFs } from '../hostfs.js';
 import { lookupOnPath } from '../plan/path-lookup.js';
 import { realpath } from '../plan/host-path.js';
 import { followShim, type ShimContext } from './shims.js';
@@ -37,6 +37,8 @@ export function locateProgram(ctx: ShimContext, given: string): Located {
   } else if (shim.kind === 'unresolved') return { ok: false, why: shim.why };
   const real = realpath(ctx.fs, found);
   if (!real.ok) return { ok: false, why: `${found === path.resolve(ctx.cwd, given) ? given : found} ${real.reason === 'loop' ? 'is a symlink loop' : 'does not exist'}` };
+  const st = ctx.fs.stat(real.path);
+  if (st && st.kind !== 'file') return { ok: false, why: `${given} is ${fileKindName(st)}, not a program` };
   return { ok: true, program: { given, path: found, real: real.path, notes } };
 }
 

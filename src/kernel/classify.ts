@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import type { Arch } from '../config/types.js';
+import { openRegularFile } from '../hostfs.js';
 
 export type KernelFileKind =
   | { kind: 'elf'; arch: Arch | 'other'; shared: boolean }
@@ -26,8 +27,9 @@ export function classifyBytes(head: Buffer, size: number): KernelFileKind {
   return { kind: 'unknown' };
 }
 
+/** Throws as openRegularFile does: a FIFO or a device is never read (a FIFO would block). */
 export function classifyFile(path: string): KernelFileKind {
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegularFile(path);
   try {
     const head = Buffer.alloc(512);
     const n = fs.readSync(fd, head, 0, 512, 0);

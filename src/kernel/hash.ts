@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { makeDirs, writeFileAtomic } from '../atomic.js';
 import { cacheRoot } from './cache.js';
 import { readOwnedJson } from '../owned-file.js';
+import { openRegularFile } from '../hostfs.js';
 
 interface Entry {
   size: number;
@@ -23,7 +24,7 @@ const MAX_ENTRIES = 200;
 
 export function sha256File(path: string): string {
   const h = createHash('sha256');
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegularFile(path);
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {

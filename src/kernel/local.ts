@@ -11,6 +11,7 @@ import type { Arch } from '../config/types.js';
 import { classifyFile } from './classify.js';
 import { KERNEL_FILES } from './cache.js';
 import { EXT_MODULE_FILES, type ExtModule } from './types.js';
+import { fileProblem, statsKindName } from '../hostfs.js';
 
 export interface KernelFiles {
   elf?: string;
@@ -71,7 +72,14 @@ function checkKinds(files: KernelFiles, arch: Arch, what: string): Result<Kernel
 
 /** Resolve `path` (file or directory) to kernel files. `what` names the setting for messages. */
 export function resolveKernelPath(path: string, arch: Arch, what = 'kernel.path'): Result<KernelFiles, OsvError> {
-  const st = fs.statSync(path, { throwIfNoEntry: false });
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    return err(invalid('kernel.unreadable', `${what} ${path} ${fileProblem(e)}`, 'point at loader-stripped.elf, loader.img or the build directory'));
+  }
+  if (st && !st.isFile() && !st.isDirectory())
+    return err(invalid('kernel.not-kernel', `${what} ${path} is ${statsKindName(st)}, not an OSv kernel`, 'point at loader-stripped.elf, loader.img or the build directory'));
   if (!st)
     return err(
       invalid('kernel.not-found', `${what} ${path} does not exist`, 'build OSv (./scripts/build fs=rofs) and point at build/last, or use kernel.version to download a release'),

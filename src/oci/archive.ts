@@ -6,6 +6,7 @@
 // same as for a registry.
 
 import * as fs from 'node:fs';
+import { fileProblem, openRegularFile } from '../hostfs.js';
 import { posix } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { digestHex, sha256Digest, DigestCounter, type Digest } from './digest.js';
@@ -25,9 +26,9 @@ interface Member {
 export function scanArchive(path: string, label: string): Map<string, Member> {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = openRegularFile(path);
   } catch (e) {
-    throw new OsvError({ code: 'oci.bad-source', message: `${label}: cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, hint: 'check the path (relative paths start at the project directory)', exitCode: ExitCode.invalidInput });
+    throw new OsvError({ code: 'oci.bad-source', message: `${label}: cannot open ${path}: it ${fileProblem(e)}`, hint: 'check the path (relative paths start at the project directory)', exitCode: ExitCode.invalidInput });
   }
   const headers: TarHeader[] = [];
   const parser = new TarParser((h) => headers.push(h));

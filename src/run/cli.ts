@@ -83,6 +83,15 @@ function givenKernel(opts: RunCliOptions, env: NodeJS.ProcessEnv): { path: strin
   return fromEnv ? { path: fromEnv, what: 'OSV_KERNEL' } : undefined;
 }
 
+/** A regular file (following links); false for anything else, a loop of links among them (resolveKernelPath says what it is). */
+function isRegularFile(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The kernel ELF for direct boot. A given ELF file is booted as it is (QEMU judges it); a
  * loader.img or an OSv build directory is looked up as kernel.path is, for its
@@ -91,7 +100,7 @@ function givenKernel(opts: RunCliOptions, env: NodeJS.ProcessEnv): { path: strin
 function chooseKernel(given: { path: string; what: string } | undefined, arch: Arch, record: BuildRecord | undefined): Result<string | undefined> {
   if (!given) return ok(record?.kernel.elf);
   const p = resolve(given.path);
-  if (statSync(p, { throwIfNoEntry: false })?.isFile() && classifyFile(p).kind === 'elf') return ok(p);
+  if (isRegularFile(p) && classifyFile(p).kind === 'elf') return ok(p);
   const files = resolveKernelPath(p, arch, given.what);
   if (!files.ok) return files;
   if (!files.value.elf) return err(usage(`direct kernel boot needs loader-stripped.elf, and ${given.what} ${given.path} leads only to loader.img`, 'point it at an OSv build directory or at loader-stripped.elf'));

@@ -2,7 +2,8 @@
 // (qcow2 magic), whether it carries a kernel (facts §4.1: the kernel starts at byte 65536 of
 // a bootable image) and the command line stored at byte 512 (facts §4.2).
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { fileProblem, openRegularFile } from '../hostfs.js';
 import type { ImageFormat } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
 import { err, ok, type Result } from '../diagnostics/result.js';
@@ -32,10 +33,10 @@ function readAt(fd: number, offset: number, length: number): Buffer {
 export function readDiskInfo(path: string): Result<DiskInfo> {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return err(new OsvError({ code: 'run.image-unreadable', message: `cannot read image ${path}: ${code === 'ENOENT' ? 'no such file' : String(code)}`, hint: 'build it first (`osv build`), or give the path of an existing image' }));
+    return err(new OsvError({ code: 'run.image-unreadable', message: `cannot read image ${path}: ${code === 'ENOENT' ? 'no such file' : `it ${fileProblem(e)}`}`, hint: 'build it first (`osv build`), or give the path of an existing image' }));
   }
   try {
     const head = readAt(fd, 0, 512 + MAX_CMDLINE);
