@@ -150,11 +150,17 @@ export function splitCommand(s: string): Parsed<string[]> {
  * Check and normalize a guest path: absolute, no NUL or newline, no `..` above the root, no
  * name longer than 255 bytes, and no `": "` (the separator of OSv's manifest lines).
  */
+/** A UTF-16 surrogate that is not half of a pair (in `u` mode a pair is one code point, not \p{Cs}). */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
 export function normalizeGuestPath(p: string): Parsed<string> {
   if (!p.startsWith('/')) return bad(`guest path ${JSON.stringify(p)} is not absolute: it must start with /`);
   if (p.includes('\0')) return bad(`guest path ${JSON.stringify(p)} contains a NUL character`);
   if (/[\n\r]/.test(p)) return bad(`guest path ${JSON.stringify(p)} contains a line break`);
   if (p.includes(': ')) return bad(`guest path ${JSON.stringify(p)} contains ": ", which OSv manifests cannot express`);
+  // A lone UTF-16 surrogate (YAML's "\ud800") has no UTF-8 form: written as U+FFFD, it made two
+  // different names one and the image corrupt.
+  if (LONE_SURROGATE.test(p)) return bad(`guest path ${JSON.stringify(p)} contains a lone UTF-16 surrogate, which is no character and has no UTF-8 form`);
   const parts: string[] = [];
   for (const seg of p.split('/')) {
     if (seg === '' || seg === '.') continue;

@@ -28,6 +28,7 @@ export function normalizeGuestPath(input: string): GuestPathCheck {
 export function checkGuestName(name: string): (GuestPathCheck & { ok: false }) | undefined {
   if (name.includes('\0')) return { ok: false, reason: 'contains a NUL byte', hint: 'remove the NUL byte from the path' };
   if (/[\n\r]/.test(name)) return { ok: false, reason: 'contains a line break', hint: 'OSv manifests are line based: use a name without line breaks' };
+  if (/\p{Cs}/u.test(name)) return { ok: false, reason: 'contains a lone UTF-16 surrogate, which has no UTF-8 form', hint: 'use a name made of characters' };
   if (name.includes(': ')) {
     return { ok: false, reason: 'contains ": ", which OSv\'s manifest syntax uses as its separator', hint: 'rename it without the colon-space sequence' };
   }

@@ -142,8 +142,16 @@ describe('guest paths', () => {
     ['/a/../../b', 'error: guest path "/a/../../b" escapes the image root with ".."'],
     ['/a\nb', 'error: guest path "/a\\nb" contains a line break'],
     [`/${'é'.repeat(128)}`, `error: guest path "/${'é'.repeat(128)}" has a name longer than 255 bytes`],
+    // Written as U+FFFD, "/x/\ud800" and "/x/\ufffd" became one name twice: a corrupt image.
+    ['/x/\ud800', 'error: guest path "/x/\\ud800" contains a lone UTF-16 surrogate, which is no character and has no UTF-8 form'],
+    ['/x/\udc00y', 'error: guest path "/x/\\udc00y" contains a lone UTF-16 surrogate, which is no character and has no UTF-8 form'],
   ] as const)('rejects %j', (input, message) => {
     expect(value(normalizeGuestPath(input))).toBe(message);
+  });
+
+  it('accepts a surrogate pair (one character outside the BMP) and U+FFFD itself', () => {
+    expect(value(normalizeGuestPath('/x/\ud83d\ude00'))).toBe('/x/😀');
+    expect(value(normalizeGuestPath('/x/\ufffd'))).toBe('/x/\ufffd');
   });
 });
 
