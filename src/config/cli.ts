@@ -18,7 +18,7 @@ import { printLine } from '../output.js';
 import type { InitDraft } from '../init/draft.js';
 import { homedir } from 'node:os';
 import { plural } from '../units.js';
-import { makeDirs } from '../atomic.js';
+import { checkReplaceable, makeDirs, writeFileAtomic } from '../atomic.js';
 
 /** Where a command runs and prints: the process, or a test. */
 export interface Io {
@@ -173,6 +173,8 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
     const names = templateNames();
     throw new OsvError({ code: 'init.unknown-template', message: `unknown template "${opts.template}"${suggestion(opts.template, names)}`, hint: `templates: ${[...names, 'none'].join(', ')}`, exitCode: 2 });
   }
+  // A directory, FIFO or device there is never written into or replaced, --force or not.
+  checkReplaceable(file);
   if (fs.existsSync(file) && !opts.force)
     throw new OsvError({ code: 'init.exists', message: `${rel} already exists`, hint: 'use --force to overwrite it, or --config FILE to write another file' });
   const draft = await draftFor(command, opts.template, path.dirname(file), host);
@@ -189,7 +191,7 @@ export async function initCommand(command: string[], opts: InitCliOptions, io: I
   const check = await loadConfigDetailed({ cwd, configFile: file, fs: withFile(nodeHostFs, file, text) });
   if (!check.ok) throw new OsvErrors(check.error.errors);
   makeDirs(path.dirname(file));
-  fs.writeFileSync(file, text);
+  writeFileAtomic(file, text);
   const gitignore = ignoreOsvDir(path.dirname(file));
   const program = command[0];
   const missing = program?.includes('/') && !fs.existsSync(path.resolve(cwd, program)) ? program : undefined;

@@ -2,14 +2,14 @@
 // planning core stays pure; this is where files get written. An unchanged build is detected
 // before any planning: the last build's record lists every host path the planner looked at.
 
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { checkReplaceable, ensureOwnDir } from '../atomic.js';
 import { join, relative } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Result } from '../diagnostics/result.js';
-import { nodeHostFs, type HostFs } from '../hostfs.js';
+import { fileProblem, nodeHostFs, type HostFs } from '../hostfs.js';
 import { IMAGE_ROOT } from '../config/types.js';
 import type { ImageChoice, PreparedImage } from './from-image.js';
 import type { KernelBundle } from '../kernel/types.js';
@@ -106,6 +106,20 @@ interface Ctx {
   check?: CheckReport;
 }
 
+/**
+ * What is at the image's path, following links. A loop of links is nothing (the rename replaces
+ * the link); a path that cannot name a file (a name too long, a file as a directory) is a usage
+ * error, said before any work.
+ */
+function outputStat(image: string): Stats | undefined {
+  try {
+    return statSync(image, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+    throw new OsvError({ code: 'build.bad-output', message: `the image path ${image} ${fileProblem(e)}`, hint: 'give another output path (-o FILE)', exitCode: ExitCode.usage });
+  }
+}
+
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const started = performance.now();
   const { config } = opts;
@@ -116,7 +130,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const reporter = opts.reporter ?? progressReporter('plain');
   const ctx: Ctx = {};
   // Said before anything is planned or written (the rename at the end failed with EISDIR).
-  if (statSync(image, { throwIfNoEntry: false })?.isDirectory()) {
+  if (outputStat(image)?.isDirectory()) {
     throw new OsvError({ code: 'build.output-is-dir', message: `${image} is a directory: the image is written to a file of that name`, hint: `give a file name, e.g. -o ${join(image, `${config.name}.${format === 'qcow2' ? 'qcow2' : 'img'}`)}`, exitCode: ExitCode.usage });
   }
   // A device, FIFO or socket there would be replaced by the image (and its record written beside it).

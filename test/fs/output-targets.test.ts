@@ -4,7 +4,7 @@
 // before any work, by every command that writes one; the node is left as it was.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,27 @@ describe('a destination that is not a regular file', () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`error: ${join(project, 'osv.yaml')} is not a directory: oci:DIR writes an OCI image layout into a directory`);
       expect(existsSync(join(project, '.osv'))).toBe(false);
+    });
+
+    it('osv build -o with a name too long: a usage error naming it, not an internal error', () => {
+      const long = join(work, `${'x'.repeat(300)}.img`);
+      const r = run(['build', '-o', long]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error: the image path ${long} has a name too long for the file system`);
+    });
+
+    it('osv init -c: a directory or a FIFO is refused, --force or not; a loop of links is replaced', () => {
+      for (const [path, kind] of [[work, 'a directory'], ...nodes.map(([p, k]) => [p, k] as const)] as const) {
+        const r = run(['init', '-f', '-c', path, '--', '/bin/true']);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`error: ${path} is ${kind}: osv-up writes a file only where there is none yet or a regular file`);
+      }
+      const loop = join(work, 'loop-a');
+      symlinkSync(join(work, 'loop-b'), loop);
+      symlinkSync(loop, join(work, 'loop-b'));
+      const r = run(['init', '-f', '-c', loop, '--', '/bin/true']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lstatSync(loop).isFile()).toBe(true);
     });
 
     it('osv manifest -o "": a usage error, nothing written', () => {
