@@ -152,7 +152,9 @@ export class SpecReader {
 
   /** A map of scalars as strings (env, vars). */
   strings(map: PNode | undefined): Record<string, string> {
-    const out: Record<string, string> = {};
+    // No prototype: a key `__proto__` (a valid environment variable name) is a key like any
+    // other, where `out[k] = v` on a plain object set the prototype and dropped the variable.
+    const out = Object.create(null) as Record<string, string>;
     if (map?.kind !== 'map') return out;
     for (const [k, e] of map.entries) if (e.value.kind === 'scalar' && e.value.value !== null) out[k] = String(e.value.value);
     return out;

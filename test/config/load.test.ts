@@ -276,6 +276,17 @@ describe('interpolation', () => {
   });
 });
 
+describe('environment variables', () => {
+  // A valid variable name that is also JavaScript's prototype key: `env[k] = v` on a plain
+  // object set the prototype, and the variable was missing from the boot command line.
+  it('__proto__ is a variable like any other, at the top and in a named run', async () => {
+    const dir = project({ 'osv.yaml': ['cmd: [/app]', 'env: {__proto__: x, A: b}', 'runs:', '  t:', '    env: {__proto__: y}'].join('\n') });
+    const c = await load(dir);
+    expect(Object.entries(c.defaultRun.env)).toEqual([['__proto__', 'x'], ['A', 'b']]);
+    expect(Object.entries(c.runs['t']!.env)).toEqual([['__proto__', 'y'], ['A', 'b']]);
+  });
+});
+
 describe('named runs', () => {
   it('merges each run over the top-level cmd, env, cwd and run', async () => {
     const dir = project({
