@@ -66,6 +66,15 @@ export function parseConfigText(file: string, text: string, texts: SourceTexts):
             : `YAML syntax error: ${firstSentence(e.message)}`;
     errors.push(configError(texts, e.code === 'DUPLICATE_KEY' ? 'config.duplicate-key' : 'config.syntax', message, pos, SYNTAX_HINTS[e.code]));
   }
+  // What the parser only warns of changes what the file means: an unknown tag (`name: !foo bar`)
+  // is dropped and the value read as a plain string, an unknown directive ignored.
+  for (const w of doc.warnings) {
+    const pos = texts.pos(file, w.pos[0], w.pos[1]);
+    if (lines.has(pos.line)) continue;
+    lines.add(pos.line);
+    const message = w.code === 'TAG_RESOLVE_FAILED' ? `YAML tag ${JSON.stringify(body.slice(w.pos[0], w.pos[1]))} is not one osv-up reads` : `YAML: ${firstSentence(w.message)}`;
+    errors.push(configError(texts, 'config.syntax', message, pos, w.code === 'TAG_RESOLVE_FAILED' ? 'remove the tag: osv.yaml takes plain strings, numbers, booleans, lists and maps' : undefined));
+  }
   if (errors.length) return { tree: undefined, errors };
   const problems: Array<{ message: string; pos: Pos }> = [];
   const tree = fromYaml(doc, file, texts, problems);

@@ -20,6 +20,9 @@ export const invalidCases: InvalidCase[] = [
   { name: 'tab indentation', files: { 'osv.yaml': 'cmd: [a]\nrun:\n\tcpus: 2\n' }, errors: ["osv.yaml:3:1 YAML syntax error: Tabs are not allowed as indentation"] },
   { name: 'unclosed quote', files: { 'osv.yaml': 'cmd: [a]\nname: "abc\n' }, errors: ["osv.yaml:2:7 YAML syntax error: Missing closing \"quote"] },
   { name: 'two documents', files: { 'osv.yaml': 'cmd: [a]\n---\ncmd: [b]\n' }, errors: ["osv.yaml:2:1 YAML syntax error: a second document starts here"] },
+  // The parser only warns of these, and reads on: the tag dropped, the directive ignored.
+  { name: 'unknown tag', files: { 'osv.yaml': 'name: !foo bar\ncmd: [a]\n' }, errors: ['osv.yaml:1:7 YAML tag "!foo" is not one osv-up reads'] },
+  { name: 'unknown directive', files: { 'osv.yaml': '%FOO bar\n---\ncmd: [a]\n' }, errors: ['osv.yaml:1:1 YAML: Unknown directive %FOO'] },
   { name: 'unknown alias', files: { 'osv.yaml': 'cmd: *nope\n' }, errors: ["osv.yaml:1:6 unknown alias \"*nope\""] },
   { name: 'root is a list', files: { 'osv.yaml': '- cmd\n- name\n' }, errors: ["osv.yaml:1:1 expected a map, got a list"] },
   { name: 'not UTF-8', files: { 'osv.yaml': Buffer.from('cmd: [caf\xe9]\n', 'latin1') }, errors: ['osv.yaml:1:10 osv.yaml is not UTF-8 text'] },
