@@ -4,6 +4,7 @@
 // reaches them: volume-mounts.ts.
 
 import { OsvError } from '../diagnostics/error.js';
+import { fileKindName } from '../hostfs.js';
 import type { RunConfig } from '../config/types.js';
 import { EXT_MODULE_FILES, type KernelBundle } from '../kernel/types.js';
 import type { PlanContext } from './context.js';
@@ -14,10 +15,36 @@ import { namedVolumes, volumeFs } from './volume-mounts.js';
 const volumesKey = (run: string, index: number): string => (run === 'default' ? `run.volumes[${index}]` : `runs.${run}.run.volumes[${index}]`);
 
 /**
+ * What the runs will read from this machine, checked now rather than when a VM starts: a disk
+ * volume is an image file (QEMU refused a directory only at boot), a named volume's `from` a
+ * directory (a missing one failed at its first `osv up`, without a position).
+ */
+function checkVolumeSources(ctx: PlanContext, runs: ReadonlyArray<{ name: string; run: RunConfig }>): void {
+  for (const { name, run } of runs) {
+    run.run.volumes.forEach((volume, index) => {
+      const [host, want, what] = volume.kind === 'disk' ? [volume.path, 'file', 'a disk image file'] : [volume.from, 'dir', 'a directory to seed the volume from'];
+      if (host === undefined) return;
+      const st = ctx.fs.stat(host);
+      if (st?.kind === want) return;
+      const source = runSource(ctx, name, run, `run/volumes/${index}`) ?? volume.source;
+      ctx.errors.push(
+        new OsvError({
+          code: 'plan.volume-source',
+          message: `${volumesKey(name, index)}: ${host} ${st ? `is ${fileKindName(st)}` : 'does not exist'}, not ${what}`,
+          hint: volume.kind === 'disk' ? 'give the path of a raw or qcow2 disk image (relative to the configuration file)' : 'give an existing directory (relative to the configuration file), or leave `from` out for an empty volume',
+          ...(source ? { source } : {}),
+        }),
+      );
+    });
+  }
+}
+
+/**
  * Mount points for every run's named volumes (one image serves all runs), and the ext module
  * when a ROFS root needs it. An ext root is refused with named volumes by the configuration.
  */
 export function planVolumes(ctx: PlanContext, runs: ReadonlyArray<{ name: string; run: RunConfig }>, kernel: KernelBundle | undefined): void {
+  checkVolumeSources(ctx, runs);
   const all = runs.flatMap(({ name, run }) => namedVolumes(run.run.volumes).map((v) => ({ ...v, run: name, runConfig: run })));
   for (const { volume, index, run, runConfig } of all) {
     const key = volumesKey(run, index);

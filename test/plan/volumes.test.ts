@@ -41,7 +41,10 @@ describe.runIf(hasGcc)('planning named volumes', () => {
     writeFileSync(ext.libext, 'libext');
     writeFileSync(ext.liblwext4, 'liblwext4');
     kernel = { elf: '/k/loader-stripped.elf', sha256: 'x', origin: 'path', hiddenSymbols: false, ext };
+    rawImg = join(t.path, 'raw.img');
+    writeFileSync(rawImg, Buffer.alloc(4096));
   });
+  let rawImg = '';
   afterAll(() => t.cleanup());
 
   const withVolumes = (volumes: Volume[], runs: Record<string, Volume[]> = {}, over: Parameters<typeof makeConfig>[0] = {}): ReturnType<typeof makeConfig> => {
@@ -52,7 +55,7 @@ describe.runIf(hasGcc)('planning named volumes', () => {
   };
 
   it('mount points for every run\'s volumes, the ext module from the kernel, and a --mount-fs in each run\'s command line', () => {
-    const r = plan(withVolumes([disk('/v/raw.img'), named('data', '/var/lib/app')], { logs: [named('logs', '/logs')] }), { env, kernel });
+    const r = plan(withVolumes([disk(rawImg), named('data', '/var/lib/app')], { logs: [named('logs', '/logs')] }), { env, kernel });
     if (!r.ok) throw r.error;
     const at = (g: string): [string, string[]] | undefined => {
       const e = r.value.entries.find((x) => x.guest === g);
@@ -71,7 +74,7 @@ describe.runIf(hasGcc)('planning named volumes', () => {
   });
 
   it('without named volumes, no ext module and no --mount-fs; with read-only ones only, no ext module either (ROFS is in the kernel)', () => {
-    const r = plan(withVolumes([disk('/v/raw.img')]), { env, kernel });
+    const r = plan(withVolumes([disk(rawImg)]), { env, kernel });
     if (!r.ok) throw r.error;
     expect(r.value.entries.some((e) => e.guest.includes('ext'))).toBe(false);
     expect(r.value.run.cmdline).not.toContain('--mount-fs');
@@ -80,6 +83,18 @@ describe.runIf(hasGcc)('planning named volumes', () => {
     expect(ro.value.entries.some((e) => e.guest.includes('ext'))).toBe(false);
     expect(ro.value.entries.find((e) => e.guest === '/etc/app')).toMatchObject({ kind: 'dir' });
     expect(ro.value.run.cmdline).toContain(' --mount-fs=rofs,/dev/vblk1,/etc/app ');
+  });
+
+  it('what a run reads from this machine is checked by the plan: a disk volume is a file, a named volume\'s from a directory', () => {
+    const r = plan(withVolumes([disk(t.path), disk(join(t.path, 'gone.img')), named('data', '/data', { from: join(t.path, 'gone') }), named('conf', '/conf', { from: rawImg })]), { env, kernel });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.errors.map((e) => [e.code, e.message])).toEqual([
+      ['plan.volume-source', `run.volumes[0]: ${t.path} is a directory, not a disk image file`],
+      ['plan.volume-source', `run.volumes[1]: ${join(t.path, 'gone.img')} does not exist, not a disk image file`],
+      ['plan.volume-source', `run.volumes[2]: ${join(t.path, 'gone')} does not exist, not a directory to seed the volume from`],
+      ['plan.volume-source', `run.volumes[3]: ${rawImg} is a regular file, not a directory to seed the volume from`],
+    ]);
   });
 
   it('a kernel without the ext module is an error that names the files and where an OSv build keeps them', () => {
