@@ -87,6 +87,8 @@ function parseRegistry(text: string): Result<RegistryReference, string> {
   // The first component names a registry only if it looks like a host.
   if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
     if (!HOST.test(first)) return err(`"${first}" is not a registry host`);
+    const port = /:([0-9]+)$/.exec(first)?.[1];
+    if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return err(`the registry port must be 1-65535, not ${port}`);
     registry = first;
     rest = rest.slice(slash + 1);
   }
@@ -120,6 +122,23 @@ export const manifestRef = (r: RegistryReference): string => r.digest ?? r.tag ?
 
 /** The host the registry API answers on (Docker Hub's differs from its name). */
 export const apiHost = (registry: string): string => (registry === DOCKER_HUB ? DOCKER_HUB_API : registry);
+
+/**
+ * The ports Node's fetch refuses to connect to ("bad port"): the Fetch standard's blocked ports,
+ * as Node 20's fetch has them. A registry served on one cannot be pulled from.
+ */
+const FETCH_BLOCKED_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389,
+  427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665,
+  6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/** The registry's port when it is one fetch refuses (a sentence for the user), else undefined. */
+export function fetchBlockedPort(registry: string): string | undefined {
+  const port = /:([0-9]+)$/.exec(registry)?.[1];
+  if (port === undefined || !FETCH_BLOCKED_PORTS.has(Number(port))) return undefined;
+  return `port ${Number(port)} is one of the ports Node's fetch refuses to connect to (the Fetch standard's blocked ports, such as 1, 22, 25 and 6000)`;
+}
 
 /** Plain HTTP only where common tools use it by default: localhost, 127.0.0.0/8 and ::1. */
 export function isPlainHttpHost(registry: string): boolean {

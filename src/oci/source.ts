@@ -7,7 +7,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Digest } from './digest.js';
 import { formatPlatform, parseManifest, selectPlatform, type Platform } from './manifest.js';
-import { formatReference, manifestRef, type ImageReference, type RegistryReference } from './reference.js';
+import { fetchBlockedPort, formatReference, manifestRef, type ImageReference, type RegistryReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry.js';
 
 export interface ImageSource {
@@ -29,6 +29,9 @@ export class RegistrySource implements ImageSource {
     opts: RegistryOptions = {},
   ) {
     this.label = formatReference(ref);
+    // fetch would fail with a bare "bad port"; say what it means.
+    const blocked = opts.fetch ? undefined : fetchBlockedPort(ref.registry);
+    if (blocked) throw sourceError(this.label, `cannot pull from ${ref.registry}: ${blocked}`, 'serve the registry on another port (5000 is usual) and name that port in the reference');
     this.client = new RegistryClient(ref.registry, opts);
   }
 

@@ -8,8 +8,9 @@ import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCredential, parseChallenge, Secret } from '../../src/oci/auth.js';
-import { apiHost, formatReference, isPlainHttpHost, parseReference } from '../../src/oci/reference.js';
+import { apiHost, fetchBlockedPort, formatReference, isPlainHttpHost, parseReference } from '../../src/oci/reference.js';
 import { parseManifest, platformFor, selectPlatform } from '../../src/oci/manifest.js';
+import { runOsv } from '../helpers/osv.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -52,6 +53,9 @@ describe('image references', () => {
     [' redis', /surrounding blanks/],
     ['oci:', /needs a path/],
     ['docker-archive:x.tar:@@', /repo:tag/],
+    ['127.0.0.1:99999/x:1', /"127\.0\.0\.1:99999\/x:1" is not an image reference: the registry port must be 1-65535, not 99999/],
+    ['localhost:0/x', /port must be 1-65535, not 0/],
+    ['[::1]:65536/x', /port must be 1-65535, not 65536/],
   ])('%s is refused', (text, why) => {
     const r = parseReference(text);
     expect(r.ok).toBe(false);
@@ -62,6 +66,13 @@ describe('image references', () => {
     expect(parseReference('oci:./layout:v1')).toEqual({ ok: true, value: { transport: 'oci', path: './layout', tag: 'v1' } });
     expect(parseReference('oci-archive:/tmp/a.tar')).toEqual({ ok: true, value: { transport: 'oci-archive', path: '/tmp/a.tar' } });
     expect(parseReference('docker-archive:app.tar:example.com/app:1')).toEqual({ ok: true, value: { transport: 'docker-archive', path: 'app.tar', ref: 'example.com/app:1' } });
+  });
+
+  it('ports 1 and 65535 are valid; ports fetch refuses are named as such', () => {
+    for (const text of ['127.0.0.1:1/x', 'localhost:65535/x:1', '[::1]:22/x']) expect(parseReference(text).ok, text).toBe(true);
+    expect(fetchBlockedPort('127.0.0.1:1')).toMatch(/port 1 is one of the ports Node's fetch refuses/);
+    expect(fetchBlockedPort('[::1]:6000')).toMatch(/port 6000/);
+    for (const r of ['127.0.0.1:5000', 'docker.io', '[::1]', 'localhost:10081']) expect(fetchBlockedPort(r), r).toBeUndefined();
   });
 
   it('plain HTTP only for localhost and loopback addresses', () => {
@@ -147,6 +158,39 @@ describe('authentication', () => {
     writeFileSync(explicit, JSON.stringify({ auths: { 'quay.io': { auth: Buffer.from('explicit:e').toString('base64') } } }));
     expect((await findCredential('quay.io', { HOME: home, XDG_RUNTIME_DIR: runtime }))?.username).toBe('podman');
     expect((await findCredential('quay.io', { HOME: home, XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: explicit }))?.username).toBe('explicit');
+  });
+});
+
+describe('registry ports on the command line and in osv.yaml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'osv-ref-port-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), OSV_KERNEL: join(dir, 'no-kernel') };
+
+  it('a port out of range is a usage error naming the reference, never "Invalid URL"', () => {
+    for (const args of [['push', '127.0.0.1:99999/x'], ['pull', '127.0.0.1:99999/x:1'], ['export', 'kubevirt', '127.0.0.1:99999/x:1']]) {
+      const r = runOsv(args, { cwd: dir, env, timeout: 30_000 });
+      expect(r.code, r.out).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/"127\.0\.0\.1:99999\/x(:1)?" is not an image reference: the registry port must be 1-65535, not 99999/);
+      expect(r.out).not.toMatch(/internal error|Invalid URL/);
+    }
+  });
+
+  it('from: with a port out of range is an error at its position', () => {
+    const project = join(dir, 'project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'osv.yaml'), 'name: a\nfrom: 127.0.0.1:99999/x:1\n');
+    const r = runOsv(['plan'], { cwd: project, env, timeout: 30_000 });
+    expect(r.code, r.out).toBe(1);
+    expect(r.stderr).toContain(`${join(project, 'osv.yaml')}:2:7: error: from: "127.0.0.1:99999/x:1" is not an image reference: the registry port must be 1-65535, not 99999`);
+  });
+
+  it('a port fetch refuses (1, 22) says so instead of a bare "bad port"', () => {
+    for (const ref of ['127.0.0.1:1/x', '[::1]:22/x:1']) {
+      const r = runOsv(['pull', ref], { cwd: dir, env, timeout: 30_000 });
+      expect(r.code, r.out).toBe(1);
+      expect(r.stderr).toMatch(/cannot pull from (127\.0\.0\.1:1|\[::1\]:22): port (1|22) is one of the ports Node's fetch refuses to connect to/);
+      expect(r.stderr).toContain('hint: serve the registry on another port');
+    }
   });
 });
 
