@@ -7,6 +7,7 @@ import type { Config } from '../config/types.js';
 import type { Result } from '../diagnostics/result.js';
 import { err, ok } from '../diagnostics/result.js';
 import { nodeHostFs, type HostFs } from '../hostfs.js';
+import { sysrootNotDirectory } from '../resolve/sysroot.js';
 import type { KernelBundle } from '../kernel/types.js';
 import type { ResolveClosure } from '../resolve/types.js';
 import { posix } from 'node:path';
@@ -46,6 +47,10 @@ function optionalSonames(config: Config): string[] {
 
 export function planWith(resolve: ResolveClosure, config: Config, options: PlanOptions = {}): Result<Plan, OsvErrors> {
   const fs = options.fs ?? nodeHostFs;
+  if (!options.image) {
+    const bad = sysrootProblem(fs, config);
+    if (bad) return err(new OsvErrors([bad]));
+  }
   const hiddenSymbols = config.kernel.hiddenSymbols || options.kernel?.hiddenSymbols === true;
   const ctx: PlanContext = {
     config,
@@ -173,6 +178,22 @@ function withOrigin(fs: HostFs, e: PlanEntry): PlanEntry {
   const o = fs.origin!(e.host);
   if (!o) return e;
   return { ...e, origin: { image: o.image, digest: o.digest, layer: o.layer, layerDigest: o.layerDigest, path: o.path } };
+}
+
+/**
+ * A sysroot that is not a directory (a file, a FIFO, a symlink loop, nothing): every lookup
+ * inside it would fail, so it is the one error. Never opened, only stat'ed (a FIFO would block).
+ */
+function sysrootProblem(fs: HostFs, config: Config): OsvError | undefined {
+  const what = sysrootNotDirectory(fs, config.sysroot);
+  if (what === undefined) return undefined;
+  const source = config.sources.get('sysroot');
+  return new OsvError({
+    code: 'plan.bad-sysroot',
+    message: `sysroot: ${config.sysroot} ${what}; the sysroot must be a directory`,
+    hint: "point sysroot at the root directory of a file tree (an unpacked root file system), or remove it to use this machine's /",
+    ...(source ? { source } : {}),
+  });
 }
 
 /** libgcc_s.so.1 as the sysroot's ld.so would find it (OSv's skeletons ship the host's copy). */

@@ -9,6 +9,7 @@ import { nodeHostFs } from '../hostfs.js';
 import { formatHostManifest, hostManifest } from './host-manifest.js';
 import { writeStderr, writeStdout } from '../output.js';
 import { fileElfReadCache } from './read-cache.js';
+import { sysrootNotDirectory } from './sysroot.js';
 
 export interface ResolveCliOptions {
   library?: boolean;
@@ -32,6 +33,10 @@ export async function resolveCommand(target: string, sub: string | undefined, op
   const arch = opts.arch ?? hostArch();
   if (arch !== 'x86_64' && arch !== 'aarch64') {
     throw new OsvError({ code: 'usage.arch', message: `unknown architecture "${arch}"`, hint: 'use x86_64 or aarch64', exitCode: ExitCode.usage });
+  }
+  const notDir = sysrootNotDirectory(nodeHostFs, opts.sysroot);
+  if (notDir !== undefined) {
+    throw new OsvError({ code: 'usage.sysroot', message: `--sysroot ${opts.sysroot} ${notDir}; the sysroot must be a directory`, hint: 'give the root directory of a file tree (an unpacked root file system), or leave --sysroot out to resolve in /', exitCode: ExitCode.usage });
   }
   const elfReads = fileElfReadCache();
   const r = hostManifest(

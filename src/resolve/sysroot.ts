@@ -2,7 +2,7 @@
 // sysroot's own ld.so) sees them; this maps them to host paths and follows symlinks the way
 // the kernel would inside a chroot: absolute targets restart at the sysroot, `..` stops at it.
 
-import type { HostFs, HostStat } from '../hostfs.js';
+import { fileKindName, type HostFs, type HostStat } from '../hostfs.js';
 
 /** Linux's limit on symlinks followed in one lookup (ELOOP). */
 const MAX_LINKS = 40;
@@ -10,6 +10,24 @@ const MAX_LINKS = 40;
 interface Hit {
   real: string;
   st: HostStat;
+}
+
+/**
+ * Why `root` cannot be a sysroot ("is a regular file", "does not exist"), or undefined when it is
+ * a directory. Only stat'ed, never opened: a FIFO would block.
+ */
+export function sysrootNotDirectory(fs: HostFs, root: string): string | undefined {
+  const st = fs.stat(root);
+  if (st?.kind === 'dir') return undefined;
+  if (st) return `is ${fileKindName(st)}`;
+  let link: HostStat | undefined;
+  try {
+    link = fs.lstat(root);
+  } catch {
+    link = undefined; // ENOTDIR, ELOOP on the way: it is not there
+  }
+  if (link?.kind === 'symlink') return 'is a symlink that leads nowhere (a loop or a missing target)';
+  return link ? `is ${fileKindName(link)}` : 'does not exist';
 }
 
 export class Sysroot {

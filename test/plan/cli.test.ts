@@ -76,6 +76,19 @@ describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installe
     expect(unknown.stderr).toContain('nope');
   });
 
+  it('a sysroot that is not a directory is an error at its key, not an internal ENOTDIR or ELOOP', () => {
+    const bad = join(p.dir, 'sysroot.yaml');
+    writeFileSync(join(p.dir, 'not-a-dir'), 'x');
+    execFileSync('ln', ['-sf', 'sysroot-loop', join(p.dir, 'sysroot-loop')]);
+    for (const [target, what] of [['not-a-dir', 'is a regular file'], ['sysroot-loop', 'is a symlink that leads nowhere (a loop or a missing target)']] as const) {
+      writeFileSync(bad, `cmd: [/bin/ls]\nsysroot: ${target}\n`);
+      const r = run(p.dir, 'plan', '-c', bad);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`${bad}:2:10: error: sysroot: ${join(p.dir, target)} ${what}; the sysroot must be a directory`);
+      expect(r.stderr).not.toContain('internal error');
+    }
+  });
+
   it('a cmd or env word OSv cannot parse (non-ASCII) fails at plan time, in plan and in osv test', () => {
     const bad = join(p.dir, 'cafe.yaml');
     writeFileSync(bad, 'cmd: [./app, "caf\u00e9"]\n');

@@ -103,6 +103,25 @@ describe('planner errors', () => {
     expect(e?.hint).toBe(`with a sysroot, programs and libraries are read from inside it: put the file under ${sysroot} and name it by its path there`);
   });
 
+  it('a sysroot that is a file, a FIFO, a symlink loop or nothing is one error at its key (not ENOTDIR or ELOOP)', () => {
+    const t2 = tempDir();
+    try {
+      writeFiles(t2.path, { file: 'x' });
+      execFileSync('mkfifo', [join(t2.path, 'fifo')]);
+      symlinkSync('loop', join(t2.path, 'loop'));
+      const source = { file: '/project/osv.yaml', line: 3, column: 10 };
+      for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symlink that leads nowhere (a loop or a missing target)'], ['absent', 'does not exist'], ['file/below', 'does not exist']] as const) {
+        const sysroot = join(t2.path, name);
+        const errors = errorsOf({ sysroot, sources: new Map([['sysroot', source]]), cmd: ['/bin/ls'], files: [copy('/bin/ls', '/x')] });
+        expect(errors, name).toHaveLength(1);
+        expect(errors[0]).toMatchObject({ code: 'plan.bad-sysroot', message: `sysroot: ${sysroot} ${what}; the sysroot must be a directory`, source });
+        expect(errors[0]?.hint).toContain('point sysroot at the root directory of a file tree');
+      }
+    } finally {
+      t2.cleanup();
+    }
+  });
+
   it('a missing library names who asked for it and every path tried', () => {
     const [e] = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib('libdoesnotexist.so.9')] });
     expect(e?.code).toBe('plan.library-not-found');

@@ -169,6 +169,19 @@ describe.runIf(present)('osv resolve', () => {
     }
   });
 
+  it('--sysroot that is a file, a FIFO or a symlink loop is a usage error saying so (not "does not exist in the sysroot"; the FIFO is never opened)', async () => {
+    const base = join(tmp, 'not-sysroots');
+    mkdirSync(base);
+    writeFileSync(join(base, 'file'), 'x');
+    execFileSync('mkfifo', [join(base, 'fifo')]);
+    execFileSync('ln', ['-s', 'loop', join(base, 'loop')]);
+    for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symlink that leads nowhere (a loop or a missing target)'], ['absent', 'does not exist']] as const) {
+      const r = await osv(['--sysroot', join(base, name), '/usr/bin/ls']);
+      expect(r.code, name).toBe(2);
+      expect(r.err).toBe(`error: --sysroot ${join(base, name)} ${what}; the sysroot must be a directory\n  hint: give the root directory of a file tree (an unpacked root file system), or leave --sysroot out to resolve in /\n`);
+    }
+  });
+
   it('a missing library is an error listing the chain and every path tried', async () => {
     const lib = join(tmp, 'libneeds.so');
     writeFileSync(lib, craftElf({ cls: 64, le: true, soname: 'libneeds.so', needed: ['libosv-absent.so.7'] }));
