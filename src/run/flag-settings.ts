@@ -52,8 +52,9 @@ export interface VmFlags {
 export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; ports: PortForward[] } {
   const set: Partial<RunSettings> = {};
   if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
-  const cpus = optional(f.cpus, (v) => positive('--cpus', v));
-  if (cpus !== undefined) set.cpus = Math.floor(cpus);
+  // What osv.yaml's run.cpus takes (the schema: an integer 1..255), in decimal digits only.
+  const cpus = optional(f.cpus, (v) => intIn('--cpus', v, 1, 255));
+  if (cpus !== undefined) set.cpus = cpus;
   const accel = optional(f.accel, (v) => oneOf<Accel>('--accel', v, ['auto', 'kvm', 'tcg']));
   if (accel) set.accel = accel;
   const hv = optional(f.hypervisor, (v) => oneOf<Hypervisor>('--hypervisor', v, ['qemu', 'firecracker']));

@@ -11,7 +11,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 it.each([
   [['-p', 'x'], 'error: -p: invalid port mapping "x": expected "HOST:GUEST", "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"'],
   [['--accel', 'fast'], 'error: --accel must be one of auto, kvm, tcg, got "fast"'],
-  [['-c', 'zero'], 'error: --cpus must be a positive number, got "zero"'],
+  [['-c', 'zero'], 'error: --cpus must be an integer from 1 to 255, got "zero"'],
+  // What run.cpus in osv.yaml takes, no more: not 1.5 (was -smp 1), 256, 1e2 or 0x10.
+  ...['1.5', '0', '256', '1000000', '1e2', '0x10', ' 2', '-1'].map((n) => [['-c', n], `error: --cpus must be an integer from 1 to 255, got "${n}"`] as [string[], string]),
   [['--boot', 'disk'], 'error: --boot must be one of kernel, image, got "disk"'],
   [['--vnc', 'x'], 'error: --vnc must be an integer from 0 to 99, got "x"'],
   [['--gdb', '0x50'], 'error: --gdb must be an integer from 1 to 65535, got "0x50"'],
