@@ -46,11 +46,15 @@ export interface VmFlags {
   machine?: string;
   timeout?: string;
   expect?: string;
+  /** -e: the OSv command line (checked here, used by the caller). */
+  exec?: string;
 }
 
 /** The settings the flags set (absent flags leave theirs out), and the ports they add. Throws a usage error. */
 export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; ports: PortForward[] } {
   const set: Partial<RunSettings> = {};
+  // An empty command line would boot OSv with nothing to run, to fail only after the boot.
+  if (f.exec !== undefined && f.exec.trim() === '') throw usage(`-e/--exec is ${f.exec === '' ? 'empty' : 'blank'}: OSv needs a command line to run`, 'give one, e.g. -e "--rootfs=rofs /hello", or leave -e out to boot the configured one');
   if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
   // What osv.yaml's run.cpus takes (the schema: an integer 1..255), in decimal digits only.
   const cpus = optional(f.cpus, (v) => intIn('--cpus', v, 1, 255));

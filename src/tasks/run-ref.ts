@@ -64,6 +64,10 @@ async function refVolumes(text: string, img: LocalOsvImage, cmdline: string, nam
 
 export async function runImageRef(text: string, opts: RunCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = (s: string): void => void process.stderr.write(s + '\n');
+  // The flags are refused before anything is pulled (prepareFromFetched applies them after).
+  const { settingsFromFlags, debugFromFlags } = await import('../run/flag-settings.js');
+  settingsFromFlags(opts);
+  debugFromFlags(opts);
   const arch = opts.arch === 'aarch64' || opts.arch === 'x86_64' ? opts.arch : undefined;
   const img = await fetchQuietly(text, arch, log, env);
   const { prepareFromFetched, finishRun } = await import('../run/cli.js');

@@ -31,6 +31,9 @@ describe('flag values', () => {
     expect(() => settingsFromFlags({ timeout: '3000000' })).toThrow('--timeout 3000000 is longer than osv can wait (at most 2147483 s, about 24.8 days)');
     expect(() => settingsFromFlags({ timeout: '0.0001' })).toThrow('--timeout 0.0001 is shorter than a millisecond');
     expect(settingsFromFlags({ timeout: '2147483' }).set.timeout).toBe(2147483);
+    expect(() => settingsFromFlags({ exec: '' })).toThrow('-e/--exec is empty: OSv needs a command line to run');
+    expect(() => settingsFromFlags({ exec: '  ' })).toThrow('-e/--exec is blank: OSv needs a command line to run');
+    expect(() => settingsFromFlags({ exec: '--rootfs=rofs /hello' })).not.toThrow();
     expect(parsePortFlag('8080:80')).toEqual({ ok: true, value: { host: 8080, guest: 80, protocol: 'tcp' } });
     expect(parsePortFlag('5353:53/udp')).toEqual({ ok: true, value: { host: 5353, guest: 53, protocol: 'udp' } });
     expect(parsePortFlag('0.0.0.0:8000:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });

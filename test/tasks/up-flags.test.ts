@@ -14,6 +14,8 @@ it.each([
   [['-c', 'zero'], 'error: --cpus must be an integer from 1 to 255, got "zero"'],
   // What run.cpus in osv.yaml takes, no more: not 1.5 (was -smp 1), 256, 1e2 or 0x10.
   ...['1.5', '0', '256', '1000000', '1e2', '0x10', ' 2', '-1'].map((n) => [['-c', n], `error: --cpus must be an integer from 1 to 255, got "${n}"`] as [string[], string]),
+  [['-e', ''], 'error: -e/--exec is empty: OSv needs a command line to run'],
+  [['-e', '   '], 'error: -e/--exec is blank: OSv needs a command line to run'],
   [['--boot', 'disk'], 'error: --boot must be one of kernel, image, got "disk"'],
   [['--vnc', 'x'], 'error: --vnc must be an integer from 0 to 99, got "x"'],
   [['--gdb', '0x50'], 'error: --gdb must be an integer from 1 to 65535, got "0x50"'],
@@ -25,5 +27,16 @@ it.each([
     expect([command, r.code]).toEqual([command, status]);
     expect(r.stderr.split('\n')[0]).toBe(message);
     expect(existsSync(join(dir, '.osv'))).toBe(false);
+  }
+});
+
+it("osv run -e '' is refused before the image is read or a reference pulled", () => {
+  for (const target of [join(dir, 'missing.img'), '127.0.0.1:5999/never/pulled:1']) {
+    for (const e of ['', ' \t ']) {
+      const r = runOsv(['run', target, '-e', e], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stderr.split('\n')[0]).toBe(`error: -e/--exec is ${e === '' ? 'empty' : 'blank'}: OSv needs a command line to run`);
+      expect(r.stderr).toContain('hint: give one, e.g. -e "--rootfs=rofs /hello", or leave -e out to boot the configured one');
+    }
   }
 });
