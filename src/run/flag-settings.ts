@@ -48,6 +48,8 @@ export interface VmFlags {
   expect?: string;
   /** -e: the OSv command line (checked here, used by the caller). */
   exec?: string;
+  /** --qemu (osv run): the QEMU binary (checked here, used by the caller). */
+  qemu?: string;
 }
 
 /** The settings the flags set (absent flags leave theirs out), and the ports they add. Throws a usage error. */
@@ -55,6 +57,8 @@ export function settingsFromFlags(f: VmFlags): { set: Partial<RunSettings>; port
   const set: Partial<RunSettings> = {};
   // An empty command line would boot OSv with nothing to run, to fail only after the boot.
   if (f.exec !== undefined && f.exec.trim() === '') throw usage(`-e/--exec is ${f.exec === '' ? 'empty' : 'blank'}: OSv needs a command line to run`, 'give one, e.g. -e "--rootfs=rofs /hello", or leave -e out to boot the configured one');
+  // An empty --qemu was taken as no --qemu at all.
+  if (f.qemu !== undefined && f.qemu.trim() === '') throw usage(`--qemu is ${f.qemu === '' ? 'empty' : 'blank'}`, 'give the QEMU binary, a path or a name on PATH (qemu-system-x86_64), or leave --qemu out to use $OSV_QEMU or qemu-system-<arch> on PATH');
   if (f.memory !== undefined) set.memory = unwrap(parseMemoryFlag(f.memory));
   // What osv.yaml's run.cpus takes (the schema: an integer 1..255), in decimal digits only.
   const cpus = optional(f.cpus, (v) => intIn('--cpus', v, 1, 255));

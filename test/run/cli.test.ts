@@ -34,6 +34,7 @@ describe('flag values', () => {
     expect(() => settingsFromFlags({ exec: '' })).toThrow('-e/--exec is empty: OSv needs a command line to run');
     expect(() => settingsFromFlags({ exec: '  ' })).toThrow('-e/--exec is blank: OSv needs a command line to run');
     expect(() => settingsFromFlags({ exec: '--rootfs=rofs /hello' })).not.toThrow();
+    expect(() => settingsFromFlags({ qemu: '' })).toThrow('--qemu is empty');
     expect(parsePortFlag('8080:80')).toEqual({ ok: true, value: { host: 8080, guest: 80, protocol: 'tcp' } });
     expect(parsePortFlag('5353:53/udp')).toEqual({ ok: true, value: { host: 5353, guest: 53, protocol: 'udp' } });
     expect(parsePortFlag('0.0.0.0:8000:8000')).toEqual({ ok: true, value: { host: 8000, guest: 8000, protocol: 'tcp', hostAddress: '0.0.0.0' } });

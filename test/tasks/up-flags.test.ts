@@ -40,3 +40,14 @@ it("osv run -e '' is refused before the image is read or a reference pulled", ()
     }
   }
 });
+
+it("osv run --qemu '' is refused (it was taken as no --qemu at all), as run.qemu: \"\" is in osv.yaml", () => {
+  for (const target of [join(dir, 'missing.img'), '127.0.0.1:5999/never/pulled:1']) {
+    for (const q of ['', '  ']) {
+      const r = runOsv(['run', target, '--qemu', q], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stderr.split('\n')[0]).toBe(`error: --qemu is ${q === '' ? 'empty' : 'blank'}`);
+      expect(r.stderr).toContain('hint: give the QEMU binary, a path or a name on PATH (qemu-system-x86_64), or leave --qemu out');
+    }
+  }
+});
