@@ -34,6 +34,9 @@ export async function resolveCommand(target: string, sub: string | undefined, op
   if (arch !== 'x86_64' && arch !== 'aarch64') {
     throw new OsvError({ code: 'usage.arch', message: `unknown architecture "${arch}"`, hint: 'use x86_64 or aarch64', exitCode: ExitCode.usage });
   }
+  // An empty name would be taken as the current directory ("/**: <cwd>/**").
+  if (target.trim() === '') throw new OsvError({ code: 'usage.empty-target', message: `the target is ${target === '' ? 'empty' : 'blank'}`, hint: 'give an ELF file, a directory, a program name on PATH, or a library soname with -l', exitCode: ExitCode.usage });
+  if (sub !== undefined && sub.trim() === '') throw new OsvError({ code: 'usage.empty-target', message: `the subdirectory is ${sub === '' ? 'empty' : 'blank'}`, hint: `name a subdirectory of ${target}, or leave it out`, exitCode: ExitCode.usage });
   const notDir = sysrootNotDirectory(nodeHostFs, opts.sysroot);
   if (notDir !== undefined) {
     throw new OsvError({ code: 'usage.sysroot', message: `--sysroot ${opts.sysroot} ${notDir}; the sysroot must be a directory`, hint: 'give the root directory of a file tree (an unpacked root file system), or leave --sysroot out to resolve in /', exitCode: ExitCode.usage });

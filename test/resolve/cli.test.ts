@@ -182,6 +182,18 @@ describe.runIf(present)('osv resolve', () => {
     }
   });
 
+  it('an empty or blank target (or subdirectory) is a usage error, not the current directory', async () => {
+    for (const args of [[''], ['-l', ''], ['  '], ['-r', '']]) {
+      const r = await osv(args);
+      expect(r.code, JSON.stringify(args)).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`error: the target is ${args.at(-1) === '' ? 'empty' : 'blank'}\n  hint: give an ELF file, a directory, a program name on PATH, or a library soname with -l\n`);
+    }
+    const sub = await osv([tmp, '']);
+    expect(sub.code).toBe(2);
+    expect(sub.err).toBe(`error: the subdirectory is empty\n  hint: name a subdirectory of ${tmp}, or leave it out\n`);
+  });
+
   it('a missing library is an error listing the chain and every path tried', async () => {
     const lib = join(tmp, 'libneeds.so');
     writeFileSync(lib, craftElf({ cls: 64, le: true, soname: 'libneeds.so', needed: ['libosv-absent.so.7'] }));
