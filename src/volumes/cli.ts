@@ -159,7 +159,8 @@ export async function rmCommand(names: string[], opts: ProjectOpts): Promise<voi
   if (names.length === 0) throw usage('name the volumes to remove', 'see `osv volume ls`');
   const dir = await projectDir(opts);
   const removed: Array<{ name: string; path: string }> = [];
-  for (const name of names) removed.push({ name, path: unwrap(await removeVolume(dir, name)) });
+  // A name given twice is removed once (the second removal found it gone and failed the command).
+  for (const name of new Set(names)) removed.push({ name, path: unwrap(await removeVolume(dir, name)) });
   if (opts.json) return json({ ok: true, removed });
   for (const r of removed) out(`removed volume "${r.name}" (${r.path})`);
 }
