@@ -150,6 +150,8 @@ export interface WhyCommandOptions {
 }
 
 export async function whyCommand(target: string, opts: WhyCommandOptions): Promise<void> {
+  // An empty path printed " is not in the image" after a whole plan.
+  if (target.trim() === '') throw new OsvError({ code: 'why.usage', message: `the path is ${target === '' ? 'empty' : 'blank'}`, hint: 'give a path in the image (/usr/lib/libssl.so.3) or a library name (libssl.so.3)', exitCode: ExitCode.usage });
   const { plan: p } = await planFor(opts);
   const entries = findEntries(p, target);
   if (entries.length > 0) {

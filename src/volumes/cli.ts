@@ -128,8 +128,15 @@ export async function lsCommand(opts: ProjectOpts & { all?: boolean }): Promise<
   for (const p of projects) printProject(p);
 }
 
+/** A volume name as given on the command line: an empty one is a usage error. */
+function nameArg(name: string): string {
+  if (name.trim() === '') throw usage(`the volume name is ${name === '' ? 'empty' : 'blank'}`, 'name a volume of this project: see `osv volume ls`');
+  return name;
+}
+
 /** The volume's file, which must exist. */
 async function existing(name: string, opts: ProjectOpts): Promise<{ dir: string; path: string }> {
+  nameArg(name);
   const dir = await projectDir(opts);
   const path = unwrap(volumeFile(dir, name));
   if (!existsSync(path)) {
@@ -157,6 +164,7 @@ export async function inspectCommand(name: string, opts: ProjectOpts & { tree?: 
 
 export async function rmCommand(names: string[], opts: ProjectOpts): Promise<void> {
   if (names.length === 0) throw usage('name the volumes to remove', 'see `osv volume ls`');
+  names.forEach(nameArg);
   const dir = await projectDir(opts);
   const removed: Array<{ name: string; path: string }> = [];
   // A name given twice is removed once (the second removal found it gone and failed the command).
@@ -166,6 +174,8 @@ export async function rmCommand(names: string[], opts: ProjectOpts): Promise<voi
 }
 
 export async function exportCommand(name: string, target: string, opts: ProjectOpts): Promise<void> {
+  // An empty target would be the current directory (then refused as "a directory that is not empty").
+  if (target.trim() === '') throw usage(`the directory to export into is ${target === '' ? 'empty' : 'blank'}`, 'name a new or empty directory: osv volume export NAME DIR');
   const { path } = await existing(name, opts);
   const to = resolve(target);
   if (existsSync(to) && (!statSync(to).isDirectory() || readdirSync(to).length > 0))

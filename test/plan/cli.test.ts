@@ -180,5 +180,9 @@ describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installe
     const missing = run(p.dir, 'why', '/usr/lib/libnope.so');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error: /usr/lib/libnope.so is not in the image');
+    for (const target of ['', '  ']) {
+      const empty = run(p.dir, 'why', target);
+      expect([empty.code, empty.stdout, empty.stderr]).toEqual([2, '', `error: the path is ${target === '' ? 'empty' : 'blank'}\n  hint: give a path in the image (/usr/lib/libssl.so.3) or a library name (libssl.so.3)\n`]);
+    }
   });
 });

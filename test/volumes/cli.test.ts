@@ -72,6 +72,14 @@ describe.skipIf(Boolean(reason))('osv volume', () => {
     expect(readFileSync(join(to, 'conf', 'app.conf'), 'utf8')).toBe('port = 8080\n');
     const again = osv(['volume', 'export', 'data', to]);
     expect([again.code, again.stderr]).toEqual([2, expect.stringContaining('is a directory that is not empty')]);
+    // An empty directory argument is not the current directory ("  is a directory that is not empty").
+    for (const target of ['', '  ']) {
+      const empty = osv(['volume', 'export', 'data', target]);
+      expect([empty.code, empty.stderr]).toEqual([2, `error: the directory to export into is ${target === '' ? 'empty' : 'blank'}\n  hint: name a new or empty directory: osv volume export NAME DIR\n`]);
+    }
+    const noName = osv(['volume', 'export', '', join(work, 'unused')]);
+    expect([noName.code, noName.stderr]).toEqual([2, 'error: the volume name is empty\n  hint: name a volume of this project: see `osv volume ls`\n']);
+    expect(existsSync(join(work, 'unused'))).toBe(false);
   });
 
   it('a volume the project does not have, and no project at all: errors that say what there is', () => {
@@ -87,6 +95,11 @@ describe.skipIf(Boolean(reason))('osv volume', () => {
 
   it('rm: the volume and its data; the last one takes the project\'s directory with it', () => {
     const home = projectVolumesDir(project, env);
+    for (const args of [['volume', 'rm', ''], ['volume', 'rm', 'cache', ''], ['volume', 'inspect', '']]) {
+      const empty = osv(args);
+      expect([empty.code, empty.stderr], args.join(' ')).toEqual([2, 'error: the volume name is empty\n  hint: name a volume of this project: see `osv volume ls`\n']);
+    }
+    expect(existsSync(join(home, 'cache.ext4'))).toBe(true);
     // A name given twice is removed once, and the command succeeds.
     const r = osv(['volume', 'rm', 'cache', 'cache']);
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `removed volume "cache" (${join(home, 'cache.ext4')})\n`, '']);
