@@ -3,7 +3,7 @@
 // `**` as a whole component spans any number of components (also none), `\` escapes.
 // Dot files are matched like any other name: an image copies what is there, hidden or not.
 
-import type { HostFs } from '../hostfs.js';
+import type { HostFs, HostStat } from '../hostfs.js';
 import { compareBytes } from '../hostfs.js';
 
 export { hasGlob } from '../config/values.js';
@@ -83,12 +83,20 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${abs ? '/' : ''}${patternSource(abs ? pattern.slice(1) : pattern)}$`, 's');
 }
 
+/** How a glob expansion treats the directories it walks. */
+export interface GlobWalk {
+  /** A directory that cannot be listed (EACCES): told here, and nothing below it matches. Absent: the error is thrown. */
+  unreadable?: (dir: string, e: Error) => void;
+  /** A directory neither matched nor looked into (a pseudo file system): true to skip it. */
+  skip?: (dir: string) => boolean;
+}
+
 /**
  * Expand an absolute host glob through HostFs, sorted in byte order. Symlinked directories are
  * matched but not descended by `**` (that is how loops are avoided); missing directories
  * simply match nothing.
  */
-export function expandHostGlob(fs: HostFs, pattern: string): string[] {
+export function expandHostGlob(fs: HostFs, pattern: string, walk: GlobWalk = {}): string[] {
   const parts = pattern.split('/').filter((p) => p !== '');
   let current: string[] = ['/'];
   parts.forEach((part, i) => {
@@ -96,42 +104,64 @@ export function expandHostGlob(fs: HostFs, pattern: string): string[] {
     const next: string[] = [];
     for (const dir of current) {
       if (part === '**') {
-        for (const d of descendants(fs, dir)) next.push(d);
+        for (const d of descendants(fs, dir, walk)) next.push(d);
         continue;
       }
       if (!hasGlob(part)) {
         const p = join(dir, part.replace(/\\(.)/g, '$1'));
-        if (last ? fs.lstat(p) : fs.stat(p)?.kind === 'dir') next.push(p);
+        if (last ? look(fs, p, walk, false) : look(fs, p, walk, true)?.kind === 'dir') next.push(p);
         continue;
       }
-      if (fs.stat(dir)?.kind !== 'dir') continue;
+      if (look(fs, dir, walk, true)?.kind !== 'dir') continue;
       const re = new RegExp(`^${componentSource(part)}$`, 's');
-      for (const name of fs.readdir(dir)) {
+      for (const name of list(fs, dir, walk)) {
         const p = join(dir, name);
         if (!re.test(name)) continue;
-        if (last || fs.stat(p)?.kind === 'dir') next.push(p);
+        if (look(fs, p, walk, true)?.kind === 'dir' ? !walk.skip?.(p) : last) next.push(p);
       }
     }
     current = next;
   });
   // `**` as last component: every descendant, files included.
-  if (parts[parts.length - 1] === '**') current = current.flatMap((d) => [d, ...filesUnder(fs, d)]);
+  if (parts[parts.length - 1] === '**') current = current.flatMap((d) => [d, ...filesUnder(fs, d, walk)]);
   return [...new Set(current)].filter((p) => p !== '/').sort(compareBytes);
 }
 
 const join = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-function descendants(fs: HostFs, dir: string): string[] {
+/** The names in a directory; one that cannot be read is told to `walk` (and has none) or throws. */
+function list(fs: HostFs, dir: string, walk: GlobWalk): string[] {
+  try {
+    return fs.readdir(dir);
+  } catch (e) {
+    if (!walk.unreadable) throw e;
+    walk.unreadable(dir, e as Error);
+    return [];
+  }
+}
+
+/** stat or lstat; a path that cannot be looked at (EACCES on its directory) is told to `walk` (and absent) or throws. */
+function look(fs: HostFs, p: string, walk: GlobWalk, follow: boolean): HostStat | undefined {
+  try {
+    return follow ? fs.stat(p) : fs.lstat(p);
+  } catch (e) {
+    if (!walk.unreadable) throw e;
+    walk.unreadable(p.slice(0, p.lastIndexOf('/')) || '/', e as Error);
+    return undefined;
+  }
+}
+
+function descendants(fs: HostFs, dir: string, walk: GlobWalk): string[] {
+  if (look(fs, dir, walk, false)?.kind !== 'dir' || walk.skip?.(dir)) return [];
   const out = [dir];
-  if (fs.lstat(dir)?.kind !== 'dir') return [];
-  for (const name of fs.readdir(dir)) {
+  for (const name of list(fs, dir, walk)) {
     const p = join(dir, name);
-    if (fs.lstat(p)?.kind === 'dir') out.push(...descendants(fs, p));
+    if (look(fs, p, walk, false)?.kind === 'dir') out.push(...descendants(fs, p, walk));
   }
   return out;
 }
 
-function filesUnder(fs: HostFs, dir: string): string[] {
-  if (fs.lstat(dir)?.kind !== 'dir') return [];
-  return fs.readdir(dir).map((name) => join(dir, name)).filter((p) => fs.lstat(p)?.kind !== 'dir');
+function filesUnder(fs: HostFs, dir: string, walk: GlobWalk): string[] {
+  if (look(fs, dir, walk, false)?.kind !== 'dir') return [];
+  return list(fs, dir, walk).map((name) => join(dir, name)).filter((p) => look(fs, p, walk, false)?.kind !== 'dir');
 }

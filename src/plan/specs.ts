@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { addClosure, pathRoot } from './closure.js';
 import type { PlanContext } from './context.js';
 import { fileKindName, pseudoFileSystem } from '../hostfs.js';
-import { compileExclude, expandHostGlob, hasGlob } from './glob.js';
+import { compileExclude, expandHostGlob, hasGlob, type GlobWalk } from './glob.js';
 import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
 import { DEFAULT_PATH, lookupOnPath } from './path-lookup.js';
@@ -96,7 +96,8 @@ export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, pr
     addClosure(ctx, { root: { soname: spec.name, optional: spec.optional }, guest: (o) => destPath ?? guestJoin(destDir, o.soname), declared, optional: spec.optional });
     return;
   }
-  const matches = hasGlob(spec.name) ? globInSysroot(ctx, spec.name) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.name)].filter((p) => ctx.fs.stat(p));
+  const matches = hasGlob(spec.name) ? globInSysroot(ctx, spec.name, key, spec.source) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.name)].filter((p) => ctx.fs.stat(p));
+  if (!matches) return;
   if (matches.length === 0) {
     if (spec.optional) ctx.warnings.push(`${key}: ${spec.name} matches nothing (optional, skipped)`);
     else fail(ctx, 'plan.not-found', `${key}: ${spec.name} ${hasGlob(spec.name) ? 'matches no file' : 'does not exist'}`, 'fix the path or pattern, or mark the library optional', spec.source);
@@ -117,15 +118,35 @@ export function planLibrary(ctx: PlanContext, spec: LibrarySpec, key: string, pr
   }
 }
 
-/** Expand a host glob inside the sysroot first, then on the host itself (with an image: as given). */
-function globInSysroot(ctx: PlanContext, pattern: string): string[] {
+/**
+ * Expand a host glob inside the sysroot first, then on the host itself (with an image: as given).
+ * A directory it cannot list is an error at the entry (what it would match is unknown); /proc
+ * and /sys of this host are skipped with a warning, as a tree copy skips them.
+ */
+function globInSysroot(ctx: PlanContext, pattern: string, key: string, source: Source | undefined): string[] | undefined {
   const sysroot = ctx.config.sysroot;
-  if (strict(ctx)) return expandHostGlob(ctx.fs, pattern);
-  if (sysroot !== '/' && !isUnder(sysroot, pattern)) {
-    const inRoot = expandHostGlob(ctx.fs, sysroot + pattern);
-    if (inRoot.length > 0) return inRoot;
-  }
-  return expandHostGlob(ctx.fs, pattern);
+  const unreadable = new Map<string, string>();
+  const walk: GlobWalk = {
+    unreadable: (dir, e) => void unreadable.set(dir, e.message),
+    skip: (dir) => {
+      const pseudo = sysroot === '/' && !strict(ctx) ? pseudoFileSystem(dir) : undefined;
+      if (pseudo) ctx.warnings.push(`${key}: skipped ${dir} while matching ${pattern}: /${pseudo} is a pseudo file system, made up by the kernel as it is read`);
+      return pseudo !== undefined;
+    },
+  };
+  const expand = (): string[] => {
+    if (strict(ctx)) return expandHostGlob(ctx.fs, pattern, walk);
+    if (sysroot !== '/' && !isUnder(sysroot, pattern)) {
+      const inRoot = expandHostGlob(ctx.fs, sysroot + pattern, walk);
+      if (inRoot.length > 0) return inRoot;
+    }
+    return expandHostGlob(ctx.fs, pattern, walk);
+  };
+  const matches = expand();
+  for (const [dir, message] of unreadable)
+    fail(ctx, 'plan.unreadable', `${key}: cannot read directory ${dir} while matching ${pattern}: ${message}`, 'check its permissions, or narrow the pattern so that it does not cross that directory', source);
+  // Undefined: an error was reported, and what the pattern matches is not known.
+  return unreadable.size > 0 ? undefined : matches;
 }
 
 export function planFile(ctx: PlanContext, spec: FileSpec, key: string, prov: ProvenanceOf): void {
@@ -149,7 +170,10 @@ export function planFile(ctx: PlanContext, spec: FileSpec, key: string, prov: Pr
     return;
   }
   const glob = hasGlob(spec.src);
-  const sources = glob ? globInSysroot(ctx, spec.src) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.src)];
+  // A pattern inside /proc or /sys: said once, as for a path there (its matches cannot be copied).
+  if (glob && pseudoSource(ctx, spec, spec.src, key)) return;
+  const sources = glob ? globInSysroot(ctx, spec.src, key, spec.source) : [locateHostPath(ctx.fs, ctx.config.sysroot, spec.src)];
+  if (!sources) return;
   if (glob && sources.length === 0) {
     if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${spec.src} matches no file`, 'fix the pattern, or mark the entry optional', spec.source);
     return;

@@ -292,6 +292,53 @@ describe('planner errors', () => {
     }
   });
 
+  it('a ** glob (files or libraries) that crosses a directory it cannot read is an error at the entry naming it, not an internal EACCES', () => {
+    const t2 = tempDir();
+    try {
+      writeFiles(t2.path, { 'a/locked/x': 'x', 'b/x': 'x', 'c/noexec/x': 'x' });
+      // As root nothing is unreadable: a HostFs that refuses to list one directory (chmod 000) and
+      // to look into another (no x bit) stands in.
+      const denied = (what: string, path: string): Error => new Error(`EACCES: permission denied, ${what} '${path}'`);
+      const fs: HostFs = {
+        ...nodeHostFs,
+        readdir: (path) => {
+          if (path.endsWith('/locked')) throw denied('scandir', path);
+          return nodeHostFs.readdir(path);
+        },
+        lstat: (path) => {
+          if (path.includes('/noexec/')) throw denied('lstat', path);
+          return nodeHostFs.lstat(path);
+        },
+      };
+      const source = { file: '/project/osv.yaml', line: 9, column: 3 };
+      const files = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(`${t2.path}/**/x`, '/d', { optional: true })] }, { fs });
+      expect(files.map((e) => [e.code, e.message, e.source])).toEqual([
+        ['plan.unreadable', `files[0]: cannot read directory ${t2.path}/a/locked while matching ${t2.path}/**/x: EACCES: permission denied, scandir '${t2.path}/a/locked'`, source],
+        ['plan.unreadable', `files[0]: cannot read directory ${t2.path}/c/noexec while matching ${t2.path}/**/x: EACCES: permission denied, lstat '${t2.path}/c/noexec/x'`, source],
+      ]);
+      expect(files[0]?.hint).toBe('check its permissions, or narrow the pattern so that it does not cross that directory');
+      const libs = errorsOf({ cmd: ['/usr/bin/ls'], libraries: [lib(`${t2.path}/**/*.so`, { optional: true })] }, { fs });
+      expect(libs.map((e) => e.message)).toEqual([
+        `libraries[0]: cannot read directory ${t2.path}/a/locked while matching ${t2.path}/**/*.so: EACCES: permission denied, scandir '${t2.path}/a/locked'`,
+        `libraries[0]: cannot read directory ${t2.path}/c/noexec while matching ${t2.path}/**/*.so: EACCES: permission denied, lstat '${t2.path}/c/noexec/x'`,
+      ]);
+      // A pattern that does not cross them still works.
+      expect(planOk({ cmd: ['/usr/bin/ls'], files: [copy(`${t2.path}/b/*`, '/d')] }, { fs }).entries.some((e) => e.guest === '/d/x')).toBe(true);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a glob that reaches /proc or /sys skips them with a warning, as a tree copy does; one inside them is the pseudo file system error', () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy('/*/cpuinfo', '/d', { optional: true })] });
+    expect(p.entries.some((e) => e.guest === '/d' || e.guest.startsWith('/d/'))).toBe(false);
+    expect(p.warnings).toContain('files[0]: skipped /proc while matching /*/cpuinfo: /proc is a pseudo file system, made up by the kernel as it is read');
+    expect(p.warnings).toContain('files[0]: skipped /sys while matching /*/cpuinfo: /sys is a pseudo file system, made up by the kernel as it is read');
+    const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy('/proc/**', '/d', { optional: true })] });
+    expect(e?.code).toBe('plan.pseudo-file');
+    expect(e?.message).toMatch(/^files\[0\]: \/proc\/\*\* is in \/proc, a pseudo file system/);
+  });
+
   it('an empty or multi-line symlink target', () => {
     const [e] = errorsOf({ cmd: ['/usr/bin/ls'], files: [link('/l', '')] });
     expect(e?.message).toBe('files[0]: symlink target "" is empty or contains a NUL or line break');
