@@ -4,7 +4,7 @@
 
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { checkReplaceable, ensureOwnDir } from '../atomic.js';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Config, FilesystemKind, ImageFormat, ImageOutput } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
@@ -75,6 +75,23 @@ export interface BuildOutcome {
   ms: number;
   /** Values to mask in what is printed (src/secrets.ts); never printed themselves. */
   secrets: string[];
+}
+
+/** The project's .osv/ directory, made if missing; a project directory that cannot be written to is said so. */
+function projectOsvDir(dir: string, name: string, format: ImageFormat): void {
+  try {
+    ensureOwnDir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
+    const project = dirname(dir);
+    throw new OsvError({
+      code: 'build.project-not-writable',
+      message: `cannot create ${dir}, where the image goes by default: the project directory ${project} is ${code === 'EROFS' ? 'on a read-only file system' : 'not writable'} (${code})`,
+      hint: `make ${project} writable, or write the image to a writable directory: -o DIR/${name}.${format === 'qcow2' ? 'qcow2' : 'img'}`,
+      exitCode: ExitCode.invalidInput,
+    });
+  }
 }
 
 export function defaultImagePath(config: Config, format: ImageFormat, output: ImageOutput, run: string): string {
@@ -219,7 +236,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       task: async (c, task) => {
         const { composeDisk } = await import('../image/disk.js');
         const plan = c.plan!;
-        ensureOwnDir(join(config.dir, '.osv'));
+        // The project's .osv/ only for an image that goes there: with -o elsewhere, the image and its record go there.
+        const osvDir = join(config.dir, '.osv');
+        if (resolve(dirname(image)) === resolve(osvDir)) projectOsvDir(osvDir, config.name, format);
         const kind = config.filesystem;
         const total = plan.totals.bytes;
         const r = await composeDisk({
