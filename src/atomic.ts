@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, OsvError } from './diagnostics/error.js';
+import { statsKindName } from './hostfs.js';
 
 const TMP_RE = /\.(\d+)-[0-9a-f]{8}\.tmp$/;
 
@@ -53,12 +54,7 @@ export function nodeInTheWay(dest: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (!st || st.isFile() || st.isSymbolicLink()) return undefined;
-  if (st.isDirectory()) return 'a directory';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  return st.isSocket() ? 'a socket' : 'not a regular file';
+  return !st || st.isFile() || st.isSymbolicLink() ? undefined : statsKindName(st);
 }
 
 /** The error for writing a file where `nodeInTheWay` found something else. */
