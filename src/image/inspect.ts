@@ -71,10 +71,7 @@ export async function inspectImage(path: string, opts: InspectOptions = {}): Pro
     fileBytes = fs.statSync(path).size;
     qcow2 = fileIsQcow2(path);
   } catch {
-    const opened = catchOsv(() => openImageFile(path)); // yields the right not-found error
-    if (!opened.ok) return err(opened.error);
-    opened.value.close();
-    return err(new OsvError({ code: 'image.not-found', message: `cannot read ${path}` }));
+    return err(new OsvError({ code: 'image.not-found', message: `cannot read ${path}` })); // gone since it was opened
   }
   if (!qcow2) return inspectRaw(path, path, 'raw', fileBytes, opts);
   const dir = fs.mkdtempSync(join(tmpdir(), 'osv-inspect-'));
