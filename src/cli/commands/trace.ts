@@ -3,7 +3,7 @@
 
 import { InvalidArgumentError, Option } from 'commander';
 import type { CommandModule } from '../command.js';
-import { waitProblem } from '../../units.js';
+import { parseDuration as parseConfigDuration } from '../../config/values.js';
 
 export interface TraceCliOptions {
   duration?: number;
@@ -13,14 +13,11 @@ export interface TraceCliOptions {
   json?: boolean;
 }
 
-/** Seconds from `30`, `1.5s`, `500ms`, `2m`, `1h` (the schema's duration syntax). */
+/** Seconds from `30`, `1.5s`, `500ms`, `2m`, `1h`: the syntax and bounds of run.timeout (config/values.ts). */
 export function parseDuration(text: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(text.trim());
-  const n = m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN;
-  if (!(n > 0)) throw new InvalidArgumentError(`invalid duration "${text}": give seconds, or a number with ms, s, m or h (e.g. 10, 1.5s, 2m)`);
-  const problem = waitProblem(n);
-  if (problem !== undefined) throw new InvalidArgumentError(`duration "${text}" ${problem}`);
-  return n;
+  const r = parseConfigDuration(text.trim());
+  if (!r.ok) throw new InvalidArgumentError(r.message);
+  return r.value;
 }
 
 export const command: CommandModule = {
