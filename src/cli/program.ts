@@ -33,7 +33,9 @@ export async function runProgram(argv: string[], commands: CommandLoaders): Prom
     try {
       process.chdir(dir);
     } catch (e) {
-      throw new OsvError({ code: 'cli.bad-dir', message: `-C ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, exitCode: ExitCode.usage });
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      const why = CHDIR_PROBLEMS[code] ?? (e as Error).message;
+      throw new OsvError({ code: 'cli.bad-dir', message: `-C ${dir}: ${why}`, exitCode: ExitCode.usage });
     }
   });
   program.configureOutput({ writeOut: writeStdout, writeErr: writeStderr });
@@ -50,6 +52,15 @@ export async function runProgram(argv: string[], commands: CommandLoaders): Prom
     process.exitCode = OWN_FAILURES.has(code) && passesProgramStatus(program, wanted, argv) ? ExitCode.osvFailed : code;
   }
 }
+
+/** What chdir's errors say of -C DIR, in words (Node's own text quotes the syscall: "ENOTDIR: not a directory, chdir ..."). */
+const CHDIR_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'a loop of symbolic links',
+  EACCES: 'permission denied',
+  ENAMETOOLONG: 'a name too long',
+};
 
 const OWN_FAILURES = new Set<number>([ExitCode.invalidInput, ExitCode.usage, ExitCode.buildFailed, ExitCode.guestFailed]);
 

@@ -100,7 +100,7 @@ export function parsePort(v: unknown): Parsed<Omit<PortForward, 'source'>> {
 /** Permission bits, always octal as written: `0644`, `755`, `0o600`. */
 export function parseMode(raw: string): Parsed<number> {
   const m = /^(?:0o)?([0-7]{1,4})$/.exec(raw.trim());
-  if (!m) return bad(`invalid mode ${JSON.stringify(raw)}: expected octal permission bits such as 0644 (digits 0-7)`);
+  if (!m) return bad(`invalid mode ${JSON.stringify(raw)}: expected octal permission bits such as 0644 (one to four digits 0-7, optionally after 0o)`);
   return ok(parseInt(m[1]!, 8));
 }
 

@@ -125,7 +125,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'kernel option without dashes', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  kernelArgs: [verbose]\n' }, errors: ["osv.yaml:3:16 run.kernelArgs[0]: invalid kernel option \"verbose\": expected --name or --name=value"] },
   { name: 'cmd string with an open quote', files: { 'osv.yaml': "cmd: /bin/echo 'hello\n" }, errors: ["osv.yaml:1:6 cmd: unterminated ' quote in \"/bin/echo 'hello\""] },
   { name: 'cmd with an empty program', files: { 'osv.yaml': 'cmd: ["", x]\n' }, errors: ["osv.yaml:1:7 cmd[0]: the program name is empty"] },
-  { name: 'mode not octal', files: { 'osv.yaml': 'cmd: [a]\nfiles:\n  - dest: /d\n    dir: true\n    mode: 0799\n' }, errors: ["osv.yaml:5:11 files[0].mode: invalid mode \"0799\": expected octal permission bits such as 0644 (digits 0-7)"] },
+  { name: 'mode not octal', files: { 'osv.yaml': 'cmd: [a]\nfiles:\n  - dest: /d\n    dir: true\n    mode: 0799\n' }, errors: ["osv.yaml:5:11 files[0].mode: invalid mode \"0799\": expected octal permission bits such as 0644 (one to four digits 0-7, optionally after 0o)"] },
   { name: 'sha256 malformed', files: { 'osv.yaml': 'cmd: [a]\nkernel:\n  sha256: abc\n' }, errors: ["osv.yaml:3:11 kernel.sha256: invalid sha256 \"abc\": expected 64 lowercase hexadecimal digits"] },
   { name: 'kernel version malformed', files: { 'osv.yaml': 'cmd: [a]\nkernel:\n  version: v 0.57\n' }, errors: ['osv.yaml:3:12 kernel.version: invalid kernel version "v 0.57": expected a release tag such as v0.57.0, latest, or owner/repo@tag'] },
   { name: 'name with a space', files: { 'osv.yaml': 'cmd: [a]\nname: my app\n' }, errors: ["osv.yaml:2:7 name: invalid name \"my app\": use letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit"] },

@@ -99,7 +99,9 @@ describe('durations and modes', () => {
   });
 
   it('reads modes as octal only', () => {
-    expect(value(parseMode('493'))).toBe('error: invalid mode "493": expected octal permission bits such as 0644 (digits 0-7)');
+    expect(value(parseMode('493'))).toBe('error: invalid mode "493": expected octal permission bits such as 0644 (one to four digits 0-7, optionally after 0o)');
+    // Five digits: it said "digits 0-7", which 07777 is.
+    expect(value(parseMode('07777'))).toBe('error: invalid mode "07777": expected octal permission bits such as 0644 (one to four digits 0-7, optionally after 0o)');
   });
 });
 

@@ -189,6 +189,11 @@ describe.skipIf(!hasGcc)('no-op builds from the records', () => {
     const missing = probedBuild(['-C', join(dir, 'nowhere'), 'build', '--json', '--no-check', '--config', join(dir, 'osv.yaml')], dir, base);
     expect(missing.status).toBe(2);
     expect(missing.stdout).toContain('no such directory'); // --json: the error is JSON on stdout
+    // A file or a loop of links: said in words, not as Node's "ENOTDIR: not a directory, chdir ...".
+    writeFileSync(join(dir, 'a-file'), '');
+    const file = probedBuild(['-C', join(dir, 'a-file'), 'build', '--no-check', '--config', join(dir, 'osv.yaml')], dir, base);
+    expect(file.status).toBe(2);
+    expect(file.errors).toContain(`error: -C ${join(dir, 'a-file')}: not a directory`);
   });
 });
 
