@@ -28,6 +28,12 @@ export interface Answer {
 
 export type NodeBody = string | Uint8Array | FileBody | AsyncIterable<Uint8Array>;
 
+/** Give up once the connection has been silent both ways for `ms`: the request and its answer fail with `error()`. */
+export interface IdleLimit {
+  ms: number;
+  error: () => Error;
+}
+
 /** Answers up to this size are drained on cancel (the connection stays open); larger ones are dropped. */
 const DRAIN_LIMIT = 64 * 1024;
 
@@ -60,25 +66,39 @@ function answerOf(res: IncomingMessage, method: string): Answer {
 
 /**
  * One request; resolves with the answer when its head arrives (the body is read by the caller),
- * rejects on a network error, or with an AbortError when `signal` fires.
+ * rejects on a network error, with an AbortError when `signal` fires, or with `idle.error()`
+ * when the connection goes silent (then reading the answer fails with it too).
  */
-export async function nodeRequest(url: string, method: string, headers: Record<string, string>, body?: NodeBody, signal?: AbortSignal): Promise<Answer> {
+export async function nodeRequest(url: string, method: string, headers: Record<string, string>, body?: NodeBody, signal?: AbortSignal, idle?: IdleLimit): Promise<Answer> {
   const target = new URL(url);
   // node:https (and TLS) only for HTTPS: compiling them costs about 50 ms of CPU, a plain-HTTP push needs neither.
   const request = target.protocol === 'https:' ? (await import('node:https')).request : http.request;
   return new Promise<Answer>((resolve, reject) => {
-    const req = request(target, { method, headers, ...(signal ? { signal } : {}) }, (res) => resolve(answerOf(res, method)));
+    let answer: IncomingMessage | undefined;
+    let stalled: Error | undefined;
+    const req = request(target, { method, headers, ...(signal ? { signal } : {}) }, (res) => {
+      answer = res;
+      resolve(answerOf(res, method));
+    });
     req.on('error', reject);
+    // The socket's own inactivity timer: reset by every read and write, and cleared when the
+    // socket goes back to the keep-alive pool.
+    if (idle)
+      req.setTimeout(idle.ms, () => {
+        stalled = idle.error();
+        answer?.destroy(stalled);
+        req.destroy(stalled);
+      });
     if (body === undefined) req.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
     // A body that cannot be sent whole leaves no request half-sent on a kept-alive connection.
     else if (body instanceof FileBody)
       sendFile(body, req).catch((e: unknown) => {
         req.destroy();
-        reject(e);
+        reject(stalled ?? e);
       });
     // A refusal before the whole body is sent ends the stream early: the answer tells what happened.
-    else pipeline(Readable.from(body), req).catch((e: unknown) => reject(e));
+    else pipeline(Readable.from(body), req).catch((e: unknown) => reject(stalled ?? e));
   });
 }
 
@@ -90,11 +110,11 @@ export const MAX_REDIRECTS = 20;
  * 308; 301 and 302 but of a POST): `body` makes the body anew for each request, and
  * Authorization is not sent on to another origin. Any other redirect is the answer.
  */
-export async function nodeRequestFollowing(url: string, method: string, headers: Record<string, string>, body: (() => NodeBody) | undefined, signal?: AbortSignal): Promise<Answer> {
+export async function nodeRequestFollowing(url: string, method: string, headers: Record<string, string>, body: (() => NodeBody) | undefined, signal?: AbortSignal, idle?: IdleLimit): Promise<Answer> {
   let target = new URL(url);
   let sent = headers;
   for (let hops = 0; ; hops++) {
-    const res = await nodeRequest(target.href, method, sent, body?.(), signal);
+    const res = await nodeRequest(target.href, method, sent, body?.(), signal, idle);
     const location = res.headers.get('location');
     const keeps = res.status === 307 || res.status === 308 || ((res.status === 301 || res.status === 302) && method !== 'POST');
     if (!keeps || location === null) return res;

@@ -6,13 +6,13 @@
 // Credentials go into request headers only: never into an error, a log line or a URL.
 // Requests with the push scope go over node:http (node-transport.ts), the others through fetch.
 
-import { Readable } from 'node:stream';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { basicHeader, findCredential, parseChallenge, type Credential } from './auth.js';
 import { isDigest, sha256Digest, type Digest } from './digest.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
 import { FileBody } from './file-body.js';
-import { nodeRequestFollowing, type Answer, type NodeBody } from './node-transport.js';
+import { IdleWatch, idleLimitMs, stalledError } from './idle.js';
+import { nodeRequestFollowing, type Answer, type AnswerBody, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
 import { toolVersion } from '../version.js';
 
@@ -47,6 +47,8 @@ export class RegistryClient {
   /** The scheme the registry asked for last (Basic registries get the header up front). */
   private basic = false;
   private readonly fetch: typeof fetch;
+  /** How long a request may go without the registry sending anything (read at the first request). */
+  private idleMs: number | undefined;
 
   constructor(
     /** As references name it: docker.io, ghcr.io, 127.0.0.1:5000. */
@@ -84,8 +86,7 @@ export class RegistryClient {
     const res = await this.send(repo, ['pull'], 'GET', `${repo}/blobs/${digest}`, {});
     await this.expectOk(res, `${this.registry}/${repo}@${digest}`, 'blob');
     if (!res.body) throw registryError('oci.pull-failed', `${this.registry}/${repo}@${digest}: the blob response has no body`);
-    // A pull: fetch's answer, whose body is a web stream.
-    return Readable.fromWeb(res.body as unknown as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
+    return res.body as AsyncIterable<Buffer>;
   }
 
   // ---- pushing (distribution-spec: blobs first, HEAD to skip, mount across repositories) ----
@@ -242,23 +243,32 @@ export class RegistryClient {
 
   private async request(method: string, url: string, headers: Record<string, string>, body?: RequestBody, viaNode = false): Promise<Answer> {
     try {
+      const ms = (this.idleMs ??= idleLimitMs(this.opts.env ?? process.env));
+      const stalled = (): Error => stalledError(this.registry, method, url, ms);
       if (viaNode) {
         const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
         let sent: NodeBody | undefined;
         const make = body === undefined ? undefined : (): NodeBody => (sent = (typeof body === 'function' ? body() : body) as NodeBody);
-        const res = await nodeRequestFollowing(url, method, all, make, this.opts.signal);
+        const res = await nodeRequestFollowing(url, method, all, make, this.opts.signal, { ms, error: stalled });
         // A redirect that changes the method (303; 301 and 302 of a POST): fetch follows it as
         // the spec says. Never with a file: an upload answered so is refused (its status says why).
         if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || sent instanceof FileBody) return res;
         await res.body?.cancel();
       }
-      return (await this.fetch(url, {
-        method,
-        headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
-        redirect: 'follow',
-        ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      } as RequestInit)) as unknown as Answer;
+      const idle = new IdleWatch(ms, stalled);
+      try {
+        const res = await this.fetch(url, {
+          method,
+          headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
+          redirect: 'follow',
+          ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
+          signal: this.opts.signal ? AbortSignal.any([this.opts.signal, idle.signal]) : idle.signal,
+        } as RequestInit);
+        return watched(res, idle);
+      } catch (e) {
+        idle.done();
+        throw e;
+      }
     } catch (e) {
       if (e instanceof OsvError) throw e;
       if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
@@ -372,6 +382,29 @@ async function readLimited(res: Answer, max: number): Promise<Buffer | undefined
 async function authHeader(auth: () => Promise<string | undefined>): Promise<Record<string, string>> {
   const a = await auth();
   return a ? { authorization: a } : {};
+}
+
+/** fetch's answer, its body read under the idle watch (each chunk restarts the wait; the end stops it). */
+function watched(res: Response, idle: IdleWatch): Answer {
+  const stream = res.body;
+  if (!stream) idle.done();
+  const body: AnswerBody | null = stream && {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const c of stream) {
+          idle.touch();
+          yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        }
+      } finally {
+        idle.done();
+      }
+    },
+    cancel() {
+      idle.done();
+      return stream.cancel();
+    },
+  };
+  return { status: res.status, ok: res.ok, headers: res.headers, body };
 }
 
 /** A body as fetch sends it: a file as a stream of its `size` bytes (only with an injected fetch: a push goes through node:http). */
