@@ -14,7 +14,7 @@ import { posix } from 'node:path';
 import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
 import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
-import { skeletonEntries } from './skeleton.js';
+import { bootMountWarnings, skeletonEntries } from './skeleton.js';
 import { runtimeWarnings } from './runtime-check.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
 import { EntryTable } from './table.js';
@@ -127,13 +127,10 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
   const run = plannedRuns.find((r) => r.name === selectedName);
   if (ctx.errors.length > 0 || !run) return err(new OsvErrors(ctx.errors.length > 0 ? ctx.errors : [new OsvError({ code: 'plan.no-cmd', message: 'no command line' })]));
 
-  // A rofs root gets a ramfs mounted on /tmp at boot (its fstab), which hides what the image has there.
-  const underTmp = config.filesystem === 'rofs' ? entries.filter((e) => e.guest.startsWith('/tmp/')) : [];
-  if (underTmp.length > 0)
-    ctx.warnings.push(
-      `${underTmp.length === 1 ? underTmp[0]!.guest : `${underTmp.length} entries under /tmp (${underTmp[0]!.guest}, ...)`}: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see ${underTmp.length === 1 ? 'it' : 'them'}; put ${underTmp.length === 1 ? 'it' : 'them'} elsewhere`,
-    );
-
+  // The fstab mounts built-in file systems over parts of the tree at boot.
+  ctx.warnings.push(...bootMountWarnings(entries, config.filesystem, config.image.mounts));
+  if (config.image.size !== undefined && config.filesystem === 'rofs')
+    ctx.warnings.push('image.size is ignored: it adds free space to a writable ext root, and a rofs image is always the size of its contents');
   ctx.warnings.push(...hiddenByVolumes(entries, runs));
   // A known runtime without its template's essentials fails at start: say so before it boots.
   const program = programs.get(selectedName);

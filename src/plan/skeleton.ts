@@ -4,6 +4,7 @@
 
 import { defaultMounts, PSEUDO_MOUNTS, type FilesystemKind, type Mounts, type PseudoMount } from '../config/types.js';
 import type { HostStat } from '../hostfs.js';
+import { describeProvenance } from './provenance.js';
 import type { PlanEntry } from './types.js';
 
 /** The built-in file system each mount point of `image.mounts` gets. */
@@ -61,5 +62,31 @@ export function skeletonEntries(input: SkeletonInput): PlanEntry[] {
   });
   if (input.libgcc) out.push(hostFile('/usr/lib/libgcc_s.so.1', input.libgcc, [{ kind: 'skeleton', reason: "GCC's unwinder library, which OSv does not provide" }]));
   if (input.libenviron) out.push(hostFile('/libenviron.so', input.libenviron, [{ kind: 'kernel', reason: 'libenviron.so built with the kernel' }]));
+  return out;
+}
+
+/** What each built-in file system looks like to the program, for warnings. */
+const MOUNTED: Record<PseudoMount, string> = { '/dev': 'devfs', '/proc': 'procfs', '/sys': 'sysfs', '/tmp': 'an empty ramfs' };
+
+/**
+ * Warnings for what the image holds but the program will not see as planned: files under a
+ * mount point that the fstab mounts over at boot, and an /etc/fstab of the user's, which
+ * replaces the generated one (its root line and image.mounts) whole.
+ */
+export function bootMountWarnings(entries: readonly PlanEntry[], filesystem: FilesystemKind, mounts: Mounts): string[] {
+  const out: string[] = [];
+  for (const m of PSEUDO_MOUNTS) {
+    if (!mounts[m]) continue;
+    const under = entries.filter((e) => e.kind !== 'dir' && e.guest.startsWith(`${m}/`));
+    if (under.length === 0) continue;
+    const [what, it] = under.length === 1 ? [under[0]!.guest, 'it'] : [`${under.length} entries under ${m} (${under[0]!.guest}, ...)`, 'them'];
+    out.push(`${what}: OSv mounts ${MOUNTED[m]} on ${m} at boot, so the program will not see ${it}; put ${it} elsewhere, or set image.mounts.${m}: false`);
+  }
+  const fstab = entries.find((e) => e.guest === '/etc/fstab');
+  const why = fstab?.why[0];
+  if (why && why.kind !== 'skeleton')
+    out.push(
+      `/etc/fstab (${describeProvenance(why)}) replaces the one osv-up writes: image.mounts is not applied, and the image boots only if this file mounts the root (/dev/vblk0.1 on / as ${filesystem})`,
+    );
   return out;
 }

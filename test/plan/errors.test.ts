@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unli
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderError } from '../../src/cli/render.js';
+import { defaultMounts } from '../../src/config/types.js';
 import type { OsvError } from '../../src/diagnostics/error.js';
 import { nodeHostFs, type HostFs } from '../../src/hostfs.js';
 import { plan } from '../../src/plan/index.js';
@@ -91,7 +92,38 @@ describe('planner errors', () => {
 
   it('files under /tmp of a rofs image are a warning: a ramfs hides them at boot', () => {
     const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/tmp/a.txt')] });
-    expect(p.warnings).toContain('/tmp/a.txt: OSv mounts an empty ramfs on /tmp of a rofs image, so the program will not see it; put it elsewhere');
+    expect(p.warnings).toContain('/tmp/a.txt: OSv mounts an empty ramfs on /tmp at boot, so the program will not see it; put it elsewhere, or set image.mounts./tmp: false');
+  });
+
+  it('files under /dev, /proc or /sys are a warning while the fstab mounts over them, and not once image.mounts turns that off', () => {
+    const files = [copy(join(d, 'a.txt'), '/dev/a.txt'), copy(join(d, 'b.txt'), '/dev/sub/b.txt'), copy(join(d, 'a.txt'), '/proc/x'), dir('/sys/empty')];
+    const p = planOk({ cmd: ['/usr/bin/ls'], files });
+    expect(p.warnings).toContain('2 entries under /dev (/dev/a.txt, ...): OSv mounts devfs on /dev at boot, so the program will not see them; put them elsewhere, or set image.mounts./dev: false');
+    expect(p.warnings).toContain('/proc/x: OSv mounts procfs on /proc at boot, so the program will not see it; put it elsewhere, or set image.mounts./proc: false');
+    // An empty directory hides nothing.
+    expect(p.warnings.some((w) => w.includes('/sys'))).toBe(false);
+    const off = planOk({ cmd: ['/usr/bin/ls'], files, image: { output: 'disk', format: 'raw', mounts: { '/dev': false, '/proc': false, '/sys': true, '/tmp': true } } });
+    expect(off.warnings.some((w) => w.includes('OSv mounts'))).toBe(false);
+    // On ext, /tmp is no mount point unless asked for.
+    const ext = planOk({ filesystem: 'ext', cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/tmp/a.txt')] });
+    expect(ext.warnings.some((w) => w.includes('OSv mounts'))).toBe(false);
+  });
+
+  it("an /etc/fstab of the user's is a warning: it replaces the generated one, root line and image.mounts included", () => {
+    const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/etc/fstab')] });
+    expect(p.entries.find((e) => e.guest === '/etc/fstab')?.host).toBe(join(d, 'a.txt'));
+    expect(p.warnings).toContain(
+      '/etc/fstab (files[0] (/project/osv.yaml:9:3)) replaces the one osv-up writes: image.mounts is not applied, and the image boots only if this file mounts the root (/dev/vblk0.1 on / as rofs)',
+    );
+    expect(planOk({ cmd: ['/usr/bin/ls'] }).warnings.some((w) => w.includes('fstab'))).toBe(false);
+  });
+
+  it('image.size on a rofs image is a warning (it sizes only a writable ext root)', () => {
+    const image = { output: 'disk' as const, format: 'raw' as const, size: 64 * 2 ** 20 };
+    const rofs = planOk({ cmd: ['/usr/bin/ls'], image: { ...image, mounts: defaultMounts('rofs') } });
+    expect(rofs.warnings).toContain('image.size is ignored: it adds free space to a writable ext root, and a rofs image is always the size of its contents');
+    const ext = planOk({ filesystem: 'ext', cmd: ['/usr/bin/ls'], image: { ...image, mounts: defaultMounts('ext') } });
+    expect(ext.warnings.some((w) => w.includes('image.size'))).toBe(false);
   });
 
   it('a program outside the sysroot is an error that says where to put it', () => {
