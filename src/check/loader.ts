@@ -8,7 +8,7 @@
 // - another run's program with its libraries (a separate boot, so not the program's).
 
 import type { ImageObject } from './image.js';
-import { GuestFs } from './image.js';
+import { GuestFs } from '../plan/guest-fs.js';
 
 export const KERNEL = 'kernel' as const;
 export type Loaded = ImageObject | typeof KERNEL;

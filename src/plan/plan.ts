@@ -13,7 +13,7 @@ import type { ResolveClosure } from '../resolve/types.js';
 import { posix } from 'node:path';
 import type { PlanContext } from './context.js';
 import { planModule } from './modules.js';
-import { allRuns, plannedRun, planProgram, runKey, runSource } from './runs.js';
+import { allRuns, checkProgramLinks, plannedRun, planProgram, runKey, runSource } from './runs.js';
 import { bootMountWarnings, skeletonEntries } from './skeleton.js';
 import { runtimeWarnings } from './runtime-check.js';
 import { fromConfig, guestPath, planExecutable, planFile, planLibrary } from './specs.js';
@@ -122,6 +122,7 @@ export function planWith(resolve: ResolveClosure, config: Config, options: PlanO
 
   const { entries: planned, errors: layoutErrors } = ctx.table.finish();
   ctx.errors.push(...layoutErrors);
+  checkProgramLinks(ctx, runs, programs, planned);
   const entries = fs.origin ? planned.map((e) => withOrigin(fs, e)) : planned;
   if (options.image) ctx.warnings.push(...options.image.notes.map((n) => `image ${config.from?.text ?? options.image!.plan.reference}, ${n}`));
   const run = plannedRuns.find((r) => r.name === selectedName);

@@ -20,7 +20,8 @@ import type { PlanContext } from './context.js';
 import { isUnder, sysrootRelative } from './host-path.js';
 import { findProgram, guestPath, searchPath, strict } from './specs.js';
 import { ElfFile } from '../elf/file.js';
-import type { PlannedRun, Provenance } from './types.js';
+import { GuestFs } from './guest-fs.js';
+import type { PlanEntry, PlannedRun, Provenance } from './types.js';
 import { mountOptions } from './volume-mounts.js';
 
 export const runKey = (name: string): string => (name === 'default' ? 'cmd' : `runs.${name}.cmd`);
@@ -140,4 +141,35 @@ export function plannedRun(ctx: PlanContext, name: string, run: RunConfig, progr
   }
   ctx.warnings.push(...built.value.warnings);
   return { name, cmdline: built.value.cmdline, run };
+}
+
+/**
+ * A run's program that is a symlink in the image must lead to a file there: OSv resolves it
+ * at boot, and a link into nothing (or round in a loop) fails only then.
+ */
+export function checkProgramLinks(ctx: PlanContext, runs: ReadonlyArray<{ name: string; run: RunConfig }>, programs: ReadonlyMap<string, string>, entries: readonly PlanEntry[]): void {
+  let tree: GuestFs | undefined;
+  for (const { name, run } of runs) {
+    const program = programs.get(name);
+    const link = program === undefined ? undefined : ctx.table.get(program);
+    if (program === undefined || link?.kind !== 'symlink') continue;
+    tree ??= new GuestFs(entries);
+    const to = tree.follow(program);
+    if (to.ok && to.entry?.kind === 'file') continue;
+    const what = `${runKey(name)}[0]: ${program} is a symlink to ${link.target}`;
+    const message = !to.ok
+      ? to.why === 'loop'
+        ? `${what} that never reaches a file (a loop of links)`
+        : `${what}, and the image has no ${to.path}`
+      : `${what}, which leads to ${to.path}, ${to.entry?.kind === 'dir' ? 'a directory' : 'nothing'} in the image, not a program`;
+    const source = runSource(ctx, name, run, 'cmd/0');
+    ctx.errors.push(
+      new OsvError({
+        code: 'plan.cmd',
+        message,
+        hint: 'point cmd, or the link, at the program file',
+        ...(source ? { source } : {}),
+      }),
+    );
+  }
 }

@@ -111,11 +111,29 @@ describe('planner errors', () => {
 
   it("an /etc/fstab of the user's is a warning: it replaces the generated one, root line and image.mounts included", () => {
     const p = planOk({ cmd: ['/usr/bin/ls'], files: [copy(join(d, 'a.txt'), '/etc/fstab')] });
-    expect(p.entries.find((e) => e.guest === '/etc/fstab')?.host).toBe(join(d, 'a.txt'));
+    expect(p.entries.find((e) => e.guest === '/etc/fstab')).toMatchObject({ host: join(d, 'a.txt') });
     expect(p.warnings).toContain(
       '/etc/fstab (files[0] (/project/osv.yaml:9:3)) replaces the one osv-up writes: image.mounts is not applied, and the image boots only if this file mounts the root (/dev/vblk0.1 on / as rofs)',
     );
     expect(planOk({ cmd: ['/usr/bin/ls'] }).warnings.some((w) => w.includes('fstab'))).toBe(false);
+  });
+
+  it('a program that is a symlink must lead to a file of the image: a loop, a dangling link or a directory is an error at cmd', () => {
+    const cases: Array<[ConfigOver['files'], string]> = [
+      [[link('/x', '/x')], 'cmd[0]: /x is a symlink to /x that never reaches a file (a loop of links)'],
+      [[link('/x', '/y'), link('/y', 'x')], 'cmd[0]: /x is a symlink to /y that never reaches a file (a loop of links)'],
+      [[link('/x', '/nowhere/ls')], 'cmd[0]: /x is a symlink to /nowhere/ls, and the image has no /nowhere'],
+      [[link('/x', '/etc')], 'cmd[0]: /x is a symlink to /etc, which leads to /etc, a directory in the image, not a program'],
+    ];
+    for (const [files, message] of cases) {
+      const [e] = errorsOf({ cmd: ['/x'], files });
+      expect(e?.code).toBe('plan.cmd');
+      expect(e?.message).toBe(message);
+      expect(e?.hint).toBe('point cmd, or the link, at the program file');
+    }
+    // A link to the program, relative or through a linked directory, is fine.
+    const ok = planOk({ cmd: ['/x'], executables: [exe('/usr/bin/ls', '/usr/bin/ls')], files: [link('/bin', 'usr/bin'), link('/x', 'bin/../bin/ls')] });
+    expect(ok.run.cmdline).toContain(' /x');
   });
 
   it('image.size on a rofs image is a warning (it sizes only a writable ext root)', () => {
