@@ -14,6 +14,8 @@ const qemuPackage = (arch: Arch): string => (arch === 'aarch64' ? 'qemu-system-a
 export interface BinaryLookup {
   /** `run.qemu` from osv.yaml (or a --qemu flag). */
   configured?: string;
+  /** Where `configured` came from, for messages (default: run.qemu). */
+  configuredFrom?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -21,7 +23,7 @@ export interface BinaryLookup {
 export function findQemu(arch: Arch, lookup: BinaryLookup = {}): Result<string> {
   const env = lookup.env ?? process.env;
   const explicit = lookup.configured ?? env['OSV_QEMU'];
-  const from = lookup.configured ? 'run.qemu' : 'OSV_QEMU';
+  const from = lookup.configured ? (lookup.configuredFrom ?? 'run.qemu') : 'OSV_QEMU';
   if (explicit) {
     const found = which(explicit, env['PATH'] ?? '');
     if (found) return ok(found);
@@ -29,7 +31,7 @@ export function findQemu(arch: Arch, lookup: BinaryLookup = {}): Result<string> 
       new OsvError({
         code: 'run.qemu-not-found',
         message: `QEMU binary '${explicit}' (from ${from}) does not exist or is not executable`,
-        hint: `fix ${from}, or unset it to use ${qemuSystemName(arch)} from PATH`,
+        hint: `fix ${from}, or ${from.startsWith('--') ? 'leave it out' : 'unset it'} to use ${qemuSystemName(arch)} from PATH`,
       }),
     );
   }

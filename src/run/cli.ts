@@ -186,7 +186,7 @@ async function prepareFromFlags(image: string | undefined, opts: RunCliOptions, 
       ...(opts.dryRun ? { dryRun: true } : {}),
     }),
   );
-  const request = requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes, secrets: record?.secrets ?? [] });
+  const request = requestFromSettings(arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), ...(opts.qemu ? { qemuFrom: '--qemu' } : {}), env, debug, volumes, secrets: record?.secrets ?? [] });
   const prepared = unwrap(await prepareRun(request));
   prepared.notes.push(...volumes.notes);
   if (recordedQemu !== undefined && opts.qemu === undefined)
@@ -252,7 +252,7 @@ export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions,
   // The image's volumes (their seeds, fetched by the caller), then --volume disks: an image names no disks of this machine.
   const flagged = unwrap(await attachVolumes(settings.volumes, { project: process.cwd(), run: run.name, env, ...(opts.dryRun ? { dryRun: true } : {}) }));
   const volumes = { ...flagged, disks: [...(img.volumeDisks ?? []), ...flagged.disks] };
-  const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), env, debug, volumes });
+  const request = requestFromSettings(img.arch, boot, { ...settings, ...(opts.qemu ? { qemu: opts.qemu } : {}) }, { ...(opts.ci ? { ci: true } : {}), ...(opts.qemu ? { qemuFrom: '--qemu' } : {}), env, debug, volumes });
   const prepared = unwrap(await prepareRun(request));
   prepared.notes.push(...volumes.notes);
   return prepared;

@@ -41,6 +41,8 @@ export interface RunRequest {
   accel: Accel;
   /** `run.qemu` (explicit QEMU binary). */
   qemu?: string;
+  /** Where `qemu` came from, for messages: run.qemu unless said (--qemu). */
+  qemuFrom?: string;
   /** Loader options the run needs whatever the command line (the named volumes' --mount-fs). */
   kernelOptions?: string[];
   /** CI mode: `--power-off-on-abort` is added to the kernel options. */
@@ -149,7 +151,7 @@ export async function prepareRun(req: RunRequest): Promise<Result<PreparedRun, O
   if (timeout === undefined && req.timeout !== undefined) notes.push(`--gdb-wait: no timeout (it would stop the guest while the debugger holds it; ${req.timeout} s was set)`);
   const base: Base = { ...(expect ? { expect } : {}), ci: Boolean(req.ci), notes, secrets: req.secrets ?? [], ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000), ...(req.defaultTimeout ? { defaultTimeout: true } : {}) } : {}) };
   const env = req.env ?? process.env;
-  const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu } : {}), env });
+  const qemu = findQemu(draft.arch, { ...(req.qemu ? { configured: req.qemu, ...(req.qemuFrom ? { configuredFrom: req.qemuFrom } : {}) } : {}), env });
   const accelCtx = (binary: string): AccelContext => ({
     qemu: binary,
     arch: draft.arch,
@@ -393,14 +395,14 @@ export function requestFromSettings(
   arch: VmSpec['arch'],
   boot: Boot,
   run: RunSettings,
-  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices; volumes?: { disks: Disk[]; kernelOptions: string[] }; secrets?: string[] } = {},
+  opts: { ci?: boolean; env?: NodeJS.ProcessEnv; debug?: DebugDevices; volumes?: { disks: Disk[]; kernelOptions: string[] }; secrets?: string[]; qemuFrom?: string } = {},
 ): RunRequest {
   return {
     hypervisor: run.hypervisor,
     vm: { arch, boot, memory: run.memory, cpus: run.cpus, network: run.network, ports: run.ports, volumes: opts.volumes?.disks ?? [], ...(run.machine ? { machine: run.machine } : {}), ...opts.debug },
     ...(opts.volumes?.kernelOptions.length ? { kernelOptions: opts.volumes.kernelOptions } : {}),
     accel: run.accel,
-    ...(run.qemu ? { qemu: run.qemu } : {}),
+    ...(run.qemu ? { qemu: run.qemu, ...(opts.qemuFrom ? { qemuFrom: opts.qemuFrom } : {}) } : {}),
     // In CI a run that never ends must fail, so it always has a limit.
     ...(run.timeout !== undefined ? { timeout: run.timeout } : opts.ci ? { timeout: DEFAULTS.ciTimeoutSeconds, defaultTimeout: true } : {}),
     ...(run.expect !== undefined ? { expect: run.expect } : {}),

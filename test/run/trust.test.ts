@@ -105,4 +105,11 @@ describe.skipIf(!canRun)('the build record is data', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith(evil)).toBe(true);
   });
+
+  it('a --qemu that does not exist is named as the flag, not as run.qemu', () => {
+    const r = osv([f.disk, '--qemu', join(f.dir, 'no-such-qemu'), '--dry-run', '--accel', 'tcg']);
+    expect(r.code).toBe(ExitCode.osvFailed);
+    expect(r.stderr).toContain(`QEMU binary '${join(f.dir, 'no-such-qemu')}' (from --qemu) does not exist or is not executable`);
+    expect(r.stderr).toContain('hint: fix --qemu, or leave it out to use qemu-system-x86_64 from PATH');
+  });
 });
