@@ -33,7 +33,7 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<void> {
   // kernel.path, or an already downloaded kernel.version. Never downloads, never locks.
   const { resolveKernel } = await import('../kernel/resolve.js');
   const env = opts.kernel !== undefined ? { ...process.env, OSV_KERNEL: opts.kernel } : process.env;
-  const k = await resolveKernel({ kernel: config.kernel, arch: config.arch }, env, { offline: true });
+  const k = await resolveKernel({ kernel: config.kernel, arch: config.arch }, env, { offline: true, ...(opts.kernel !== undefined ? { overrideFrom: '--kernel' } : {}) });
   if (!k.ok && (opts.kernel !== undefined || config.kernel.path !== undefined || process.env['OSV_KERNEL'])) throw k.error; // a kernel was named but is wrong
   const kernel: KernelBundle | undefined = k.ok ? k.value : undefined;
 

@@ -29,6 +29,8 @@ export interface ResolveKernelOptions {
   /** Never download: a missing kernel is an error with the by-hand instructions. */
   offline?: boolean;
   onProgress?(bytes: number, total: number | undefined, asset: string): void;
+  /** What set OSV_KERNEL, for messages: a flag passed on as it (`--kernel`); default OSV_KERNEL. */
+  overrideFrom?: string;
 }
 
 function bundleFromFiles(files: KernelFiles, origin: 'path' | 'env', hiddenSymbols: boolean, env: NodeJS.ProcessEnv): KernelBundle {
@@ -97,12 +99,13 @@ export async function resolveKernel(
   const k = config.kernel;
   const override = env['OSV_KERNEL'];
   if (override) {
-    const files = resolveKernelPath(override, config.arch, 'OSV_KERNEL');
+    const from = opts.overrideFrom ?? 'OSV_KERNEL';
+    const files = resolveKernelPath(override, config.arch, from);
     if (!files.ok) return files;
     // One run's override, trusted as the user's own choice; but the pins it skips are named.
     const skipped = [...(k.sha256 ? ['kernel.sha256'] : []), ...(k.version && config.dir ? ['osv.lock'] : [])];
     const b = bundleFromFiles(files.value, 'env', k.hiddenSymbols, env);
-    return ok(skipped.length ? { ...b, note: `OSV_KERNEL overrides osv.yaml's kernel: not checked against ${skipped.join(' or ')}` } : b);
+    return ok(skipped.length ? { ...b, note: `${from} overrides osv.yaml's kernel: not checked against ${skipped.join(' or ')}` } : b);
   }
   if (k.path) {
     const files = resolveKernelPath(k.path, config.arch);

@@ -55,6 +55,10 @@ describe.skipIf(lacks('FIFOs given as inputs', [madeFifo, 'mkfifo failed here'])
     const byEnv = osv(['check'], project('kernel-env', 'cmd: [/bin/true]\n'), { OSV_KERNEL: fifo });
     expect(byEnv.code).not.toBe(0);
     expect(byEnv.stderr).toContain(`OSV_KERNEL ${fifo} is a FIFO (named pipe), not an OSv kernel`);
+    // `osv check -k` is named as the flag it is, not as OSV_KERNEL.
+    const byFlag = osv(['check', '-k', fifo], project('kernel-flag', 'cmd: [/bin/true]\n'));
+    expect(byFlag.code).not.toBe(0);
+    expect(byFlag.stderr).toContain(`--kernel ${fifo} is a FIFO (named pipe), not an OSv kernel`);
   });
 
   it('the image, a volume or an image to inspect: refused, named', () => {
