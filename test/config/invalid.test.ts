@@ -1,6 +1,8 @@
 // Table-driven: every invalid configuration yields exactly the listed errors (message and
 // position), all at once, as OsvErrors with a code frame; nothing throws.
 
+import { symlinkSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { OsvError } from '../../src/diagnostics/error.js';
@@ -52,5 +54,22 @@ describe('code frames', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.errors.map((e) => `${e.source?.line}:${e.source?.column}`)).toEqual(['1:1', '4:9', '5:11', '8:11']);
+  });
+});
+
+describe('extends that does not lead to a file', () => {
+  it('a dangling link, a loop of links and a directory each say what they are', async () => {
+    const dir = project({ 'osv.yaml': 'extends: [./dangling.yaml, ./loop-a.yaml, ./conf]\ncmd: [a]\n', 'conf/x': '' });
+    symlinkSync('nowhere.yaml', path.join(dir, 'dangling.yaml'));
+    symlinkSync('loop-b.yaml', path.join(dir, 'loop-a.yaml'));
+    symlinkSync('loop-a.yaml', path.join(dir, 'loop-b.yaml'));
+    const r = await loadConfig({ cwd: dir, env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.errors.map((e) => errorLine(dir, e))).toEqual([
+      'osv.yaml:1:11 extends[0]: a symbolic link to nothing (dangling, or a loop of links): ./dangling.yaml',
+      'osv.yaml:1:28 extends[1]: a symbolic link to nothing (dangling, or a loop of links): ./loop-a.yaml',
+      'osv.yaml:1:43 extends[2]: a directory, not a file: ./conf',
+    ]);
   });
 });
