@@ -49,7 +49,8 @@ export function addClosure(ctx: PlanContext, req: ClosureRequest): string | unde
     ctx.errors.push(
       new OsvError({
         code: 'plan.outside-sysroot',
-        message: `${req.declared.kind === 'config' || req.declared.kind === 'module' ? (req.declared.key ?? req.declared.kind) : describeProvenance(req.declared)}: ${req.host} is outside the sysroot ${sysroot}`,
+        // The host's own copy is used only where the sysroot has none: say that it has none.
+        message: `${req.declared.kind === 'config' || req.declared.kind === 'module' ? (req.declared.key ?? req.declared.kind) : describeProvenance(req.declared)}: ${req.host} is outside the sysroot ${sysroot}${ctx.fs.lstat(sysroot + req.host) ? '' : ` (the sysroot has no ${sysroot}${req.host})`}`,
         hint: `with a sysroot, programs and libraries are read from inside it: put the file under ${sysroot} and name it by its path there`,
         ...(sourceOf(req.declared) ? { source: sourceOf(req.declared)! } : {}),
       }),

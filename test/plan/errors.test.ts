@@ -149,7 +149,7 @@ describe('planner errors', () => {
     mkdirSync(sysroot, { recursive: true });
     const [e] = errorsOf({ sysroot, cmd: ['/usr/bin/ls'], executables: [exe('/usr/bin/ls', '/ls')] });
     expect(e?.code).toBe('plan.outside-sysroot');
-    expect(e?.message).toBe(`executables[0]: /usr/bin/ls is outside the sysroot ${sysroot}`);
+    expect(e?.message).toBe(`executables[0]: /usr/bin/ls is outside the sysroot ${sysroot} (the sysroot has no ${sysroot}/usr/bin/ls)`);
     expect(e?.hint).toBe(`with a sysroot, programs and libraries are read from inside it: put the file under ${sysroot} and name it by its path there`);
   });
 
