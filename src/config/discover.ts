@@ -2,7 +2,7 @@
 // directory only (a predictable rule; --config names any other file). cosmiconfig only
 // finds the file: we parse it ourselves to keep line and column positions.
 
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const SEARCH_PLACES = ['osv.yaml', 'osv.yml', '.osvrc', '.osvrc.yaml', '.osvrc.json', 'osv.config.yaml', 'package.json'];
@@ -17,6 +17,16 @@ const packageJson = (filepath: string, content: string): unknown => {
     return null; // a broken package.json is not our configuration
   }
 };
+
+/** Whether package.json at `p` holds an `osv` key, or cannot be read as JSON to tell. */
+function packageJsonHolds(p: string): boolean {
+  try {
+    const j = packageJson(p, readFileSync(p, 'utf8'));
+    return j === null || (typeof j === 'object' && Object.hasOwn(j, 'osv'));
+  } catch {
+    return true;
+  }
+}
 
 /** What is at `p`: a regular file (through links), something else, or nothing. */
 function entryKind(p: string): 'file' | 'other' | undefined {
@@ -41,6 +51,9 @@ export async function discoverConfig(cwd: string): Promise<string | undefined> {
     const p = path.join(cwd, place);
     const kind = entryKind(p);
     if (kind === 'other' || (kind === 'file' && i === 0)) return p;
+    // package.json counts only with an `osv` key. One that is not valid JSON is returned for the
+    // reader to report with its position (cosmiconfig's own error showed its code frame twice).
+    if (kind === 'file' && place === 'package.json') return packageJsonHolds(p) ? p : undefined;
     if (kind === 'file') break;
   }
   // imported here: with --config, or an osv.yaml present, the search is skipped

@@ -35,6 +35,21 @@ describe('discovery', () => {
     expect(c.sources.get('run/cpus')).toEqual({ file: path.join(dir, 'package.json'), line: 5, column: 21 });
   });
 
+  it('skips a package.json without an osv key, and reports one that is not valid JSON once, at its position', async () => {
+    const none = await loadConfig({ cwd: project({ 'package.json': '{"name": "x"}\n' }), env: {} });
+    expect(!none.ok && none.error.errors[0]!.code).toBe('config.not-found');
+    const dir = project({ 'package.json': '{\n  "name": "x",\n  "osv": {"cmd": ["/pkg"]\n' });
+    const r = await loadConfig({ cwd: dir, env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.errors).toHaveLength(1);
+    const e = r.error.errors[0]!;
+    expect(e.source?.file).toBe(path.join(dir, 'package.json'));
+    // One code frame (cosmiconfig's error carried it twice), and no "cannot search" wrapper.
+    expect(e.message).not.toContain('cannot search');
+    expect(e.details?.filter((l) => l.includes('|')).length).toBe(2);
+  });
+
   it('prefers osv.yaml over the other names, and -c over discovery', async () => {
     const dir = project({ 'osv.yaml': 'cmd: [/yaml]\n', '.osvrc': 'cmd: [/rc]\n', 'other/x.yaml': 'cmd: [/other]\n' });
     expect((await load(dir)).defaultRun.cmd).toEqual(['/yaml']);
