@@ -4,7 +4,7 @@
 import { OsvError, type Source } from '../diagnostics/error.js';
 import { compareBytes } from '../hostfs.js';
 import { guestAncestors } from './guest-path.js';
-import { describeProvenance } from './provenance.js';
+import { describeProvenance, shortProvenance } from './provenance.js';
 import type { PlanEntry, Provenance } from './types.js';
 
 function sameProvenance(a: Provenance, b: Provenance): boolean {
@@ -50,6 +50,7 @@ export class EntryTable {
 
   /** Add an entry; the same content at the same path merges provenance, anything else is an error. */
   add(entry: PlanEntry): OsvError | undefined {
+    if (entry.guest === '/' && entry.kind !== 'dir') return rootError(entry);
     const old = this.entries.get(entry.guest);
     if (!old) {
       this.entries.set(entry.guest, entry);
@@ -110,6 +111,18 @@ function conflictError(old: PlanEntry, entry: PlanEntry): OsvError {
       `${describeEntry(entry, modesDiffer)}: ${second ? describeProvenance(second) : 'unknown'}`,
     ],
     hint: 'give one of them another `dest`, or remove one declaration',
+    ...(source ? { source } : {}),
+  });
+}
+
+/** The root can only be a directory: a file or link there would leave the image without one. */
+function rootError(entry: PlanEntry): OsvError {
+  const why = entry.why[0];
+  const source = sourceOf(why);
+  return new OsvError({
+    code: 'plan.root',
+    message: `${why ? `${shortProvenance(why)}: ` : ''}/ is the image's root directory; it cannot be ${entry.kind === 'symlink' ? `a symlink (to ${entry.target})` : `a file (${describeEntry(entry)})`}`,
+    hint: 'give a path below the root, such as /NAME',
     ...(source ? { source } : {}),
   });
 }

@@ -136,6 +136,21 @@ describe('planner errors', () => {
     expect(ok.run.cmdline).toContain(' /x');
   });
 
+  it('the root can be neither a file nor a symlink: an error at the entry (it planned, and failed when the image was written)', () => {
+    const cases: Array<[ConfigOver, string]> = [
+      [{ files: [copy(join(d, 'a.txt'), '/')] }, `files[0]: / is the image's root directory; it cannot be a file (${join(d, 'a.txt')})`],
+      [{ files: [link('/', '/x')] }, "files[0]: / is the image's root directory; it cannot be a symlink (to /x)"],
+      [{ executables: [exe('/usr/bin/ls', '/')] }, "executables[0]: / is the image's root directory; it cannot be a file (/usr/bin/ls)"],
+    ];
+    for (const [over, message] of cases) {
+      const errors = errorsOf({ cmd: ['/usr/bin/ls'], ...over });
+      const e = errors.find((x) => x.code === 'plan.root');
+      expect(e?.message, message).toBe(message);
+      expect(e?.hint).toBe('give a path below the root, such as /NAME');
+      expect(e?.source).toBeDefined();
+    }
+  });
+
   it('image.size on a rofs image is a warning (it sizes only a writable ext root)', () => {
     const image = { output: 'disk' as const, format: 'raw' as const, size: 64 * 2 ** 20 };
     const rofs = planOk({ cmd: ['/usr/bin/ls'], image: { ...image, mounts: defaultMounts('rofs') } });
