@@ -3,7 +3,7 @@
 // to run named by IMAGE.build.json (a shared image plus its record would run anything).
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from '../../src/image/tools.js';
@@ -45,6 +45,25 @@ describe.skipIf(!canRun || !qemuImg)('images that read other host files', () => 
     const r = osv(['inspect', evil]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('backing file "/etc/hostname"');
+  });
+
+  it('osv run refuses a damaged qcow2 (a version QEMU does not read, a file cut short of its tables) before printing or starting QEMU', () => {
+    const good = join(f.dir, 'good.qcow2');
+    execFileSync(qemuImg!, ['convert', '-q', '-f', 'raw', '-O', 'qcow2', f.disk, good]);
+    const bytes = readFileSync(good);
+    const v0 = join(f.dir, 'v0.qcow2');
+    const cut = join(f.dir, 'cut.qcow2');
+    writeFileSync(v0, Buffer.concat([bytes.subarray(0, 4), Buffer.alloc(4), bytes.subarray(8)]));
+    writeFileSync(cut, bytes.subarray(0, 70_000));
+    for (const [file, why] of [
+      [v0, 'qcow2 version 0 (QEMU reads versions 2 and 3)'],
+      [cut, 'the file is 70000 bytes, and its'],
+    ] as const) {
+      const r = osv(['run', file, '--kernel', f.hello, '-e', '--rootfs=rofs /hello', '--dry-run']);
+      expect(r.code, r.stderr).toBe(ExitCode.osvFailed);
+      expect(r.stderr).toContain(`${file} is a damaged qcow2 image: ${why}`);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('a standalone qcow2 is still taken', () => {
