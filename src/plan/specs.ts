@@ -217,7 +217,12 @@ function copySource(
   const real = realpath(ctx.fs, src, ctx.config.sysroot);
   if (real.ok && pseudoSource(ctx, spec, real.path, key, src)) return;
   if (!real.ok) {
-    if (real.reason === 'loop') fail(ctx, 'plan.symlink-loop', `${key}: symlink loop at ${src}`, 'fix the link, or point src at the real file', spec.source);
+    if (real.reason === 'loop') {
+      // Worded as a tree copy words it, so that a glob matching the link and its directory says it once.
+      const text = ctx.fs.lstat(src)?.kind === 'symlink' ? ctx.fs.readlink(src) : undefined;
+      const message = `${key}: ${text !== undefined ? `symlink loop: ${src} -> ${text} never reaches a file` : `symlink loop at ${src}`}`;
+      if (!ctx.errors.some((x) => x.code === 'plan.symlink-loop' && x.message === message)) fail(ctx, 'plan.symlink-loop', message, 'fix the link, or point src at the real file', spec.source);
+    }
     else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
     return;
   }
@@ -245,7 +250,12 @@ function copySource(
     warnings: ctx.warnings,
   });
   // What went wrong inside the tree is reported at the entry that copies it, under its key.
-  for (const e of errors) ctx.errors.push(new OsvError({ code: e.code, message: `${key}: ${e.message}`, details: e.details, ...(e.hint ? { hint: e.hint } : {}), ...(spec.source ? { source: spec.source } : {}) }));
+  // A glob's matches can overlap (`dir/**` matches a directory and what is in it): each problem once.
+  for (const e of errors) {
+    const message = `${key}: ${e.message}`;
+    if (ctx.errors.some((x) => x.code === e.code && x.message === message)) continue;
+    ctx.errors.push(new OsvError({ code: e.code, message, details: e.details, ...(e.hint ? { hint: e.hint } : {}), ...(spec.source ? { source: spec.source } : {}) }));
+  }
 }
 
 /**

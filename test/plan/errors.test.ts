@@ -274,6 +274,18 @@ describe('planner errors', () => {
     }
   });
 
+  it('a symlink loop that a ** glob reaches several ways (the directory, and the link itself) is one error', () => {
+    const t2 = tempDir();
+    try {
+      mkdirSync(join(t2.path, 'tree', 'sub'), { recursive: true });
+      symlinkSync('loop', join(t2.path, 'tree', 'sub', 'loop'));
+      const errors = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(`${t2.path}/tree/**`, '/t')] });
+      expect(errors.map((e) => e.message)).toEqual([`files[0]: symlink loop: ${t2.path}/tree/sub/loop -> loop never reaches a file`]);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
   it('symlink loops in a copied tree', () => {
     const t2 = tempDir();
     try {
