@@ -24,6 +24,9 @@ export interface HostStat {
 export type HostSpecial = 'fifo' | 'socket' | 'char-device' | 'block-device';
 
 /** What kind of file `st` is, for messages: "a directory", "a FIFO (named pipe)". */
+/** A symlink that stat cannot follow, in messages: the same words wherever osv meets one. */
+export const LINK_TO_NOTHING = 'a symbolic link to nothing (dangling, or a loop of links)';
+
 export const fileKindName = (st: HostStat): string => (st.kind === 'file' ? 'a regular file' : st.kind === 'dir' ? 'a directory' : st.kind === 'symlink' ? 'a symlink' : specialFileName(st));
 
 /** What a file that is not a regular file, a directory or a symlink is, for messages: "a FIFO (named pipe)". */

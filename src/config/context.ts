@@ -2,7 +2,7 @@
 // (for positions and code frames), and which files are built-in templates.
 
 import * as path from 'node:path';
-import { fileKindName, type HostFs } from '../hostfs.js';
+import { fileKindName, LINK_TO_NOTHING, type HostFs } from '../hostfs.js';
 import type { OsvError, Source } from '../diagnostics/error.js';
 import { SourceTexts, type Pos } from './texts.js';
 import { configError } from './parse.js';
@@ -50,7 +50,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Read a file through HostFs as text; an unreadable file is an error value, not a throw. */
 export function readText(ctx: LoadContext, file: string): { text: string; badByteAt?: number } | { error: string } {
   const st = ctx.fs.stat(file);
-  if (!st) return { error: ctx.fs.lstat(file)?.kind === 'symlink' ? 'is a symbolic link to nothing (dangling, or a loop of links)' : 'not found' };
+  if (!st) return { error: ctx.fs.lstat(file)?.kind === 'symlink' ? `is ${LINK_TO_NOTHING}` : 'not found' };
   if (st.kind === 'dir') return { error: 'is a directory' };
   // Never opened: a FIFO would block the command until something writes to it.
   if (st.kind !== 'file') return { error: `is ${fileKindName(st)}, not a file` };

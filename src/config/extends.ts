@@ -4,7 +4,7 @@
 // cycle, reported with the whole chain.
 
 import * as path from 'node:path';
-import { fileKindName } from '../hostfs.js';
+import { fileKindName, LINK_TO_NOTHING } from '../hostfs.js';
 import { parseConfigText } from './parse.js';
 import { report, readText, displayFile, type LoadContext } from './context.js';
 import { isPMap, type PMap, type PNode, type PScalar } from './tree.js';
@@ -82,7 +82,7 @@ function resolveExtends(ctx: LoadContext, from: string, entry: PScalar, label: s
   report(
     ctx,
     'config.extends-not-found',
-    `${label}: ${st ? `${fileKindName(st)}, not a file` : ctx.fs.lstat(file)?.kind === 'symlink' ? 'a symbolic link to nothing (dangling, or a loop of links)' : 'file not found'}: ${written}`,
+    `${label}: ${st ? `${fileKindName(st)}, not a file` : ctx.fs.lstat(file)?.kind === 'symlink' ? LINK_TO_NOTHING : 'file not found'}: ${written}`,
     entry.pos,
     `paths in extends are relative to ${base}; built-in templates are written template:NAME`,
   );

@@ -2,7 +2,7 @@
 // sysroot's own ld.so) sees them; this maps them to host paths and follows symlinks the way
 // the kernel would inside a chroot: absolute targets restart at the sysroot, `..` stops at it.
 
-import { fileKindName, type HostFs, type HostStat } from '../hostfs.js';
+import { fileKindName, LINK_TO_NOTHING, type HostFs, type HostStat } from '../hostfs.js';
 
 /** Linux's limit on symlinks followed in one lookup (ELOOP). */
 const MAX_LINKS = 40;
@@ -26,7 +26,7 @@ export function sysrootNotDirectory(fs: HostFs, root: string): string | undefine
   } catch {
     link = undefined; // ENOTDIR, ELOOP on the way: it is not there
   }
-  if (link?.kind === 'symlink') return 'is a symlink that leads nowhere (a loop or a missing target)';
+  if (link?.kind === 'symlink') return `is ${LINK_TO_NOTHING}`;
   return link ? `is ${fileKindName(link)}` : 'does not exist';
 }
 

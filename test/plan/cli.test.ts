@@ -80,7 +80,7 @@ describe.skipIf(lacks('osv plan / manifest / why', [hasGcc, 'gcc is not installe
     const bad = join(p.dir, 'sysroot.yaml');
     writeFileSync(join(p.dir, 'not-a-dir'), 'x');
     execFileSync('ln', ['-sf', 'sysroot-loop', join(p.dir, 'sysroot-loop')]);
-    for (const [target, what] of [['not-a-dir', 'is a regular file'], ['sysroot-loop', 'is a symlink that leads nowhere (a loop or a missing target)']] as const) {
+    for (const [target, what] of [['not-a-dir', 'is a regular file'], ['sysroot-loop', 'is a symbolic link to nothing (dangling, or a loop of links)']] as const) {
       writeFileSync(bad, `cmd: [/bin/ls]\nsysroot: ${target}\n`);
       const r = run(p.dir, 'plan', '-c', bad);
       expect(r.code, r.stderr).toBe(1);

@@ -175,7 +175,7 @@ describe('planner errors', () => {
       execFileSync('mkfifo', [join(t2.path, 'fifo')]);
       symlinkSync('loop', join(t2.path, 'loop'));
       const source = { file: '/project/osv.yaml', line: 3, column: 10 };
-      for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symlink that leads nowhere (a loop or a missing target)'], ['absent', 'does not exist'], ['file/below', 'does not exist']] as const) {
+      for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symbolic link to nothing (dangling, or a loop of links)'], ['absent', 'does not exist'], ['file/below', 'does not exist']] as const) {
         const sysroot = join(t2.path, name);
         const errors = errorsOf({ sysroot, sources: new Map([['sysroot', source]]), cmd: ['/bin/ls'], files: [copy('/bin/ls', '/x')] });
         expect(errors, name).toHaveLength(1);

@@ -175,7 +175,7 @@ describe.runIf(present)('osv resolve', () => {
     writeFileSync(join(base, 'file'), 'x');
     execFileSync('mkfifo', [join(base, 'fifo')]);
     execFileSync('ln', ['-s', 'loop', join(base, 'loop')]);
-    for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symlink that leads nowhere (a loop or a missing target)'], ['absent', 'does not exist']] as const) {
+    for (const [name, what] of [['file', 'is a regular file'], ['fifo', 'is a FIFO (named pipe)'], ['loop', 'is a symbolic link to nothing (dangling, or a loop of links)'], ['absent', 'does not exist']] as const) {
       const r = await osv(['--sysroot', join(base, name), '/usr/bin/ls']);
       expect(r.code, name).toBe(2);
       expect(r.err).toBe(`error: --sysroot ${join(base, name)} ${what}; the sysroot must be a directory\n  hint: give the root directory of a file tree (an unpacked root file system), or leave --sysroot out to resolve in /\n`);
