@@ -9,6 +9,8 @@ import { parseReference } from '../oci/reference.js';
 import { mergeMaps } from './merge.js';
 import { ModuleLoader } from './modules.js';
 import { DEFAULTS } from './defaults.js';
+import { MBR_MAX_PARTITION_BYTES } from '../image/mbr.js';
+import { formatBytes } from '../units.js';
 import { SpecReader } from './specs.js';
 import { displayPath, str, type Path, type PlainIndex, type PMap, type PNode, type PScalar } from './tree.js';
 import { libraryDestIsFile, parseDuration, parseExpect, parseMemory, parsePort, parseSize, splitCommand } from './values.js';
@@ -50,8 +52,10 @@ export function normalize(ctx: LoadContext, tree: PMap, rootFile: string, loaded
   let imageSize: number | undefined;
   if (sizeNode) {
     const s = parseSize(sizeNode.value);
-    if (s.ok) imageSize = s.value;
-    else r.problem(sizeNode, ['image', 'size'], 'config.size', s.message);
+    if (!s.ok) r.problem(sizeNode, ['image', 'size'], 'config.size', s.message);
+    else if (s.value > MBR_MAX_PARTITION_BYTES)
+      r.problem(sizeNode, ['image', 'size'], 'config.size', `${formatBytes(s.value)} is more than an OSv disk can hold: its root is an MBR partition, which stays under 2 TiB`, 'image.size is free space added to an ext root (the file is sparse): give what the program will write');
+    else imageSize = s.value;
   }
   const format = (str(iget('format')) as ImageFormat | undefined) ?? DEFAULTS.format;
   const filesystem = (str(get('filesystem')) as FilesystemKind | undefined) ?? DEFAULTS.filesystem;

@@ -17,7 +17,7 @@ import type { ImageEntry } from './entries.js';
 import { withNewFile, writeAtomically } from './atomic.js';
 import { buildFailed, errnoCode } from './errors.js';
 import { encodeCmdline, CMDLINE_OFFSET } from './cmdline.js';
-import { writePartition, ROOT_SLOT, SIGNATURE_OFFSET } from './mbr.js';
+import { MBR_MAX_PARTITION_BYTES, writePartition, ROOT_SLOT, SIGNATURE_OFFSET } from './mbr.js';
 import { MiB, SECTOR, roundUp } from './sector.js';
 import { layoutRofs, type RofsOrder } from './rofs/layout.js';
 import { writeRofsLayout, type RofsSummary } from './rofs/writer.js';
@@ -170,7 +170,7 @@ async function writeFilesystem(
     return r.ok ? ok({ kind: 'rofs', summary: r.value }) : r;
   }
   if (src.kind === 'ext') {
-    const opts: ExtOptions = { ...progress };
+    const opts: ExtOptions = { ...progress, maxBytes: MBR_MAX_PARTITION_BYTES };
     if (src.sizeBytes !== undefined) opts.sizeBytes = src.sizeBytes;
     if (src.freeBytes !== undefined) opts.freeBytes = src.freeBytes;
     const r = await writeExtInto(src.entries, rawPath, offset, opts);

@@ -19,6 +19,7 @@ import { device } from './extread.js';
 import { writeAtomically, tempPathFor } from './atomic.js';
 import { removeOnSignal } from '../atomic.js';
 import { MiB, roundUp } from './sector.js';
+import { formatBytes } from '../units.js';
 import type { WriteProgress } from './bufwriter.js';
 import { interrupted } from './bufwriter.js';
 
@@ -37,6 +38,8 @@ export interface ExtOptions extends WriteProgress {
   freeBytes?: number;
   /** Where to stage (default: next to the image). Removed afterwards. */
   stagingParent?: string;
+  /** The largest file system the disk can hold (its partition table's limit). */
+  maxBytes?: number;
 }
 
 export interface ExtSummary {
@@ -197,6 +200,15 @@ export async function writeExtInto(
     const uuid = uuidFrom(entries);
     // An estimate can still be short for odd trees; grow and retry rather than fail.
     let size = fixed ?? need;
+    if (opts.maxBytes !== undefined && size > opts.maxBytes)
+      return err(
+        new OsvError({
+          code: 'image.ext-too-large',
+          message: `the ext root would be ${formatBytes(size)} (its files${opts.freeBytes ? ' plus image.size' : ''}), more than an MBR partition can hold (${opts.maxBytes} bytes, just under 2 TiB)`,
+          hint: 'OSv finds its root in an MBR partition table, which addresses at most 2 TiB: lower image.size',
+          exitCode: ExitCode.invalidInput,
+        }),
+      );
     for (let attempt = 0; ; attempt++) {
       const r = await mke2fs(stage, path, offset, size, staged.value.inodes, uuid, opts.signal);
       if (r.ok) break;

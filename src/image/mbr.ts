@@ -9,6 +9,8 @@ import { SECTOR } from './sector.js';
 export const PARTITION_TABLE = 0x1be;
 export const SIGNATURE_OFFSET = 0x1fe;
 export const TYPE_LINUX = 0x83;
+/** The largest partition an MBR entry can describe: a 32-bit count of 512-byte sectors (about 2 TiB). */
+export const MBR_MAX_PARTITION_BYTES = 0xffffffff * SECTOR;
 /** OSv's root filesystem lives in slot 2 (index 1), which it names /dev/vblk0.1. */
 export const ROOT_SLOT = 2;
 

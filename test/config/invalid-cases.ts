@@ -56,6 +56,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'memory with a bad unit', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  memory: 12X\n' }, errors: ["osv.yaml:3:11 run.memory: invalid size \"12X\": expected a number of bytes, or a number with a unit K, M, G or T (512M, 2G)"] },
   { name: 'memory not whole MiB', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  memory: 1000000\n' }, errors: ["osv.yaml:3:11 run.memory: 1000000 is not a whole number of MiB (1M = 1048576 bytes)"] },
   { name: 'image size zero', files: { 'osv.yaml': 'cmd: [a]\nimage:\n  size: 0\n' }, errors: ["osv.yaml:3:9 image.size: must be at least 1, got 0"] },
+  { name: 'image size past what an MBR partition holds', files: { 'osv.yaml': 'cmd: [a]\nfilesystem: ext\nimage:\n  size: 16T\n' }, errors: ['osv.yaml:4:9 image.size: 16 TiB is more than an OSv disk can hold: its root is an MBR partition, which stays under 2 TiB'] },
   { name: 'size not whole bytes', files: { 'osv.yaml': 'cmd: [a]\nimage:\n  size: 1.5B\n' }, errors: ["osv.yaml:3:9 image.size: size \"1.5B\" is not a whole number of bytes"] },
   { name: 'size too large', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  memory: 99999999T\n' }, errors: ["osv.yaml:3:11 run.memory: size \"99999999T\" is too large"] },
   { name: 'timeout in words', files: { 'osv.yaml': 'cmd: [a]\nrun:\n  timeout: 5 minutes\n' }, errors: ["osv.yaml:3:12 run.timeout: invalid duration \"5 minutes\": expected seconds, or a number with a unit ms, s, m or h (30s, 2m)"] },

@@ -147,6 +147,16 @@ describe.skipIf(!have)('ext4 through mke2fs -d', () => {
     expect(fs.readdirSync(work).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
 
+  it('a disk whose ext root an MBR cannot describe (2 TiB and more) is refused before mke2fs, leaving nothing behind', async () => {
+    const entries = entriesFor('sizes');
+    const out = join(work, 'huge.raw');
+    const r = await composeDisk({ outPath: out, layout: 'disk', fs: { kind: 'ext', entries, freeBytes: 2 ** 41 } });
+    expect(!r.ok && r.error.code).toBe('image.ext-too-large');
+    expect(!r.ok && r.error.message).toMatch(/^the ext root would be 2\.\d TiB \(its files plus image\.size\), more than an MBR partition can hold \(2199023255040 bytes, just under 2 TiB\)$/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(work).filter((n) => n.includes('.tmp') || n.includes('stage'))).toEqual([]);
+  });
+
   it('rejects names longer than ext4 allows', async () => {
     const r = await writeExt([{ kind: 'dir', guest: '/' + 'n'.repeat(256) }], join(work, 'longname.ext'));
     expect(!r.ok && r.error.code).toBe('image.bad-entry');
