@@ -223,6 +223,9 @@ function copySource(
       const message = `${key}: ${text !== undefined ? `symlink loop: ${src} -> ${text} never reaches a file` : `symlink loop at ${src}`}`;
       if (!ctx.errors.some((x) => x.code === 'plan.symlink-loop' && x.message === message)) fail(ctx, 'plan.symlink-loop', message, 'fix the link, or point src at the real file', spec.source);
     }
+    // A glob's match whose name is not UTF-8: Node read it with U+FFFD, so it is not the file's name.
+    else if (src.includes('\uFFFD') && ctx.fs.lstat(src) === undefined)
+      fail(ctx, 'plan.bad-host-name', `${key}: cannot copy a file of ${posix.dirname(src)}: its name is not valid UTF-8 (it reads as ${JSON.stringify(posix.basename(src))}), and an image names files in UTF-8`, 'rename it (convmv or mv), or remove it', spec.source);
     else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
     return;
   }

@@ -52,7 +52,13 @@ function walk(t: TreeCopy, dir: string, guestDir: string, rel: string, stack: Se
     }
     const guest = guestJoin(guestDir, name);
     const st = t.fs.lstat(host);
-    if (!st) continue; // vanished while walking
+    if (!st) {
+      // Node reads a name that is not UTF-8 with U+FFFD in place of the bad bytes, and that
+      // name is not the file's: it would be left out without a word.
+      if (name.includes('\uFFFD'))
+        t.errors.push(new OsvError({ code: 'plan.bad-host-name', message: `cannot copy a file of ${dir}: its name is not valid UTF-8 (it reads as ${JSON.stringify(name)}), and an image names files in UTF-8`, hint: 'rename it (convmv or mv), or remove it from the tree' }));
+      continue; // else it vanished while walking
+    }
     if (st.kind === 'file') {
       t.emit({ guest, kind: 'file', host, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: t.mode ?? st.mode, why: [t.why(`in tree ${t.root}`)] });
     } else if (st.kind === 'dir') {

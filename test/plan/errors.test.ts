@@ -1,6 +1,6 @@
 // Every planner error, each with its message: bad input must read as a clear sentence.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderError } from '../../src/cli/render.js';
@@ -304,6 +304,25 @@ describe('planner errors', () => {
       symlinkSync('../other', join(t2.path, 'tree', 'out'));
       const [f] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
       expect(f?.message).toBe(`files[0]: symlink loop while copying ${t2.path}/tree: /t/out/self leads back to ${t2.path}/other, a directory already being copied`);
+    } finally {
+      t2.cleanup();
+    }
+  });
+
+  it('a file in a tree whose name is not valid UTF-8 is an error naming its directory (it was left out without a word)', () => {
+    const t2 = tempDir();
+    try {
+      mkdirSync(join(t2.path, 'tree'));
+      writeFileSync(Buffer.concat([Buffer.from(join(t2.path, 'tree') + '/'), Buffer.from([0x6c, 0xe9, 0x2e, 0x74, 0x78, 0x74])]), 'latin-1 name');
+      writeFileSync(join(t2.path, 'tree', 'ok.txt'), 'ok');
+      const [e, ...rest] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(join(t2.path, 'tree'), '/t')] });
+      expect(rest).toEqual([]);
+      expect(e?.code).toBe('plan.bad-host-name');
+      expect(e?.message).toBe(`files[0]: cannot copy a file of ${t2.path}/tree: its name is not valid UTF-8 (it reads as "l\uFFFD.txt"), and an image names files in UTF-8`);
+      // Matched by a glob, the same.
+      const [g] = errorsOf({ cmd: ['/usr/bin/ls'], files: [copy(`${t2.path}/tree/*`, '/t')] });
+      expect(g?.code).toBe('plan.bad-host-name');
+      expect(g?.message).toBe(`files[0]: cannot copy a file of ${t2.path}/tree: its name is not valid UTF-8 (it reads as "l\uFFFD.txt"), and an image names files in UTF-8`);
     } finally {
       t2.cleanup();
     }
