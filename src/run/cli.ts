@@ -107,6 +107,11 @@ function chooseKernel(given: { path: string; what: string } | undefined, arch: A
   return ok(files.value.elf);
 }
 
+/** --kernel as a file to boot, or the error that says why it is not one (checked before `osv run REF` pulls). */
+export function kernelFlagFile(path: string, arch: Arch): string {
+  return unwrap(chooseKernel({ path, what: '--kernel' }, arch, undefined))!;
+}
+
 interface BootChoice {
   info: DiskInfo;
   record: BuildRecord | undefined;
@@ -245,7 +250,7 @@ export async function prepareFromFetched(img: FetchedImage, opts: RunCliOptions,
   const flags = settingsFromFlags(opts);
   const debug = debugFromFlags(opts);
   // Only --kernel replaces the image's kernel (OSV_KERNEL is for builds).
-  const kernel = opts.kernel !== undefined ? unwrap(chooseKernel({ path: opts.kernel, what: '--kernel' }, img.arch, undefined))! : img.kernel;
+  const kernel = opts.kernel !== undefined ? kernelFlagFile(opts.kernel, img.arch) : img.kernel;
   const boot: Boot = { kind: 'kernel', kernel, cmdline: opts.exec ?? run.cmdline, disk: { path: img.disk, format: 'qcow2', snapshot: true } };
   const base = { ...FALLBACK, ...run.settings };
   const settings = applyFlags({ ...base, volumes: volumesWith([], opts.volume), kernelArgs: [] }, flags);

@@ -69,8 +69,10 @@ export async function runImageRef(text: string, opts: RunCliOptions, env: NodeJS
   settingsFromFlags(opts);
   debugFromFlags(opts);
   const arch = opts.arch === 'aarch64' || opts.arch === 'x86_64' ? opts.arch : undefined;
+  const { prepareFromFetched, finishRun, kernelFlagFile } = await import('../run/cli.js');
+  // A --kernel that is no kernel is refused before the pull too (checked again for the image's arch).
+  if (opts.kernel !== undefined) kernelFlagFile(opts.kernel, arch ?? 'x86_64');
   const img = await fetchQuietly(text, arch, log, env);
-  const { prepareFromFetched, finishRun } = await import('../run/cli.js');
   const chosen = img.meta.runs.find((r) => r.name === (opts.run ?? img.meta.run));
   const named = chosen?.settings.volumes ?? [];
   const vols = chosen && named.length > 0 ? await refVolumes(text, img, chosen.cmdline, named, { env, arch: img.meta.arch, baseDir: process.cwd() }) : undefined;

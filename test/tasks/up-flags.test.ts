@@ -51,3 +51,10 @@ it("osv run --qemu '' is refused (it was taken as no --qemu at all), as run.qemu
     }
   }
 });
+
+it('osv run REF --kernel that is no kernel is refused before the reference is pulled', () => {
+  const r = runOsv(['run', '127.0.0.1:5999/never/pulled:1', '--kernel', join(dir, 'no-such-kernel')], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+  expect(r.code, r.stderr).toBe(125);
+  expect(r.stderr.split('\n')[0]).toBe(`error: --kernel ${join(dir, 'no-such-kernel')} does not exist`);
+  expect(r.stderr).not.toContain('127.0.0.1:5999');
+});
