@@ -58,6 +58,9 @@ export function parseReference(text: string): Result<ImageReference, string> {
     const path = colon < 0 ? rest : rest.slice(0, colon);
     const extra = colon < 0 ? undefined : rest.slice(colon + 1);
     if (path === '') return bad(text, `${transport}: needs a path`);
+    // skopeo's syntax has no digest for a layout: DIR@sha256:... would read as a path and a tag.
+    if (transport !== 'docker-archive' && /@sha256$/.test(path))
+      return bad(text, `${transport}: names an image by tag (${transport}:PATH:TAG), or by PATH alone when it holds one image; not by digest`);
     if (transport === 'docker-archive') {
       if (extra === undefined) return ok({ transport, path });
       const r = parseRegistry(extra);

@@ -52,6 +52,8 @@ describe('image references', () => {
     ['a//b', /not a valid repository name/],
     [' redis', /surrounding blanks/],
     ['oci:', /needs a path/],
+    [`oci:./layout@sha256:${'a'.repeat(64)}`, /oci: names an image by tag \(oci:PATH:TAG\), or by PATH alone when it holds one image; not by digest/],
+    [`oci-archive:app.tar@sha256:${'a'.repeat(64)}`, /oci-archive: names an image by tag/],
     ['docker-archive:x.tar:@@', /repo:tag/],
     ['127.0.0.1:99999/x:1', /"127\.0\.0\.1:99999\/x:1" is not an image reference: the registry port must be 1-65535, not 99999/],
     ['localhost:0/x', /port must be 1-65535, not 0/],
