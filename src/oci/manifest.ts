@@ -138,6 +138,12 @@ export function parseImageConfig(bytes: Uint8Array, label: string): Result<Image
   if (!diffIds) return err(problem(label, 'the config has no rootfs.diff_ids'));
   const badId = diffIds.find((d) => !isDigest(d));
   if (badId !== undefined) return err(problem(label, `rootfs.diff_ids holds ${JSON.stringify(badId)}, not a sha256 digest`));
+  // Absent or null is "none"; anything else must be a list of strings (a string Cmd was dropped
+  // without a word, and the build then said the image had no Cmd).
+  for (const key of ['Entrypoint', 'Cmd', 'Env']) {
+    const v = cfg[key];
+    if (v !== undefined && v !== null && !strings(v)) return err(problem(label, `config.${key} is ${typeof v === 'string' ? `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v)}` : Array.isArray(v) ? 'a list that holds more than strings' : typeof v === 'object' ? 'an object' : `a ${typeof v}`}, not a list of strings`));
+  }
   const entrypoint = strings(cfg['Entrypoint']);
   const cmd = strings(cfg['Cmd']);
   return ok({
