@@ -67,9 +67,14 @@ export class LayoutSource implements ImageSource {
     const all = this.entries();
     const names = all.map((d) => d.annotations?.[REF_NAME]).filter((n): n is string => n !== undefined);
     let chosen: Descriptor | undefined;
+    if (all.length === 0) throw sourceError(this.label, 'the layout holds no image (its index.json lists none)', 'write the image into it again');
     if (this.wanted !== undefined) {
-      chosen = all.find((d) => this.pick(d));
+      const tagged = all.filter((d) => this.pick(d));
+      chosen = tagged[0];
       if (!chosen) throw sourceError(this.label, `no image is tagged "${this.wanted}"`, names.length > 0 ? `the tags are: ${names.join(', ')}` : 'the layout has no tagged image');
+      // Two different images under one tag: which one is meant cannot be told.
+      const digests = [...new Set(tagged.map((d) => d.digest))];
+      if (digests.length > 1) throw sourceError(this.label, `${digests.length} different images are tagged "${this.wanted}" (${digests.join(', ')})`, 'the layout is ambiguous: write it again, or tag the images apart');
     } else {
       if (all.length !== 1) throw sourceError(this.label, `it holds ${all.length} images: name one`, names.length > 0 ? `add :TAG, one of: ${names.join(', ')}` : undefined);
       chosen = all[0]!;
