@@ -67,4 +67,19 @@ describe.skipIf(
     expect(up.stdout).toContain(join(out, 'y.img'));
     expect(existsSync(join(project, '.osv'))).toBe(false);
   });
+
+  it('an existing .osv/ the user cannot write to: the hint says so (it said nothing after EACCES)', () => {
+    chmodSync(project, 0o777);
+    mkdirSync(join(project, '.osv'), { mode: 0o755 });
+    chmodSync(join(project, '.osv'), 0o555);
+    try {
+      const r = osv(['build']);
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.stderr).toContain(`error: cannot create a temporary file beside ${project}/.osv/ro.img: EACCES`);
+      expect(r.stderr).toContain(`hint: ${project}/.osv is not writable for this user: fix its permissions, or write the image elsewhere with -o PATH`);
+    } finally {
+      rmSync(join(project, '.osv'), { recursive: true, force: true });
+      chmodSync(project, 0o555);
+    }
+  });
 });
