@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { err, type Result } from '../diagnostics/result.js';
 import { ExitCode, type OsvError } from '../diagnostics/error.js';
-import { buildFailed, errnoCode } from './errors.js';
+import { buildFailed, errnoCode, writeFailureHint } from './errors.js';
 import { createTemp, makeDirs, nodeInTheWay, notAFileToReplace, removeOnSignal, removeQuietly, removeStaleTemps } from '../atomic.js';
 
 export { tempPathFor, removeQuietly } from '../atomic.js';
@@ -31,7 +31,7 @@ export async function writeAtomically<T>(
   try {
     makeDirs(dirname(dest));
   } catch (e) {
-    return err(buildFailed('image.write-failed', `cannot create ${dirname(dest)}: ${errnoCode(e) ?? String(e)}`, notWritableHint(e, dirname(dest))));
+    return err(buildFailed('image.write-failed', `cannot create ${dirname(dest)}: ${errnoCode(e) ?? String(e)}`, writeFailureHint(e, dirname(dest))));
   }
   removeStaleTemps(dest);
   let tmp: string;
@@ -40,7 +40,7 @@ export async function writeAtomically<T>(
     fs.closeSync(created.fd);
     tmp = created.path;
   } catch (e) {
-    return err(buildFailed('image.write-failed', `cannot create a temporary file beside ${dest}: ${errnoCode(e) ?? String(e)}`, notWritableHint(e, dirname(dest))));
+    return err(buildFailed('image.write-failed', `cannot create a temporary file beside ${dest}: ${errnoCode(e) ?? String(e)}`, writeFailureHint(e, dirname(dest))));
   }
   const extras: string[] = [];
   const forget = [removeOnSignal(tmp)];
@@ -83,13 +83,3 @@ export async function withNewFile<T>(path: string, use: (fd: number) => Promise<
     fs.closeSync(fd);
   }
 }
-
-/** What to do when the image's directory refuses writes: no free-space talk for a permission or a read-only mount. */
-function notWritableHint(e: unknown, dir: string): string | undefined {
-  const code = errnoCode(e);
-  if (code === 'EACCES' || code === 'EPERM') return `${dir} is not writable for this user: fix its permissions, or write the image elsewhere with -o PATH`;
-  if (code === 'EROFS') return `${dir} is on a read-only file system: write the image elsewhere with -o PATH`;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk (or your quota) is full: free some space';
-  return undefined;
-}
-

@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
-import { buildFailed, errnoCode } from './errors.js';
+import { buildFailed, errnoCode, writeFailureHint } from './errors.js';
 import { pseudoFileSystem } from '../hostfs.js';
 
 export const DEFAULT_CHUNK = 1 << 20;
@@ -106,7 +106,7 @@ export class BufferedWriter {
       try {
         off += fs.writeSync(this.fd, this.buf, off, this.pos - off, this.start + this.flushed + off);
       } catch (e) {
-        throw buildFailed('image.write-failed', `writing the image failed: ${errnoCode(e) ?? String(e)}`, 'check free disk space', e);
+        throw buildFailed('image.write-failed', `writing the image failed: ${errnoCode(e) ?? String(e)}`, writeFailureHint(e, 'the image\'s directory') ?? 'check free disk space', e);
       }
     }
     this.flushed += this.pos;

@@ -10,12 +10,13 @@
 // MBR last, all into a temporary file renamed over the destination when complete.
 
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { ImageFormat, ImageOutput } from '../config/types.js';
 import type { ImageEntry } from './entries.js';
 import { withNewFile, writeAtomically } from './atomic.js';
-import { buildFailed, errnoCode } from './errors.js';
+import { buildFailed, errnoCode, writeFailureHint } from './errors.js';
 import { encodeCmdline, CMDLINE_OFFSET } from './cmdline.js';
 import { MBR_MAX_PARTITION_BYTES, writePartition, ROOT_SLOT, SIGNATURE_OFFSET } from './mbr.js';
 import { MiB, SECTOR, roundUp } from './sector.js';
@@ -134,7 +135,7 @@ export async function composeDisk(opts: ComposeOptions): Promise<Result<DiskSumm
         return ok({ fs: f.value, partSize });
       } catch (e) {
         if (e instanceof OsvError) return err(e);
-        return err(buildFailed('image.write-failed', `writing ${raw} failed: ${errnoCode(e) ?? String(e)}`, 'check free disk space', e));
+        return err(buildFailed('image.write-failed', `writing ${raw} failed: ${errnoCode(e) ?? String(e)}`, writeFailureHint(e, dirname(raw)), e));
       }
     });
     if (!written.ok) return written;

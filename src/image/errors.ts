@@ -61,3 +61,13 @@ export function errnoCode(e: unknown): string | undefined {
     ? (e as { code: string }).code
     : undefined;
 }
+
+/** What to do when writing the image fails, by its errno: no free-space talk for a permission or a read-only mount. */
+export function writeFailureHint(e: unknown, dir: string): string | undefined {
+  const code = errnoCode(e);
+  if (code === 'EACCES' || code === 'EPERM') return `${dir} is not writable for this user: fix its permissions, or write the image elsewhere with -o PATH`;
+  if (code === 'EROFS') return `${dir} is on a read-only file system: write the image elsewhere with -o PATH`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk (or your quota) is full: free some space';
+  if (code === 'EFBIG') return 'the file system holding it cannot hold a file this large';
+  return undefined;
+}
