@@ -35,10 +35,17 @@ export class IdleWatch {
   private readonly timer: NodeJS.Timeout;
   readonly signal: AbortSignal;
 
-  constructor(ms: number, error: () => Error) {
+  private readonly unlink: () => void;
+
+  /** `outer` (an interrupt) aborts `signal` too, with its own reason (AbortSignal.any needs Node 20.3). */
+  constructor(ms: number, error: () => Error, outer?: AbortSignal) {
     this.signal = this.controller.signal;
     this.timer = setTimeout(() => this.controller.abort(error()), ms);
     this.timer.unref();
+    const forward = (): void => this.controller.abort(outer!.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    this.unlink = () => outer?.removeEventListener('abort', forward);
   }
 
   /** Something arrived: the wait starts again. */
@@ -49,6 +56,7 @@ export class IdleWatch {
   /** The request is over. */
   done(): void {
     clearTimeout(this.timer);
+    this.unlink();
   }
 }
 

@@ -255,14 +255,14 @@ export class RegistryClient {
         if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || sent instanceof FileBody) return res;
         await res.body?.cancel();
       }
-      const idle = new IdleWatch(ms, stalled);
+      const idle = new IdleWatch(ms, stalled, this.opts.signal);
       try {
         const res = await this.fetch(url, {
           method,
           headers: { 'user-agent': `osv-up/${toolVersion()}`, ...headers },
           redirect: 'follow',
           ...(body !== undefined ? { body: fetchBody(typeof body === 'function' ? body() : body), duplex: 'half' } : {}),
-          signal: this.opts.signal ? AbortSignal.any([this.opts.signal, idle.signal]) : idle.signal,
+          signal: idle.signal,
         } as RequestInit);
         return watched(res, idle);
       } catch (e) {

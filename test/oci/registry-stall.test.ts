@@ -106,6 +106,16 @@ describe('a registry that goes silent', () => {
     expect(got).toBe(6);
   });
 
+  it('an interrupt (Ctrl-C) still ends a pull that waits, as an interruption, not a stall', async () => {
+    const reg = await stallingRegistry(silent);
+    const stop = new AbortController();
+    const c = new RegistryClient(reg.host, { env: { OSV_REGISTRY_TIMEOUT: '30' }, signal: stop.signal });
+    setTimeout(() => stop.abort(), 100);
+    const { ms, value: e } = await timed(failure(c.getManifest('team/app', '1')));
+    expect(e.code).toBe('oci.interrupted');
+    expect(ms).toBeLessThan(5000);
+  });
+
   it('a push whose request gets no answer (node:http) gives up too', async () => {
     const reg = await stallingRegistry(silent);
     const e = await failure(client(reg.host).hasBlob('team/app', DIGEST));
