@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 
 /** The sha256 of every file under src/ (by path, in order) and of package.json: src/source-id.ts. */
 function sourceId() {

@@ -4,11 +4,12 @@
 // and by the test that the built file is what the schemas generate.
 
 import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 
 /** `code` (ajv's standalone CommonJS) with the modules it requires bundled in. */
 export async function bundleValidators(code) {
   const r = await build({
-    stdin: { contents: code, resolveDir: import.meta.dirname, sourcefile: 'validate-schemas.cjs', loader: 'js' },
+    stdin: { contents: code, resolveDir: fileURLToPath(new URL('.', import.meta.url)), sourcefile: 'validate-schemas.cjs', loader: 'js' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
