@@ -12,7 +12,7 @@ import { compileExclude, expandHostGlob, hasGlob, type GlobWalk } from './glob.j
 import { guestJoin, normalizeGuestPath } from './guest-path.js';
 import { isUnder, locateHostPath, realpath } from './host-path.js';
 import { DEFAULT_PATH, lookupOnPath } from './path-lookup.js';
-import { copyTree } from './tree.js';
+import { copyTree, notUtf8Name } from './tree.js';
 import type { PlanEntry, Provenance } from './types.js';
 
 /** Makes the provenance of one declaration (`files[2]`), optionally with a detail. */
@@ -24,7 +24,12 @@ export const fromModule =
   (key, source, detail) => ({ kind: 'module', module, key, ...(source ? { source } : {}), ...(detail ? { detail } : {}) });
 
 function fail(ctx: PlanContext, code: string, message: string, hint: string, source: Source | undefined): void {
-  ctx.errors.push(new OsvError({ code, message, hint, ...(source ? { source } : {}) }));
+  pushOnce(ctx, new OsvError({ code, message, hint, ...(source ? { source } : {}) }));
+}
+
+/** An error, unless the same one is already there (a glob's matches can overlap: `dir/**` matches a directory and what is in it). */
+function pushOnce(ctx: PlanContext, e: OsvError): void {
+  if (!ctx.errors.some((x) => x.code === e.code && x.message === e.message)) ctx.errors.push(e);
 }
 
 /** A guest path from the configuration, normalized; an error (and undefined) when unusable. */
@@ -220,13 +225,12 @@ function copySource(
     if (real.reason === 'loop') {
       // Worded as a tree copy words it, so that a glob matching the link and its directory says it once.
       const text = ctx.fs.lstat(src)?.kind === 'symlink' ? ctx.fs.readlink(src) : undefined;
-      const message = `${key}: ${text !== undefined ? `symlink loop: ${src} -> ${text} never reaches a file` : `symlink loop at ${src}`}`;
-      if (!ctx.errors.some((x) => x.code === 'plan.symlink-loop' && x.message === message)) fail(ctx, 'plan.symlink-loop', message, 'fix the link, or point src at the real file', spec.source);
-    }
-    // A glob's match whose name is not UTF-8: Node read it with U+FFFD, so it is not the file's name.
-    else if (src.includes('\uFFFD') && ctx.fs.lstat(src) === undefined)
-      fail(ctx, 'plan.bad-host-name', `${key}: cannot copy a file of ${posix.dirname(src)}: its name is not valid UTF-8 (it reads as ${JSON.stringify(posix.basename(src))}), and an image names files in UTF-8`, 'rename it (convmv or mv), or remove it', spec.source);
-    else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
+      fail(ctx, 'plan.symlink-loop', `${key}: ${text !== undefined ? `symlink loop: ${src} -> ${text} never reaches a file` : `symlink loop at ${src}`}`, 'fix the link, or point src at the real file', spec.source);
+    } else if (src.includes('\uFFFD') && ctx.fs.lstat(src) === undefined) {
+      // A glob's match whose name is not UTF-8: Node read it with U+FFFD, so it is not the file's name.
+      const e = notUtf8Name(posix.dirname(src), posix.basename(src));
+      fail(ctx, e.code, `${key}: ${e.message}`, e.hint!, spec.source);
+    } else if (!spec.optional) fail(ctx, 'plan.not-found', `${key}: ${src} does not exist`, 'fix the path, or mark the entry optional', spec.source);
     return;
   }
   const st = ctx.fs.stat(real.path);
@@ -253,12 +257,7 @@ function copySource(
     warnings: ctx.warnings,
   });
   // What went wrong inside the tree is reported at the entry that copies it, under its key.
-  // A glob's matches can overlap (`dir/**` matches a directory and what is in it): each problem once.
-  for (const e of errors) {
-    const message = `${key}: ${e.message}`;
-    if (ctx.errors.some((x) => x.code === e.code && x.message === message)) continue;
-    ctx.errors.push(new OsvError({ code: e.code, message, details: e.details, ...(e.hint ? { hint: e.hint } : {}), ...(spec.source ? { source: spec.source } : {}) }));
-  }
+  for (const e of errors) pushOnce(ctx, new OsvError({ code: e.code, message: `${key}: ${e.message}`, details: e.details, ...(e.hint ? { hint: e.hint } : {}), ...(spec.source ? { source: spec.source } : {}) }));
 }
 
 /**

@@ -28,6 +28,10 @@ export interface TreeCopy {
   warnings: string[];
 }
 
+/** A host name that is not UTF-8, as Node read it (U+FFFD for the bad bytes): that name is not the file's. */
+export const notUtf8Name = (dir: string, name: string): OsvError =>
+  new OsvError({ code: 'plan.bad-host-name', message: `cannot copy a file of ${dir}: its name is not valid UTF-8 (it reads as ${JSON.stringify(name)}), and an image names files in UTF-8`, hint: 'rename it (convmv or mv), or remove it' });
+
 /** Walk `t.root` (already emitted as a directory by the caller). */
 export function copyTree(t: TreeCopy): void {
   walk(t, t.root, t.guest, '', new Set([t.root]));
@@ -56,7 +60,7 @@ function walk(t: TreeCopy, dir: string, guestDir: string, rel: string, stack: Se
       // Node reads a name that is not UTF-8 with U+FFFD in place of the bad bytes, and that
       // name is not the file's: it would be left out without a word.
       if (name.includes('\uFFFD'))
-        t.errors.push(new OsvError({ code: 'plan.bad-host-name', message: `cannot copy a file of ${dir}: its name is not valid UTF-8 (it reads as ${JSON.stringify(name)}), and an image names files in UTF-8`, hint: 'rename it (convmv or mv), or remove it from the tree' }));
+        t.errors.push(notUtf8Name(dir, name));
       continue; // else it vanished while walking
     }
     if (st.kind === 'file') {
