@@ -65,8 +65,6 @@ export function skeletonEntries(input: SkeletonInput): PlanEntry[] {
   return out;
 }
 
-/** What each built-in file system looks like to the program, for warnings. */
-const MOUNTED: Record<PseudoMount, string> = { '/dev': 'devfs', '/proc': 'procfs', '/sys': 'sysfs', '/tmp': 'an empty ramfs' };
 
 /**
  * Warnings for what the image holds but the program will not see as planned: files under a
@@ -80,7 +78,7 @@ export function bootMountWarnings(entries: readonly PlanEntry[], filesystem: Fil
     const under = entries.filter((e) => e.kind !== 'dir' && e.guest.startsWith(`${m}/`));
     if (under.length === 0) continue;
     const [what, it] = under.length === 1 ? [under[0]!.guest, 'it'] : [`${under.length} entries under ${m} (${under[0]!.guest}, ...)`, 'them'];
-    out.push(`${what}: OSv mounts ${MOUNTED[m]} on ${m} at boot, so the program will not see ${it}; put ${it} elsewhere, or set image.mounts.${m}: false`);
+    out.push(`${what}: OSv mounts ${m === '/tmp' ? 'an empty ramfs' : PSEUDO_FS[m]} on ${m} at boot, so the program will not see ${it}; put ${it} elsewhere, or set image.mounts.${m}: false`);
   }
   const fstab = entries.find((e) => e.guest === '/etc/fstab');
   const why = fstab?.why[0];
