@@ -50,6 +50,27 @@ export function qcow2ExternalFiles(path: string): string[] {
   }
 }
 
+/**
+ * What QEMU would refuse in a qcow2 header, found before it starts (QCOW2 spec: version at 4,
+ * cluster_bits at 20, l1_size at 36, l1_table_offset at 40, refcount_table_offset at 48,
+ * refcount_table_clusters at 56): a version other than 2 or 3, an impossible cluster size, or
+ * a file cut short of its own tables. Damage inside the data clusters shows only when read.
+ */
+export function qcow2Problem(head: Buffer, fileSize: number): string | undefined {
+  if (head.length < 72) return `its header is cut short (${head.length} bytes)`;
+  const version = head.readUInt32BE(4);
+  if (version !== 2 && version !== 3) return `qcow2 version ${version} (QEMU reads versions 2 and 3)`;
+  const bits = head.readUInt32BE(20);
+  if (bits < 9 || bits > 21) return `a cluster size of 2^${bits} bytes (2^9 to 2^21 are valid)`;
+  const cluster = 2 ** bits;
+  const tables = [
+    ['L1 table', Number(head.readBigUInt64BE(40)) + head.readUInt32BE(36) * 8],
+    ['refcount table', Number(head.readBigUInt64BE(48)) + head.readUInt32BE(56) * cluster],
+  ] as const;
+  for (const [name, end] of tables) if (end > fileSize) return `the file is ${fileSize} bytes, and its ${name} ends at byte ${end} (truncated?)`;
+  return undefined;
+}
+
 /** An error when `path` is a qcow2 image that reads other host files; `what` names it ("image", "volume"). */
 export function externalFilesError(path: string, what: string): OsvError | undefined {
   const files = qcow2ExternalFiles(path);

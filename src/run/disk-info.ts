@@ -3,6 +3,7 @@
 // a bootable image) and the command line stored at byte 512 (facts §4.2).
 
 import { closeSync, fstatSync, readSync } from 'node:fs';
+import { isQcow2, qcow2Problem } from '../image/qcow2.js';
 import { fileProblem, openRegularFile } from '../hostfs.js';
 import type { ImageFormat } from '../config/types.js';
 import { OsvError } from '../diagnostics/error.js';
@@ -19,7 +20,6 @@ export interface DiskInfo {
   cmdline?: string;
 }
 
-const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 /** Facts §4.3: the kernel reads 63 sectors from LBA 1, and OSv caps the line at 1024 bytes. */
 const MAX_CMDLINE = 1024;
@@ -28,27 +28,6 @@ function readAt(fd: number, offset: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
   const n = readSync(fd, buf, 0, length, offset);
   return buf.subarray(0, n);
-}
-
-/**
- * What QEMU would refuse in a qcow2 header, found before it starts (QCOW2 spec: version at 4,
- * cluster_bits at 20, l1_size at 36, l1_table_offset at 40, refcount_table_offset at 48,
- * refcount_table_clusters at 56): a version other than 2 or 3, an impossible cluster size, or
- * a file cut short of its own tables. Damage inside the data clusters shows only when read.
- */
-export function qcow2Problem(head: Buffer, fileSize: number): string | undefined {
-  if (head.length < 72) return `its header is cut short (${head.length} bytes)`;
-  const version = head.readUInt32BE(4);
-  if (version !== 2 && version !== 3) return `qcow2 version ${version} (QEMU reads versions 2 and 3)`;
-  const bits = head.readUInt32BE(20);
-  if (bits < 9 || bits > 21) return `a cluster size of 2^${bits} bytes (2^9 to 2^21 are valid)`;
-  const cluster = 2 ** bits;
-  const tables = [
-    ['L1 table', Number(head.readBigUInt64BE(40)) + head.readUInt32BE(36) * 8],
-    ['refcount table', Number(head.readBigUInt64BE(48)) + head.readUInt32BE(56) * cluster],
-  ] as const;
-  for (const [name, end] of tables) if (end > fileSize) return `the file is ${fileSize} bytes, and its ${name} ends at byte ${end} (truncated?)`;
-  return undefined;
 }
 
 export function readDiskInfo(path: string): Result<DiskInfo> {
@@ -61,7 +40,7 @@ export function readDiskInfo(path: string): Result<DiskInfo> {
   }
   try {
     const head = readAt(fd, 0, 512 + MAX_CMDLINE);
-    if (head.length >= 4 && head.subarray(0, 4).equals(QCOW2_MAGIC)) {
+    if (isQcow2(head)) {
       const problem = qcow2Problem(head, fstatSync(fd).size);
       if (problem) return err(new OsvError({ code: 'run.bad-qcow2', message: `${path} is a damaged qcow2 image: ${problem}`, hint: '`qemu-img check` tells more; rebuild the image, or pull it again' }));
       return ok({ path, format: 'qcow2', bootable: undefined, signature: undefined });
