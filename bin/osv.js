@@ -5,6 +5,10 @@
 // built from src/ by `npm install` through `prepare` (`npm run build`).
 'use strict';
 
+// bin/osv started Node without NODE_EXTRA_CA_CERTS (src/net/trust.ts reads it when it connects):
+// the programs osv starts get the environment the user gave.
+if (process.env.OSV_DEFERRED_CA_CERTS && !process.env.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.OSV_DEFERRED_CA_CERTS;
+
 /** A bundle of dist/ is missing (osv requires its own by a relative path): say how to build. */
 function notBuilt(err) {
   if (!(err && err.code === 'MODULE_NOT_FOUND' && /^Cannot find module '\.\.\/[^']*\.cjs'/.test(String(err.message)))) throw err;

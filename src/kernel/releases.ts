@@ -7,6 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch } from '../config/types.js';
+import { deferredCaFile } from '../net/trust.js';
+import { nodeRequest, type Answer } from '../oci/node-transport.js';
 
 export const DEFAULT_REPO = 'cloudius-systems/osv';
 export const DEFAULT_API = 'https://api.github.com';
@@ -43,7 +45,9 @@ export const fetchHttp: HttpGet = async (url, opts = {}) => {
   const max = opts.maxBytes ?? LIMITS.assetBytes;
   let current = new URL(url);
   for (let hop = 0; ; hop++) {
-    const res = await fetch(current, { headers: { 'user-agent': 'osv-up', ...opts.headers }, redirect: 'manual', signal });
+    const headers = { 'user-agent': 'osv-up', ...opts.headers };
+    // fetch cannot be given the CA bundle the `osv` command deferred (src/net/trust.ts); node:https can.
+    const res: Answer = current.protocol === 'https:' && deferredCaFile() !== undefined ? await nodeRequest(current.href, 'GET', headers, undefined, signal) : await fetch(current, { headers, redirect: 'manual', signal });
     const location = res.headers.get('location');
     if (REDIRECT.has(res.status) && location !== null) {
       await res.body?.cancel();
@@ -126,7 +130,7 @@ async function get(http: HttpGet, url: string, opts: HttpGetOptions): Promise<Ht
     return await http(url, opts);
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    return new NetworkProblem(url, cause?.code ?? cause?.message ?? (e as Error).message ?? String(e));
+    return new NetworkProblem(url, cause?.code ?? cause?.message ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e));
   }
 }
 

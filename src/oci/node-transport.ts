@@ -3,14 +3,14 @@
 // more than the push's own work), and it streams a file to a registry at about half the rate of
 // node:http. Connections are kept alive (Node's global agents), so the login's connection serves
 // the first HEAD. The answer has the shape the client reads of a fetch Response (status, ok,
-// headers.get, body with cancel and async iteration). nodeRequestFollowing follows the redirects
-// that keep the method and the body, as fetch does; the caller sends a request answered by any
-// other redirect again through fetch.
+// headers.get, body with cancel and async iteration). nodeRequestFollowing follows redirects as
+// fetch does. HTTPS requests trust what src/net/trust.ts says (the deferred NODE_EXTRA_CA_CERTS).
 
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { httpsAgent } from '../net/trust.js';
 import { FileBody, sendFile } from './file-body.js';
 
 export interface AnswerBody extends AsyncIterable<Uint8Array> {
@@ -72,11 +72,13 @@ function answerOf(res: IncomingMessage, method: string): Answer {
 export async function nodeRequest(url: string, method: string, headers: Record<string, string>, body?: NodeBody, signal?: AbortSignal, idle?: IdleLimit): Promise<Answer> {
   const target = new URL(url);
   // node:https (and TLS) only for HTTPS: compiling them costs about 50 ms of CPU, a plain-HTTP push needs neither.
-  const request = target.protocol === 'https:' ? (await import('node:https')).request : http.request;
+  const secure = target.protocol === 'https:';
+  const request = secure ? (await import('node:https')).request : http.request;
+  const agent = secure ? await httpsAgent() : undefined;
   return new Promise<Answer>((resolve, reject) => {
     let answer: IncomingMessage | undefined;
     let stalled: Error | undefined;
-    const req = request(target, { method, headers, ...(signal ? { signal } : {}) }, (res) => {
+    const req = request(target, { method, headers, ...(agent ? { agent } : {}), ...(signal ? { signal } : {}) }, (res) => {
       answer = res;
       resolve(answerOf(res, method));
     });
@@ -105,24 +107,37 @@ export async function nodeRequest(url: string, method: string, headers: Record<s
 /** Redirects followed before giving up: as many as fetch follows. */
 export const MAX_REDIRECTS = 20;
 
+/** The headers that describe a body, dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
+
 /**
- * nodeRequest, following the redirects that keep the method and the body as fetch does (307 and
- * 308; 301 and 302 but of a POST): `body` makes the body anew for each request, and
- * Authorization is not sent on to another origin. Any other redirect is the answer.
+ * nodeRequest, following redirects as fetch does: 307 and 308 (and 301 and 302 but of a POST)
+ * keep the method and the body, which `body` makes anew for each request; 303 (and 301 and 302
+ * of a POST) turn the request into a GET without its body, but for an upload of a file, whose
+ * redirect is the answer (it is not sent again as something else). Authorization is not sent on
+ * to another origin.
  */
 export async function nodeRequestFollowing(url: string, method: string, headers: Record<string, string>, body: (() => NodeBody) | undefined, signal?: AbortSignal, idle?: IdleLimit): Promise<Answer> {
   let target = new URL(url);
   let sent = headers;
+  let make = body;
   for (let hops = 0; ; hops++) {
-    const res = await nodeRequest(target.href, method, sent, body?.(), signal, idle);
+    const payload = make?.();
+    const res = await nodeRequest(target.href, method, sent, payload, signal, idle);
     const location = res.headers.get('location');
-    const keeps = res.status === 307 || res.status === 308 || ((res.status === 301 || res.status === 302) && method !== 'POST');
-    if (!keeps || location === null) return res;
+    if (![301, 302, 303, 307, 308].includes(res.status) || location === null) return res;
+    const toGet = res.status === 303 ? method !== 'GET' && method !== 'HEAD' : res.status !== 307 && res.status !== 308 && method === 'POST';
+    if (toGet && payload instanceof FileBody) return res;
     await res.body?.cancel();
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
     const next = new URL(location, target);
     if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`a redirect to ${next.href}, not an HTTP URL`);
     if (next.origin !== target.origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    if (toGet) {
+      method = 'GET';
+      make = undefined;
+      sent = Object.fromEntries(Object.entries(sent).filter(([k]) => !BODY_HEADERS.has(k.toLowerCase())));
+    }
     target = next;
   }
 }

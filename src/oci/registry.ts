@@ -4,7 +4,8 @@
 // they expire; so that pushing (blob uploads, manifest PUTs) can be added beside pulling by
 // asking for the `push` action. HTTPS, except plain HTTP for localhost and loopback addresses.
 // Credentials go into request headers only: never into an error, a log line or a URL.
-// Requests with the push scope go over node:http (node-transport.ts), the others through fetch.
+// Requests with the push scope go over node:http (node-transport.ts), the others through fetch
+// (unless they must trust a deferred CA bundle, which fetch cannot be given: src/net/trust.ts).
 
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { basicHeader, findCredential, parseChallenge, type Credential } from './auth.js';
@@ -14,6 +15,7 @@ import { FileBody } from './file-body.js';
 import { IdleWatch, idleLimitMs, stalledError } from './idle.js';
 import { nodeRequestFollowing, type Answer, type AnswerBody, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
+import { CERTIFICATE_HINT, deferredCaFile, isUnverifiedCertificate } from '../net/trust.js';
 import { toolVersion } from '../version.js';
 
 export type Action = 'pull' | 'push';
@@ -245,15 +247,12 @@ export class RegistryClient {
     try {
       const ms = (this.idleMs ??= idleLimitMs(this.opts.env ?? process.env));
       const stalled = (): Error => stalledError(this.registry, method, url, ms);
-      if (viaNode) {
+      // With a deferred NODE_EXTRA_CA_CERTS (src/net/trust.ts), all go over node:http(s): any
+      // request may be redirected to an HTTPS origin (blobs to a CDN) that must trust it.
+      if (viaNode || (!this.opts.fetch && deferredCaFile() !== undefined)) {
         const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
-        let sent: NodeBody | undefined;
-        const make = body === undefined ? undefined : (): NodeBody => (sent = (typeof body === 'function' ? body() : body) as NodeBody);
-        const res = await nodeRequestFollowing(url, method, all, make, this.opts.signal, { ms, error: stalled });
-        // A redirect that changes the method (303; 301 and 302 of a POST): fetch follows it as
-        // the spec says. Never with a file: an upload answered so is refused (its status says why).
-        if (res.status < 300 || res.status >= 400 || !res.headers.get('location') || sent instanceof FileBody) return res;
-        await res.body?.cancel();
+        const make = body === undefined ? undefined : (): NodeBody => (typeof body === 'function' ? body() : body) as NodeBody;
+        return await nodeRequestFollowing(url, method, all, make, this.opts.signal, { ms, error: stalled });
       }
       const idle = new IdleWatch(ms, stalled, this.opts.signal);
       try {
@@ -273,10 +272,11 @@ export class RegistryClient {
       if (e instanceof OsvError) throw e;
       if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const code = cause?.code ?? (e as NodeJS.ErrnoException).code;
       throw registryError(
         'oci.network',
-        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${cause?.code ?? cause?.message ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
+        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${code ?? cause?.message ?? (e as Error).message}`,
+        isUnverifiedCertificate(code) ? CERTIFICATE_HINT : 'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
       );
     }
   }

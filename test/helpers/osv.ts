@@ -8,6 +8,9 @@ import { join } from 'node:path';
 /** bin/osv.js of this checkout. */
 export const OSV = join(import.meta.dirname, '..', '..', 'bin', 'osv.js');
 
+/** bin/osv, the command npm installs: a shell script that starts `node` (from PATH) on bin/osv.js. */
+export const OSV_COMMAND = join(import.meta.dirname, '..', '..', 'bin', 'osv');
+
 export interface OsvOptions {
   cwd: string;
   /** The whole environment of the process (not added to process.env); process.env when absent. */
@@ -19,7 +22,12 @@ export interface OsvOptions {
   /** Of stdout and of stderr each, in bytes, past which the process is killed (SIGTERM). When absent:
    * spawnSync's default (1 MiB) for runOsv, no limit for runOsvAsync. */
   maxBuffer?: number;
+  /** Run OSV_COMMAND instead of `node bin/osv.js`. */
+  installed?: boolean;
 }
+
+/** The program and its first arguments for `osv` as `opts` asks. */
+const command = (opts: OsvOptions): [string, string[]] => (opts.installed ? [OSV_COMMAND, []] : [process.execPath, [OSV]]);
 
 export interface OsvResult {
   code: number | null;
@@ -34,7 +42,8 @@ const result = (code: number | null, signal: NodeJS.Signals | null, stdout: stri
 
 /** Run `osv ARGS` and wait for it (blocking this process: no server in it answers meanwhile). */
 export function runOsv(args: string[], opts: OsvOptions): OsvResult {
-  const r = spawnSync(process.execPath, [OSV, ...args], {
+  const [program, first] = command(opts);
+  const r = spawnSync(program, [...first, ...args], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     encoding: 'utf8',
@@ -49,7 +58,8 @@ export function runOsv(args: string[], opts: OsvOptions): OsvResult {
 /** Run `osv ARGS` without blocking the event loop (a server in this process can answer it). */
 export function runOsvAsync(args: string[], opts: OsvOptions): Promise<OsvResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OSV, ...args], {
+    const [program, first] = command(opts);
+    const child = spawn(program, [...first, ...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],

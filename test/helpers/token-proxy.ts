@@ -4,9 +4,12 @@
 // the registry. Blob GETs are redirected to a second origin (a "CDN") that proxies too, and
 // records whether an Authorization header followed the redirect there; it can corrupt or slow
 // a blob on request. Every request is counted, so tests can tell that a build used no network.
+// With `tls`, the CDN is served over HTTPS with that key and certificate, and so is the token
+// service (the challenge's realm points there): what a client must trust comes from a CA.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { freePort, type Registry } from './registry.js';
 
 export interface TokenProxy {
@@ -43,33 +46,39 @@ function forward(reg: Registry, req: IncomingMessage, res: ServerResponse, trans
   req.pipe(up);
 }
 
-export async function startTokenProxy(reg: Registry, user: string, password: string): Promise<TokenProxy> {
+export async function startTokenProxy(reg: Registry, user: string, password: string, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<TokenProxy> {
   const port = await freePort();
   const cdnPort = await freePort();
   const tokens = new Map<string, Set<string>>();
   const p: TokenProxy = { host: `127.0.0.1:${port}`, requests: [], cdnAuthorized: 0, corrupt: new Set(), slowMs: 0, stop: async () => undefined };
-  const realm = `http://127.0.0.1:${port}/token`;
+  const cdnOrigin = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${cdnPort}`;
+  const realm = opts.tls ? `${cdnOrigin}/token` : `http://127.0.0.1:${port}/token`;
+
+  /** Answers a request for /token; false for any other path. */
+  const serveToken = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = new URL(req.url ?? '/', realm);
+    if (url.pathname !== '/token') return false;
+    const auth = req.headers['authorization'];
+    const good = auth === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    if (auth !== undefined && !good) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
+      return true;
+    }
+    const granted = new Set<string>();
+    for (const scope of url.searchParams.getAll('scope')) {
+      const name = scope.split(':')[1] ?? '';
+      if (good || name.startsWith('public/')) granted.add(name);
+    }
+    const issued = randomBytes(16).toString('hex');
+    tokens.set(issued, granted);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: issued, access_token: issued, expires_in: 300 }));
+    return true;
+  };
 
   const front: Server = createServer((req, res) => {
     p.requests.push(`${req.method} ${req.url}`);
-    const url = new URL(req.url ?? '/', realm);
-    if (url.pathname === '/token') {
-      const auth = req.headers['authorization'];
-      const good = auth === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-      if (auth !== undefined && !good) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
-        return;
-      }
-      const granted = new Set<string>();
-      for (const scope of url.searchParams.getAll('scope')) {
-        const name = scope.split(':')[1] ?? '';
-        if (good || name.startsWith('public/')) granted.add(name);
-      }
-      const token = randomBytes(16).toString('hex');
-      tokens.set(token, granted);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
-      return;
-    }
+    if (serveToken(req, res)) return;
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const m = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(url.pathname);
     const name = m?.[1] ?? '';
     const bearer = /^Bearer (.+)$/.exec(req.headers['authorization'] ?? '')?.[1];
@@ -81,13 +90,14 @@ export async function startTokenProxy(reg: Registry, user: string, password: str
       return;
     }
     if (m?.[2] === 'blobs' && req.method === 'GET') {
-      res.writeHead(307, { location: `http://127.0.0.1:${cdnPort}${req.url}` }).end();
+      res.writeHead(307, { location: `${cdnOrigin}${req.url}` }).end();
       return;
     }
     forward(reg, req, res);
   });
-  const cdn: Server = createServer((req, res) => {
+  const cdnHandler = (req: IncomingMessage, res: ServerResponse): void => {
     p.requests.push(`CDN ${req.method} ${req.url}`);
+    if (opts.tls && serveToken(req, res)) return;
     if (req.headers['authorization'] !== undefined) p.cdnAuthorized++;
     const digest = /blobs\/(sha256:[0-9a-f]{64})/.exec(req.url ?? '')?.[1] ?? '';
     const corrupt = p.corrupt.has(digest);
@@ -99,7 +109,8 @@ export async function startTokenProxy(reg: Registry, user: string, password: str
       b[50] = b[50]! ^ 0xff;
       return b;
     } : undefined, p.slowMs);
-  });
+  };
+  const cdn: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, cdnHandler) : createServer(cdnHandler);
   await new Promise<void>((r) => front.listen(port, '127.0.0.1', r));
   await new Promise<void>((r) => cdn.listen(cdnPort, '127.0.0.1', r));
   p.stop = async () => {

@@ -1,9 +1,10 @@
 // A fake GitHub on 127.0.0.1 for release downloads: the API answers with release JSON for any
 // owner/repo, the asset URLs serve gzip'd kernel files; some tags play a hostile server. Also
-// a port nothing listens on, for "no network".
+// a port nothing listens on, for "no network". With `tls`, it is served over HTTPS.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -30,9 +31,9 @@ export const ASSETS = [
   'index.yaml',
 ];
 
-export async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
+export async function startFake(elf: Buffer, img: Buffer, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<Fake> {
   const fake = { requests: [] as string[], failDownloads: false, elf, img, bomb: await gzipOfZeros(600 * 1024 * 1024) } as Fake;
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): unknown => {
     const url = req.url ?? '';
     fake.requests.push(url);
     const release = (repo: string, tag: string) => ({
@@ -69,12 +70,13 @@ export async function startFake(elf: Buffer, img: Buffer): Promise<Fake> {
       return res.writeHead(200).end(name.endsWith('.gz') ? gzipSync(data) : data);
     }
     res.writeHead(404).end();
-  });
+  };
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
   // Idle keep-alive connections stay open longer than any test: a connection the server closes
   // just as fetch reuses it would fail that request (ECONNRESET) after a slow test.
   server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.base = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise((r) => server.close(() => r()));
   return fake;
 }
@@ -101,9 +103,9 @@ export async function deadPort(): Promise<number> {
 }
 
 /** The fake server with a gcc-built kernel (needs gcc), and a dead port for "no network". */
-export async function serveFakeKernel(work: string): Promise<{ fake: Fake; dead: string }> {
+export async function serveFakeKernel(work: string, opts: Parameters<typeof startFake>[2] = {}): Promise<{ fake: Fake; dead: string }> {
   const build = fakeBuildDir(work, 'served');
-  const fake = await startFake(fs.readFileSync(join(build, 'loader-stripped.elf')), fs.readFileSync(join(build, 'loader.img')));
+  const fake = await startFake(fs.readFileSync(join(build, 'loader-stripped.elf')), fs.readFileSync(join(build, 'loader.img')), opts);
   return { fake, dead: `http://127.0.0.1:${await deadPort()}` };
 }
 

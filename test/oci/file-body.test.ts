@@ -215,13 +215,30 @@ describe('redirects, followed as fetch follows them', () => {
     }
   });
 
-  it('not followed: 303, 301 and 302 of a POST, and a redirect without a location (the caller decides)', async () => {
-    for (const [status, method] of [[303, 'PUT'], [301, 'POST'], [302, 'POST']] as const) {
+  it('303 of a PUT, 301 and 302 of a POST: followed as a GET without the body or its headers; 303 of a GET stays a GET', async () => {
+    for (const [status, method] of [[303, 'PUT'], [301, 'POST'], [302, 'POST'], [303, 'GET']] as const) {
       seen.length = 0;
-      const res = await nodeRequestFollowing(`${origin[0]}/${status}/1/end`, method, {}, body);
-      expect(res.status).toBe(status);
-      expect(seen.map((x) => x.at)).toEqual([`0/${status}/1/end`]);
+      const bodyHeaders: Record<string, string> = method === 'GET' ? {} : { 'content-type': 'text/plain', 'content-length': '8' };
+      const res = await nodeRequestFollowing(`${origin[0]}/${status}/same/end`, method, { authorization: 'Bearer secret', ...bodyHeaders }, method === 'GET' ? undefined : body);
+      expect(res.status).toBe(201);
+      expect(seen).toEqual([
+        { at: `0/${status}/same/end`, method, auth: 'Bearer secret', body: method === 'GET' ? '' : 'the body' },
+        { at: '0/end', method: 'GET', auth: 'Bearer secret', body: '' },
+      ]);
       await res.body?.cancel();
+    }
+  });
+
+  it('a redirect without a location is the answer', async () => {
+    const s = createServer((_req, res) => res.writeHead(302).end());
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      const res = await nodeRequestFollowing(`http://127.0.0.1:${(s.address() as AddressInfo).port}/x`, 'GET', {}, undefined);
+      expect(res.status).toBe(302);
+      await res.body?.cancel();
+    } finally {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
     }
   });
 
