@@ -170,6 +170,8 @@ export function normalizeGuestPath(p: string): Parsed<string> {
       continue;
     }
     if (Buffer.byteLength(seg) > 255) return bad(`guest path ${JSON.stringify(p)} has a name longer than 255 bytes`);
+    // Refused by the planner too (src/plan/guest-path.ts); here the error points at the key.
+    if (seg !== seg.trimEnd()) return bad(`guest path ${JSON.stringify(p)} has a name ending in whitespace, which OSv's manifest reader strips`);
     parts.push(seg);
   }
   return ok('/' + parts.join('/'));
