@@ -10,6 +10,17 @@ export const IDLE_ENV = 'OSV_REGISTRY_TIMEOUT';
 export const DEFAULT_IDLE_SECONDS = 60;
 /** Node's timers hold at most 2^31 - 1 ms. */
 const MAX_IDLE_SECONDS = 2147483;
+/**
+ * After the last byte of an upload, a registry may say nothing while it checks the blob and moves
+ * it into its storage (an object store copies it: tens of seconds for a few GiB). So the answer
+ * to a body of N bytes may take the idle limit plus N at this rate, slow for a storage copy.
+ */
+const STORE_BYTES_PER_SECOND = 16 * 2 ** 20;
+
+/** How long the answer to a request whose whole body (`bytes`) was sent may take: see STORE_BYTES_PER_SECOND. */
+export function answerWaitMs(idleMs: number, bytes: number): number {
+  return Math.min(MAX_IDLE_SECONDS * 1000, Math.round(idleMs + (Math.max(0, bytes) / STORE_BYTES_PER_SECOND) * 1000));
+}
 
 /** The idle limit in ms, from the environment or the default; an unusable value is an error naming the variable. */
 export function idleLimitMs(env: NodeJS.ProcessEnv): number {

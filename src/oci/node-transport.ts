@@ -28,10 +28,14 @@ export interface Answer {
 
 export type NodeBody = string | Uint8Array | FileBody | AsyncIterable<Uint8Array>;
 
-/** Give up once the connection has been silent both ways for `ms`: the request and its answer fail with `error()`. */
+/**
+ * Give up once the connection has been silent both ways for `ms` (`afterBodyMs` once the whole
+ * body is sent and no answer came yet): the request and its answer fail with `error(waited)`.
+ */
 export interface IdleLimit {
   ms: number;
-  error: () => Error;
+  afterBodyMs?: number;
+  error: (waitedMs: number) => Error;
 }
 
 /** Answers up to this size are drained on cancel (the connection stays open); larger ones are dropped. */
@@ -85,12 +89,21 @@ export async function nodeRequest(url: string, method: string, headers: Record<s
     req.on('error', reject);
     // The socket's own inactivity timer: reset by every read and write, and cleared when the
     // socket goes back to the keep-alive pool.
-    if (idle)
-      req.setTimeout(idle.ms, () => {
-        stalled = idle.error();
+    if (idle) {
+      let limit = idle.ms;
+      req.setTimeout(limit, () => {
+        stalled = idle.error(limit);
         answer?.destroy(stalled);
         req.destroy(stalled);
       });
+      const after = idle.afterBodyMs;
+      if (after !== undefined && after > limit)
+        req.once('finish', () => {
+          if (answer) return;
+          limit = after;
+          req.setTimeout(limit);
+        });
+    }
     if (body === undefined) req.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
     // A body that cannot be sent whole leaves no request half-sent on a kept-alive connection.

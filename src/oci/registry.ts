@@ -12,7 +12,7 @@ import { basicHeader, findCredential, parseChallenge, type Credential } from './
 import { isDigest, sha256Digest, type Digest } from './digest.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
 import { FileBody } from './file-body.js';
-import { IdleWatch, idleLimitMs, stalledError } from './idle.js';
+import { answerWaitMs, IdleWatch, idleLimitMs, stalledError } from './idle.js';
 import { nodeRequestFollowing, type Answer, type AnswerBody, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
 import { CERTIFICATE_HINT, deferredCaFile, isUnverifiedCertificate } from '../net/trust.js';
@@ -246,13 +246,14 @@ export class RegistryClient {
   private async request(method: string, url: string, headers: Record<string, string>, body?: RequestBody, viaNode = false): Promise<Answer> {
     try {
       const ms = (this.idleMs ??= idleLimitMs(this.opts.env ?? process.env));
-      const stalled = (): Error => stalledError(this.registry, method, url, ms);
+      const stalled = (waited = ms): Error => stalledError(this.registry, method, url, waited);
       // With a deferred NODE_EXTRA_CA_CERTS (src/net/trust.ts), all go over node:http(s): any
       // request may be redirected to an HTTPS origin (blobs to a CDN) that must trust it.
       if (viaNode || (!this.opts.fetch && deferredCaFile() !== undefined)) {
         const all = { 'user-agent': `osv-up/${toolVersion()}`, ...headers };
         const make = body === undefined ? undefined : (): NodeBody => (typeof body === 'function' ? body() : body) as NodeBody;
-        return await nodeRequestFollowing(url, method, all, make, this.opts.signal, { ms, error: stalled });
+        const bytes = Number(headers['content-length'] ?? 0);
+        return await nodeRequestFollowing(url, method, all, make, this.opts.signal, { ms, ...(bytes > 0 ? { afterBodyMs: answerWaitMs(ms, bytes) } : {}), error: stalled });
       }
       const idle = new IdleWatch(ms, stalled, this.opts.signal);
       try {

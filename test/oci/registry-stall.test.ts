@@ -131,13 +131,31 @@ describe('a registry that goes silent', () => {
         else if (reads) sock.resume();
         else sock.pause();
       });
-      const size = 64 * 2 ** 20;
+      // Enough to fill the buffers of a registry that stops reading; 4 MiB read whole add 0.25 s to the wait.
+      const size = (reads ? 4 : 64) * 2 ** 20;
       const body = Buffer.alloc(size, 1);
       const { ms, value: e } = await timed(failure(client(reg.host).uploadBlob('team/app', DIGEST, size, () => body)));
       expect(e.code, `reads: ${reads}`).toBe('oci.timeout');
-      expect(e.message).toContain('(PUT /v2/team/app/blobs/uploads/u1)');
+      expect(e.message).toContain(reads ? 'sent nothing for 0.65 s (PUT /v2/team/app/blobs/uploads/u1)' : 'sent nothing for 0.4 s (PUT /v2/team/app/blobs/uploads/u1)');
       expect(ms).toBeLessThan(10_000);
     }
+  });
+
+  it('an upload read whole is given longer for its answer, the longer the larger (a registry stores the blob first)', async () => {
+    // The idle limit is 0.4 s; 16 MiB add 1 s. The registry answers 1 s after the last byte.
+    const size = 16 * 2 ** 20;
+    const reg = await stallingRegistry((sock, head) => {
+      if (head.startsWith('POST ')) return void sock.write(`HTTP/1.1 202 Accepted\r\nlocation: /v2/team/app/blobs/uploads/u1\r\ncontent-length: 0\r\n\r\n`);
+      let got = head.length - (head.indexOf('\r\n\r\n') + 4);
+      const answerLater = (): void => void setTimeout(() => sock.write('HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n'), 1000);
+      if (got >= size) return answerLater();
+      sock.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= size && got - d.length < size) answerLater();
+      });
+    });
+    const { ms } = await timed(client(reg.host).uploadBlob('team/app', DIGEST, size, () => Buffer.alloc(size, 1)));
+    expect(ms).toBeGreaterThan(1000);
   });
 });
 
