@@ -20,7 +20,7 @@ import type { PlanContext } from './context.js';
 import { isUnder, sysrootRelative } from './host-path.js';
 import { findProgram, guestPath, searchPath, strict } from './specs.js';
 import { ElfFile } from '../elf/file.js';
-import { GuestFs } from './guest-fs.js';
+import { GuestFs, MAX_LINKS } from './guest-fs.js';
 import type { PlanEntry, PlannedRun, Provenance } from './types.js';
 import { mountOptions } from './volume-mounts.js';
 
@@ -68,6 +68,26 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
     return asGuest;
   }
 
+  // Through a link the image makes (files: {dest: /opt/app, link: /opt/app-2}): the program is
+  // where the link leads, in the image or else from the host path of that name.
+  const linked = asGuest !== undefined && cmd0.startsWith('/') ? throughGuestLinks(ctx, asGuest) : undefined;
+  if (linked !== undefined) {
+    const fail = (message: string): undefined => void ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key}: ${message}`, hint: 'point cmd, or the link, at the program file', ...(source ? { source } : {}) }));
+    if (linked === 'loop') return fail(`${asGuest} never reaches a file (a loop of links)`);
+    const leads = `${asGuest} leads to ${linked} through the image's links`;
+    const there = ctx.table.get(linked);
+    if (there?.kind === 'dir') return fail(`${leads}, a directory, not a program`);
+    if (there?.kind === 'file') {
+      if (there.content === undefined && !ctx.resolvedRoots.has(linked)) addClosure(ctx, { root: pathRoot(ctx, there.host), host: there.host, guest: () => linked, declared });
+      else there.why.push(declared);
+      return asGuest;
+    }
+    const host = findProgram(ctx, linked, `${key} (${leads})`, source, searchPath(ctx, run.env));
+    if (!host || (strict(ctx) && refuseMusl(ctx, host, key, source))) return undefined;
+    addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => linked, declared });
+    return asGuest;
+  }
+
   const host = findProgram(ctx, cmd0, key, source, searchPath(ctx, run.env));
   if (!host) return undefined;
   let guest: string;
@@ -77,6 +97,28 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
   else guest = asGuest as string;
   if (strict(ctx) && refuseMusl(ctx, host, key, source)) return undefined;
   return addClosure(ctx, { root: pathRoot(ctx, host), host, guest: () => guest, declared });
+}
+
+/**
+ * `path` with the symlinks the plan has made so far followed, in its directories and at its end
+ * (absolute targets from the root, relative ones from the link's directory); undefined when no
+ * link is on the way. Directories need not be entries yet (the table adds parents at the end).
+ */
+function throughGuestLinks(ctx: PlanContext, path: string): string | 'loop' | undefined {
+  let cur = path;
+  let crossed = false;
+  for (let hops = 0; ; ) {
+    const names = cur.split('/').slice(1);
+    const at = names.findIndex((_, i) => ctx.table.get(`/${names.slice(0, i + 1).join('/')}`)?.kind === 'symlink');
+    if (at < 0) return crossed ? cur : undefined;
+    if (++hops > MAX_LINKS) return 'loop';
+    const link = `/${names.slice(0, at + 1).join('/')}`;
+    const entry = ctx.table.get(link) as PlanEntry & { kind: 'symlink' };
+    const target = entry.target.startsWith('/') ? entry.target : posix.join(posix.dirname(link), entry.target);
+    cur = posix.normalize(posix.join(target, ...names.slice(at + 1)));
+    if (cur.length > 1 && cur.endsWith('/')) cur = cur.slice(0, -1);
+    crossed = true;
+  }
 }
 
 /**

@@ -136,6 +136,33 @@ describe('planner errors', () => {
     expect(ok.run.cmdline).toContain(' /x');
   });
 
+  it('a program inside a directory the image links elsewhere is where the link leads: in the image, or else from the host', () => {
+    // In the image: the executable at /usr/bin/ls, reached through /app -> /usr.
+    const inImage = planOk({ cmd: ['/app/bin/ls'], executables: [exe('/usr/bin/ls', '/usr/bin/ls')], files: [link('/app', '/usr')] });
+    expect(inImage.run.cmdline).toContain(' /app/bin/ls');
+    expect(inImage.entries.find((e) => e.guest === '/usr/bin/ls')?.why.map((w) => (w.kind === 'config' ? w.key : w.kind))).toEqual(['executables[0]', 'cmd[0]']);
+    expect(inImage.entries.some((e) => e.guest.startsWith('/app/'))).toBe(false);
+    // From the host: /usr/bin/ls placed at the path the link leads to, its libraries resolved; relative links too.
+    for (const target of ['/usr', 'usr', './opt/../usr/']) {
+      const fromHost = planOk({ cmd: ['/app/bin/ls'], files: [link('/app', target)] });
+      expect(fromHost.entries.find((e) => e.guest === '/usr/bin/ls')).toMatchObject({ kind: 'file', host: '/usr/bin/ls' });
+      expect(fromHost.run.cmdline).toContain(' /app/bin/ls');
+    }
+    // Links in a row, and a link at the end.
+    const chain = planOk({ cmd: ['/a/ls'], files: [link('/a', '/b'), link('/b', '/usr/bin'), link('/usr/bin/ls', 'true')] });
+    expect(chain.entries.find((e) => e.guest === '/usr/bin/true')).toMatchObject({ kind: 'file', host: '/usr/bin/true' });
+    const cases: Array<[ConfigOver['files'], string, string]> = [
+      [[link('/app', '/app/sub')], 'plan.cmd', 'cmd[0]: /app/bin/ls never reaches a file (a loop of links)'],
+      [[link('/app', '/usr'), copy(d, '/usr/bin/ls')], 'plan.cmd', "cmd[0]: /app/bin/ls leads to /usr/bin/ls through the image's links, a directory, not a program"],
+      [[link('/app', '/nowhere')], 'plan.not-found', "cmd[0] (/app/bin/ls leads to /nowhere/bin/ls through the image's links): /nowhere/bin/ls does not exist"],
+    ];
+    for (const [files, code, message] of cases) {
+      const [e] = errorsOf({ cmd: ['/app/bin/ls'], files });
+      expect(e?.code, message).toBe(code);
+      expect(e?.message).toBe(message);
+    }
+  });
+
   it('the root can be neither a file nor a symlink: an error at the entry (it planned, and failed when the image was written)', () => {
     const cases: Array<[ConfigOver, string]> = [
       [{ files: [copy(join(d, 'a.txt'), '/')] }, `files[0]: / is the image's root directory; it cannot be a file (${join(d, 'a.txt')})`],
