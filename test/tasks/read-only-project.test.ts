@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/which.js';
 import { OSV } from '../helpers/osv.js';
 import { lacks } from '../helpers/skip.js';
@@ -20,23 +20,30 @@ const setpriv = root ? which('setpriv') : undefined;
 describe.skipIf(
   lacks('a read-only project directory', [kernel, 'OSV_KERNEL is not set (the kernel osv build reads)'], [!root || setpriv, 'running as root without setpriv (util-linux) to run as nobody']),
 )('a read-only project directory', () => {
-  const work = mkdtempSync(join(tmpdir(), 'osv-ro-project-'));
+  // Made when the tests run, not when they are collected (a skipped suite leaves nothing behind).
+  let work: string;
+  let project: string;
+  let out: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'osv-ro-project-'));
+    chmodSync(work, 0o755);
+    project = join(work, 'app');
+    out = join(work, 'out');
+    const cache = join(work, 'cache');
+    mkdirSync(project);
+    writeFileSync(join(project, 'osv.yaml'), 'name: ro\ncmd: [/bin/true]\n');
+    chmodSync(project, 0o555);
+    for (const d of [out, cache]) {
+      mkdirSync(d);
+      chmodSync(d, 0o777);
+    }
+    env = { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache, OSV_KERNEL: kernel, NO_COLOR: '1', CI: '1' };
+  });
   afterAll(() => {
     chmodSync(join(work, 'app'), 0o755);
     rmSync(work, { recursive: true, force: true });
   });
-  chmodSync(work, 0o755);
-  const project = join(work, 'app');
-  const out = join(work, 'out');
-  const cache = join(work, 'cache');
-  mkdirSync(project);
-  writeFileSync(join(project, 'osv.yaml'), 'name: ro\ncmd: [/bin/true]\n');
-  chmodSync(project, 0o555);
-  for (const d of [out, cache]) {
-    mkdirSync(d);
-    chmodSync(d, 0o777);
-  }
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: work, XDG_CACHE_HOME: cache, OSV_KERNEL: kernel, NO_COLOR: '1', CI: '1' };
   /** `osv ARGS` in the project, as nobody (root switches with setpriv). */
   const osv = (args: string[]) => {
     const argv = [OSV, ...args];
