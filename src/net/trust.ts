@@ -16,41 +16,63 @@ export function deferredCaFile(env: NodeJS.ProcessEnv = process.env): string | u
   return env[DEFERRED_CA] || undefined;
 }
 
-let agent: Promise<Agent> | undefined;
+/** One agent per bundle: a context is made once, not per connection. */
+const agents = new Map<string, Promise<Agent>>();
 
 /**
- * The agent for HTTPS requests: one trusting Node's roots and the deferred bundle, or undefined
- * (Node's global agent) when nothing was deferred. A bundle that cannot be read or holds no
- * certificate is ignored with a warning, as Node ignores such a NODE_EXTRA_CA_CERTS.
+ * The agent for HTTPS requests: one trusting what Node trusts by default plus the deferred
+ * bundle, or undefined (Node's global agent) when nothing was deferred. A bundle that cannot be
+ * read, or certificates in it that cannot be used, are ignored with a warning, as Node ignores
+ * them in NODE_EXTRA_CA_CERTS.
  */
 export function httpsAgent(env: NodeJS.ProcessEnv = process.env): Promise<Agent> | undefined {
   const file = deferredCaFile(env);
   if (file === undefined) return undefined;
-  return (agent ??= (async () => {
-    const [https, tls] = await Promise.all([import('node:https'), import('node:tls')]);
-    const warn = (why: string): void => void process.stderr.write(`warning: NODE_EXTRA_CA_CERTS=${file} ${why}: no certificate of it is trusted\n`);
-    let extra: string[] = [];
+  let agent = agents.get(file);
+  if (!agent) agents.set(file, (agent = agentTrusting(file)));
+  return agent;
+}
+
+async function agentTrusting(file: string): Promise<Agent> {
+  const [https, tls] = await Promise.all([import('node:https'), import('node:tls')]);
+  const warn = (why: string): void => void process.stderr.write(`warning: NODE_EXTRA_CA_CERTS=${file} ${why}\n`);
+  let extra: string[] = [];
+  try {
+    // Not a FIFO's reader forever: a regular file or nothing (src/hostfs.ts).
+    const fd = openRegularFile(file);
     try {
-      // Not a FIFO's reader forever: a regular file or nothing (src/hostfs.ts).
-      const fd = openRegularFile(file);
-      try {
-        extra = readFileSync(fd, 'latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-      } finally {
-        closeSync(fd);
-      }
-      if (extra.length === 0) warn('holds no PEM certificate');
-    } catch (e) {
-      warn(fileProblem(e));
+      extra = readFileSync(fd, 'latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    } finally {
+      closeSync(fd);
     }
-    // One context for every connection: a CA list given per request is parsed per connection.
-    let secureContext: SecureContext | undefined;
+    if (extra.length === 0) warn('holds no PEM certificate: none of it is trusted');
+  } catch (e) {
+    warn(`${fileProblem(e)}: none of it is trusted`);
+  }
+  // Node's default store (its own roots, or the system's under --use-openssl-ca), with the
+  // bundle's certificates added to it, as Node adds NODE_EXTRA_CA_CERTS; a `ca` list would
+  // replace that store instead.
+  const secureContext = tls.createSecureContext();
+  const store = (secureContext as SecureContext & { context?: { addCACert?: (pem: string) => void } }).context;
+  if (typeof store?.addCACert !== 'function') {
+    // A Node without that method: Node's own roots and the bundle, as a list.
     try {
-      secureContext = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] });
+      return new https.Agent({ keepAlive: true, secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] }) });
     } catch (e) {
-      warn(`holds a certificate that cannot be used (${(e as Error).message})`);
+      warn(`holds a certificate that cannot be read (${(e as Error).message}): none of it is trusted`);
+      return new https.Agent({ keepAlive: true, secureContext });
     }
-    return new https.Agent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
-  })());
+  }
+  let unusable = 0;
+  for (const pem of extra) {
+    try {
+      store.addCACert(pem);
+    } catch {
+      unusable++;
+    }
+  }
+  if (unusable > 0) warn(`holds ${unusable} certificate${unusable === 1 ? '' : 's'} that cannot be read: ${unusable === 1 ? 'it is' : 'they are'} not trusted`);
+  return new https.Agent({ keepAlive: true, secureContext });
 }
 
 /** Node's codes for a server certificate that did not verify. */

@@ -68,18 +68,28 @@ const reason = lacks('HTTPS with a deferred CA bundle', [onPath('openssl'), 'ope
 describe.skipIf(reason)('what osv trusts over HTTPS: NODE_EXTRA_CA_CERTS, read when it connects', () => {
   let work: string;
   let tls: ReturnType<typeof testCa>;
+  /** Another CA, which signed nothing the servers show. */
+  let other: string;
+  /** The test CA after a PEM block that is no certificate. */
+  let damaged: string;
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'osv-deferred-ca-'));
     tls = testCa(join(work, 'ca'));
+    other = testCa(join(work, 'other')).ca;
+    damaged = join(work, 'damaged.pem');
+    writeFileSync(damaged, `-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n${readFileSync(tls.ca, 'latin1')}`);
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   /** The ways to run osv, and the CA bundle each is given. */
-  const cases = (): Array<{ name: string; installed: boolean; ca?: string; trusts: boolean }> => [
+  const cases = (): Array<{ name: string; installed: boolean; ca?: string; env?: NodeJS.ProcessEnv; trusts: boolean }> => [
     { name: 'bin/osv with the CA in NODE_EXTRA_CA_CERTS', installed: true, ca: tls.ca, trusts: true },
     { name: 'node bin/osv.js with the CA in NODE_EXTRA_CA_CERTS (Node reads it at start)', installed: false, ca: tls.ca, trusts: true },
     { name: 'bin/osv without NODE_EXTRA_CA_CERTS', installed: true, trusts: false },
     { name: 'bin/osv with a NODE_EXTRA_CA_CERTS that does not exist', installed: true, ca: join(work, 'missing.pem'), trusts: false },
+    { name: 'bin/osv with the CA after a damaged block (the rest is still trusted)', installed: true, ca: damaged, trusts: true },
+    // The bundle adds to Node's store and does not replace it: here the system's (OpenSSL's), which holds the CA.
+    { name: 'bin/osv with the CA in the OpenSSL store (--use-openssl-ca) and another in NODE_EXTRA_CA_CERTS', installed: true, ca: other, env: { NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: tls.ca }, trusts: true },
   ];
 
   /** What a failed case must say: an untrusted certificate, and for a missing bundle a warning. */
@@ -92,7 +102,7 @@ describe.skipIf(reason)('what osv trusts over HTTPS: NODE_EXTRA_CA_CERTS, read w
     expect(r.stderr).toMatch(UNTRUSTED);
     expect(r.stderr).toContain("hint: the server's certificate did not verify: if a CA of your own signed it");
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    if (c.ca?.endsWith('missing.pem')) expect(r.stderr).toContain(`warning: NODE_EXTRA_CA_CERTS=${c.ca} does not exist: no certificate of it is trusted`);
+    if (c.ca?.endsWith('missing.pem')) expect(r.stderr).toContain(`warning: NODE_EXTRA_CA_CERTS=${c.ca} does not exist: none of it is trusted`);
   }
 
   describe.skipIf(registryToolsReason)('a registry whose token service and blob CDN are HTTPS', () => {
@@ -121,7 +131,7 @@ describe.skipIf(reason)('what osv trusts over HTTPS: NODE_EXTRA_CA_CERTS, read w
         mkdirSync(dir);
         writeFileSync(join(dir, 'osv.yaml'), `name: greet\nfrom: "${proxy.host}/private/greet:1"\n`);
         proxy.requests.length = 0;
-        const env = { PATH, HOME: work, XDG_CACHE_HOME: join(dir, 'cache'), DOCKER_CONFIG: join(work, 'docker'), OSV_KERNEL: kernel, CI: '1', ...(c.ca ? { NODE_EXTRA_CA_CERTS: c.ca } : {}) };
+        const env = { PATH, HOME: work, XDG_CACHE_HOME: join(dir, 'cache'), DOCKER_CONFIG: join(work, 'docker'), OSV_KERNEL: kernel, CI: '1', ...(c.ca ? { NODE_EXTRA_CA_CERTS: c.ca } : {}), ...c.env };
         const r = await runOsvAsync(['build', '--no-check'], { cwd: dir, env, installed: c.installed });
         expectOutcome(r, c);
         // The token was asked of the HTTPS service; blobs came from the HTTPS CDN when trusted.
@@ -144,7 +154,7 @@ describe.skipIf(reason)('what osv trusts over HTTPS: NODE_EXTRA_CA_CERTS, read w
         const { env, project } = sandbox(fake.base);
         writeFileSync(join(project, 'osv.yaml'), 'cmd: [/bin/true]\n');
         fake.requests.length = 0;
-        const r = await runOsvAsync(['build', '--no-check'], { cwd: project, env: { PATH, ...env, OSV_KERNEL: '', NO_COLOR: '1', CI: '1', ...(c.ca ? { NODE_EXTRA_CA_CERTS: c.ca } : {}) }, installed: c.installed });
+        const r = await runOsvAsync(['build', '--no-check'], { cwd: project, env: { PATH, ...env, OSV_KERNEL: '', NO_COLOR: '1', CI: '1', ...(c.ca ? { NODE_EXTRA_CA_CERTS: c.ca } : {}), ...c.env }, installed: c.installed });
         expectOutcome(r, c);
         expect(fake.requests.some((q) => q.startsWith('/download/')), c.name).toBe(c.trusts);
       }
