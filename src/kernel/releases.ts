@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../diagnostics/result.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import type { Arch } from '../config/types.js';
+import { networkReason } from '../net/failure.js';
 import { deferredCaFile } from '../net/trust.js';
 import { nodeRequest, type Answer } from '../oci/node-transport.js';
 
@@ -129,8 +130,7 @@ async function get(http: HttpGet, url: string, opts: HttpGetOptions): Promise<Ht
   try {
     return await http(url, opts);
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    return new NetworkProblem(url, cause?.code ?? cause?.message ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e));
+    return new NetworkProblem(url, networkReason(e));
   }
 }
 

@@ -15,7 +15,7 @@ import { classifyBytes, classifyFile } from './classify.js';
 import { sha256Bytes, cachedSha256 } from './hash.js';
 import { asDefaultRelease, assetUrl, type DefaultRelease } from './default-release.js';
 import { makeDirs } from '../atomic.js';
-import { CERTIFICATE_HINT, isUnverifiedCertificate } from '../net/trust.js';
+import { certificateHint } from '../net/trust.js';
 import {
   DEFAULT_API,
   NetworkProblem,
@@ -139,7 +139,7 @@ export function manualDownloadError(
   problem: NetworkProblem,
   assets?: Partial<Record<AssetRole, ReleaseAsset>>,
 ): OsvError {
-  const untrusted = isUnverifiedCertificate(problem.reason);
+  const certificate = certificateHint(problem.reason);
   const details: string[] = [`${problem.url}: ${problem.reason}`, `to install it by hand, from ${releasePage(ref)}:`];
   for (const role of ['elf', 'img'] as const) {
     const target = join(dir, KERNEL_FILES[role]);
@@ -155,9 +155,9 @@ export function manualDownloadError(
   }
   return new OsvError({
     code: 'kernel.download-failed',
-    message: `cannot download the OSv kernel ${version} (${arch}${asDefaultRelease(version, arch) ? ", osv-up's default: the project names no kernel" : ''}): ${untrusted ? "the server's certificate did not verify" : /^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
+    message: `cannot download the OSv kernel ${version} (${arch}${asDefaultRelease(version, arch) ? ", osv-up's default: the project names no kernel" : ''}): ${certificate ? "the server's certificate was refused" : /^(HTTP |the answer is larger|refused a redirect|more than \d+ redirects)/.test(problem.reason) ? 'GitHub did not serve it' : 'no connection to GitHub'}`,
     details,
-    hint: (untrusted ? `${CERTIFICATE_HINT}; ` : '') + 'with the files in place the build uses them and pins their sha256 in osv.lock; or build OSv and set kernel.path (or OSV_KERNEL) to its build/last directory',
+    hint: (certificate ? `${certificate}; or ` : '') + 'with the files in place the build uses them and pins their sha256 in osv.lock; or build OSv and set kernel.path (or OSV_KERNEL) to its build/last directory',
     exitCode: ExitCode.buildFailed,
   });
 }

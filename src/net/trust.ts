@@ -75,20 +75,15 @@ async function agentTrusting(file: string): Promise<Agent> {
   return new https.Agent({ keepAlive: true, secureContext });
 }
 
-/** Node's codes for a server certificate that did not verify. */
-const UNVERIFIED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_UNTRUSTED',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+/** Node's codes for a server certificate signed by no CA this process trusts. */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED']);
+/** ... for a certificate outside its dates. */
+const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
-export const isUnverifiedCertificate = (code: string | undefined): boolean => code !== undefined && UNVERIFIED.has(code);
-
-export const CERTIFICATE_HINT =
-  "the server's certificate did not verify: if a CA of your own signed it (a company proxy, a private registry), give that CA's PEM file in NODE_EXTRA_CA_CERTS; check the machine's clock too";
+/** What to do about a request that failed with `reason` (networkReason), when a certificate is the cause. */
+export function certificateHint(reason: string): string | undefined {
+  if (UNTRUSTED.has(reason)) return "no CA this process trusts signed the server's certificate: if a CA of your own signed it (a company proxy, a private registry), give that CA's PEM file in NODE_EXTRA_CA_CERTS";
+  if (OUT_OF_DATE.has(reason)) return "the server's certificate is expired or not yet valid: check this machine's clock, or have the certificate renewed";
+  if (reason === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the server's certificate is for another name: use the name it was issued for";
+  return undefined;
+}

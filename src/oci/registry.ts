@@ -15,7 +15,8 @@ import { FileBody } from './file-body.js';
 import { answerWaitMs, IdleWatch, idleLimitMs, stalledError } from './idle.js';
 import { nodeRequestFollowing, type Answer, type AnswerBody, type NodeBody } from './node-transport.js';
 import { apiHost, isPlainHttpHost } from './reference.js';
-import { CERTIFICATE_HINT, deferredCaFile, isUnverifiedCertificate } from '../net/trust.js';
+import { networkReason } from '../net/failure.js';
+import { certificateHint, deferredCaFile } from '../net/trust.js';
 import { toolVersion } from '../version.js';
 
 export type Action = 'pull' | 'push';
@@ -272,12 +273,11 @@ export class RegistryClient {
     } catch (e) {
       if (e instanceof OsvError) throw e;
       if ((e as Error).name === 'AbortError') throw new OsvError({ code: 'oci.interrupted', message: `the ${method === 'GET' || method === 'HEAD' ? 'pull' : 'push'} was interrupted`, exitCode: ExitCode.interrupted });
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const code = cause?.code ?? (e as NodeJS.ErrnoException).code;
+      const reason = networkReason(e);
       throw registryError(
         'oci.network',
-        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${code ?? cause?.message ?? (e as Error).message}`,
-        isUnverifiedCertificate(code) ? CERTIFICATE_HINT : 'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
+        `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${reason}`,
+        certificateHint(reason) ?? 'check the registry name and the network; a build whose image is in osv.lock and in the cache needs no network',
       );
     }
   }

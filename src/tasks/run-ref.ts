@@ -71,7 +71,7 @@ export async function runImageRef(text: string, opts: RunCliOptions, env: NodeJS
   const arch = opts.arch === 'aarch64' || opts.arch === 'x86_64' ? opts.arch : undefined;
   const { prepareFromFetched, finishRun, kernelFlagFile } = await import('../run/cli.js');
   // A --kernel that is no kernel is refused before the pull too (checked again for the image's arch).
-  if (opts.kernel !== undefined) kernelFlagFile(opts.kernel, arch ?? 'x86_64');
+  if (opts.kernel !== undefined) kernelFlagFile(opts.kernel, arch ?? hostArch());
   const img = await fetchQuietly(text, arch, log, env);
   const chosen = img.meta.runs.find((r) => r.name === (opts.run ?? img.meta.run));
   const named = chosen?.settings.volumes ?? [];
