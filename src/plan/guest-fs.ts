@@ -6,19 +6,32 @@
 import { posix } from 'node:path';
 import type { PlanEntry } from './types.js';
 
-/** Where a path leads: to an entry (its canonical path), or nowhere, and why. */
+/** Where a path leads: to an entry (its canonical path), or nowhere, and why; `links`: how many were followed. */
 export type Followed =
-  | { ok: true; path: string; entry: PlanEntry | undefined }
-  | { ok: false; why: 'missing'; path: string }
+  | { ok: true; path: string; entry: PlanEntry | undefined; links: number }
+  | { ok: false; why: 'missing'; path: string; links: number }
   | { ok: false; why: 'loop' };
 
 /** Links followed before giving up (ELOOP). */
 export const MAX_LINKS = 40;
 
 export class GuestFs {
-  private readonly byGuest: Map<string, PlanEntry>;
-  constructor(entries: readonly PlanEntry[]) {
-    this.byGuest = new Map(entries.map((e) => [e.guest, e]));
+  private readonly lookup: (guest: string) => PlanEntry | undefined;
+
+  /**
+   * Over the plan's entries, or a lookup of them while they are being planned (the parent
+   * directories are added only at the end): then, with `implicitDirs`, a path missing on the way
+   * is taken for a directory, and only a missing last name is missing.
+   */
+  constructor(
+    entries: readonly PlanEntry[] | ((guest: string) => PlanEntry | undefined),
+    private readonly opts: { implicitDirs?: boolean } = {},
+  ) {
+    if (typeof entries === 'function') this.lookup = entries;
+    else {
+      const byGuest = new Map(entries.map((e) => [e.guest, e]));
+      this.lookup = (g) => byGuest.get(g);
+    }
   }
 
   /** The canonical path of the regular file at `path` (symlinks followed), or undefined. */
@@ -31,7 +44,8 @@ export class GuestFs {
   follow(path: string): Followed {
     let rest = path.split('/').filter((c) => c !== '' && c !== '.');
     let cur = '';
-    for (let hops = 0; rest.length > 0; ) {
+    let links = 0;
+    while (rest.length > 0) {
       const c = rest.shift()!;
       if (c === '..') {
         cur = posix.dirname(cur === '' ? '/' : cur);
@@ -39,16 +53,22 @@ export class GuestFs {
         continue;
       }
       const next = `${cur}/${c}`;
-      const e = this.byGuest.get(next);
-      if (!e) return { ok: false, why: 'missing', path: next };
+      const e = this.lookup(next);
+      if (!e) {
+        if (this.opts.implicitDirs && rest.length > 0) {
+          cur = next;
+          continue;
+        }
+        return { ok: false, why: 'missing', path: next, links };
+      }
       if (e.kind === 'symlink') {
-        if (++hops > MAX_LINKS) return { ok: false, why: 'loop' };
+        if (++links > MAX_LINKS) return { ok: false, why: 'loop' };
         rest = [...e.target.split('/').filter((x) => x !== '' && x !== '.'), ...rest];
         if (e.target.startsWith('/')) cur = '';
         continue;
       }
       cur = next;
     }
-    return cur === '' ? { ok: true, path: '/', entry: this.byGuest.get('/') } : { ok: true, path: cur, entry: this.byGuest.get(cur) };
+    return cur === '' ? { ok: true, path: '/', entry: this.lookup('/'), links } : { ok: true, path: cur, entry: this.lookup(cur), links };
   }
 }

@@ -20,7 +20,7 @@ import type { PlanContext } from './context.js';
 import { isUnder, sysrootRelative } from './host-path.js';
 import { findProgram, guestPath, searchPath, strict } from './specs.js';
 import { ElfFile } from '../elf/file.js';
-import { GuestFs, MAX_LINKS } from './guest-fs.js';
+import { GuestFs } from './guest-fs.js';
 import type { PlanEntry, PlannedRun, Provenance } from './types.js';
 import { mountOptions } from './volume-mounts.js';
 
@@ -100,25 +100,13 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
 }
 
 /**
- * `path` with the symlinks the plan has made so far followed, in its directories and at its end
- * (absolute targets from the root, relative ones from the link's directory); undefined when no
- * link is on the way. Directories need not be entries yet (the table adds parents at the end).
+ * `path` with the symlinks the plan has made so far followed, in its directories and at its end;
+ * undefined when no link is on the way.
  */
 function throughGuestLinks(ctx: PlanContext, path: string): string | 'loop' | undefined {
-  let cur = path;
-  let crossed = false;
-  for (let hops = 0; ; ) {
-    const names = cur.split('/').slice(1);
-    const at = names.findIndex((_, i) => ctx.table.get(`/${names.slice(0, i + 1).join('/')}`)?.kind === 'symlink');
-    if (at < 0) return crossed ? cur : undefined;
-    if (++hops > MAX_LINKS) return 'loop';
-    const link = `/${names.slice(0, at + 1).join('/')}`;
-    const entry = ctx.table.get(link) as PlanEntry & { kind: 'symlink' };
-    const target = entry.target.startsWith('/') ? entry.target : posix.join(posix.dirname(link), entry.target);
-    cur = posix.normalize(posix.join(target, ...names.slice(at + 1)));
-    if (cur.length > 1 && cur.endsWith('/')) cur = cur.slice(0, -1);
-    crossed = true;
-  }
+  const f = new GuestFs((g) => ctx.table.get(g), { implicitDirs: true }).follow(path);
+  if (!f.ok) return f.why === 'loop' ? 'loop' : f.links > 0 ? f.path : undefined;
+  return f.links > 0 ? f.path : undefined;
 }
 
 /**

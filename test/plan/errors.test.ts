@@ -155,6 +155,8 @@ describe('planner errors', () => {
       [[link('/app', '/app/sub')], 'plan.cmd', 'cmd[0]: /app/bin/ls never reaches a file (a loop of links)'],
       [[link('/app', '/usr'), copy(d, '/usr/bin/ls')], 'plan.cmd', "cmd[0]: /app/bin/ls leads to /usr/bin/ls through the image's links, a directory, not a program"],
       [[link('/app', '/nowhere')], 'plan.not-found', "cmd[0] (/app/bin/ls leads to /nowhere/bin/ls through the image's links): /nowhere/bin/ls does not exist"],
+      // `..` after a link goes up from where the link leads (/deep), as the kernel resolves it, not from /sub.
+      [[link('/sub', '/deep/a'), link('/app', 'sub/../usr')], 'plan.not-found', "cmd[0] (/app/bin/ls leads to /deep/usr/bin/ls through the image's links): /deep/usr/bin/ls does not exist"],
     ];
     for (const [files, code, message] of cases) {
       const [e] = errorsOf({ cmd: ['/app/bin/ls'], files });
