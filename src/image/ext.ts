@@ -200,15 +200,14 @@ export async function writeExtInto(
     const uuid = uuidFrom(entries);
     // An estimate can still be short for odd trees; grow and retry rather than fail.
     let size = fixed ?? need;
-    if (opts.maxBytes !== undefined && size > opts.maxBytes)
-      return err(
-        new OsvError({
-          code: 'image.ext-too-large',
-          message: `the ext root would be ${formatBytes(size)} (its files${opts.freeBytes ? ' plus image.size' : ''}), more than an MBR partition can hold (${opts.maxBytes} bytes, just under 2 TiB)`,
-          hint: 'OSv finds its root in an MBR partition table, which addresses at most 2 TiB: lower image.size',
-          exitCode: ExitCode.invalidInput,
-        }),
-      );
+    const tooLarge = (would: string): OsvError =>
+      new OsvError({
+        code: 'image.ext-too-large',
+        message: `the ext root would be ${would} (its files${opts.freeBytes ? ' plus image.size' : ''}), more than an MBR partition can hold (${opts.maxBytes} bytes, just under 2 TiB)`,
+        hint: 'OSv finds its root in an MBR partition table, which addresses at most 2 TiB: lower image.size',
+        exitCode: ExitCode.invalidInput,
+      });
+    if (opts.maxBytes !== undefined && size > opts.maxBytes) return err(tooLarge(formatBytes(size)));
     for (let attempt = 0; ; attempt++) {
       const r = await mke2fs(stage, path, offset, size, staged.value.inodes, uuid, opts.signal);
       if (r.ok) break;
@@ -225,7 +224,10 @@ export async function writeExtInto(
           }),
         );
       if (attempt >= 3) return r;
+      // Grown no further than the partition can hold: at the limit, one last try, then the error.
+      if (opts.maxBytes !== undefined && size >= opts.maxBytes) return err(tooLarge(`more than ${formatBytes(size)}`));
       size = roundUp(Math.ceil(size * 1.5), MiB);
+      if (opts.maxBytes !== undefined && size > opts.maxBytes) size = Math.floor(opts.maxBytes / EXT_BLOCK) * EXT_BLOCK;
     }
     const pinned = await pinCtimes(staged.value.paths, path, offset, opts.signal);
     if (!pinned.ok) return pinned;
