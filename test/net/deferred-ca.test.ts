@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addProgram, compile, debianSkeleton, GREET_PATH, GREET_SOURCE } from '../helpers/image-rootfs.js';
 import { OSV, OSV_COMMAND, runOsvAsync, type OsvResult } from '../helpers/osv.js';
@@ -47,14 +47,26 @@ describe('bin/osv hands NODE_EXTRA_CA_CERTS to osv instead of to Node\'s start',
     // Installed as npm installs it: a symlink elsewhere.
     mkdirSync(join(work, '.bin'));
     symlinkSync(OSV_COMMAND, join(work, '.bin', 'osv'));
+    // Relative links in a row, and a readlink without -f (BSD's, older macOS).
+    writeFileSync(join(work, 'fake-node', 'readlink'), '#!/bin/sh\nfor a; do [ "$a" = -f ] && exit 1; done\nexec /bin/readlink "$@"\n');
+    chmodSync(join(work, 'fake-node', 'readlink'), 0o755);
+    mkdirSync(join(work, 'deep', 'lib'), { recursive: true });
+    symlinkSync(relative(join(work, 'deep', 'lib'), OSV_COMMAND), join(work, 'deep', 'lib', 'osv'));
+    symlinkSync('lib/osv', join(work, 'deep', 'osv'));
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const started = (env: NodeJS.ProcessEnv): string[] =>
-    execFileSync(join(work, '.bin', 'osv'), ['push', 'x y'], { env: { PATH: `${join(work, 'fake-node')}${delimiter}${PATH}`, ...env }, encoding: 'utf8' }).trim().split('\n');
+  const started = (env: NodeJS.ProcessEnv, command = join(work, '.bin', 'osv')): string[] =>
+    execFileSync(command, ['push', 'x y'], { env: { PATH: `${join(work, 'fake-node')}${delimiter}${PATH}`, ...env }, encoding: 'utf8' }).trim().split('\n');
 
   it('moves it to OSV_DEFERRED_CA_CERTS and starts node on bin/osv.js beside the real file, with the arguments as given', () => {
     expect(started({ NODE_EXTRA_CA_CERTS: '/some/ca bundle.pem' })).toEqual([`arg ${realpathSync(OSV)}`, 'arg push', 'arg x y', 'OSV_DEFERRED_CA_CERTS=/some/ca bundle.pem']);
+  });
+
+  it('finds bin/osv.js through relative links in a row, with a readlink that has no -f', () => {
+    const [script, ...rest] = started({}, join(work, 'deep', 'osv'));
+    expect(realpathSync(script!.slice('arg '.length))).toBe(realpathSync(OSV));
+    expect(rest).toEqual(['arg push', 'arg x y']);
   });
 
   it('sets nothing when NODE_EXTRA_CA_CERTS is unset or empty', () => {
