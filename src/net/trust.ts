@@ -1,6 +1,6 @@
 // The certificates HTTPS connections trust when the `osv` command (bin/osv) started Node without
-// NODE_EXTRA_CA_CERTS and handed its value over in OSV_DEFERRED_CA_CERTS: Node's own roots plus
-// that file, what Node would have trusted with NODE_EXTRA_CA_CERTS set. Read at the first HTTPS
+// NODE_EXTRA_CA_CERTS and handed its value over in OSV_DEFERRED_CA_CERTS: what Node trusts by
+// default plus that file, what Node would have trusted with NODE_EXTRA_CA_CERTS set. Read at the first HTTPS
 // connection, not at every start. Requests that must trust it go over node:https with the agent
 // made here (fetch in Node 20 takes no CA list), see src/oci/registry.ts and src/kernel/releases.ts.
 
@@ -22,8 +22,7 @@ const agents = new Map<string, Promise<Agent>>();
 /**
  * The agent for HTTPS requests: one trusting what Node trusts by default plus the deferred
  * bundle, or undefined (Node's global agent) when nothing was deferred. A bundle that cannot be
- * read, or certificates in it that cannot be used, are ignored with a warning, as Node ignores
- * them in NODE_EXTRA_CA_CERTS.
+ * read is ignored with a warning, as Node ignores such a NODE_EXTRA_CA_CERTS.
  */
 export function httpsAgent(env: NodeJS.ProcessEnv = process.env): Promise<Agent> | undefined {
   const file = deferredCaFile(env);
@@ -51,27 +50,17 @@ async function agentTrusting(file: string): Promise<Agent> {
   }
   // Node's default store (its own roots, or the system's under --use-openssl-ca), with the
   // bundle's certificates added to it, as Node adds NODE_EXTRA_CA_CERTS; a `ca` list would
-  // replace that store instead.
+  // replace that store instead (the way left for a Node without addCACert).
   const secureContext = tls.createSecureContext();
   const store = (secureContext as SecureContext & { context?: { addCACert?: (pem: string) => void } }).context;
-  if (typeof store?.addCACert !== 'function') {
-    // A Node without that method: Node's own roots and the bundle, as a list.
-    try {
-      return new https.Agent({ keepAlive: true, secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] }) });
-    } catch (e) {
-      warn(`holds a certificate that cannot be read (${(e as Error).message}): none of it is trusted`);
-      return new https.Agent({ keepAlive: true, secureContext });
-    }
-  }
-  let unusable = 0;
+  if (typeof store?.addCACert !== 'function') return new https.Agent({ keepAlive: true, secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] }) });
   for (const pem of extra) {
     try {
       store.addCACert(pem);
     } catch {
-      unusable++;
+      // A block it cannot read is skipped, as Node skips it (it mostly does so silently).
     }
   }
-  if (unusable > 0) warn(`holds ${unusable} certificate${unusable === 1 ? '' : 's'} that cannot be read: ${unusable === 1 ? 'it is' : 'they are'} not trusted`);
   return new https.Agent({ keepAlive: true, secureContext });
 }
 

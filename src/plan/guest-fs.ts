@@ -13,7 +13,7 @@ export type Followed =
   | { ok: false; why: 'loop' };
 
 /** Links followed before giving up (ELOOP). */
-export const MAX_LINKS = 40;
+const MAX_LINKS = 40;
 
 export class GuestFs {
   private readonly lookup: (guest: string) => PlanEntry | undefined;

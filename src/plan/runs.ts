@@ -61,10 +61,7 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
       ctx.errors.push(new OsvError({ code: 'plan.cmd', message: `${key}: ${asGuest} is a directory in the image, not a program`, hint: 'point cmd at the program file', ...(source ? { source } : {}) }));
       return undefined;
     }
-    if (existing.kind === 'file' && existing.content === undefined && !ctx.resolvedRoots.has(asGuest)) {
-      // A program copied by `files`: its libraries have not been looked at yet.
-      addClosure(ctx, { root: pathRoot(ctx, existing.host), host: existing.host, guest: () => asGuest, declared });
-    } else existing.why.push(declared);
+    useEntry(ctx, existing, asGuest, declared);
     return asGuest;
   }
 
@@ -78,8 +75,7 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
     const there = ctx.table.get(linked);
     if (there?.kind === 'dir') return fail(`${leads}, a directory, not a program`);
     if (there?.kind === 'file') {
-      if (there.content === undefined && !ctx.resolvedRoots.has(linked)) addClosure(ctx, { root: pathRoot(ctx, there.host), host: there.host, guest: () => linked, declared });
-      else there.why.push(declared);
+      useEntry(ctx, there, linked, declared);
       return asGuest;
     }
     const host = findProgram(ctx, linked, `${key} (${leads})`, source, searchPath(ctx, run.env));
@@ -105,8 +101,14 @@ export function planProgram(ctx: PlanContext, name: string, run: RunConfig): str
  */
 function throughGuestLinks(ctx: PlanContext, path: string): string | 'loop' | undefined {
   const f = new GuestFs((g) => ctx.table.get(g), { implicitDirs: true }).follow(path);
-  if (!f.ok) return f.why === 'loop' ? 'loop' : f.links > 0 ? f.path : undefined;
+  if (!f.ok && f.why === 'loop') return 'loop';
   return f.links > 0 ? f.path : undefined;
+}
+
+/** The run's program is an entry the image already has: a program `files` copied gets its libraries looked at now. */
+function useEntry(ctx: PlanContext, entry: PlanEntry, guest: string, declared: Provenance): void {
+  if (entry.kind === 'file' && entry.content === undefined && !ctx.resolvedRoots.has(guest)) addClosure(ctx, { root: pathRoot(ctx, entry.host), host: entry.host, guest: () => guest, declared });
+  else entry.why.push(declared);
 }
 
 /**
