@@ -134,6 +134,12 @@ describe('planner errors', () => {
     // A link to the program, relative or through a linked directory, is fine.
     const ok = planOk({ cmd: ['/x'], executables: [exe('/usr/bin/ls', '/usr/bin/ls')], files: [link('/bin', 'usr/bin'), link('/x', 'bin/../bin/ls')] });
     expect(ok.run.cmdline).toContain(' /x');
+    // A link to a program that `files` copied: its libraries come along, as without the link.
+    const libs = (p: ReturnType<typeof planOk>): string[] => p.entries.filter((e) => e.why.some((w) => w.kind === 'needed')).map((e) => e.guest);
+    const direct = planOk({ cmd: ['/opt/ls'], files: [copy('/usr/bin/ls', '/opt/ls')] });
+    const linked = planOk({ cmd: ['/x'], files: [copy('/usr/bin/ls', '/opt/ls'), link('/x', '/opt/ls')] });
+    expect(libs(direct).length).toBeGreaterThan(0);
+    expect(libs(linked)).toEqual(libs(direct));
   });
 
   it('a program inside a directory the image links elsewhere is where the link leads: in the image, or else from the host', () => {
