@@ -23,14 +23,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startRegistry } from '../test/helpers/registry.js';
-import { EXTRA_CA, withoutExtraCa } from './node-env.js';
+import { EXTRA_CA, OSV_COMMAND, withoutExtraCa, withThisNode } from './node-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
-/** The command npm installs (a shell script that starts the `node` on PATH on bin/osv.js). */
-const COMMAND = join(ROOT, 'bin', 'osv');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -87,14 +85,13 @@ export async function bench(): Promise<void> {
   try {
     const project = join(work, 'python-hello');
     cpSync(join(ROOT, 'examples', 'python-hello'), project, { recursive: true });
-    // bin/osv starts the `node` it finds first on PATH: this one.
-    const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: kernel, CI: '1' };
+    const env = { ...withThisNode(process.env), XDG_CACHE_HOME: join(work, 'cache'), OSV_KERNEL: kernel, CI: '1' };
     // The equivalent layout: the same image, written by osv push (which builds the disk first).
     const layout = join(work, 'layout');
     const digest = (JSON.parse(run([process.execPath, OSV, 'push', `oci:${layout}:1`, '--json'], { cwd: project, env })) as { digest: string; blobs: Array<{ role: string; size: number }> });
     const sizes = digest.blobs.map((b) => `${b.role} ${(b.size / 2 ** 20).toFixed(1)} MiB`).join(', ');
     console.log(`image ${digest.digest.slice(0, 19)}: ${sizes} (disk ${(statSync(join(project, '.osv', 'python-hello.qcow2')).size / 2 ** 20).toFixed(0)} MiB qcow2)`);
-    const push = (host: string): string[] => [COMMAND, 'push', `${host}/bench/python:1`, '-q'];
+    const push = (host: string): string[] => [OSV_COMMAND, 'push', `${host}/bench/python:1`, '-q'];
     const pushViaNode = (host: string): string[] => [process.execPath, OSV, 'push', `${host}/bench/python:1`, '-q'];
     const skopeo = (host: string): string[] => ['skopeo', 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${host}/bench/python:1`];
     const plain = withoutExtraCa(env);

@@ -16,15 +16,13 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EXTRA_CA, withoutExtraCa } from './node-env.js';
+import { EXTRA_CA, OSV_COMMAND, withoutExtraCa, withThisNode } from './node-env.js';
 import { median } from './process.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
-/** The command npm installs: a shell script that starts `node` (from PATH) on bin/osv.js. */
-const COMMAND = join(ROOT, 'bin', 'osv');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const RESOLVE_CANDIDATES = ['/usr/bin/curl', '/usr/bin/wget', '/usr/bin/git'];
 
@@ -143,10 +141,8 @@ export async function bench(): Promise<void> {
     if (plain) {
       console.log(`\nwithout ${EXTRA_CA}:\n`);
       table(cases, measure(cases, dir, plain));
-      // bin/osv starts the `node` it finds first on PATH: this one.
-      const installed = { ...env, PATH: `${dirname(process.execPath)}${delimiter}${env['PATH'] ?? ''}` };
       console.log(`\nas installed (bin/osv, which starts Node without ${EXTRA_CA}), with ${EXTRA_CA} set; bare node is \`node -e 0\` with it:\n`);
-      table(cases, measure(cases, dir, installed, [COMMAND]), true);
+      table(cases, measure(cases, dir, withThisNode(env), [OSV_COMMAND]), true);
     }
     console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {

@@ -1,6 +1,6 @@
 // The certificates HTTPS connections trust when the `osv` command (bin/osv) started Node without
 // NODE_EXTRA_CA_CERTS and handed its value over in OSV_DEFERRED_CA_CERTS: what Node trusts by
-// default plus that file, what Node would have trusted with NODE_EXTRA_CA_CERTS set. Read at the first HTTPS
+// default plus that file, as Node would with NODE_EXTRA_CA_CERTS set. Read at the first HTTPS
 // connection, not at every start. Requests that must trust it go over node:https with the agent
 // made here (fetch in Node 20 takes no CA list), see src/oci/registry.ts and src/kernel/releases.ts.
 
@@ -9,7 +9,7 @@ import type { Agent } from 'node:https';
 import type { SecureContext } from 'node:tls';
 import { fileProblem, openRegularFile } from '../hostfs.js';
 
-export const DEFERRED_CA = 'OSV_DEFERRED_CA_CERTS';
+const DEFERRED_CA = 'OSV_DEFERRED_CA_CERTS';
 
 /** The bundle bin/osv deferred, if it did. */
 export function deferredCaFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
