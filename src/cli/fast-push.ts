@@ -7,9 +7,11 @@
 // would, --force, a target that is not valid or not a registry, a build that is not up to date,
 // named volumes (their seed images are made by the full path).
 
+import { ContentStore, ociCacheDir } from '../oci/cache.js';
+import { BlobsAhead } from '../oci/push.js';
 import { RegistryClient } from '../oci/registry.js';
 import { noopBuild } from '../tasks/noop.js';
-import { builtFromNoop, hasNamedVolumes, parseTarget, pushBuilt, toRegistry } from '../tasks/push-built.js';
+import { builtFromNoop, hasNamedVolumes, lastPushedBlobs, parseTarget, pushBuilt, toRegistry } from '../tasks/push-built.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { PushArgs } from './push-args.js';
 
@@ -27,24 +29,35 @@ export async function fastPush({ ref, options }: PushArgs, env: NodeJS.ProcessEn
   // Logging in overlaps with the build check, as on the full path.
   const client = new RegistryClient(target.registry, { env });
   void client.prepare(target.repository);
+  // So do the first requests for the blobs this image's last push sent (most likely the same):
+  // they go out before the check, which holds the thread, and the registry answers meanwhile.
+  let ahead: BlobsAhead | undefined;
+  const sendAhead = async (image: string): Promise<void> => {
+    const digests = lastPushedBlobs(image);
+    if (digests.length === 0) return;
+    ahead = new BlobsAhead(client, target.repository, digests, new ContentStore(ociCacheDir(env)));
+    await new Promise((resolve) => setImmediate(resolve)); // connected, and the requests written
+  };
   // -C as commander applies it; on a miss the full CLI applies it again, from where osv started.
   const started = process.cwd();
   let noop;
   try {
     if (options.dir !== undefined) process.chdir(options.dir);
-    noop = await noopBuild({ ...options, output: 'disk', format: 'qcow2' }, env);
+    noop = await noopBuild({ ...options, output: 'disk', format: 'qcow2' }, env, sendAhead);
   } catch {
     noop = undefined; // the full path meets the same problem and reports it
   }
-  if (!noop || hasNamedVolumes(noop.record)) {
-    process.chdir(started);
-    return false;
-  }
   try {
-    await pushBuilt(target, builtFromNoop(noop), noop.record, options, { env, client, deliver: toRegistry(target, client, env) });
+    if (!noop || hasNamedVolumes(noop.record)) {
+      process.chdir(started);
+      return false;
+    }
+    await pushBuilt(target, builtFromNoop(noop), noop.record, options, { env, client, deliver: toRegistry(target, client, env, ahead) });
   } catch (e) {
     const { reportFailure } = await import('./render.js');
     process.exitCode = reportFailure(e, Boolean(options.json));
+  } finally {
+    await ahead?.release();
   }
   return true;
 }

@@ -79,36 +79,92 @@ function rememberHints(store: ContentStore, registry: string, repo: string, dige
   }
 }
 
-async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, mountFrom: string[]): Promise<PushedBlob> {
+/** The first requests for a blob: its HEAD, and (for a blob never pushed there) its upload session. */
+export interface BlobProbe {
+  exists: Promise<boolean>;
+  session?: Promise<URL | undefined>;
+}
+
+/**
+ * A blob this machine never pushed to the registry is most likely new to it: its upload session
+ * is opened while the HEAD asks, one round trip less before the upload (closed if not needed).
+ */
+function probeBlob(client: RegistryClient, repo: string, digest: Digest, mountFrom: string[]): BlobProbe {
+  const exists = client.hasBlob(repo, digest);
+  const session = mountFrom.length === 0 ? client.startUpload(repo, digest) : undefined;
+  // Awaited by pushBlob, or closed by BlobsAhead.release: not unhandled rejections meanwhile.
+  exists.catch(() => undefined);
+  session?.catch(() => undefined);
+  return { exists, ...(session ? { session } : {}) };
+}
+
+async function closeSession(client: RegistryClient, repo: string, probe: BlobProbe): Promise<void> {
+  const s = await probe.session?.catch(() => undefined);
+  if (s) await client.cancelUpload(repo, s);
+}
+
+/**
+ * The probes of the blobs a push will most likely send, made before the work that says which
+ * blobs they are: `osv push` of an up-to-date build sends them for the blobs it pushed last
+ * time, then checks the build (a few hundred stats that hold the thread) while the registry
+ * answers. pushToRegistry takes the probes of the blobs it pushes; release(), once the push is
+ * done or did not happen, closes the upload sessions of the others (the build had changed).
+ */
+export class BlobsAhead {
+  private readonly probes = new Map<Digest, BlobProbe>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repo: string,
+    digests: Digest[],
+    store: ContentStore,
+  ) {
+    const hints = readHints(store, client.registry);
+    for (const d of digests) if (!this.probes.has(d)) this.probes.set(d, probeBlob(client, repo, d, hints[d] ?? []));
+  }
+
+  /** The probe of `digest`, once. */
+  take(digest: Digest): BlobProbe | undefined {
+    const p = this.probes.get(digest);
+    this.probes.delete(digest);
+    return p;
+  }
+
+  /** Close the upload sessions nobody took (failures are left to the registry's clean-up). */
+  async release(): Promise<void> {
+    const left = [...this.probes.values()];
+    this.probes.clear();
+    await Promise.all(left.map((p) => closeSession(this.client, this.repo, p)));
+  }
+}
+
+async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, mountFrom: string[], ahead?: BlobsAhead): Promise<PushedBlob> {
   const base = { role: b.role, mediaType: b.mediaType, digest: b.digest, size: b.size };
-  // A blob this machine never pushed to the registry is most likely new to it: its upload session
-  // is opened while the HEAD asks, one round trip less before the upload (closed if not needed).
-  const early = mountFrom.length === 0 ? client.startUpload(repo, b.digest) : undefined;
-  early?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  const close = async (): Promise<void> => {
-    const s = await early?.catch(() => undefined);
-    if (s) await client.cancelUpload(repo, s);
-  };
+  const probe = ahead?.take(b.digest) ?? probeBlob(client, repo, b.digest, mountFrom);
   let exists: boolean;
   try {
-    exists = await client.hasBlob(repo, b.digest);
+    exists = await probe.exists;
   } catch (e) {
-    await close();
+    await closeSession(client, repo, probe);
     throw e;
   }
   if (exists) {
-    await close();
+    await closeSession(client, repo, probe);
     return { ...base, action: 'exists' };
   }
   for (const from of mountFrom) {
-    if (from !== repo && (await client.mountBlob(repo, b.digest, from))) return { ...base, action: 'mounted', from };
+    if (from !== repo && (await client.mountBlob(repo, b.digest, from))) {
+      await closeSession(client, repo, probe);
+      return { ...base, action: 'mounted', from };
+    }
   }
-  const session = early ? await early : await client.startUpload(repo, b.digest);
+  const session = probe.session ? await probe.session : await client.startUpload(repo, b.digest);
   if (session) await client.finishUpload(repo, b.digest, b.size, blobContent(b), session);
   return { ...base, action: 'uploaded' };
 }
 
-export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}, client = new RegistryClient(ref.registry, opts)): Promise<PushResult> {
+/** `ahead`: probes sent before the image was assembled (see BlobsAhead); its maker releases it. */
+export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}, client = new RegistryClient(ref.registry, opts), ahead?: BlobsAhead): Promise<PushResult> {
   const repo = ref.repository;
   const hints = readHints(store, ref.registry);
   const blobs = [...img.layers, img.config];
@@ -118,7 +174,7 @@ export async function pushToRegistry(ref: RegistryReference, img: AssembledImage
     while (next < blobs.length) {
       const i = next++;
       const b = blobs[i]!;
-      pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? []);
+      pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? [], ahead);
     }
   };
   await Promise.all([worker(), worker(), worker()]);

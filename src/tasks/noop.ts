@@ -72,15 +72,19 @@ export function noopPath(configFile: string, flags: NoopFlags, toolVersion: stri
   return join(dirname(configFile), '.osv', `noop-${h}.json`);
 }
 
-/** The image's build record when nothing the build reads has changed; undefined otherwise. */
-export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopRecord; record: BuildRecord; run: RecordedRun } | undefined {
+/** The no-op record at `file`, when there is one this version of the record's format wrote. */
+function readNoop(file: string): NoopRecord | undefined {
   let front: NoopRecord;
   try {
     front = JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
   } catch {
     return undefined;
   }
-  if (front.version !== VERSION) return undefined;
+  return front.version === VERSION ? front : undefined;
+}
+
+/** The image's build record when nothing the build reads has changed; undefined otherwise. */
+export function noopHit(front: NoopRecord, env: NodeJS.ProcessEnv): { record: BuildRecord; run: RecordedRun } | undefined {
   if (changedEnv(front.env, env) !== undefined) return undefined;
   if (firstChange(nodeHostFs, front.observations) !== undefined) return undefined;
   const image = staleReason(front.image, undefined, env);
@@ -88,20 +92,31 @@ export function noopHit(file: string, env: NodeJS.ProcessEnv): { front: NoopReco
   // the same file: only the build this record saw answers.
   if (!('record' in image) || image.record.key !== front.key) return undefined;
   const run = recordedRunFor(image.record, front.run, front.output);
-  return run ? { front, record: image.record, run } : undefined;
+  return run ? { record: image.record, run } : undefined;
 }
 
-/** The last build, when nothing it read has changed, found without loading the configuration. */
-export async function noopBuild(opts: NoopFlags & { config?: string; force?: boolean }, env: NodeJS.ProcessEnv): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
+/**
+ * The last build, when nothing it read has changed, found without loading the configuration.
+ * `beforeCheck` learns the image the records name before the check (a few hundred stats, which
+ * hold the thread) runs: `osv push` sends its first requests for that image's blobs then.
+ */
+export async function noopBuild(
+  opts: NoopFlags & { config?: string; force?: boolean },
+  env: NodeJS.ProcessEnv,
+  beforeCheck?: (image: string) => Promise<void>,
+): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
   if (opts.force) return undefined;
   // Date.now, not performance.now: the `performance` global loads perf_hooks (2 ms here).
   const started = Date.now();
   const cwd = process.cwd();
   const file = opts.config !== undefined ? resolve(cwd, opts.config) : await discoverConfig(cwd);
   if (file === undefined) return undefined;
-  const hit = noopHit(noopPath(file, opts, toolVersion()), env);
+  const front = readNoop(noopPath(file, opts, toolVersion()));
+  if (!front) return undefined;
+  await beforeCheck?.(front.image);
+  const hit = noopHit(front, env);
   if (!hit) return undefined;
-  const { front, run } = hit;
+  const { run } = hit;
   // A run the symbol check has not passed yet takes the full path, which checks it.
   if (opts.check !== false && !run.checked) return undefined;
   // The record as it now is on disk (naming this run), for what reads it next (osv push).

@@ -13,9 +13,9 @@ import type { Arch, NamedVolume } from '../config/types.js';
 import { ExitCode, OsvError } from '../diagnostics/error.js';
 import { readRecord, type BuildRecord, type RecordedRun } from '../image/record.js';
 import { ContentStore, ociCacheDir } from '../oci/cache.js';
-import { shortDigest, type Digest } from '../oci/digest.js';
+import { isDigest, shortDigest, type Digest } from '../oci/digest.js';
 import { diskPathFor, KERNEL_PATH, type OsvImageMeta, type PortableRun, type VolumeSeed } from '../oci/osv-image.js';
-import type { AssembledImage, PushResult } from '../oci/push.js';
+import type { AssembledImage, BlobsAhead, PushResult } from '../oci/push.js';
 import { formatReference, parseReference, type ImageReference, type RegistryReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry.js';
 import { writeStderr, writeStdout } from '../output.js';
@@ -42,6 +42,8 @@ export interface PushRecord {
   /** The registry reference pinned by digest (registry targets only). */
   reference?: string;
   digest: Digest;
+  /** The digests of the image's layers and config: what the next push of this image most likely sends again. */
+  blobs?: Digest[];
 }
 
 export const pushRecordPath = (projectDir: string, name: string): string => join(projectDir, '.osv', `${name}.push.json`);
@@ -66,10 +68,23 @@ export interface Built {
   name: string;
 }
 
-/** An up-to-date build found from its records: the project is where its image is (build.ts's defaultImagePath, inverted). */
+/** The project an image of the default path belongs to (build.ts's defaultImagePath, inverted). */
+const projectOf = (image: string): { dir: string; name: string } => ({ dir: dirname(dirname(image)), name: basename(image).replace(/\.(img|qcow2)$/, '') });
+
+/** An up-to-date build found from its records: the project is where its image is. */
 export function builtFromNoop(noop: { outcome: BuildOutcome; record: BuildRecord }): Built {
-  const image = noop.outcome.image;
-  return { outcome: noop.outcome, arch: noop.record.arch, dir: dirname(dirname(image)), name: basename(image).replace(/\.(img|qcow2)$/, '') };
+  return { outcome: noop.outcome, arch: noop.record.arch, ...projectOf(noop.outcome.image) };
+}
+
+/** The layer and config digests the last push of `image` recorded (none when it has no record, or one without them). */
+export function lastPushedBlobs(image: string): Digest[] {
+  const { dir, name } = projectOf(image);
+  try {
+    const rec = JSON.parse(readFileSync(pushRecordPath(dir, name), 'utf8')) as Partial<PushRecord>;
+    return Array.isArray(rec.blobs) ? rec.blobs.filter(isDigest) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The build record beside the image (its runs and settings go into the image's labels). */
@@ -140,10 +155,10 @@ export interface PushBuiltContext {
   volumes?: VolumeStep;
 }
 
-/** To a registry: the client was made (and logged in) before the build check. */
-export const toRegistry = (target: RegistryReference, client: RegistryClient, env: NodeJS.ProcessEnv): Deliver => async (img, store) => {
+/** To a registry: the client was made (and logged in) before the build check, and `ahead` probed the blobs the last push sent. */
+export const toRegistry = (target: RegistryReference, client: RegistryClient, env: NodeJS.ProcessEnv, ahead?: BlobsAhead): Deliver => async (img, store) => {
   const { pushToRegistry } = await import('../oci/push.js');
-  return pushToRegistry(target, img, store, { env }, client);
+  return pushToRegistry(target, img, store, { env }, client, ahead);
 };
 
 export async function pushBuilt(target: ImageReference, built: Built, record: BuildRecord, opts: PushCommandOptions, ctx: PushBuiltContext): Promise<void> {
@@ -180,7 +195,8 @@ export async function pushBuilt(target: ImageReference, built: Built, record: Bu
   const img = await assembleImage(store, { meta, kernelFile: elf, diskFile: outcome.image }, (p) => `sha256:${cachedSha256(p, env)}`);
   const result = await ctx.deliver(img, store);
   const reference = target.transport === 'registry' ? formatReference({ ...target, tag: target.tag ?? 'latest', digest: result.digest }) : undefined;
-  const rec: PushRecord = { version: 1, target: result.target, ...(reference ? { reference } : {}), digest: result.digest };
+  const blobs = result.blobs.filter((b) => b.role !== 'manifest').map((b) => b.digest);
+  const rec: PushRecord = { version: 1, target: result.target, ...(reference ? { reference } : {}), digest: result.digest, blobs };
   writeFileAtomic(pushRecordPath(built.dir, built.name), JSON.stringify(rec, null, 1) + '\n');
   const pushedVolumes = [...volumes.seeds.values()].map((s) => ({ volume: s.volume, reference: s.reference, digest: s.digest, path: s.path, blobs: s.blobs }));
   if (opts.json) {

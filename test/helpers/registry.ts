@@ -5,7 +5,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,22 @@ export interface Registry {
   port: number;
   /** user:password when it has Basic auth. */
   creds?: string;
+  /** The filesystem storage's root directory (docker/registry/v2/... under it). */
+  storage: string;
   stop(): Promise<void>;
+}
+
+/**
+ * The upload sessions the registry holds open for `repo`: the directories under its _uploads
+ * with a startedat file (a finished upload's directory goes; a cancelled one keeps its hash state).
+ */
+export function openUploads(reg: Registry, repo: string): string[] {
+  const dir = join(reg.storage, 'docker', 'registry', 'v2', 'repositories', repo, '_uploads');
+  try {
+    return readdirSync(dir).filter((id) => existsSync(join(dir, id, 'startedat')));
+  } catch {
+    return [];
+  }
 }
 
 export async function startRegistry(opts: { user?: string; password?: string; token?: { realm: string; service: string; issuer: string; rootcertbundle: string } } = {}): Promise<Registry> {
@@ -64,6 +79,7 @@ export async function startRegistry(opts: { user?: string; password?: string; to
     host: `127.0.0.1:${port}`,
     port,
     ...(opts.user !== undefined ? { creds: `${opts.user}:${opts.password}` } : {}),
+    storage: join(dir, 'data'),
     async stop() {
       const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
       child.kill('SIGTERM');

@@ -25,10 +25,15 @@ export interface TokenProxy {
   stop(): Promise<void>;
 }
 
-function forward(reg: Registry, req: IncomingMessage, res: ServerResponse, transform?: (chunk: Buffer) => Buffer, delay = 0): void {
+/**
+ * Send a request on to the registry and its answer back. `host`: the Host the registry sees (by
+ * default its own), from which it makes the Location of an upload session.
+ */
+export function forward(reg: Registry, req: IncomingMessage, res: ServerResponse, opts: { transform?: (chunk: Buffer) => Buffer; delay?: number; host?: string } = {}): void {
+  const { transform, delay = 0 } = opts;
   const headers = { ...req.headers };
   delete headers['authorization'];
-  headers['host'] = reg.host;
+  headers['host'] = opts.host ?? reg.host;
   const up = request({ host: '127.0.0.1', port: reg.port, method: req.method, path: req.url, headers }, async (r) => {
     res.writeHead(r.statusCode ?? 502, r.headers);
     for await (const c of r) {
@@ -102,13 +107,16 @@ export async function startTokenProxy(reg: Registry, user: string, password: str
     const digest = /blobs\/(sha256:[0-9a-f]{64})/.exec(req.url ?? '')?.[1] ?? '';
     const corrupt = p.corrupt.has(digest);
     let flipped = false;
-    forward(reg, req, res, corrupt ? (c) => {
-      if (flipped || c.length < 100) return c;
-      flipped = true;
-      const b = Buffer.from(c);
-      b[50] = b[50]! ^ 0xff;
-      return b;
-    } : undefined, p.slowMs);
+    const transform = corrupt
+      ? (c: Buffer): Buffer => {
+          if (flipped || c.length < 100) return c;
+          flipped = true;
+          const b = Buffer.from(c);
+          b[50] = b[50]! ^ 0xff;
+          return b;
+        }
+      : undefined;
+    forward(reg, req, res, { ...(transform ? { transform } : {}), delay: p.slowMs });
   };
   const cdn: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, cdnHandler) : createServer(cdnHandler);
   await new Promise<void>((r) => front.listen(port, '127.0.0.1', r));
