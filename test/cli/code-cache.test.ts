@@ -110,6 +110,15 @@ describe('osv with the caches the build made', () => {
     expect(r.codeCache).toEqual({ 'commands/validate.cjs': 'accepted', 'validate-schemas.cjs': 'accepted' });
   });
 
+  it('loads the fast path of `osv push` from its cache (here it finds no build and hands over to the full path, cached too)', () => {
+    // No kernel: the full path stops before any build (and any download).
+    const r = probed(['push', '127.0.0.1:1/osv-up/test:1', '-q'], { cwd: project, env: { ...process.env, OSV_KERNEL: join(dir, 'no-kernel') } });
+    expect(r.status).not.toBe(0);
+    expect(r.own.slice(0, 3)).toEqual(['start.cjs', 'fast-push.cjs', 'commands/push.cjs']);
+    expect(r.codeCache['fast-push.cjs']).toBe('accepted');
+    expect(r.codeCache['commands/push.cjs']).toBe('accepted');
+  });
+
   it('with a damaged cache (a copy of the package), the command runs as without one', () => {
     const root = join(import.meta.dirname, '..', '..');
     const pkg = join(dir, 'package');
