@@ -47,6 +47,7 @@ export class RegistryClient {
   readonly base: string;
   private credential: Credential | undefined | null = null; // null: not looked up yet
   private readonly tokens = new Map<string, Token>();
+  private readonly tokenFetches = new Map<string, Promise<void>>();
   /** The scheme the registry asked for last (Basic registries get the header up front). */
   private basic = false;
   private readonly fetch: typeof fetch;
@@ -207,11 +208,16 @@ export class RegistryClient {
     const scopes = [this.scopeKey(repo, actions), ...also];
     const scope = scopes.join(' ');
     const auth = (): Promise<string | undefined> => this.authFor(scope);
-    let res = await this.request(method, url, { ...headers, ...(await authHeader(auth)) }, body, viaNode);
+    const sent = await authHeader(auth);
+    let res = await this.request(method, url, { ...headers, ...sent }, body, viaNode);
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
       await res.body?.cancel();
-      if (challenge?.scheme === 'bearer') await this.fetchToken(challenge.params, scopes);
+      // Requests sent at once meet the challenge at once (a push's first HEADs and POSTs): one
+      // token for them all, and none for a request whose token came while it was on its way.
+      if (challenge?.scheme === 'bearer') {
+        if ((await auth()) === sent['authorization']) await this.fetchTokenOnce(challenge.params, scopes);
+      }
       else if (challenge?.scheme === 'basic') {
         this.basic = true;
         if (!(await this.credentialFor())) throw this.unauthorized(repo, 'it asks for a user name and password, and none is configured for it');
@@ -282,6 +288,17 @@ export class RegistryClient {
     }
   }
 
+  /** A token fetch shared by the requests that need the same one at the same time. */
+  private fetchTokenOnce(params: Record<string, string>, scopes: string[]): Promise<void> {
+    const key = JSON.stringify([params['realm'], params['service'], scopes, extraScope(params, scopes)]);
+    let pending = this.tokenFetches.get(key);
+    if (!pending) {
+      pending = this.fetchToken(params, scopes).finally(() => this.tokenFetches.delete(key));
+      this.tokenFetches.set(key, pending);
+    }
+    return pending;
+  }
+
   private async fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
     const scope = scopes.join(' ');
     const realm = params['realm'];
@@ -295,7 +312,8 @@ export class RegistryClient {
     if (params['service']) url.searchParams.set('service', params['service']);
     // The scope we need; the challenge's own scope too when it names another.
     for (const sc of scopes) url.searchParams.append('scope', sc);
-    if (params['scope'] && !scopes.includes(params['scope'])) url.searchParams.append('scope', params['scope']);
+    const extra = extraScope(params, scopes);
+    if (extra) url.searchParams.append('scope', extra);
     const c = await this.credentialFor();
     let res: Answer;
     if (c?.identityToken) {
@@ -378,6 +396,25 @@ async function readLimited(res: Answer, max: number): Promise<Buffer | undefined
     parts.push(Buffer.from(chunk));
   }
   return Buffer.concat(parts);
+}
+
+const REPOSITORY_SCOPE = /^repository:(.+):([a-z*,]+)$/;
+
+/**
+ * The challenge's own scope when it asks for more than `scopes` do (a token must cover both);
+ * undefined when they cover it, as pull,push covers the pull a HEAD's challenge names.
+ */
+function extraScope(params: Record<string, string>, scopes: string[]): string | undefined {
+  const asked = params['scope'];
+  if (!asked || scopes.includes(asked)) return undefined;
+  const m = REPOSITORY_SCOPE.exec(asked);
+  const covered =
+    m !== null &&
+    scopes.some((s) => {
+      const n = REPOSITORY_SCOPE.exec(s);
+      return n !== null && n[1] === m[1] && m[2]!.split(',').every((a) => n[2]!.split(',').includes(a));
+    });
+  return covered ? undefined : asked;
 }
 
 async function authHeader(auth: () => Promise<string | undefined>): Promise<Record<string, string>> {
