@@ -26,15 +26,17 @@ export async function fastPush({ ref, options }: PushArgs, env: NodeJS.ProcessEn
   }
   // Registries only: a layout or an archive is written by the full path (with the tar and zstd readers it needs).
   if (target.transport !== 'registry') return false;
-  // Logging in overlaps with the build check, as on the full path.
+  // The first requests go out before the build check, which holds the thread, so that the
+  // registry answers meanwhile: those for the blobs this image's last push sent (most likely the
+  // same), which log in as they go, or else a login of its own, as on the full path.
   const client = new RegistryClient(target.registry, { env });
-  void client.prepare(target.repository);
-  // So do the first requests for the blobs this image's last push sent (most likely the same):
-  // they go out before the check, which holds the thread, and the registry answers meanwhile.
   let ahead: BlobsAhead | undefined;
   const sendAhead = async (image: string): Promise<void> => {
     const digests = lastPushedBlobs(image);
-    if (digests.length === 0) return;
+    if (digests.length === 0) {
+      void client.prepare(target.repository);
+      return;
+    }
     ahead = new BlobsAhead(client, target.repository, digests, new ContentStore(ociCacheDir(env)));
     await new Promise((resolve) => setImmediate(resolve)); // connected, and the requests written
   };
