@@ -7,7 +7,9 @@
 // Two osv cases: warm (the build is up to date and its layers were made before: what a push
 // after `osv build` costs) and cold (the image cache's layers cleared, so the kernel and the disk
 // are tarred and gzip'd again; the build itself is still up to date).
-// Target: warm `osv push` no slower than `skopeo copy`.
+// Target: warm `osv push` no slower than `skopeo copy`. Also measured: both against a registry as
+// far away as one across a network (bench/delay-proxy.cjs adds DISTANT_MS each way), where the
+// number of round trips one after another counts more than a process's start.
 // Fairness: both tools start as fresh processes and push the same blobs (skopeo's layout is what
 // osv push wrote; skopeo copies its compressed layers as they are, and a warm osv push reuses its
 // compressed layers too). Within a round the order of osv and skopeo alternates, so that load
@@ -20,16 +22,18 @@
 // machine it moves less with the load than the wall time does. The registry's CPU is not counted.
 // Run: OSV_KERNEL=... npm run bench -- push   (after `npm run build`; needs docker-registry, skopeo)
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRegistry } from '../test/helpers/registry.js';
+import { freePort, startRegistry } from '../test/helpers/registry.js';
 import { EXTRA_CA, OSV_COMMAND, withoutExtraCa, withThisNode } from './node-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const OSV = join(ROOT, 'bin', 'osv.js');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+/** The one-way delay of the distant registry (bench/delay-proxy.cjs): a round trip of 20 ms, a registry in the same region. */
+const DISTANT_MS = 10;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -50,17 +54,30 @@ function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {
   return r.stdout;
 }
 
-/** ms of `argv` against a registry started for it alone. */
-async function timedAgainstFreshRegistry(argv: (host: string) => string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+/** A proxy to `port` holding everything DISTANT_MS each way (bench/delay-proxy.cjs): the port it listens on, and how to stop it. */
+async function delayProxy(port: number): Promise<{ port: number; stop(): void }> {
+  const listen = await freePort();
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'delay-proxy.cjs'), String(listen), String(port), String(DISTANT_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((ready, fail) => {
+    child.stdout!.once('data', () => ready());
+    child.once('exit', (code) => fail(new Error(`bench/delay-proxy.cjs exited (${code})`)));
+  });
+  return { port: listen, stop: () => child.kill() };
+}
+
+/** ms of `argv` against a registry started for it alone (with `distant`, behind a delaying proxy). */
+async function timedAgainstFreshRegistry(argv: (host: string) => string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; distant?: boolean } = {}): Promise<number> {
   const reg = await startRegistry();
+  const proxy = opts.distant ? await delayProxy(reg.port) : undefined;
   try {
     const c = childrenCpu();
     const t = performance.now();
-    run(argv(reg.host), opts);
+    run(argv(proxy ? `127.0.0.1:${proxy.port}` : reg.host), opts);
     const ms = performance.now() - t;
     lastCpu = childrenCpu() - c;
     return ms;
   } finally {
+    proxy?.stop();
     await reg.stop();
   }
 }
@@ -104,6 +121,8 @@ export async function bench(): Promise<void> {
     const nodeFloor: number[] = [];
     const nodeFloorPlain: number[] = [];
     const toolFloor: number[] = [];
+    const distant: number[] = [];
+    const distantTool: number[] = [];
     const cpu = { tool: [] as number[], warm: [] as number[], warmPlain: [] as number[], warmViaNode: [] as number[], nodeFloor: [] as number[], nodeFloorPlain: [] as number[], toolFloor: [] as number[] };
     const timed = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number => {
       const c = childrenCpu();
@@ -141,6 +160,10 @@ export async function bench(): Promise<void> {
       }
       toolFloor.push(timed(['skopeo', '--version']));
       cpu.toolFloor.push(lastCpu);
+      // The same push to a registry across a network: each round trip 2 x DISTANT_MS longer.
+      if (i % 2 === 1) distantTool.push(await timedAgainstFreshRegistry(skopeo, { distant: true }));
+      distant.push(await timedAgainstFreshRegistry(push, { cwd: project, env, distant: true }));
+      if (i % 2 === 0) distantTool.push(await timedAgainstFreshRegistry(skopeo, { distant: true }));
     }
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     const ratio = (xs: number[]): number => median(xs.map((w, i) => w / tool[i]!));
@@ -157,6 +180,8 @@ export async function bench(): Promise<void> {
     // bin/osv starts Node without the bundle: its floor is node -e 0 without it.
     const floorOfCommand = plain ? nodeFloorPlain : nodeFloor;
     console.log(`  warm push minus node -e 0${plain ? ` (without ${EXTRA_CA}, as bin/osv starts it)` : ''}: ${s(median(warm.map((w, i) => w - floorOfCommand[i]!)))}; skopeo copy minus skopeo --version: ${s(median(tool.map((w, i) => w - toolFloor[i]!)))}`);
+    const distantRatio = median(distant.map((w, i) => w / distantTool[i]!));
+    console.log(`  a registry ${DISTANT_MS} ms away (a proxy delays each way; round trip ${2 * DISTANT_MS} ms): skopeo copy ${s(median(distantTool))}, osv push (warm) ${s(median(distant))} (${distantRatio.toFixed(2)}x skopeo)`);
     console.log(`CPU (user + system of the tool's process, medians): skopeo copy ${s(median(cpu.tool))}; osv push (warm) ${s(median(cpu.warm))} (${(median(cpu.warm) / median(cpu.tool)).toFixed(2)}x)${plain ? `, without ${EXTRA_CA} ${s(median(cpu.warmPlain))} (${(median(cpu.warmPlain) / median(cpu.tool)).toFixed(2)}x), as node bin/osv.js ${s(median(cpu.warmViaNode))}` : ''}`);
     console.log(`  floors: node -e 0 ${s(median(cpu.nodeFloor))}${plain ? ` (${s(median(cpu.nodeFloorPlain))} without ${EXTRA_CA})` : ''}; skopeo --version ${s(median(cpu.toolFloor))}`);
   } finally {
