@@ -45,7 +45,8 @@ export interface FetchedManifest {
 
 export class RegistryClient {
   readonly base: string;
-  private credential: Credential | undefined | null = null; // null: not looked up yet
+  /** Looked up once, at the first need; requests that need it at once share the lookup (a credential helper is a process). */
+  private credential: Promise<Credential | undefined> | undefined;
   private readonly tokens = new Map<string, Token>();
   private readonly tokenFetches = new Map<string, Promise<void>>();
   /** The scheme the registry asked for last (Basic registries get the header up front). */
@@ -188,8 +189,8 @@ export class RegistryClient {
 
   // ---- transport and authentication ----
 
-  private async credentialFor(): Promise<Credential | undefined> {
-    if (this.credential === null) this.credential = await findCredential(this.registry, this.opts.env ?? process.env);
+  private credentialFor(): Promise<Credential | undefined> {
+    this.credential ??= findCredential(this.registry, this.opts.env ?? process.env);
     return this.credential;
   }
 
@@ -214,9 +215,11 @@ export class RegistryClient {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
       await res.body?.cancel();
       // Requests sent at once meet the challenge at once (a push's first HEADs and POSTs): one
-      // token for them all, and none for a request whose token came while it was on its way.
+      // token for them all, and none for a request whose token came while it was on its way
+      // (but a new one for a request whose token has expired meanwhile).
       if (challenge?.scheme === 'bearer') {
-        if ((await auth()) === sent['authorization']) await this.fetchTokenOnce(challenge.params, scopes);
+        const now = await auth();
+        if (!now?.startsWith('Bearer ') || now === sent['authorization']) await this.fetchTokenOnce(challenge.params, scopes);
       }
       else if (challenge?.scheme === 'basic') {
         this.basic = true;
