@@ -28,6 +28,15 @@ function writeFd(fd: 1 | 2, text: string): void {
   }
 }
 
+/**
+ * Resolves once what went through a stream (after an EAGAIN) has been handed to the system; at
+ * once when nothing did. Before process.exit, which drops what a stream still holds.
+ */
+export function flushed(): Promise<void> {
+  const streams = ([1, 2] as const).filter((fd) => viaStream[fd]).map((fd) => (fd === 1 ? process.stdout : process.stderr));
+  return Promise.all(streams.map((s) => new Promise<void>((done) => s.write('', () => done())))).then(() => undefined);
+}
+
 /** Write `text` to standard output as it is. */
 export const writeStdout = (text: string): void => writeFd(1, text);
 

@@ -9,6 +9,7 @@
 import { BUILD_FLAGS } from '../tasks/flags.js';
 import { noopBuild, type NoopFlags } from '../tasks/noop.js';
 import { printBuildOutcome } from '../tasks/report.js';
+import { flushed } from '../output.js';
 import { parseCommandArgs } from './command-args.js';
 
 export type BuildArgs = NoopFlags & { config?: string; force?: boolean; json?: boolean; quiet?: boolean; dir?: string };
@@ -42,5 +43,6 @@ export async function fastBuild(argv: string[]): Promise<boolean> {
   // Only --json and --quiet change the last word; reportMode would also look at process.stderr,
   // whose stream costs as much as process.stdout's (output.ts).
   printBuildOutcome(noop.outcome, args, args.quiet ? 'quiet' : 'plain');
+  await flushed();
   return true;
 }

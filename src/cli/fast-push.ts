@@ -8,6 +8,7 @@
 // named volumes (their seed images are made by the full path).
 
 import { ContentStore, ociCacheDir } from '../oci/cache.js';
+import { flushed } from '../output.js';
 import { BlobsAhead } from '../oci/push.js';
 import { RegistryClient } from '../oci/registry.js';
 import { noopBuild } from '../tasks/noop.js';
@@ -61,5 +62,6 @@ export async function fastPush({ ref, options }: PushArgs, env: NodeJS.ProcessEn
   } finally {
     await ahead?.release();
   }
+  await flushed();
   return true;
 }

@@ -170,14 +170,24 @@ export async function pushToRegistry(ref: RegistryReference, img: AssembledImage
   const blobs = [...img.layers, img.config];
   const pushed: PushedBlob[] = new Array(blobs.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < blobs.length) {
+    while (!failed && next < blobs.length) {
       const i = next++;
       const b = blobs[i]!;
-      pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? [], ahead);
+      try {
+        pushed[i] = await pushBlob(client, repo, b, hints[b.digest] ?? [], ahead);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   };
-  await Promise.all([worker(), worker(), worker()]);
+  // After a failure no other blob is started, and those under way end (their upload sessions
+  // used or closed) before the failure is reported: the process may exit right after it.
+  const ended = await Promise.allSettled([worker(), worker(), worker()]);
+  const failure = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   const tag = ref.tag ?? 'latest';
   const digest = await client.putManifest(repo, tag, img.manifest.bytes!, img.manifest.mediaType);
   rememberHints(store, ref.registry, repo, blobs.map((b) => b.digest));

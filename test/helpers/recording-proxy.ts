@@ -1,8 +1,9 @@
 // A plain front for the test registry: every request is sent on and recorded ("METHOD path"), so
 // a test can tell which requests a client sent. The registry sees the front's own Host, so the
-// upload sessions it opens (their Location) are reached through the front too.
+// upload sessions it opens (their Location) are reached through the front too. `intercept` may
+// answer a request itself (true), or hold it for a while before it goes on.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { freePort, type Registry } from './registry.js';
 import { forward } from './token-proxy.js';
 
@@ -12,13 +13,17 @@ export interface RecordingProxy {
   stop(): Promise<void>;
 }
 
-export async function startRecordingProxy(reg: Registry): Promise<RecordingProxy> {
+export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+export async function startRecordingProxy(reg: Registry, intercept?: Intercept): Promise<RecordingProxy> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    forward(reg, req, res, { host });
+    void (async () => {
+      if (!(await intercept?.(req, res))) forward(reg, req, res, { host });
+    })();
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
