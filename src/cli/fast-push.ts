@@ -39,14 +39,16 @@ export async function fastPush({ ref, options }: PushArgs, env: NodeJS.ProcessEn
       return;
     }
     ahead = new BlobsAhead(client, target.repository, digests, new ContentStore(ociCacheDir(env)));
-    await new Promise((resolve) => setImmediate(resolve)); // connected, and the requests written
   };
+  // The check pauses now and then: the lookups, connections, TLS handshakes and requests
+  // progress meanwhile (a registry named by IP on loopback needs only the first pause).
+  const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   // -C as commander applies it; on a miss the full CLI applies it again, from where osv started.
   const started = process.cwd();
   let noop;
   try {
     if (options.dir !== undefined) process.chdir(options.dir);
-    noop = await noopBuild({ ...options, output: 'disk', format: 'qcow2' }, env, sendAhead);
+    noop = await noopBuild({ ...options, output: 'disk', format: 'qcow2' }, env, { beforeCheck: sendAhead, pause });
   } catch {
     noop = undefined; // the full path meets the same problem and reports it
   }

@@ -44,12 +44,12 @@ export function buildKey(k: KeyInput): string {
   );
 }
 
-/** Why the image must be rebuilt, or undefined when the last build still stands. */
 /**
- * `key` undefined: the caller has already shown that everything the key covers is unchanged
- * (the no-op records of noop.ts), so only the image and the planner's inputs are checked.
+ * The last build's record, unless the image, the key or an environment variable it read has
+ * changed since. `key` undefined: the caller has already shown that everything the key covers
+ * is unchanged (the no-op records of noop.ts). The planner's inputs are left to the caller.
  */
-export function staleReason(image: string, key: string | undefined, env: NodeJS.ProcessEnv, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
+export function recordedBuild(image: string, key: string | undefined, env: NodeJS.ProcessEnv): { reason: string } | { record: BuildRecord } {
   const r = readRecord(image);
   if (!r) return { reason: 'no previous build' };
   let st;
@@ -62,9 +62,16 @@ export function staleReason(image: string, key: string | undefined, env: NodeJS.
   if (key !== undefined && r.key !== key) return { reason: 'the configuration, kernel or build options changed' };
   const envChange = changedEnv(r.env, env);
   if (envChange !== undefined) return { reason: `$${envChange} changed` };
-  const changed = firstChange(fs, r.observations);
-  if (changed !== undefined) return { reason: `${changed} changed` };
   return { record: r };
+}
+
+/** Why the image must be rebuilt (a reason), or the record of the last build when it still stands. */
+export function staleReason(image: string, key: string | undefined, env: NodeJS.ProcessEnv, fs: HostFs = nodeHostFs): { reason: string } | { record: BuildRecord } {
+  const recorded = recordedBuild(image, key, env);
+  if (!('record' in recorded)) return recorded;
+  const changed = firstChange(fs, recorded.record.observations);
+  if (changed !== undefined) return { reason: `${changed} changed` };
+  return recorded;
 }
 
 /** The first recorded environment variable whose value is no longer the same. */

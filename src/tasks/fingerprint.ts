@@ -92,13 +92,14 @@ export class RecordingHostFs implements HostFs {
 }
 
 /**
- * The first recorded observation that no longer holds, or undefined when all do. Observations
- * come sorted by path, and a path is often seen both ways (lstat, and stat or list): one lstat
- * answers both unless the path is a symlink.
+ * The first recorded observation that no longer holds, or undefined when all do (of those from
+ * `from` up to `to`). Observations come sorted by path, and a path is often seen both ways
+ * (lstat, and stat or list): one lstat answers both unless the path is a symlink.
  */
-export function firstChange(fs: HostFs, observations: Array<[string, string, Observation]>): string | undefined {
+export function firstChange(fs: HostFs, observations: Array<[string, string, Observation]>, from = 0, to = observations.length): string | undefined {
   let last: { path: string; l?: HostStat | undefined; s?: HostStat | undefined } = { path: '\0' };
-  for (const [op, path, before] of observations) {
+  for (let i = from; i < to; i++) {
+    const [op, path, before] = observations[i]!;
     if (path !== last.path) last = { path };
     const seen = last;
     const lstat = (): HostStat | undefined => ('l' in seen ? seen.l : (seen.l = fs.lstat(path)));
@@ -108,6 +109,23 @@ export function firstChange(fs: HostFs, observations: Array<[string, string, Obs
       return (seen.s = l && l.kind !== 'symlink' ? l : fs.stat(path));
     };
     if (signature(op as Op, op === 'lstat' ? lstat() : stat()) !== before) return path;
+  }
+  return undefined;
+}
+
+/** Observations checked between two pauses of firstChangePausing: well under a millisecond of stats. */
+const PAUSE_EVERY = 64;
+
+/**
+ * firstChange, with `pause` awaited after every PAUSE_EVERY observations: for a caller with
+ * requests on their way (osv push), whose lookups, connections and TLS handshakes need the event
+ * loop to progress while the stats go on.
+ */
+export async function firstChangePausing(fs: HostFs, observations: Array<[string, string, Observation]>, pause: () => Promise<void>): Promise<string | undefined> {
+  for (let at = 0; at < observations.length; at += PAUSE_EVERY) {
+    await pause();
+    const changed = firstChange(fs, observations, at, Math.min(at + PAUSE_EVERY, observations.length));
+    if (changed !== undefined) return changed;
   }
   return undefined;
 }

@@ -16,8 +16,8 @@ import { lockPath } from '../kernel/lock.js';
 import { recordedRunFor, useRun, type BuildRecord, type RecordedRun } from '../image/record.js';
 import { toolVersion } from '../version.js';
 import type { BuildOutcome } from './build.js';
-import { firstChange, RecordingHostFs, type Observation } from './fingerprint.js';
-import { changedEnv, staleReason } from './build-cache.js';
+import { firstChange, firstChangePausing, RecordingHostFs, type Observation } from './fingerprint.js';
+import { changedEnv, recordedBuild } from './build-cache.js';
 import { fnv1a64 } from '../fnv.js';
 
 const VERSION = 3;
@@ -83,27 +83,37 @@ function readNoop(file: string): NoopRecord | undefined {
   return front.version === VERSION ? front : undefined;
 }
 
-/** The image's build record when nothing the build reads has changed; undefined otherwise. */
-export function noopHit(front: NoopRecord, env: NodeJS.ProcessEnv): { record: BuildRecord; run: RecordedRun } | undefined {
+/**
+ * The image's build record when nothing the build reads has changed; undefined otherwise.
+ * `pause`: see NoopHooks.
+ */
+export async function noopHit(front: NoopRecord, env: NodeJS.ProcessEnv, pause?: () => Promise<void>): Promise<{ record: BuildRecord; run: RecordedRun } | undefined> {
+  const changed = (observations: NoopRecord['observations']): Promise<string | undefined> =>
+    pause ? firstChangePausing(nodeHostFs, observations, pause) : Promise.resolve(firstChange(nodeHostFs, observations));
   if (changedEnv(front.env, env) !== undefined) return undefined;
-  if (firstChange(nodeHostFs, front.observations) !== undefined) return undefined;
-  const image = staleReason(front.image, undefined, env);
+  if ((await changed(front.observations)) !== undefined) return undefined;
+  const image = recordedBuild(front.image, undefined, env);
   // The image may have been rebuilt since with other flags or another configuration writing
   // the same file: only the build this record saw answers.
   if (!('record' in image) || image.record.key !== front.key) return undefined;
+  if ((await changed(image.record.observations)) !== undefined) return undefined;
   const run = recordedRunFor(image.record, front.run, front.output);
   return run ? { record: image.record, run } : undefined;
 }
 
-/**
- * The last build, when nothing it read has changed, found without loading the configuration.
- * `beforeCheck` learns the image the records name before the check (a few hundred stats, which
- * hold the thread) runs: `osv push` sends its first requests for that image's blobs then.
- */
+/** What a caller with requests on their way (osv push) needs of the no-op check. */
+export interface NoopHooks {
+  /** Told the image the records name, before the check: the push sends its first requests for that image's blobs. */
+  beforeCheck?: (image: string) => Promise<void>;
+  /** Awaited now and then during the check (a few hundred stats), so that those requests progress meanwhile. */
+  pause?: () => Promise<void>;
+}
+
+/** The last build, when nothing it read has changed, found without loading the configuration. */
 export async function noopBuild(
   opts: NoopFlags & { config?: string; force?: boolean },
   env: NodeJS.ProcessEnv,
-  beforeCheck?: (image: string) => Promise<void>,
+  hooks: NoopHooks = {},
 ): Promise<{ outcome: BuildOutcome; record: BuildRecord; run: RecordedRun } | undefined> {
   if (opts.force) return undefined;
   // Date.now, not performance.now: the `performance` global loads perf_hooks (2 ms here).
@@ -113,8 +123,8 @@ export async function noopBuild(
   if (file === undefined) return undefined;
   const front = readNoop(noopPath(file, opts, toolVersion()));
   if (!front) return undefined;
-  await beforeCheck?.(front.image);
-  const hit = noopHit(front, env);
+  await hooks.beforeCheck?.(front.image);
+  const hit = await noopHit(front, env, hooks.pause);
   if (!hit) return undefined;
   const { run } = hit;
   // A run the symbol check has not passed yet takes the full path, which checks it.
