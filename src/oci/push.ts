@@ -112,6 +112,8 @@ async function closeSession(client: RegistryClient, repo: string, probe: BlobPro
  */
 export class BlobsAhead {
   private readonly probes = new Map<Digest, BlobProbe>();
+  /** Where this machine pushed what on the registry, read once for the probes and the push. */
+  readonly hints: Record<string, string[]>;
 
   constructor(
     private readonly client: RegistryClient,
@@ -119,8 +121,8 @@ export class BlobsAhead {
     digests: Digest[],
     store: ContentStore,
   ) {
-    const hints = readHints(store, client.registry);
-    for (const d of digests) if (!this.probes.has(d)) this.probes.set(d, probeBlob(client, repo, d, hints[d] ?? []));
+    this.hints = readHints(store, client.registry);
+    for (const d of digests) if (!this.probes.has(d)) this.probes.set(d, probeBlob(client, repo, d, this.hints[d] ?? []));
   }
 
   /** The probe of `digest`, once. */
@@ -166,7 +168,7 @@ async function pushBlob(client: RegistryClient, repo: string, b: ImageBlob, moun
 /** `ahead`: probes sent before the image was assembled (see BlobsAhead); its maker releases it. */
 export async function pushToRegistry(ref: RegistryReference, img: AssembledImage, store: ContentStore, opts: RegistryOptions = {}, client = new RegistryClient(ref.registry, opts), ahead?: BlobsAhead): Promise<PushResult> {
   const repo = ref.repository;
-  const hints = readHints(store, ref.registry);
+  const hints = ahead?.hints ?? readHints(store, ref.registry);
   const blobs = [...img.layers, img.config];
   const pushed: PushedBlob[] = new Array(blobs.length);
   let next = 0;

@@ -220,8 +220,7 @@ export class RegistryClient {
       if (challenge?.scheme === 'bearer') {
         const now = await auth();
         if (!now?.startsWith('Bearer ') || now === sent['authorization']) await this.fetchTokenOnce(challenge.params, scopes);
-      }
-      else if (challenge?.scheme === 'basic') {
+      } else if (challenge?.scheme === 'basic') {
         this.basic = true;
         if (!(await this.credentialFor())) throw this.unauthorized(repo, 'it asks for a user name and password, and none is configured for it');
       } else throw this.unauthorized(repo, 'it answered 401 without a challenge osv-up understands');
@@ -293,16 +292,18 @@ export class RegistryClient {
 
   /** A token fetch shared by the requests that need the same one at the same time. */
   private fetchTokenOnce(params: Record<string, string>, scopes: string[]): Promise<void> {
-    const key = JSON.stringify([params['realm'], params['service'], scopes, extraScope(params, scopes)]);
+    const extra = extraScope(params, scopes);
+    const key = JSON.stringify([params['realm'], params['service'], scopes, extra]);
     let pending = this.tokenFetches.get(key);
     if (!pending) {
-      pending = this.fetchToken(params, scopes).finally(() => this.tokenFetches.delete(key));
+      pending = this.fetchToken(params, scopes, extra).finally(() => this.tokenFetches.delete(key));
       this.tokenFetches.set(key, pending);
     }
     return pending;
   }
 
-  private async fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
+  /** `extra`: the challenge's own scope, when `scopes` do not cover it (extraScope). */
+  private async fetchToken(params: Record<string, string>, scopes: string[], extra: string | undefined): Promise<void> {
     const scope = scopes.join(' ');
     const realm = params['realm'];
     if (!realm) throw registryError('oci.unauthorized', `${this.registry} asked for a Bearer token without naming where to get one (no realm)`);
@@ -315,7 +316,6 @@ export class RegistryClient {
     if (params['service']) url.searchParams.set('service', params['service']);
     // The scope we need; the challenge's own scope too when it names another.
     for (const sc of scopes) url.searchParams.append('scope', sc);
-    const extra = extraScope(params, scopes);
     if (extra) url.searchParams.append('scope', extra);
     const c = await this.credentialFor();
     let res: Answer;
